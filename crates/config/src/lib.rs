@@ -1,0 +1,94 @@
+//! keepalived.conf reader: preprocessor, lexer, parser, typed model, validation and diagnostics.
+//!
+//! The only I/O is reading the configuration files. Everything that depends on the host (does an
+//! interface exist?) is checked by [`host::check`] against facts the caller gathers.
+//!
+//! ```
+//! let read = keepalived_config::read_str("k.conf", "global_defs { router_id lb1 }\n", &Default::default());
+//! assert!(!read.diagnostics.has_errors());
+//! assert_eq!(read.config.global.defs.router_id.as_deref(), Some("lb1"));
+//! ```
+
+pub mod build;
+pub mod diag;
+pub mod host;
+pub mod lexer;
+pub mod model;
+pub mod preprocess;
+pub mod tree;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub use diag::{DiagKind, Diagnostic, Diagnostics, Loc, Severity, SourceMap};
+pub use model::Config;
+pub use preprocess::PreprocessOptions;
+
+/// Everything one read produced.
+#[derive(Debug)]
+pub struct Read {
+    /// The typed model (parts with errors dropped, as keepalived drops them).
+    pub config: Config,
+    /// Every problem found, in file order.
+    pub diagnostics: Diagnostics,
+    /// The files read, for rendering diagnostics.
+    pub sources: SourceMap,
+    /// `(block, keyword)` pairs that were understood.
+    pub keywords_seen: BTreeSet<(&'static str, String)>,
+}
+
+impl Read {
+    /// Renders all diagnostics, one per entry, as `FILE:LINE:COL: error: ...` plus line and caret.
+    pub fn render_diagnostics(&self) -> Vec<String> {
+        self.diagnostics.items().iter().map(|d| self.sources.render(d)).collect()
+    }
+
+    /// keepalived's `-t` exit code: 0 valid, 3 cannot run, 4 errors (it would run without the
+    /// bad parts), 5 scripts configured without script security.
+    pub fn exit_code(&self) -> i32 {
+        if self.diagnostics.has_fatal() {
+            3
+        } else if self.diagnostics.has_errors() {
+            4
+        } else if self.diagnostics.items().iter().any(|d| d.kind == DiagKind::ScriptSecurity) {
+            5
+        } else {
+            0
+        }
+    }
+}
+
+/// Reads a configuration file and everything it includes.
+pub fn read_file(path: &Path, opts: &PreprocessOptions) -> Read {
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::default();
+    let lines = preprocess::preprocess(path, opts, &mut sources, &mut diags);
+    finish(lines, sources, diags)
+}
+
+/// Reads a configuration from memory, named `name` in diagnostics.
+pub fn read_str(name: &str, text: &str, opts: &PreprocessOptions) -> Read {
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::default();
+    let lines = preprocess::preprocess_str(name, text, opts, &mut sources, &mut diags);
+    finish(lines, sources, diags)
+}
+
+fn finish(lines: Vec<preprocess::Line>, sources: SourceMap, mut diags: Diagnostics) -> Read {
+    let nodes = tree::build(&lines, &sources, &mut diags);
+    drop(lines);
+    let mut cx = build::Cx { diags, ..Default::default() };
+    let config = build::build_config(&mut cx, &nodes);
+    let mut diagnostics = cx.diags;
+    diagnostics.sort();
+    Read { config, diagnostics, sources, keywords_seen: cx.seen }
+}
+
+/// The fuzzing entry point: reads arbitrary bytes as a configuration. Never panics; returns the
+/// number of diagnostics so the work cannot be optimised away.
+pub fn fuzz_read(data: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(data);
+    let read = read_str("fuzz.conf", &text, &PreprocessOptions::default());
+    let rendered = read.render_diagnostics();
+    rendered.len() + read.exit_code().unsigned_abs() as usize
+}

@@ -1,0 +1,213 @@
+//! The syntax tree: logical lines become statements (a keyword and its arguments), and `{ }`
+//! become nested blocks. One-line blocks (`virtual_ipaddress { 192.0.2.1 }`) and a `{` alone on
+//! the next line are accepted; unbalanced braces are reported where they are.
+
+use crate::diag::{Diagnostics, Loc, SourceMap};
+use crate::lexer::{self, Word};
+use crate::preprocess::Line;
+
+/// A word with its place in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The word.
+    pub text: String,
+    /// Where it was written.
+    pub loc: Loc,
+}
+
+/// A statement: `keyword arg arg ... [{ children }]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The first word.
+    pub keyword: Token,
+    /// The following words on the same line.
+    pub args: Vec<Token>,
+    /// The block that follows, if any.
+    pub block: Option<Vec<Node>>,
+}
+
+impl Node {
+    /// The keyword's text.
+    pub fn name(&self) -> &str {
+        &self.keyword.text
+    }
+    /// Where the statement starts.
+    pub fn loc(&self) -> Loc {
+        self.keyword.loc
+    }
+    /// The children (empty when there is no block).
+    pub fn children(&self) -> &[Node] {
+        self.block.as_deref().unwrap_or(&[])
+    }
+    /// The keyword followed by the arguments, as written words.
+    pub fn words(&self) -> impl Iterator<Item = &Token> {
+        std::iter::once(&self.keyword).chain(self.args.iter())
+    }
+    /// The place spanning all arguments (or the keyword if there are none).
+    pub fn args_loc(&self) -> Loc {
+        match (self.args.first(), self.args.last()) {
+            (Some(first), Some(last)) if first.loc.line == last.loc.line => Loc {
+                len: (last.loc.col + last.loc.len).saturating_sub(first.loc.col).max(1),
+                ..first.loc
+            },
+            (Some(first), _) => first.loc,
+            _ => self.keyword.loc,
+        }
+    }
+}
+
+struct Frame {
+    nodes: Vec<Node>,
+    /// The statement owning this block and where its `{` was.
+    owner: Option<(Node, Loc)>,
+}
+
+/// Builds the tree of top-level statements from preprocessed lines.
+pub fn build(lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Node> {
+    let mut stack: Vec<Frame> = vec![Frame { nodes: Vec::new(), owner: None }];
+    for line in lines {
+        let mut unterminated = false;
+        let words = lexer::split_words(&line.text, &mut unterminated);
+        let locate = |w: &Word| locate_word(w, line, sources);
+        if unterminated {
+            if let Some(last) = words.last() {
+                diags.error(locate(last), "unterminated quoted string");
+            }
+        }
+        let mut current: Vec<Token> = Vec::new();
+        for word in &words {
+            if word.is_open() {
+                let loc = locate(word);
+                let owner = if current.is_empty() {
+                    // `{` alone: attach to the previous statement if it has no block yet.
+                    let top = stack.last_mut().map(|f| &mut f.nodes);
+                    match top.and_then(|nodes| nodes.pop_if(|n| n.block.is_none())) {
+                        Some(node) => node,
+                        None => {
+                            diags.error(loc, "'{' without a keyword before it");
+                            Node { keyword: Token { text: String::new(), loc }, args: Vec::new(), block: None }
+                        }
+                    }
+                } else {
+                    statement(std::mem::take(&mut current))
+                };
+                stack.push(Frame { nodes: Vec::new(), owner: Some((owner, loc)) });
+            } else if word.is_close() {
+                let loc = locate(word);
+                if !current.is_empty() {
+                    push(&mut stack, statement(std::mem::take(&mut current)));
+                }
+                if stack.len() > 1 {
+                    close_frame(&mut stack);
+                } else {
+                    diags.error(loc, "unexpected '}' (no block is open)");
+                }
+            } else {
+                current.push(Token { text: word.text.clone(), loc: locate(word) });
+            }
+        }
+        if !current.is_empty() {
+            push(&mut stack, statement(current));
+        }
+    }
+    while stack.len() > 1 {
+        if let Some(Frame { owner: Some((node, open)), .. }) = stack.last() {
+            diags.error(*open, format!("'{{' of '{}' is never closed", node.name()));
+        }
+        close_frame(&mut stack);
+    }
+    stack.pop().map(|f| f.nodes).unwrap_or_default()
+}
+
+fn statement(mut words: Vec<Token>) -> Node {
+    let keyword = words.remove(0);
+    Node { keyword, args: words, block: None }
+}
+
+fn push(stack: &mut [Frame], node: Node) {
+    if let Some(top) = stack.last_mut() {
+        top.nodes.push(node);
+    }
+}
+
+fn close_frame(stack: &mut Vec<Frame>) {
+    if let Some(frame) = stack.pop() {
+        if let Some((mut owner, _)) = frame.owner {
+            owner.block = Some(frame.nodes);
+            if !owner.keyword.text.is_empty() {
+                push(stack, owner);
+            }
+        }
+    }
+}
+
+/// Finds a word's column in the file's own line. Expanded lines rarely match the file text
+/// column for column, so the word is searched for; failing that, the whole line is marked.
+fn locate_word(word: &Word, line: &Line, sources: &SourceMap) -> Loc {
+    if !line.expanded {
+        // Columns are relative to the trimmed text; find the offset of that text in the file line.
+        let offset = sources
+            .line(line.file, line.line)
+            .map(|raw| raw.chars().take_while(|c| c.is_whitespace()).count())
+            .unwrap_or(0);
+        let offset = u32::try_from(offset).unwrap_or(0);
+        return Loc { file: line.file, line: line.line, col: word.col + offset, len: word.len };
+    }
+    let raw = sources.line(line.file, line.line).unwrap_or("");
+    if let Some(byte) = raw.find(word.text.as_str()).filter(|_| !word.text.is_empty()) {
+        let col = u32::try_from(raw[..byte].chars().count() + 1).unwrap_or(1);
+        let len = u32::try_from(word.text.chars().count()).unwrap_or(1);
+        return Loc { file: line.file, line: line.line, col, len };
+    }
+    let start = raw.chars().take_while(|c| c.is_whitespace()).count();
+    let len = raw.trim().chars().count().max(1);
+    Loc {
+        file: line.file,
+        line: line.line,
+        col: u32::try_from(start + 1).unwrap_or(1),
+        len: u32::try_from(len).unwrap_or(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preprocess::{PreprocessOptions, preprocess_str};
+
+    fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
+        let mut sources = SourceMap::default();
+        let mut diags = Diagnostics::default();
+        let lines = preprocess_str("t.conf", text, &PreprocessOptions::default(), &mut sources, &mut diags);
+        (build(&lines, &sources, &mut diags), diags)
+    }
+
+    #[test]
+    fn nested_and_one_line_blocks() {
+        let (nodes, diags) = tree("vrrp_instance VI_1 {\n  state MASTER\n  virtual_ipaddress { 192.0.2.1/24 192.0.2.2 }\n}\n");
+        assert!(!diags.has_errors());
+        assert_eq!(nodes.len(), 1);
+        let inst = &nodes[0];
+        assert_eq!(inst.args[0].text, "VI_1");
+        assert_eq!(inst.children()[0].args[0].text, "MASTER");
+        assert_eq!(inst.children()[0].keyword.loc.col, 3);
+        let vips = inst.children()[1].children();
+        assert_eq!(vips[0].name(), "192.0.2.1/24");
+        assert_eq!(vips[0].args[0].text, "192.0.2.2");
+    }
+
+    #[test]
+    fn brace_on_next_line() {
+        let (nodes, diags) = tree("global_defs\n{\n router_id x\n}\n");
+        assert!(!diags.has_errors());
+        assert_eq!(nodes[0].children()[0].name(), "router_id");
+    }
+
+    #[test]
+    fn unbalanced_braces_are_located() {
+        let (_, diags) = tree("a {\n b {\n}\n");
+        assert_eq!(diags.items().len(), 1);
+        assert_eq!(diags.items()[0].loc.line, 1);
+        let (_, diags) = tree("a\n}\n");
+        assert_eq!((diags.items()[0].loc.line, diags.items()[0].loc.col), (2, 1));
+    }
+}
