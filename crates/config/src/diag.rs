@@ -64,7 +64,12 @@ pub struct Diagnostic {
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    suppressed: usize,
+    suppressed_errors: bool,
 }
+
+/// Most diagnostics kept; more (from megabytes of garbage) are counted, not stored.
+pub const MAX_DIAGNOSTICS: usize = 10_000;
 
 impl Diagnostics {
     /// Records an error at `loc`.
@@ -81,7 +86,16 @@ impl Diagnostics {
     }
     /// Records a diagnostic of any severity and kind.
     pub fn push(&mut self, severity: Severity, kind: DiagKind, loc: Loc, message: impl Into<String>) {
+        if self.items.len() >= MAX_DIAGNOSTICS {
+            self.suppressed += 1;
+            self.suppressed_errors |= severity >= Severity::Error;
+            return;
+        }
         self.items.push(Diagnostic { severity, kind, loc, message: message.into() });
+    }
+    /// How many diagnostics were counted but not kept (beyond [`MAX_DIAGNOSTICS`]).
+    pub fn suppressed(&self) -> usize {
+        self.suppressed
     }
     /// All diagnostics, in order of discovery.
     pub fn items(&self) -> &[Diagnostic] {
@@ -89,7 +103,7 @@ impl Diagnostics {
     }
     /// True when any error or fatal error was recorded.
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(|d| d.severity >= Severity::Error)
+        self.suppressed_errors || self.items.iter().any(|d| d.severity >= Severity::Error)
     }
     /// True when a fatal error was recorded.
     pub fn has_fatal(&self) -> bool {
@@ -165,13 +179,13 @@ impl SourceMap {
         }
         if let Some(text) = self.line(d.loc.file, d.loc.line) {
             // Long lines (up to megabytes) are cut around the caret so the output stays readable.
-            let chars: Vec<char> = text.chars().collect();
             let col = (d.loc.col.max(1) - 1) as usize;
             let start = col.saturating_sub(60);
-            let end = (col + 100).min(chars.len());
-            let shown: String = chars.get(start..end).map(|s| s.iter().collect()).unwrap_or_default();
+            let mut window = text.chars().skip(start);
+            let shown: String = window.by_ref().take(col + 100 - start).collect();
+            let end = start + shown.chars().count();
             let prefix = if start > 0 { "..." } else { "" };
-            let suffix = if end < chars.len() { "..." } else { "" };
+            let suffix = if window.next().is_some() { "..." } else { "" };
             let shown = shown.replace('\t', " ");
             let _ = write!(out, "\n    {prefix}{shown}{suffix}");
             let pad = prefix.len() + col - start.min(col);

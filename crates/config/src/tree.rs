@@ -56,6 +56,9 @@ impl Node {
     }
 }
 
+/// Deepest block nesting accepted (keepalived's deepest is about five levels).
+const MAX_NESTING: usize = 32;
+
 struct Frame {
     nodes: Vec<Node>,
     /// The statement owning this block and where its `{` was.
@@ -65,6 +68,8 @@ struct Frame {
 /// Builds the tree of top-level statements from preprocessed lines.
 pub fn build(lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Node> {
     let mut stack: Vec<Frame> = vec![Frame { nodes: Vec::new(), owner: None }];
+    // Braces opened beyond MAX_NESTING: reported once each, and their `}` are absorbed.
+    let mut too_deep = 0usize;
     for line in lines {
         let mut unterminated = false;
         let words = lexer::split_words(&line.text, &mut unterminated);
@@ -78,6 +83,12 @@ pub fn build(lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Ve
         for word in &words {
             if word.is_open() {
                 let loc = locate(word);
+                if stack.len() > MAX_NESTING {
+                    diags.error(loc, format!("blocks nested more than {MAX_NESTING} deep"));
+                    too_deep += 1;
+                    current.clear();
+                    continue;
+                }
                 let owner = if current.is_empty() {
                     // `{` alone: attach to the previous statement if it has no block yet.
                     let top = stack.last_mut().map(|f| &mut f.nodes);
@@ -97,7 +108,9 @@ pub fn build(lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Ve
                 if !current.is_empty() {
                     push(&mut stack, statement(std::mem::take(&mut current)));
                 }
-                if stack.len() > 1 {
+                if too_deep > 0 {
+                    too_deep -= 1;
+                } else if stack.len() > 1 {
                     close_frame(&mut stack);
                 } else {
                     diags.error(loc, "unexpected '}' (no block is open)");

@@ -1,1 +1,53 @@
-fn main() {}
+//! The `keepalived-rs` binary: keepalived's command line, the configuration test, and (as the
+//! engines land) the daemon itself.
+
+mod cli;
+mod config_test;
+
+use clap::Parser;
+
+use keepalived_config::PreprocessOptions;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    std::process::exit(run(&cli));
+}
+
+fn run(cli: &cli::Cli) -> i32 {
+    if cli.version {
+        println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+        println!("compatible with keepalived.conf of keepalived 2.4");
+        println!("features: config");
+        return 0;
+    }
+    if let Some(name) = &cli.signum {
+        return match cli::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                0
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                1
+            }
+        };
+    }
+    let opts = PreprocessOptions {
+        config_id: cli.config_id.clone().unwrap_or_else(config_test::default_config_id),
+        random_seed: u64::from(std::process::id()),
+        ..Default::default()
+    };
+    if let Some(log) = &cli.config_test {
+        let outcome = config_test::run(&cli.use_file, &opts, cli.json || cli.dump_conf, log.as_deref());
+        return outcome.code;
+    }
+    if cli.json {
+        eprintln!("keepalived-rs: --json only works together with -t");
+        return 2;
+    }
+    if cli.dump_conf {
+        return config_test::run(&cli.use_file, &opts, true, None).code;
+    }
+    eprintln!("keepalived-rs: the VRRP and checker engines are not implemented yet; use -t to check a configuration");
+    2
+}

@@ -204,8 +204,11 @@ impl Host {
             });
         }
         let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        self.run_ok("sh", ["-c", "printf '%s\\n' \"$1\" > \"$2\"", "sh", value, &path])
-            .map(drop)
+        self.run_ok(
+            "sh",
+            ["-c", "printf '%s\\n' \"$1\" > \"$2\"", "sh", value, &path],
+        )
+        .map(drop)
     }
 
     /// Sends one ICMP echo request to `dst` and reports whether a reply
@@ -250,7 +253,9 @@ fn parse_addrs(json: &str) -> std::result::Result<Vec<(IpAddr, u8)>, String> {
             let Some(local) = info.get("local").and_then(|l| l.as_str()) else {
                 continue;
             };
-            let addr: IpAddr = local.parse().map_err(|_| format!("bad address {local:?}"))?;
+            let addr: IpAddr = local
+                .parse()
+                .map_err(|_| format!("bad address {local:?}"))?;
             let prefix = info
                 .get("prefixlen")
                 .and_then(|p| p.as_u64())

@@ -180,7 +180,9 @@ impl Lab {
             format!("p{}", self.ports.fetch_add(1, Ordering::Relaxed))
         };
         self.veth(host, ifname, &segment.host, &port)?;
-        segment.host.ip(["link", "set", &port, "master", BRIDGE_DEV])?;
+        segment
+            .host
+            .ip(["link", "set", &port, "master", BRIDGE_DEV])?;
         Ok(port)
     }
 

@@ -74,7 +74,9 @@ mod tests {
         });
         assert!(t.is_some_and(|d| d >= Duration::from_millis(30)));
         assert_eq!(
-            wait_until(Duration::from_millis(20), Duration::from_millis(5), || false),
+            wait_until(Duration::from_millis(20), Duration::from_millis(5), || {
+                false
+            }),
             None
         );
         assert!(wait_until(Duration::ZERO, Duration::from_millis(5), || true).is_some());

@@ -1,0 +1,150 @@
+//! keepalived's command line, spelled as keepalived spells it, plus our own `--json`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Options that are accepted for compatibility but do nothing yet say so in their help.
+const NOT_YET: &str = "(accepted; not yet active)";
+
+/// keepalived-rs: VRRP and load-balancer health checking, compatible with keepalived.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "keepalived-rs", version = None, disable_version_flag = true)]
+pub struct Cli {
+    /// Use the specified configuration file
+    #[arg(short = 'f', long = "use-file", value_name = "FILE", default_value = "/etc/keepalived/keepalived.conf")]
+    pub use_file: PathBuf,
+
+    /// Check the configuration for obvious errors; diagnostics go to stderr (or LOG_FILE)
+    #[arg(short = 't', long = "config-test", value_name = "LOG_FILE", num_args = 0..=1, require_equals = true)]
+    pub config_test: Option<Option<PathBuf>>,
+
+    /// With -t: print the parsed configuration (typed, every default filled in) as JSON on stdout
+    #[arg(long = "json")]
+    pub json: bool,
+
+    /// Skip configuration lines beginning '@' that don't match ID, and lines beginning '@^' that
+    /// do. Defaults to the node name up to the first '.'
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+
+    /// Only run the VRRP subsystem
+    #[arg(short = 'P', long = "vrrp", help = format!("Only run the VRRP subsystem {NOT_YET}"))]
+    pub vrrp: bool,
+
+    /// Only run the health-checker subsystem
+    #[arg(short = 'C', long = "check", help = format!("Only run the health-checker subsystem {NOT_YET}"))]
+    pub check: bool,
+
+    /// Don't run the BFD subsystem
+    #[arg(short = 'B', long = "no_bfd", help = format!("Don't run the BFD subsystem {NOT_YET}"))]
+    pub no_bfd: bool,
+
+    /// Force all child processes to run, even if they have no configuration
+    #[arg(long = "all", help = format!("Force all child processes to run, even if they have no configuration {NOT_YET}"))]
+    pub all: bool,
+
+    /// Log messages to the local console
+    #[arg(short = 'l', long = "log-console", help = format!("Log messages to the local console {NOT_YET}"))]
+    pub log_console: bool,
+
+    /// Detailed log messages
+    #[arg(short = 'D', long = "log-detail", help = format!("Detailed log messages {NOT_YET}"))]
+    pub log_detail: bool,
+
+    /// Set syslog facility to LOG_LOCAL[0-7], user or daemon (default)
+    #[arg(short = 'S', long = "log-facility", value_name = "FACILITY", value_parser = parse_facility,
+          help = format!("Set syslog facility: 0-7, local0-local7, user or daemon (default) {NOT_YET}"))]
+    pub log_facility: Option<String>,
+
+    /// Don't log via syslog
+    #[arg(short = 'G', long = "no-syslog", help = format!("Don't log via syslog {NOT_YET}"))]
+    pub no_syslog: bool,
+
+    /// umask for file creation (in numeric form)
+    #[arg(short = 'u', long = "umask", value_name = "MASK", help = format!("umask for file creation (numeric) {NOT_YET}"))]
+    pub umask: Option<String>,
+
+    /// Drop VIPs on transition from signal
+    #[arg(short = 'X', long = "release-vips", help = format!("Drop VIPs on transition from signal {NOT_YET}"))]
+    pub release_vips: bool,
+
+    /// Don't remove VRRP VIPs and VROUTEs on daemon stop
+    #[arg(short = 'V', long = "dont-release-vrrp", help = format!("Don't remove VRRP VIPs and routes on daemon stop {NOT_YET}"))]
+    pub dont_release_vrrp: bool,
+
+    /// Don't remove IPVS topology on daemon stop
+    #[arg(short = 'I', long = "dont-release-ipvs", help = format!("Don't remove IPVS topology on daemon stop {NOT_YET}"))]
+    pub dont_release_ipvs: bool,
+
+    /// Don't respawn child processes
+    #[arg(short = 'R', long = "dont-respawn", help = format!("Don't respawn child processes {NOT_YET}"))]
+    pub dont_respawn: bool,
+
+    /// Don't fork the daemon process
+    #[arg(short = 'n', long = "dont-fork", help = format!("Don't fork the daemon process {NOT_YET}"))]
+    pub dont_fork: bool,
+
+    /// Dump the configuration data
+    #[arg(short = 'd', long = "dump-conf", help = "Dump the configuration data (as JSON on stdout, after reading it)")]
+    pub dump_conf: bool,
+
+    /// Use the specified pidfile for the parent process
+    #[arg(short = 'p', long = "pid", value_name = "FILE", help = format!("Use the specified pidfile for the parent process {NOT_YET}"))]
+    pub pid: Option<PathBuf>,
+
+    /// Use the specified pidfile for the VRRP child process
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE", help = format!("Use the specified pidfile for the VRRP process {NOT_YET}"))]
+    pub vrrp_pid: Option<PathBuf>,
+
+    /// Use the specified pidfile for the checkers child process
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE", help = format!("Use the specified pidfile for the checkers process {NOT_YET}"))]
+    pub checkers_pid: Option<PathBuf>,
+
+    /// Use the specified pidfile for the BFD child process
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE", help = format!("Use the specified pidfile for the BFD process {NOT_YET}"))]
+    pub bfd_pid: Option<PathBuf>,
+
+    /// Report all address additions/deletions notified via netlink
+    #[arg(short = 'a', long = "address-monitoring", help = format!("Report all address additions/deletions seen via netlink {NOT_YET}"))]
+    pub address_monitoring: bool,
+
+    /// Run in network namespace NAME (overrides config)
+    #[arg(short = 's', long = "namespace", value_name = "NAME", help = format!("Run in network namespace NAME (overrides config) {NOT_YET}"))]
+    pub namespace: Option<String>,
+
+    /// Produce a core dump if terminating abnormally
+    #[arg(short = 'm', long = "core-dump", help = format!("Produce a core dump on abnormal termination {NOT_YET}"))]
+    pub core_dump: bool,
+
+    /// Error if any configuration file is missing (same as includea)
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
+
+    /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON, and exit
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
+
+    /// Display the version number and the features built in
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+}
+
+fn parse_facility(s: &str) -> Result<String, String> {
+    let ok = matches!(s, "user" | "daemon")
+        || s.strip_prefix("local").unwrap_or(s).parse::<u8>().is_ok_and(|n| n <= 7);
+    if ok { Ok(s.to_owned()) } else { Err(format!("'{s}' is not 0-7, local0-local7, user or daemon")) }
+}
+
+/// keepalived's signal numbers for `--signum` (glibc's SIGRTMIN is 34).
+pub fn signum(name: &str) -> Option<i32> {
+    Some(match name {
+        "STOP" => 15,
+        "RELOAD" => 1,
+        "DATA" => 10,
+        "STATS" => 12,
+        "STATS_CLEAR" => 63,
+        "JSON" => 36,
+        _ => return None,
+    })
+}

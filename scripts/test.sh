@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds everything, and runs every test.
+# Run as root on a fresh Debian machine: the network tests build namespaces, and the
+# differential tests run Debian's keepalived beside ours.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(keepalived iproute2 tcpdump python3 procps)
+if [ "$(id -u)" = 0 ]; then
+    missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+else
+    echo "test.sh: not root: skipping package installation; network tests will skip" >&2
+fi
+
+if ! command -v cargo >/dev/null; then
+    echo "test.sh: cargo is required (https://rustup.rs)" >&2
+    exit 1
+fi
+
+cargo build --release --workspace --bins
+# Tests that drive the binary use the release build (KEEPALIVED_RS_BIN), so it is built once.
+export KEEPALIVED_RS_BIN="$PWD/target/release/keepalived-rs"
+cargo test --workspace --release -- --test-threads="${TEST_THREADS:-2}"
