@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Index of a file in the [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -128,16 +129,20 @@ pub struct SourceMap {
 #[derive(Debug, Clone)]
 struct SourceFile {
     path: PathBuf,
-    lines: Vec<String>,
+    text: Arc<String>,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
 }
 
 impl SourceMap {
-    /// Adds a file and its text; returns its id.
-    pub fn add(&mut self, path: PathBuf, text: &str) -> FileId {
+    /// Adds a file and its text; returns its id and the shared text.
+    pub fn add(&mut self, path: PathBuf, text: String) -> (FileId, Arc<String>) {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        let lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned()).collect();
-        self.files.push(SourceFile { path, lines });
-        id
+        let mut line_starts = vec![0];
+        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        let text = Arc::new(text);
+        self.files.push(SourceFile { path, text: Arc::clone(&text), line_starts });
+        (id, text)
     }
     /// The path of a file, as it was named (relative paths resolved against their includer).
     pub fn path(&self, id: FileId) -> Option<&std::path::Path> {
@@ -146,7 +151,11 @@ impl SourceMap {
     /// The text of a 1-based line.
     pub fn line(&self, id: FileId, line: u32) -> Option<&str> {
         let f = self.files.get(id.0 as usize)?;
-        f.lines.get((line as usize).checked_sub(1)?).map(String::as_str)
+        let idx = (line as usize).checked_sub(1)?;
+        let start = *f.line_starts.get(idx)?;
+        let end = f.line_starts.get(idx + 1).map_or(f.text.len(), |next| next - 1);
+        let text = f.text.get(start..end)?;
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
     /// Number of files read.
     pub fn len(&self) -> usize {

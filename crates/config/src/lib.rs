@@ -62,21 +62,22 @@ impl Read {
 pub fn read_file(path: &Path, opts: &PreprocessOptions) -> Read {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
-    let lines = preprocess::preprocess(path, opts, &mut sources, &mut diags);
-    finish(lines, sources, diags)
+    let mut builder = tree::TreeBuilder::default();
+    preprocess::preprocess(path, opts, &mut sources, &mut diags, &mut builder);
+    finish(builder, sources, diags)
 }
 
 /// Reads a configuration from memory, named `name` in diagnostics.
 pub fn read_str(name: &str, text: &str, opts: &PreprocessOptions) -> Read {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
-    let lines = preprocess::preprocess_str(name, text, opts, &mut sources, &mut diags);
-    finish(lines, sources, diags)
+    let mut builder = tree::TreeBuilder::default();
+    preprocess::preprocess_str(name, text, opts, &mut sources, &mut diags, &mut builder);
+    finish(builder, sources, diags)
 }
 
-fn finish(lines: Vec<preprocess::Line>, sources: SourceMap, mut diags: Diagnostics) -> Read {
-    let nodes = tree::build(&lines, &sources, &mut diags);
-    drop(lines);
+fn finish(builder: tree::TreeBuilder, sources: SourceMap, mut diags: Diagnostics) -> Read {
+    let nodes = builder.finish(&mut diags);
     let mut cx = build::Cx { diags, ..Default::default() };
     let config = build::build_config(&mut cx, &nodes);
     let mut diagnostics = cx.diags;

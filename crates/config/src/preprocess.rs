@@ -33,7 +33,33 @@ impl Default for PreprocessOptions {
     }
 }
 
-/// One logical line after preprocessing.
+/// Receives logical lines as the preprocessor produces them (the tree builder, or a `Vec<Line>`).
+pub trait LineSink {
+    /// One logical line: comment-free, trimmed, substitutions applied. `indent` is the number of
+    /// characters before `text` in the file's line (meaningful only when not `expanded`).
+    fn line(&mut self, text: &str, at: LineOrigin, sources: &SourceMap, diags: &mut Diagnostics);
+}
+
+/// Where a logical line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineOrigin {
+    /// The file.
+    pub file: FileId,
+    /// 1-based line number in that file (for an expansion: the line that used it).
+    pub line: u32,
+    /// Characters before the text in the file's line.
+    pub indent: u32,
+    /// True when substitution or repetition changed the text, so columns may not match the file.
+    pub expanded: bool,
+}
+
+impl LineSink for Vec<Line> {
+    fn line(&mut self, text: &str, at: LineOrigin, _: &SourceMap, _: &mut Diagnostics) {
+        self.push(Line { text: text.to_owned(), file: at.file, line: at.line, expanded: at.expanded });
+    }
+}
+
+/// One logical line after preprocessing (as collected by `Vec<Line>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// The text, comment-free, substitutions applied.
@@ -53,26 +79,26 @@ struct IncludeCheck {
     must_match: bool,
 }
 
-/// Reads `path` and everything it includes into logical lines.
+/// Reads `path` and everything it includes, feeding logical lines to `out`.
 pub fn preprocess(
     path: &Path,
     opts: &PreprocessOptions,
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
-) -> Vec<Line> {
+    out: &mut dyn LineSink,
+) {
     let mut pre = Pre {
         opts,
         sources,
         diags,
         vars: HashMap::new(),
-        out: Vec::new(),
+        out,
         stack: Vec::new(),
         rng: fastrand::Rng::with_seed(opts.random_seed),
         cur_dir: PathBuf::new(),
         cur_file: FileId(0),
     };
     pre.read_file(path, None, IncludeCheck { readable: true, must_match: true });
-    pre.out
 }
 
 /// Reads a configuration from a string, as if it were the file `name` (for tests and fuzzing).
@@ -83,21 +109,21 @@ pub fn preprocess_str(
     opts: &PreprocessOptions,
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
-) -> Vec<Line> {
+    out: &mut dyn LineSink,
+) {
     let mut pre = Pre {
         opts,
         sources,
         diags,
         vars: HashMap::new(),
-        out: Vec::new(),
+        out,
         stack: Vec::new(),
         rng: fastrand::Rng::with_seed(opts.random_seed),
         cur_dir: PathBuf::from("."),
         cur_file: FileId(0),
     };
-    let id = pre.sources.add(PathBuf::from(name), text);
-    pre.read_text(id, text, 0);
-    pre.out
+    let (id, text) = pre.sources.add(PathBuf::from(name), text.to_owned());
+    pre.read_text(id, &text, 0);
 }
 
 struct Pre<'a> {
@@ -106,7 +132,7 @@ struct Pre<'a> {
     diags: &'a mut Diagnostics,
     /// Defined parameters; a multi-line value holds its lines joined by '\n'.
     vars: HashMap<String, String>,
-    out: Vec<Line>,
+    out: &'a mut dyn LineSink,
     /// Canonical paths of the files being read, outermost first, for include-loop detection.
     stack: Vec<PathBuf>,
     rng: fastrand::Rng,
@@ -151,8 +177,8 @@ impl Pre<'_> {
                 return;
             }
         }
-        let text = String::from_utf8_lossy(&bytes);
-        let id = self.sources.add(path.to_path_buf(), &text);
+        let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let (id, text) = self.sources.add(path.to_path_buf(), text);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let saved = (std::mem::replace(&mut self.cur_dir, dir), self.cur_file);
         self.stack.push(canonical);
@@ -186,7 +212,9 @@ impl Pre<'_> {
             if body.is_empty() {
                 continue;
             }
-            pending = self.process_line(body, id, lineno, depth, false);
+            let indent = raw.len() - raw.trim_start().len();
+            let indent = u32::try_from(raw[..indent].chars().count()).unwrap_or(0);
+            pending = self.process_line(body, LineOrigin { file: id, line: lineno, indent, expanded: false }, depth);
         }
         if let Some((name, lines)) = pending {
             // A continuation on the last line: keep what was collected.
@@ -195,15 +223,10 @@ impl Pre<'_> {
     }
 
     /// Handles one comment-free, trimmed line. Returns a multi-line definition that has begun.
-    fn process_line(
-        &mut self,
-        text: &str,
-        file: FileId,
-        line: u32,
-        depth: u32,
-        expanded: bool,
-    ) -> Option<(String, Vec<String>)> {
+    fn process_line(&mut self, text: &str, at: LineOrigin, depth: u32) -> Option<(String, Vec<String>)> {
+        let (file, line) = (at.file, at.line);
         let mut text = text.trim();
+        let at_len = text.len();
         if text.is_empty() {
             return None;
         }
@@ -239,7 +262,7 @@ impl Pre<'_> {
         }
         // Repetition: `~SEQ(var, start, step, end) rest`, `~SEQx(...)`, `~LST(var, v1, v2) rest`.
         if text.starts_with('~') {
-            self.repeat_line(text, file, line, depth);
+            self.repeat_line(text, at, depth);
             return None;
         }
         if text.contains('$') {
@@ -263,7 +286,7 @@ impl Pre<'_> {
                         }
                         continue;
                     }
-                    started = self.process_line(part, file, line, depth + 1, true);
+                    started = self.process_line(part, LineOrigin { expanded: true, ..at }, depth + 1);
                 }
                 return started;
             }
@@ -280,7 +303,9 @@ impl Pre<'_> {
             self.include(rest, check, file, line, text);
             return None;
         }
-        self.out.push(Line { text: text.to_owned(), file, line, expanded });
+        // A conditional prefix moves the text right: columns are then found by search.
+        let at = if text.len() == at_len { at } else { LineOrigin { expanded: true, ..at } };
+        self.out.line(text, at, self.sources, self.diags);
         None
     }
 
@@ -333,8 +358,8 @@ impl Pre<'_> {
         self.cur_file = file;
     }
 
-    fn repeat_line(&mut self, text: &str, file: FileId, line: u32, depth: u32) {
-        let loc = line_loc(file, line);
+    fn repeat_line(&mut self, text: &str, at: LineOrigin, depth: u32) {
+        let loc = line_loc(at.file, at.line);
         let Some(open) = text.find('(') else {
             self.diags.error(loc, format!("unknown line directive {}", split_first_word(text).0));
             return;
@@ -373,7 +398,7 @@ impl Pre<'_> {
                 .iter()
                 .map(|(name, value)| (name.clone(), self.vars.insert(name.clone(), value.clone())))
                 .collect();
-            let _ = self.process_line(rest, file, line, depth + 1, true);
+            let _ = self.process_line(rest, LineOrigin { expanded: true, ..at }, depth + 1);
             for (name, old) in saved {
                 match old {
                     Some(v) => self.vars.insert(name, v),
@@ -613,7 +638,8 @@ mod tests {
         let opts = PreprocessOptions { config_id: id.into(), ..Default::default() };
         let mut sources = SourceMap::default();
         let mut diags = Diagnostics::default();
-        let lines = preprocess_str("t.conf", text, &opts, &mut sources, &mut diags);
+        let mut lines: Vec<Line> = Vec::new();
+        preprocess_str("t.conf", text, &opts, &mut sources, &mut diags, &mut lines);
         (lines.into_iter().map(|l| l.text).collect(), diags)
     }
 

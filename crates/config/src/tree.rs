@@ -4,7 +4,7 @@
 
 use crate::diag::{Diagnostics, Loc, SourceMap};
 use crate::lexer::{self, Word};
-use crate::preprocess::Line;
+use crate::preprocess::{LineOrigin, LineSink};
 
 /// A word with its place in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,27 +65,37 @@ struct Frame {
     owner: Option<(Node, Loc)>,
 }
 
-/// Builds the tree of top-level statements from preprocessed lines.
-pub fn build(lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Vec<Node> {
-    let mut stack: Vec<Frame> = vec![Frame { nodes: Vec::new(), owner: None }];
-    // Braces opened beyond MAX_NESTING: reported once each, and their `}` are absorbed.
-    let mut too_deep = 0usize;
-    for line in lines {
+/// Builds the tree incrementally from the preprocessor's lines.
+pub struct TreeBuilder {
+    stack: Vec<Frame>,
+    /// Braces opened beyond MAX_NESTING: reported once each, and their `}` are absorbed.
+    too_deep: usize,
+}
+
+impl Default for TreeBuilder {
+    fn default() -> Self {
+        Self { stack: vec![Frame { nodes: Vec::new(), owner: None }], too_deep: 0 }
+    }
+}
+
+impl LineSink for TreeBuilder {
+    fn line(&mut self, text: &str, at: LineOrigin, sources: &SourceMap, diags: &mut Diagnostics) {
         let mut unterminated = false;
-        let words = lexer::split_words(&line.text, &mut unterminated);
-        let locate = |w: &Word| locate_word(w, line, sources);
+        let words = lexer::split_words(text, &mut unterminated);
+        let locate = |w: &Word| locate_word(w, at, sources);
         if unterminated {
             if let Some(last) = words.last() {
                 diags.error(locate(last), "unterminated quoted string");
             }
         }
+        let stack = &mut self.stack;
         let mut current: Vec<Token> = Vec::new();
-        for word in &words {
+        for word in words {
             if word.is_open() {
-                let loc = locate(word);
+                let loc = locate(&word);
                 if stack.len() > MAX_NESTING {
                     diags.error(loc, format!("blocks nested more than {MAX_NESTING} deep"));
-                    too_deep += 1;
+                    self.too_deep += 1;
                     current.clear();
                     continue;
                 }
@@ -104,32 +114,39 @@ pub fn build(lines: &[Line], sources: &SourceMap, diags: &mut Diagnostics) -> Ve
                 };
                 stack.push(Frame { nodes: Vec::new(), owner: Some((owner, loc)) });
             } else if word.is_close() {
-                let loc = locate(word);
+                let loc = locate(&word);
                 if !current.is_empty() {
-                    push(&mut stack, statement(std::mem::take(&mut current)));
+                    push(stack, statement(std::mem::take(&mut current)));
                 }
-                if too_deep > 0 {
-                    too_deep -= 1;
+                if self.too_deep > 0 {
+                    self.too_deep -= 1;
                 } else if stack.len() > 1 {
-                    close_frame(&mut stack);
+                    close_frame(stack);
                 } else {
                     diags.error(loc, "unexpected '}' (no block is open)");
                 }
             } else {
-                current.push(Token { text: word.text.clone(), loc: locate(word) });
+                let loc = locate(&word);
+                current.push(Token { text: word.text, loc });
             }
         }
         if !current.is_empty() {
-            push(&mut stack, statement(current));
+            push(stack, statement(current));
         }
     }
-    while stack.len() > 1 {
-        if let Some(Frame { owner: Some((node, open)), .. }) = stack.last() {
-            diags.error(*open, format!("'{{' of '{}' is never closed", node.name()));
+}
+
+impl TreeBuilder {
+    /// Closes what is still open (reporting each unclosed `{`) and returns the top-level nodes.
+    pub fn finish(mut self, diags: &mut Diagnostics) -> Vec<Node> {
+        while self.stack.len() > 1 {
+            if let Some(Frame { owner: Some((node, open)), .. }) = self.stack.last() {
+                diags.error(*open, format!("'{{' of '{}' is never closed", node.name()));
+            }
+            close_frame(&mut self.stack);
         }
-        close_frame(&mut stack);
+        self.stack.pop().map(|f| f.nodes).unwrap_or_default()
     }
-    stack.pop().map(|f| f.nodes).unwrap_or_default()
 }
 
 fn statement(mut words: Vec<Token>) -> Node {
@@ -156,15 +173,10 @@ fn close_frame(stack: &mut Vec<Frame>) {
 
 /// Finds a word's column in the file's own line. Expanded lines rarely match the file text
 /// column for column, so the word is searched for; failing that, the whole line is marked.
-fn locate_word(word: &Word, line: &Line, sources: &SourceMap) -> Loc {
+fn locate_word(word: &Word, line: LineOrigin, sources: &SourceMap) -> Loc {
     if !line.expanded {
-        // Columns are relative to the trimmed text; find the offset of that text in the file line.
-        let offset = sources
-            .line(line.file, line.line)
-            .map(|raw| raw.chars().take_while(|c| c.is_whitespace()).count())
-            .unwrap_or(0);
-        let offset = u32::try_from(offset).unwrap_or(0);
-        return Loc { file: line.file, line: line.line, col: word.col + offset, len: word.len };
+        // Columns are relative to the trimmed text, which starts `indent` characters in.
+        return Loc { file: line.file, line: line.line, col: word.col + line.indent, len: word.len };
     }
     let raw = sources.line(line.file, line.line).unwrap_or("");
     if let Some(byte) = raw.find(word.text.as_str()).filter(|_| !word.text.is_empty()) {
@@ -190,8 +202,9 @@ mod tests {
     fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
         let mut sources = SourceMap::default();
         let mut diags = Diagnostics::default();
-        let lines = preprocess_str("t.conf", text, &PreprocessOptions::default(), &mut sources, &mut diags);
-        (build(&lines, &sources, &mut diags), diags)
+        let mut builder = TreeBuilder::default();
+        preprocess_str("t.conf", text, &PreprocessOptions::default(), &mut sources, &mut diags, &mut builder);
+        (builder.finish(&mut diags), diags)
     }
 
     #[test]

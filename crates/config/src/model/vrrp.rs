@@ -43,6 +43,8 @@ impl VrrpConfig {
     }
     /// The sync group an instance belongs to, if any.
     pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
-        self.sync_groups.iter().find(|g| g.members.iter().any(|m| m.name == instance))
+        self.sync_groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m.name == instance))
     }
 }

@@ -1,0 +1,44 @@
+//! Effects the engine asks its driver to carry out.
+
+use crate::state::{Reason, State};
+use crate::wire::ChecksumCaps;
+use crate::wire::vrrp::Repr;
+use crate::error::PeerError;
+
+/// One effect. Drain them with `poll_action` after every `handle_*` call, and execute them in
+/// order.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send this advert (to the multicast group or each unicast peer). Emit it with
+    /// [`Repr::emit`] from the instance's primary address and these checksum options, TTL /
+    /// hop limit 255.
+    SendAdvert {
+        /// The advert.
+        repr: Repr,
+        /// Checksum options for [`Repr::emit`].
+        checksum: ChecksumCaps,
+    },
+    /// Add the virtual addresses (and routes and rules) to the interface.
+    AddVips,
+    /// Remove the virtual addresses (and routes and rules).
+    DelVips,
+    /// Send a burst of `count` gratuitous ARPs (IPv4) or unsolicited neighbour advertisements
+    /// (IPv6) for the virtual addresses, spaced by the driver's `vrrp_garp_interval`.
+    SendGratuitous {
+        /// Messages per address.
+        count: u8,
+    },
+    /// The state changed (log "(VI_1) Entering MASTER STATE", run notify scripts).
+    StateChanged {
+        /// The old state.
+        from: State,
+        /// The new state.
+        to: State,
+        /// Why.
+        reason: Reason,
+    },
+    /// An advert was accepted but something in it is worth a log line (a v3 interval or an
+    /// address list that differs from ours).
+    Warning(PeerError),
+}

@@ -1,0 +1,198 @@
+//! The receiving side of one interface: parses each datagram once, counts global errors, and
+//! routes adverts to instances by (family, VRID).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::action::Action;
+use crate::error::{ConfigError, PeerError, RxError};
+use crate::instance::Instance;
+use crate::state::Event;
+use crate::stats::GlobalStats;
+use crate::time::Instant;
+use crate::wire::ip::{self, RxMeta};
+use crate::wire::vrrp::{Family, Packet};
+
+/// An index into a [`Router`]'s instances.
+pub type InstanceId = usize;
+
+/// Why an instance could not be added to a [`Router`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddError {
+    /// Another instance already runs this VRID in this family.
+    DuplicateVrid {
+        /// The family.
+        family: Family,
+        /// The VRID.
+        vrid: u8,
+    },
+    /// The configuration is invalid.
+    Config(ConfigError),
+}
+
+impl core::fmt::Display for AddError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AddError::DuplicateVrid { family, vrid } => {
+                write!(f, "VRID {vrid} ({family:?}) already runs on this interface")
+            }
+            AddError::Config(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AddError {}
+
+/// The VRRP instances of one interface (or one socket) and their shared counters.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    instances: Vec<Instance>,
+    by_key: BTreeMap<(Family, u8), InstanceId>,
+    stats: GlobalStats,
+    /// Instances with actions possibly pending, in the order they were touched.
+    dirty: VecDeque<InstanceId>,
+}
+
+impl Router {
+    /// A router without instances.
+    #[must_use]
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Adds an instance (in Initialize; start it with [`Router::handle_start`]).
+    pub fn add(&mut self, instance: Instance) -> Result<InstanceId, AddError> {
+        let key = (instance.config().family(), instance.config().vrid);
+        if self.by_key.contains_key(&key) {
+            return Err(AddError::DuplicateVrid {
+                family: key.0,
+                vrid: key.1,
+            });
+        }
+        let id = self.instances.len();
+        self.instances.push(instance);
+        self.by_key.insert(key, id);
+        Ok(id)
+    }
+
+    /// The instances.
+    #[must_use]
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    /// One instance.
+    #[must_use]
+    pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    /// The instance running `vrid` in `family`.
+    #[must_use]
+    pub fn find(&self, family: Family, vrid: u8) -> Option<InstanceId> {
+        self.by_key.get(&(family, vrid)).copied()
+    }
+
+    /// The global counters.
+    #[must_use]
+    pub fn stats(&self) -> &GlobalStats {
+        &self.stats
+    }
+
+    fn touch(&mut self, id: InstanceId) {
+        if !self.dirty.contains(&id) {
+            self.dirty.push_back(id);
+        }
+    }
+
+    /// Starts every instance.
+    pub fn handle_start(&mut self, now: Instant) {
+        for id in 0..self.instances.len() {
+            self.instances[id].handle_start(now);
+            self.touch(id);
+        }
+    }
+
+    /// Gives `event` to every instance.
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        for id in 0..self.instances.len() {
+            self.instances[id].handle_event(now, event);
+            self.touch(id);
+        }
+    }
+
+    /// Gives `event` to one instance.
+    pub fn handle_instance_event(&mut self, now: Instant, id: InstanceId, event: Event) {
+        if let Some(inst) = self.instances.get_mut(id) {
+            inst.handle_event(now, event);
+            self.touch(id);
+        }
+    }
+
+    /// Handles a VRRP message (an IP payload) received with `meta`. Returns the instance it went
+    /// to, or why it was dropped (counted here or in the instance's stats).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        meta: &RxMeta,
+        bytes: &[u8],
+    ) -> Result<InstanceId, PeerError> {
+        let routed = Packet::new_checked(bytes).and_then(|p| {
+            self.find(Family::of(&meta.src), p.vrid())
+                .ok_or(RxError::VridUnknown { vrid: p.vrid() })
+        });
+        let id = routed.map_err(|e| {
+            self.stats.record(&e);
+            e.from_peer(meta.src)
+        })?;
+        let inst = self
+            .instances
+            .get_mut(id)
+            .ok_or(RxError::VridUnknown { vrid: 0 }.from_peer(meta.src))?;
+        let result = inst.handle_datagram(now, meta, bytes);
+        self.touch(id);
+        if let Err(e) = &result {
+            self.stats.record(&e.error);
+        }
+        result.map(|()| id)
+    }
+
+    /// Handles a whole IPv4 or IPv6 datagram (header included).
+    pub fn handle_ip_datagram(&mut self, now: Instant, bytes: &[u8]) -> Result<InstanceId, PeerError> {
+        match ip::parse_datagram(bytes) {
+            Ok((meta, payload)) => self.handle_datagram(now, &meta, payload),
+            Err(e) => {
+                self.stats.record(&e);
+                Err(e.from_peer(core::net::Ipv4Addr::UNSPECIFIED.into()))
+            }
+        }
+    }
+
+    /// Handles the timers of every instance due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for id in 0..self.instances.len() {
+            if self.instances[id].poll_timeout().is_some_and(|t| t <= now) {
+                self.instances[id].handle_timeout(now);
+                self.touch(id);
+            }
+        }
+    }
+
+    /// The next action of any instance, with the instance it belongs to. Drain until `None`
+    /// after every `handle_*` call.
+    pub fn poll_action(&mut self) -> Option<(InstanceId, Action)> {
+        while let Some(&id) = self.dirty.front() {
+            if let Some(action) = self.instances.get_mut(id).and_then(Instance::poll_action) {
+                return Some((id, action));
+            }
+            self.dirty.pop_front();
+        }
+        None
+    }
+
+    /// The earliest timeout of any instance. Read after draining the actions.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.instances.iter().filter_map(Instance::poll_timeout).min()
+    }
+}

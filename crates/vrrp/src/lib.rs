@@ -1,0 +1,53 @@
+//! keepalived-rs VRRP engine: VRRPv2 ([RFC 3768]) and VRRPv3 ([RFC 9568]) without I/O.
+//!
+//! # Determinism contract
+//! Nothing in this crate reads a clock, draws random numbers, or touches the network. Time comes
+//! in as an argument (`now:` [`Instant`]), packets come in as bytes or [`Repr`]s, and every
+//! effect comes out as an [`Action`] to execute. The same inputs at the same times give the same
+//! outputs, so the protocol can be driven for hours of virtual time in milliseconds (see the
+//! `sim` module, behind the `sim` feature).
+//!
+//! # Layout
+//! * [`wire`]: the packet codec (views and `Repr`s, checksums, IP headers).
+//! * [`Instance`]: one VRID's state machine; [`Router`]: the instances of one interface, with
+//!   the receive demultiplexer and the global counters.
+//! * [`timing`]: Skew_Time and Master_Down_Interval; [`InstanceStats`] / [`GlobalStats`]: the
+//!   RFC 6527 and keepalived counters.
+//!
+//! # Driving an instance
+//! After every `handle_*` call, drain [`Instance::poll_action`] (or [`Router::poll_action`])
+//! until `None` and execute the actions in order; then read `poll_timeout` and call
+//! `handle_timeout` at that instant.
+//!
+//! [RFC 3768]: https://www.rfc-editor.org/rfc/rfc3768
+//! [RFC 9568]: https://www.rfc-editor.org/rfc/rfc9568
+
+#![forbid(unsafe_code)]
+
+mod action;
+mod config;
+mod demux;
+pub mod error;
+mod instance;
+mod state;
+mod stats;
+pub mod time;
+pub mod timer;
+pub mod timing;
+pub mod wire;
+
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
+
+pub use action::Action;
+pub use config::{GarpConfig, InitialState, InstanceConfig};
+pub use demux::{AddError, InstanceId, Router};
+pub use error::{ConfigError, EmitError, PeerError, RxError, Scope};
+pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};
+pub use state::{Event, Reason, State};
+pub use stats::{GlobalStats, InstanceStats};
+pub use time::Instant;
+pub use timing::{Centisecs, Version};
+pub use wire::ChecksumCaps;
+pub use wire::ip::RxMeta;
+pub use wire::vrrp::{AddrList, Auth, Family, Packet, Repr};
