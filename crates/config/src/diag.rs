@@ -86,17 +86,36 @@ impl Diagnostics {
         self.push(Severity::Fatal, DiagKind::General, loc, message);
     }
     /// Records a diagnostic of any severity and kind.
-    pub fn push(&mut self, severity: Severity, kind: DiagKind, loc: Loc, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        kind: DiagKind,
+        loc: Loc,
+        message: impl Into<String>,
+    ) {
         if self.items.len() >= MAX_DIAGNOSTICS {
             self.suppressed += 1;
             self.suppressed_errors |= severity >= Severity::Error;
             return;
         }
-        self.items.push(Diagnostic { severity, kind, loc, message: message.into() });
+        self.items.push(Diagnostic {
+            severity,
+            kind,
+            loc,
+            message: message.into(),
+        });
     }
     /// How many diagnostics were counted but not kept (beyond [`MAX_DIAGNOSTICS`]).
     pub fn suppressed(&self) -> usize {
         self.suppressed
+    }
+    /// Appends another collection's diagnostics (and its suppressed count).
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.suppressed += other.suppressed;
+        self.suppressed_errors |= other.suppressed_errors;
+        for d in other.items {
+            self.push(d.severity, d.kind, d.loc, d.message);
+        }
     }
     /// All diagnostics, in order of discovery.
     pub fn items(&self) -> &[Diagnostic] {
@@ -112,11 +131,15 @@ impl Diagnostics {
     }
     /// Number of errors (fatal included).
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.severity >= Severity::Error).count()
+        self.items
+            .iter()
+            .filter(|d| d.severity >= Severity::Error)
+            .count()
     }
     /// Sorts by place (file, line, column), keeping discovery order for ties.
     pub fn sort(&mut self) {
-        self.items.sort_by_key(|d| (d.loc.file, d.loc.line, d.loc.col));
+        self.items
+            .sort_by_key(|d| (d.loc.file, d.loc.line, d.loc.col));
     }
 }
 
@@ -139,9 +162,18 @@ impl SourceMap {
     pub fn add(&mut self, path: PathBuf, text: String) -> (FileId, Arc<String>) {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         let text = Arc::new(text);
-        self.files.push(SourceFile { path, text: Arc::clone(&text), line_starts });
+        self.files.push(SourceFile {
+            path,
+            text: Arc::clone(&text),
+            line_starts,
+        });
         (id, text)
     }
     /// The path of a file, as it was named (relative paths resolved against their includer).
@@ -153,7 +185,10 @@ impl SourceMap {
         let f = self.files.get(id.0 as usize)?;
         let idx = (line as usize).checked_sub(1)?;
         let start = *f.line_starts.get(idx)?;
-        let end = f.line_starts.get(idx + 1).map_or(f.text.len(), |next| next - 1);
+        let end = f
+            .line_starts
+            .get(idx + 1)
+            .map_or(f.text.len(), |next| next - 1);
         let text = f.text.get(start..end)?;
         Some(text.strip_suffix('\r').unwrap_or(text))
     }

@@ -77,7 +77,12 @@ pub fn split_words(line: &str, unterminated: &mut bool) -> Vec<Word> {
         if first == '{' || first == '}' {
             chars.next();
             col += 1;
-            words.push(Word { text: first.to_string(), col: start, len: 1, quoted: false });
+            words.push(Word {
+                text: first.to_string(),
+                col: start,
+                len: 1,
+                quoted: false,
+            });
             continue;
         }
         let mut text = String::new();
@@ -110,7 +115,12 @@ pub fn split_words(line: &str, unterminated: &mut bool) -> Vec<Word> {
                 text.push(c);
             }
         }
-        words.push(Word { text, col: start, len: col + 1 - start, quoted });
+        words.push(Word {
+            text,
+            col: start,
+            len: col + 1 - start,
+            quoted,
+        });
     }
     words
 }
@@ -186,19 +196,28 @@ mod tests {
 
     fn words(line: &str) -> Vec<String> {
         let mut bad = false;
-        split_words(strip_comment(line), &mut bad).into_iter().map(|w| w.text).collect()
+        split_words(strip_comment(line), &mut bad)
+            .into_iter()
+            .map(|w| w.text)
+            .collect()
     }
 
     #[test]
     fn quotes_join_adjacent_text() {
         assert_eq!(words(r#"abcd" efg h jkl "mnop"#), ["abcd efg h jkl mnop"]);
-        assert_eq!(words(r#"abcd "efg h jkl" mnop"#), ["abcd", "efg h jkl", "mnop"]);
+        assert_eq!(
+            words(r#"abcd "efg h jkl" mnop"#),
+            ["abcd", "efg h jkl", "mnop"]
+        );
         assert_eq!(words("'a \"b\" c'"), ["a \"b\" c"]);
     }
 
     #[test]
     fn comments_and_braces() {
-        assert_eq!(words("vrrp_instance VI_1 { # the first"), ["vrrp_instance", "VI_1", "{"]);
+        assert_eq!(
+            words("vrrp_instance VI_1 { # the first"),
+            ["vrrp_instance", "VI_1", "{"]
+        );
         assert_eq!(words("a{b}c ! x"), ["a", "{", "b", "}", "c"]);
         assert_eq!(words("script \"echo #1 !\""), ["script", "echo #1 !"]);
     }

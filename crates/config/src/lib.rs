@@ -40,7 +40,11 @@ pub struct Read {
 impl Read {
     /// Renders all diagnostics, one per entry, as `FILE:LINE:COL: error: ...` plus line and caret.
     pub fn render_diagnostics(&self) -> Vec<String> {
-        self.diagnostics.items().iter().map(|d| self.sources.render(d)).collect()
+        self.diagnostics
+            .items()
+            .iter()
+            .map(|d| self.sources.render(d))
+            .collect()
     }
 
     /// keepalived's `-t` exit code: 0 valid, 3 cannot run, 4 errors (it would run without the
@@ -50,7 +54,12 @@ impl Read {
             3
         } else if self.diagnostics.has_errors() {
             4
-        } else if self.diagnostics.items().iter().any(|d| d.kind == DiagKind::ScriptSecurity) {
+        } else if self
+            .diagnostics
+            .items()
+            .iter()
+            .any(|d| d.kind == DiagKind::ScriptSecurity)
+        {
             5
         } else {
             0
@@ -62,27 +71,40 @@ impl Read {
 pub fn read_file(path: &Path, opts: &PreprocessOptions) -> Read {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
-    let mut builder = tree::TreeBuilder::default();
-    preprocess::preprocess(path, opts, &mut sources, &mut diags, &mut builder);
-    finish(builder, sources, diags)
+    let mut model = build::ConfigBuilder::default();
+    let mut tree = tree::TreeBuilder::streaming(Box::new(|node| model.top(&node)));
+    preprocess::preprocess(path, opts, &mut sources, &mut diags, &mut tree);
+    tree.finish(&mut diags);
+    finish(model, sources, diags)
 }
 
 /// Reads a configuration from memory, named `name` in diagnostics.
 pub fn read_str(name: &str, text: &str, opts: &PreprocessOptions) -> Read {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
-    let mut builder = tree::TreeBuilder::default();
-    preprocess::preprocess_str(name, text, opts, &mut sources, &mut diags, &mut builder);
-    finish(builder, sources, diags)
+    let mut model = build::ConfigBuilder::default();
+    let mut tree = tree::TreeBuilder::streaming(Box::new(|node| model.top(&node)));
+    preprocess::preprocess_str(name, text, opts, &mut sources, &mut diags, &mut tree);
+    tree.finish(&mut diags);
+    finish(model, sources, diags)
 }
 
-fn finish(builder: tree::TreeBuilder, sources: SourceMap, mut diags: Diagnostics) -> Read {
-    let nodes = builder.finish(&mut diags);
-    let mut cx = build::Cx { diags, ..Default::default() };
-    let config = build::build_config(&mut cx, &nodes);
-    let mut diagnostics = cx.diags;
+fn finish(model: build::ConfigBuilder, sources: SourceMap, diags: Diagnostics) -> Read {
+    let (config, cx) = model.finish();
+    let mut diagnostics = diags;
+    diagnostics.extend(cx.diags);
     diagnostics.sort();
-    Read { config, diagnostics, sources, keywords_seen: cx.seen }
+    let keywords_seen = cx
+        .seen
+        .into_iter()
+        .flat_map(|(block, names)| names.into_iter().map(move |n| (block, n)))
+        .collect();
+    Read {
+        config,
+        diagnostics,
+        sources,
+        keywords_seen,
+    }
 }
 
 /// The fuzzing entry point: reads arbitrary bytes as a configuration. Never panics; returns the

@@ -29,7 +29,11 @@ pub struct PreprocessOptions {
 
 impl Default for PreprocessOptions {
     fn default() -> Self {
-        Self { config_id: String::new(), random_seed: 0, env_lookup: |name| std::env::var(name).ok() }
+        Self {
+            config_id: String::new(),
+            random_seed: 0,
+            env_lookup: |name| std::env::var(name).ok(),
+        }
     }
 }
 
@@ -55,7 +59,12 @@ pub struct LineOrigin {
 
 impl LineSink for Vec<Line> {
     fn line(&mut self, text: &str, at: LineOrigin, _: &SourceMap, _: &mut Diagnostics) {
-        self.push(Line { text: text.to_owned(), file: at.file, line: at.line, expanded: at.expanded });
+        self.push(Line {
+            text: text.to_owned(),
+            file: at.file,
+            line: at.line,
+            expanded: at.expanded,
+        });
     }
 }
 
@@ -98,7 +107,14 @@ pub fn preprocess(
         cur_dir: PathBuf::new(),
         cur_file: FileId(0),
     };
-    pre.read_file(path, None, IncludeCheck { readable: true, must_match: true });
+    pre.read_file(
+        path,
+        None,
+        IncludeCheck {
+            readable: true,
+            must_match: true,
+        },
+    );
 }
 
 /// Reads a configuration from a string, as if it were the file `name` (for tests and fuzzing).
@@ -141,7 +157,12 @@ struct Pre<'a> {
 }
 
 fn line_loc(file: FileId, line: u32) -> Loc {
-    Loc { file, line, col: 1, len: 1 }
+    Loc {
+        file,
+        line,
+        col: 1,
+        len: 1,
+    }
 }
 
 impl Pre<'_> {
@@ -161,7 +182,8 @@ impl Pre<'_> {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if let Some(loc) = from {
             if self.stack.contains(&canonical) {
-                let chain: Vec<String> = self.stack.iter().map(|p| p.display().to_string()).collect();
+                let chain: Vec<String> =
+                    self.stack.iter().map(|p| p.display().to_string()).collect();
                 self.diags.error(
                     loc,
                     format!(
@@ -173,11 +195,13 @@ impl Pre<'_> {
                 return;
             }
             if self.stack.len() as u32 >= MAX_DEPTH {
-                self.diags.error(loc, format!("includes nested more than {MAX_DEPTH} deep"));
+                self.diags
+                    .error(loc, format!("includes nested more than {MAX_DEPTH} deep"));
                 return;
             }
         }
-        let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let (id, text) = self.sources.add(path.to_path_buf(), text);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let saved = (std::mem::replace(&mut self.cur_dir, dir), self.cur_file);
@@ -214,7 +238,16 @@ impl Pre<'_> {
             }
             let indent = raw.len() - raw.trim_start().len();
             let indent = u32::try_from(raw[..indent].chars().count()).unwrap_or(0);
-            pending = self.process_line(body, LineOrigin { file: id, line: lineno, indent, expanded: false }, depth);
+            pending = self.process_line(
+                body,
+                LineOrigin {
+                    file: id,
+                    line: lineno,
+                    indent,
+                    expanded: false,
+                },
+                depth,
+            );
         }
         if let Some((name, lines)) = pending {
             // A continuation on the last line: keep what was collected.
@@ -223,7 +256,12 @@ impl Pre<'_> {
     }
 
     /// Handles one comment-free, trimmed line. Returns a multi-line definition that has begun.
-    fn process_line(&mut self, text: &str, at: LineOrigin, depth: u32) -> Option<(String, Vec<String>)> {
+    fn process_line(
+        &mut self,
+        text: &str,
+        at: LineOrigin,
+        depth: u32,
+    ) -> Option<(String, Vec<String>)> {
         let (file, line) = (at.file, at.line);
         let mut text = text.trim();
         let at_len = text.len();
@@ -231,7 +269,10 @@ impl Pre<'_> {
             return None;
         }
         if depth > MAX_DEPTH {
-            self.diags.error(line_loc(file, line), "expansion nested too deep (recursive definition?)");
+            self.diags.error(
+                line_loc(file, line),
+                "expansion nested too deep (recursive definition?)",
+            );
             return None;
         }
         // Conditional lines: `@id rest` or `@^id rest`.
@@ -254,7 +295,11 @@ impl Pre<'_> {
             let value = value.trim();
             if let Some(first) = value.strip_suffix('\\') {
                 let first = first.trim();
-                let lines = if first.is_empty() { Vec::new() } else { vec![first.to_owned()] };
+                let lines = if first.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![first.to_owned()]
+                };
                 return Some((name.to_owned(), lines));
             }
             self.vars.insert(name.to_owned(), value.to_owned());
@@ -286,17 +331,36 @@ impl Pre<'_> {
                         }
                         continue;
                     }
-                    started = self.process_line(part, LineOrigin { expanded: true, ..at }, depth + 1);
+                    started = self.process_line(
+                        part,
+                        LineOrigin {
+                            expanded: true,
+                            ..at
+                        },
+                        depth + 1,
+                    );
                 }
                 return started;
             }
         }
         let (first, rest) = split_first_word(text);
         let check = match first {
-            "include" => Some(IncludeCheck { readable: false, must_match: false }),
-            "includer" => Some(IncludeCheck { readable: true, must_match: false }),
-            "includem" | "includew" | "includeb" => Some(IncludeCheck { readable: false, must_match: true }),
-            "includea" => Some(IncludeCheck { readable: true, must_match: true }),
+            "include" => Some(IncludeCheck {
+                readable: false,
+                must_match: false,
+            }),
+            "includer" => Some(IncludeCheck {
+                readable: true,
+                must_match: false,
+            }),
+            "includem" | "includew" | "includeb" => Some(IncludeCheck {
+                readable: false,
+                must_match: true,
+            }),
+            "includea" => Some(IncludeCheck {
+                readable: true,
+                must_match: true,
+            }),
             _ => None,
         };
         if let Some(check) = check {
@@ -304,7 +368,14 @@ impl Pre<'_> {
             return None;
         }
         // A conditional prefix moves the text right: columns are then found by search.
-        let at = if text.len() == at_len { at } else { LineOrigin { expanded: true, ..at } };
+        let at = if text.len() == at_len {
+            at
+        } else {
+            LineOrigin {
+                expanded: true,
+                ..at
+            }
+        };
         self.out.line(text, at, self.sources, self.diags);
         None
     }
@@ -313,7 +384,12 @@ impl Pre<'_> {
         let mut unterminated = false;
         let words = lexer::split_words(rest, &mut unterminated);
         let col = u32::try_from(text.len() - rest.len() + 1).unwrap_or(1);
-        let loc = Loc { file, line, col, len: u32::try_from(rest.chars().count()).unwrap_or(1).max(1) };
+        let loc = Loc {
+            file,
+            line,
+            col,
+            len: u32::try_from(rest.chars().count()).unwrap_or(1).max(1),
+        };
         if words.is_empty() {
             self.diags.error(loc, "include needs a file name");
             return;
@@ -329,12 +405,14 @@ impl Pre<'_> {
                 let found: Vec<PathBuf> = match glob::glob(&alternative) {
                     Ok(paths) => paths.filter_map(Result::ok).collect(),
                     Err(e) => {
-                        self.diags.error(loc, format!("bad include pattern {alternative}: {e}"));
+                        self.diags
+                            .error(loc, format!("bad include pattern {alternative}: {e}"));
                         continue;
                     }
                 };
                 if found.is_empty() && check.must_match && alternative.contains(['*', '?', '[']) {
-                    self.diags.error(loc, format!("include: nothing matches {alternative}"));
+                    self.diags
+                        .error(loc, format!("include: nothing matches {alternative}"));
                 }
                 matched.extend(found);
             }
@@ -361,7 +439,10 @@ impl Pre<'_> {
     fn repeat_line(&mut self, text: &str, at: LineOrigin, depth: u32) {
         let loc = line_loc(at.file, at.line);
         let Some(open) = text.find('(') else {
-            self.diags.error(loc, format!("unknown line directive {}", split_first_word(text).0));
+            self.diags.error(
+                loc,
+                format!("unknown line directive {}", split_first_word(text).0),
+            );
             return;
         };
         let directive = &text[..open];
@@ -377,7 +458,8 @@ impl Pre<'_> {
             "~SEQ" | "~SEQx" => match parse_seq(&spec_owned, directive == "~SEQx") {
                 Ok(list) => list,
                 Err(e) => {
-                    self.diags.error(loc, format!("{directive}({spec_owned}): {e}"));
+                    self.diags
+                        .error(loc, format!("{directive}({spec_owned}): {e}"));
                     return;
                 }
             },
@@ -389,7 +471,10 @@ impl Pre<'_> {
                 }
             },
             other => {
-                self.diags.error(loc, format!("unknown line directive {other} (expected ~SEQ, ~SEQx or ~LST)"));
+                self.diags.error(
+                    loc,
+                    format!("unknown line directive {other} (expected ~SEQ, ~SEQx or ~LST)"),
+                );
                 return;
             }
         };
@@ -398,7 +483,14 @@ impl Pre<'_> {
                 .iter()
                 .map(|(name, value)| (name.clone(), self.vars.insert(name.clone(), value.clone())))
                 .collect();
-            let _ = self.process_line(rest, LineOrigin { expanded: true, ..at }, depth + 1);
+            let _ = self.process_line(
+                rest,
+                LineOrigin {
+                    expanded: true,
+                    ..at
+                },
+                depth + 1,
+            );
             for (name, old) in saved {
                 match old {
                     Some(v) => self.vars.insert(name, v),
@@ -427,17 +519,26 @@ impl Pre<'_> {
                     Some(v) => (v, end + 3),
                     None => {
                         if is_name(body) {
-                            self.diags.warning(loc, format!("undefined parameter ${{{body}}} left as written"));
+                            self.diags.warning(
+                                loc,
+                                format!("undefined parameter ${{{body}}} left as written"),
+                            );
                         }
                         pos = at + 1;
                         continue;
                     }
                 }
             } else {
-                let len = after.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+                let len = after
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    .count();
                 let name = &after[..len];
                 let ends_word = after[len..].chars().next().is_none_or(char::is_whitespace);
-                match (is_name(name) && ends_word).then(|| self.vars.get(name).cloned()).flatten() {
+                match (is_name(name) && ends_word)
+                    .then(|| self.vars.get(name).cloned())
+                    .flatten()
+                {
                     Some(v) => (v, len + 1),
                     None => {
                         pos = at + 1;
@@ -447,7 +548,10 @@ impl Pre<'_> {
             };
             count += 1;
             if count > MAX_SUBSTITUTIONS || s.len() > 64 << 20 {
-                self.diags.error(loc, "parameter substitution does not terminate (recursive definition?)");
+                self.diags.error(
+                    loc,
+                    "parameter substitution does not terminate (recursive definition?)",
+                );
                 return Some(s);
             }
             s.replace_range(at..at + consumed, &replacement);
@@ -512,7 +616,10 @@ fn parse_int(s: &str) -> Result<i64, String> {
         Some(d) => (true, d),
         None => (false, t),
     };
-    let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => i64::from_str_radix(hex, 16),
         None => digits.parse::<i64>(),
     }
@@ -527,7 +634,10 @@ fn parse_seq(spec: &str, hex: bool) -> Result<Vec<Vec<(String, String)>>, String
     if !is_name(var) {
         return Err(format!("'{var}' is not a variable name"));
     }
-    let nums: Vec<i64> = parts[1..].iter().map(|p| parse_int(p)).collect::<Result<_, _>>()?;
+    let nums: Vec<i64> = parts[1..]
+        .iter()
+        .map(|p| parse_int(p))
+        .collect::<Result<_, _>>()?;
     let (start, step, end) = match nums.as_slice() {
         [end] => (if *end >= 0 { 1 } else { -1 }, None, *end),
         [start, end] => (*start, None, *end),
@@ -568,7 +678,11 @@ fn parse_lst(spec: &str) -> Result<Vec<Vec<(String, String)>>, String> {
         .iter()
         .map(|group| {
             if group.len() != names.len() {
-                return Err(format!("{} values given for {} variables", group.len(), names.len()));
+                return Err(format!(
+                    "{} values given for {} variables",
+                    group.len(),
+                    names.len()
+                ));
             }
             Ok(names.iter().cloned().zip(group.iter().cloned()).collect())
         })
@@ -582,7 +696,12 @@ fn split_groups(spec: &str) -> Result<Vec<Vec<String>>, String> {
     while !rest.is_empty() {
         if let Some(inner) = rest.strip_prefix('{') {
             let end = inner.find('}').ok_or("missing '}'")?;
-            out.push(inner[..end].split(',').map(|s| s.trim().to_owned()).collect());
+            out.push(
+                inner[..end]
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect(),
+            );
             rest = inner[end + 1..].trim_start();
             rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
         } else {
@@ -597,7 +716,9 @@ fn split_groups(spec: &str) -> Result<Vec<Vec<String>>, String> {
 /// csh-style brace expansion: `a{b,c{d,e}}f` → abf, acdf, acef.
 pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
     let bytes = pattern.as_bytes();
-    let Some(open) = pattern.find('{') else { return vec![pattern.to_owned()] };
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_owned()];
+    };
     let mut depth = 0;
     let mut commas = Vec::new();
     let mut close = None;
@@ -615,7 +736,9 @@ pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
             _ => {}
         }
     }
-    let Some(close) = close else { return vec![pattern.to_owned()] };
+    let Some(close) = close else {
+        return vec![pattern.to_owned()];
+    };
     let (prefix, suffix) = (&pattern[..open], &pattern[close + 1..]);
     let mut bounds = vec![open];
     bounds.extend(commas);
@@ -635,7 +758,10 @@ mod tests {
     use super::*;
 
     fn run(text: &str, id: &str) -> (Vec<String>, Diagnostics) {
-        let opts = PreprocessOptions { config_id: id.into(), ..Default::default() };
+        let opts = PreprocessOptions {
+            config_id: id.into(),
+            ..Default::default()
+        };
         let mut sources = SourceMap::default();
         let mut diags = Diagnostics::default();
         let mut lines: Vec<Line> = Vec::new();
@@ -653,7 +779,10 @@ mod tests {
     #[test]
     fn recursive_substitution_at_use_time() {
         let text = "$B=10.2.${S}\n$S=0\n${B}.100/32\n$S=10\n${B}.100/32\n$P=240\npriority $P\n";
-        assert_eq!(run(text, "").0, ["10.2.0.100/32", "10.2.10.100/32", "priority 240"]);
+        assert_eq!(
+            run(text, "").0,
+            ["10.2.0.100/32", "10.2.10.100/32", "priority 240"]
+        );
     }
 
     #[test]
@@ -665,24 +794,53 @@ mod tests {
 
     #[test]
     fn multiline_definitions_nest() {
-        let text = "$RS= \\\nreal_server 192.0.2.${N} 80 { \\\nweight 1 \\\n}\n$N=1\n$RS\n$N=2\n$RS\n";
+        let text =
+            "$RS= \\\nreal_server 192.0.2.${N} 80 { \\\nweight 1 \\\n}\n$N=1\n$RS\n$N=2\n$RS\n";
         let (lines, _) = run(text, "");
-        assert_eq!(lines, ["real_server 192.0.2.1 80 {", "weight 1", "}", "real_server 192.0.2.2 80 {", "weight 1", "}"]);
+        assert_eq!(
+            lines,
+            [
+                "real_server 192.0.2.1 80 {",
+                "weight 1",
+                "}",
+                "real_server 192.0.2.2 80 {",
+                "weight 1",
+                "}"
+            ]
+        );
     }
 
     #[test]
     fn conditional_through_parameter() {
-        assert_eq!(run("$IF=@main\n$IF priority 240\n", "main").0, ["priority 240"]);
+        assert_eq!(
+            run("$IF=@main\n$IF priority 240\n", "main").0,
+            ["priority 240"]
+        );
         assert!(run("$IF=@main\n$IF priority 240\n", "other").0.is_empty());
     }
 
     #[test]
     fn sequences_and_lists() {
         assert_eq!(run("~SEQ(S, 0, 3) ip 10.0.${S}.1", "").0.len(), 4);
-        assert_eq!(run("~SEQx(S, 0x90, 0x10, 0xc0) fe80::${S}:1", "").0[1], "fe80::a0:1");
+        assert_eq!(
+            run("~SEQx(S, 0x90, 0x10, 0xc0) fe80::${S}:1", "").0[1],
+            "fe80::a0:1"
+        );
         assert_eq!(run("~SEQ(S, 3) x${S}", "").0, ["x1", "x2", "x3"]);
-        let lst = run("~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(X,168,2,170) 192.${X}.${IP}.${IP1}", "").0;
-        assert_eq!(lst, ["192.168.10.1", "192.170.10.1", "192.168.20.4", "192.170.20.4"]);
+        let lst = run(
+            "~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(X,168,2,170) 192.${X}.${IP}.${IP1}",
+            "",
+        )
+        .0;
+        assert_eq!(
+            lst,
+            [
+                "192.168.10.1",
+                "192.170.10.1",
+                "192.168.20.4",
+                "192.170.20.4"
+            ]
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ impl Node {
     pub fn args_loc(&self) -> Loc {
         match (self.args.first(), self.args.last()) {
             (Some(first), Some(last)) if first.loc.line == last.loc.line => Loc {
-                len: (last.loc.col + last.loc.len).saturating_sub(first.loc.col).max(1),
+                len: (last.loc.col + last.loc.len)
+                    .saturating_sub(first.loc.col)
+                    .max(1),
                 ..first.loc
             },
             (Some(first), _) => first.loc,
@@ -66,29 +68,51 @@ struct Frame {
 }
 
 /// Builds the tree incrementally from the preprocessor's lines.
-pub struct TreeBuilder {
+pub struct TreeBuilder<'a> {
     stack: Vec<Frame>,
+    /// Receives each top-level statement once it is complete, so a large configuration is never
+    /// held as a whole tree; without it, top-level statements are kept for [`TreeBuilder::finish`].
+    on_top: Option<TopSink<'a>>,
     /// Braces opened beyond MAX_NESTING: reported once each, and their `}` are absorbed.
     too_deep: usize,
 }
 
-impl Default for TreeBuilder {
+/// A consumer of complete top-level statements.
+pub type TopSink<'a> = Box<dyn FnMut(Node) + 'a>;
+
+impl Default for TreeBuilder<'_> {
     fn default() -> Self {
-        Self { stack: vec![Frame { nodes: Vec::new(), owner: None }], too_deep: 0 }
+        Self {
+            stack: vec![Frame {
+                nodes: Vec::new(),
+                owner: None,
+            }],
+            on_top: None,
+            too_deep: 0,
+        }
     }
 }
 
-impl LineSink for TreeBuilder {
+impl<'a> TreeBuilder<'a> {
+    /// A builder that hands each complete top-level statement to `on_top`.
+    pub fn streaming(on_top: TopSink<'a>) -> Self {
+        Self {
+            on_top: Some(on_top),
+            ..Self::default()
+        }
+    }
+}
+
+impl LineSink for TreeBuilder<'_> {
     fn line(&mut self, text: &str, at: LineOrigin, sources: &SourceMap, diags: &mut Diagnostics) {
         let mut unterminated = false;
         let words = lexer::split_words(text, &mut unterminated);
         let locate = |w: &Word| locate_word(w, at, sources);
-        if unterminated {
-            if let Some(last) = words.last() {
-                diags.error(locate(last), "unterminated quoted string");
-            }
+        if unterminated && let Some(last) = words.last() {
+            diags.error(locate(last), "unterminated quoted string");
         }
         let stack = &mut self.stack;
+        let on_top = &mut self.on_top;
         let mut current: Vec<Token> = Vec::new();
         for word in words {
             if word.is_open() {
@@ -106,67 +130,104 @@ impl LineSink for TreeBuilder {
                         Some(node) => node,
                         None => {
                             diags.error(loc, "'{' without a keyword before it");
-                            Node { keyword: Token { text: String::new(), loc }, args: Vec::new(), block: None }
+                            Node {
+                                keyword: Token {
+                                    text: String::new(),
+                                    loc,
+                                },
+                                args: Vec::new(),
+                                block: None,
+                            }
                         }
                     }
                 } else {
                     statement(std::mem::take(&mut current))
                 };
-                stack.push(Frame { nodes: Vec::new(), owner: Some((owner, loc)) });
+                stack.push(Frame {
+                    nodes: Vec::new(),
+                    owner: Some((owner, loc)),
+                });
             } else if word.is_close() {
                 let loc = locate(&word);
                 if !current.is_empty() {
-                    push(stack, statement(std::mem::take(&mut current)));
+                    push(stack, statement(std::mem::take(&mut current)), on_top);
                 }
                 if self.too_deep > 0 {
                     self.too_deep -= 1;
                 } else if stack.len() > 1 {
-                    close_frame(stack);
+                    close_frame(stack, on_top);
                 } else {
                     diags.error(loc, "unexpected '}' (no block is open)");
                 }
             } else {
                 let loc = locate(&word);
-                current.push(Token { text: word.text, loc });
+                current.push(Token {
+                    text: word.text,
+                    loc,
+                });
             }
         }
         if !current.is_empty() {
-            push(stack, statement(current));
+            push(stack, statement(current), on_top);
         }
     }
 }
 
-impl TreeBuilder {
-    /// Closes what is still open (reporting each unclosed `{`) and returns the top-level nodes.
+impl TreeBuilder<'_> {
+    /// Closes what is still open (reporting each unclosed `{`) and returns the top-level nodes
+    /// (none when streaming: they went to the sink).
     pub fn finish(mut self, diags: &mut Diagnostics) -> Vec<Node> {
         while self.stack.len() > 1 {
-            if let Some(Frame { owner: Some((node, open)), .. }) = self.stack.last() {
+            if let Some(Frame {
+                owner: Some((node, open)),
+                ..
+            }) = self.stack.last()
+            {
                 diags.error(*open, format!("'{{' of '{}' is never closed", node.name()));
             }
-            close_frame(&mut self.stack);
+            close_frame(&mut self.stack, &mut self.on_top);
         }
-        self.stack.pop().map(|f| f.nodes).unwrap_or_default()
+        let nodes = self.stack.pop().map(|f| f.nodes).unwrap_or_default();
+        match &mut self.on_top {
+            Some(sink) => {
+                nodes.into_iter().for_each(sink);
+                Vec::new()
+            }
+            None => nodes,
+        }
     }
 }
 
 fn statement(mut words: Vec<Token>) -> Node {
     let keyword = words.remove(0);
-    Node { keyword, args: words, block: None }
+    Node {
+        keyword,
+        args: words,
+        block: None,
+    }
 }
 
-fn push(stack: &mut [Frame], node: Node) {
+fn push(stack: &mut [Frame], node: Node, on_top: &mut Option<TopSink<'_>>) {
+    let at_top = stack.len() == 1;
     if let Some(top) = stack.last_mut() {
+        // At the top level the previous statement is complete once another one starts (it is
+        // kept until then because a `{` on the next line may still belong to it).
+        if let (true, Some(sink)) = (at_top, on_top.as_mut())
+            && let Some(previous) = top.nodes.pop()
+        {
+            sink(previous);
+        }
         top.nodes.push(node);
     }
 }
 
-fn close_frame(stack: &mut Vec<Frame>) {
-    if let Some(frame) = stack.pop() {
-        if let Some((mut owner, _)) = frame.owner {
-            owner.block = Some(frame.nodes);
-            if !owner.keyword.text.is_empty() {
-                push(stack, owner);
-            }
+fn close_frame(stack: &mut Vec<Frame>, on_top: &mut Option<TopSink<'_>>) {
+    if let Some(frame) = stack.pop()
+        && let Some((mut owner, _)) = frame.owner
+    {
+        owner.block = Some(frame.nodes);
+        if !owner.keyword.text.is_empty() {
+            push(stack, owner, on_top);
         }
     }
 }
@@ -176,13 +237,26 @@ fn close_frame(stack: &mut Vec<Frame>) {
 fn locate_word(word: &Word, line: LineOrigin, sources: &SourceMap) -> Loc {
     if !line.expanded {
         // Columns are relative to the trimmed text, which starts `indent` characters in.
-        return Loc { file: line.file, line: line.line, col: word.col + line.indent, len: word.len };
+        return Loc {
+            file: line.file,
+            line: line.line,
+            col: word.col + line.indent,
+            len: word.len,
+        };
     }
     let raw = sources.line(line.file, line.line).unwrap_or("");
-    if let Some(byte) = raw.find(word.text.as_str()).filter(|_| !word.text.is_empty()) {
+    if let Some(byte) = raw
+        .find(word.text.as_str())
+        .filter(|_| !word.text.is_empty())
+    {
         let col = u32::try_from(raw[..byte].chars().count() + 1).unwrap_or(1);
         let len = u32::try_from(word.text.chars().count()).unwrap_or(1);
-        return Loc { file: line.file, line: line.line, col, len };
+        return Loc {
+            file: line.file,
+            line: line.line,
+            col,
+            len,
+        };
     }
     let start = raw.chars().take_while(|c| c.is_whitespace()).count();
     let len = raw.trim().chars().count().max(1);
@@ -203,13 +277,22 @@ mod tests {
         let mut sources = SourceMap::default();
         let mut diags = Diagnostics::default();
         let mut builder = TreeBuilder::default();
-        preprocess_str("t.conf", text, &PreprocessOptions::default(), &mut sources, &mut diags, &mut builder);
+        preprocess_str(
+            "t.conf",
+            text,
+            &PreprocessOptions::default(),
+            &mut sources,
+            &mut diags,
+            &mut builder,
+        );
         (builder.finish(&mut diags), diags)
     }
 
     #[test]
     fn nested_and_one_line_blocks() {
-        let (nodes, diags) = tree("vrrp_instance VI_1 {\n  state MASTER\n  virtual_ipaddress { 192.0.2.1/24 192.0.2.2 }\n}\n");
+        let (nodes, diags) = tree(
+            "vrrp_instance VI_1 {\n  state MASTER\n  virtual_ipaddress { 192.0.2.1/24 192.0.2.2 }\n}\n",
+        );
         assert!(!diags.has_errors());
         assert_eq!(nodes.len(), 1);
         let inst = &nodes[0];
@@ -234,6 +317,9 @@ mod tests {
         assert_eq!(diags.items().len(), 1);
         assert_eq!(diags.items()[0].loc.line, 1);
         let (_, diags) = tree("a\n}\n");
-        assert_eq!((diags.items()[0].loc.line, diags.items()[0].loc.col), (2, 1));
+        assert_eq!(
+            (diags.items()[0].loc.line, diags.items()[0].loc.col),
+            (2, 1)
+        );
     }
 }

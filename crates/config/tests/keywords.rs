@@ -19,7 +19,7 @@ fn checklist() -> BTreeSet<String> {
         if !in_lists || line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let name = line.trim().split_whitespace().next().unwrap_or("");
+        let name = line.split_whitespace().next().unwrap_or("");
         names.insert(name.to_owned());
     }
     names
@@ -29,7 +29,11 @@ fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let mut files = Vec::new();
     for dir in std::fs::read_dir(&root).expect("corpus dir").flatten() {
-        for file in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if file.path().extension().is_some_and(|e| e == "conf") {
                 files.push(file.path());
             }
@@ -42,9 +46,23 @@ fn corpus_files() -> Vec<PathBuf> {
 #[test]
 fn checklist_is_complete() {
     let names = checklist();
-    assert!(names.len() >= 300, "checklist parsed to only {} names", names.len());
-    for expected in ["global_defs", "vrrp_instance", "virtual_server", "TCP_CHECK", "auth_pass", "flag-1"] {
-        assert!(names.contains(expected), "{expected} missing from parsed checklist");
+    assert!(
+        names.len() >= 300,
+        "checklist parsed to only {} names",
+        names.len()
+    );
+    for expected in [
+        "global_defs",
+        "vrrp_instance",
+        "virtual_server",
+        "TCP_CHECK",
+        "auth_pass",
+        "flag-1",
+    ] {
+        assert!(
+            names.contains(expected),
+            "{expected} missing from parsed checklist"
+        );
     }
 }
 
@@ -52,11 +70,24 @@ fn checklist_is_complete() {
 fn every_keyword_of_the_checklist_is_understood_by_the_corpus() {
     let mut seen = BTreeSet::new();
     for file in corpus_files() {
-        let read = read_file(&file, &PreprocessOptions { config_id: "main".into(), ..Default::default() });
+        let read = read_file(
+            &file,
+            &PreprocessOptions {
+                config_id: "main".into(),
+                ..Default::default()
+            },
+        );
         seen.extend(read.keywords_seen.into_iter().map(|(_, k)| k));
     }
-    let missing: Vec<String> = checklist().into_iter().filter(|k| !seen.contains(k)).collect();
-    assert!(missing.is_empty(), "{} keywords never understood in the corpus: {missing:?}", missing.len());
+    let missing: Vec<String> = checklist()
+        .into_iter()
+        .filter(|k| !seen.contains(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} keywords never understood in the corpus: {missing:?}",
+        missing.len()
+    );
 }
 
 #[test]
@@ -67,12 +98,25 @@ fn every_corpus_file_declares_and_meets_its_expectation() {
         let expect_valid = match text.lines().find_map(|l| l.strip_prefix("# expect: ")) {
             Some("valid") => true,
             Some("invalid") => false,
-            other => panic!("{}: header `# expect: valid|invalid` missing ({other:?})", file.display()),
+            other => panic!(
+                "{}: header `# expect: valid|invalid` missing ({other:?})",
+                file.display()
+            ),
         };
-        let read = read_file(&file, &PreprocessOptions { config_id: "main".into(), ..Default::default() });
+        let read = read_file(
+            &file,
+            &PreprocessOptions {
+                config_id: "main".into(),
+                ..Default::default()
+            },
+        );
         if read.diagnostics.has_errors() == expect_valid {
-            wrong.push(format!("{}: expected {}, got:\n{}", file.display(),
-                if expect_valid { "valid" } else { "invalid" }, read.render_diagnostics().join("\n")));
+            wrong.push(format!(
+                "{}: expected {}, got:\n{}",
+                file.display(),
+                if expect_valid { "valid" } else { "invalid" },
+                read.render_diagnostics().join("\n")
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use keepalived_config::{PreprocessOptions, fuzz_read, read_file, read_str};
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -62,12 +64,20 @@ fn binary_garbage_is_rejected_not_panicked() {
 
 #[test]
 fn unbalanced_braces_are_errors_with_lines() {
-    let read = read_str("u.conf", "global_defs {\n router_id a\n", &PreprocessOptions::default());
+    let read = read_str(
+        "u.conf",
+        "global_defs {\n router_id a\n",
+        &PreprocessOptions::default(),
+    );
     let d = &read.diagnostics.items()[0];
     assert_eq!(d.loc.line, 1);
     assert!(d.message.contains("never closed"), "{}", d.message);
     let read = read_str("u.conf", "}\n", &PreprocessOptions::default());
-    assert!(read.diagnostics.items()[0].message.contains("unexpected '}'"));
+    assert!(
+        read.diagnostics.items()[0]
+            .message
+            .contains("unexpected '}'")
+    );
 }
 
 #[test]
@@ -76,8 +86,15 @@ fn ten_megabyte_line_is_read() {
     text.push_str(&"x".repeat(10 << 20));
     text.push_str("\n}\n");
     let read = read_str("big.conf", &text, &PreprocessOptions::default());
-    assert!(!read.diagnostics.has_errors(), "{:?}", read.render_diagnostics());
-    assert_eq!(read.config.global.defs.router_id.as_ref().map(String::len), Some(10 << 20));
+    assert!(
+        !read.diagnostics.has_errors(),
+        "{:?}",
+        read.render_diagnostics()
+    );
+    assert_eq!(
+        read.config.global.defs.router_id.as_ref().map(String::len),
+        Some(10 << 20)
+    );
     // A 10 MB line of garbage words and braces: errors are located, rendering stays short.
     let garbage = format!("{}\n", "{ zz ".repeat(2 << 20));
     let read = read_str("g.conf", &garbage, &PreprocessOptions::default());
@@ -89,13 +106,25 @@ fn ten_megabyte_line_is_read() {
 fn include_loops_are_reported() {
     let dir = std::env::temp_dir().join(format!("karsloop{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    std::fs::write(dir.join("a.conf"), "global_defs { router_id a }\ninclude b.conf\n").expect("write");
+    std::fs::write(
+        dir.join("a.conf"),
+        "global_defs { router_id a }\ninclude b.conf\n",
+    )
+    .expect("write");
     std::fs::write(dir.join("b.conf"), "include a.conf\n").expect("write");
     let read = read_file(&dir.join("a.conf"), &PreprocessOptions::default());
-    let loops: Vec<_> = read.diagnostics.items().iter().filter(|d| d.message.contains("include loop")).collect();
+    let loops: Vec<_> = read
+        .diagnostics
+        .items()
+        .iter()
+        .filter(|d| d.message.contains("include loop"))
+        .collect();
     assert_eq!(loops.len(), 1, "{:?}", read.render_diagnostics());
     assert_eq!(loops[0].loc.line, 1);
-    assert_eq!(read.sources.path(loops[0].loc.file), Some(dir.join("b.conf").as_path()));
+    assert_eq!(
+        read.sources.path(loops[0].loc.file),
+        Some(dir.join("b.conf").as_path())
+    );
     assert_eq!(read.config.global.defs.router_id.as_deref(), Some("a"));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -104,15 +133,32 @@ fn include_loops_are_reported() {
 fn undefined_and_recursive_variables() {
     // An undefined ${NAME} stays as written, so its braces are braces (keepalived 2.2.7 agrees:
     // "Unexpected '{'"): the line is an error, and the warning names the parameter.
-    let read = read_str("v.conf", "global_defs {\n router_id ${NOPE}\n}\n$L=${L}${L}\n$L\n", &PreprocessOptions::default());
-    assert!(read.diagnostics.items().iter().any(|d| d.message.contains("undefined parameter ${NOPE}") && d.loc.line == 2));
+    let read = read_str(
+        "v.conf",
+        "global_defs {\n router_id ${NOPE}\n}\n$L=${L}${L}\n$L\n",
+        &PreprocessOptions::default(),
+    );
+    assert!(
+        read.diagnostics
+            .items()
+            .iter()
+            .any(|d| d.message.contains("undefined parameter ${NOPE}") && d.loc.line == 2)
+    );
     assert!(read.diagnostics.has_errors());
-    assert!(read.diagnostics.items().iter().any(|d| d.message.contains("does not terminate")));
+    assert!(
+        read.diagnostics
+            .items()
+            .iter()
+            .any(|d| d.message.contains("does not terminate"))
+    );
 }
 
 #[test]
 fn missing_main_file_is_fatal() {
-    let read = read_file(Path::new("/nonexistent/keepalived.conf"), &PreprocessOptions::default());
+    let read = read_file(
+        Path::new("/nonexistent/keepalived.conf"),
+        &PreprocessOptions::default(),
+    );
     assert!(read.diagnostics.has_fatal());
     assert_eq!(read.exit_code(), 3);
 }

@@ -12,7 +12,12 @@ const NOT_YET: &str = "(accepted; not yet active)";
 #[command(name = "keepalived-rs", version = None, disable_version_flag = true)]
 pub struct Cli {
     /// Use the specified configuration file
-    #[arg(short = 'f', long = "use-file", value_name = "FILE", default_value = "/etc/keepalived/keepalived.conf")]
+    #[arg(
+        short = 'f',
+        long = "use-file",
+        value_name = "FILE",
+        default_value = "/etc/keepalived/keepalived.conf"
+    )]
     pub use_file: PathBuf,
 
     /// Check the configuration for obvious errors; diagnostics go to stderr (or LOG_FILE)
@@ -86,7 +91,11 @@ pub struct Cli {
     pub dont_fork: bool,
 
     /// Dump the configuration data
-    #[arg(short = 'd', long = "dump-conf", help = "Dump the configuration data (as JSON on stdout, after reading it)")]
+    #[arg(
+        short = 'd',
+        long = "dump-conf",
+        help = "Dump the configuration data (as JSON on stdout, after reading it)"
+    )]
     pub dump_conf: bool,
 
     /// Use the specified pidfile for the parent process
@@ -132,8 +141,15 @@ pub struct Cli {
 
 fn parse_facility(s: &str) -> Result<String, String> {
     let ok = matches!(s, "user" | "daemon")
-        || s.strip_prefix("local").unwrap_or(s).parse::<u8>().is_ok_and(|n| n <= 7);
-    if ok { Ok(s.to_owned()) } else { Err(format!("'{s}' is not 0-7, local0-local7, user or daemon")) }
+        || s.strip_prefix("local")
+            .unwrap_or(s)
+            .parse::<u8>()
+            .is_ok_and(|n| n <= 7);
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("'{s}' is not 0-7, local0-local7, user or daemon"))
+    }
 }
 
 /// keepalived's signal numbers for `--signum` (glibc's SIGRTMIN is 34).

@@ -31,6 +31,9 @@ pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>
             let _ = writeln!(out);
         }
     }
+    // The process exits right after this; freeing a large model piece by piece would only
+    // add time (tens of milliseconds for 235,000 lines).
+    std::mem::forget(read);
     Outcome { code }
 }
 
@@ -86,7 +89,12 @@ pub fn gather_host_facts() -> HostFacts {
     let script_user_exists = std::fs::read_to_string("/etc/passwd")
         .map(|p| p.lines().any(|l| l.starts_with("keepalived_script:")))
         .unwrap_or(false);
-    HostFacts { interfaces, loopbacks, is_root, script_user_exists }
+    HostFacts {
+        interfaces,
+        loopbacks,
+        is_root,
+        script_user_exists,
+    }
 }
 
 /// keepalived's default config id: the node name up to the first '.'.

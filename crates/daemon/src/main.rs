@@ -6,6 +6,11 @@ mod config_test;
 
 use clap::Parser;
 
+/// mimalloc: reading a 235,000-line configuration allocates millions of small strings, and
+/// mimalloc does that markedly faster than glibc's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use keepalived_config::PreprocessOptions;
 
 fn main() {
@@ -33,12 +38,20 @@ fn run(cli: &cli::Cli) -> i32 {
         };
     }
     let opts = PreprocessOptions {
-        config_id: cli.config_id.clone().unwrap_or_else(config_test::default_config_id),
+        config_id: cli
+            .config_id
+            .clone()
+            .unwrap_or_else(config_test::default_config_id),
         random_seed: u64::from(std::process::id()),
         ..Default::default()
     };
     if let Some(log) = &cli.config_test {
-        let outcome = config_test::run(&cli.use_file, &opts, cli.json || cli.dump_conf, log.as_deref());
+        let outcome = config_test::run(
+            &cli.use_file,
+            &opts,
+            cli.json || cli.dump_conf,
+            log.as_deref(),
+        );
         return outcome.code;
     }
     if cli.json {
@@ -48,6 +61,8 @@ fn run(cli: &cli::Cli) -> i32 {
     if cli.dump_conf {
         return config_test::run(&cli.use_file, &opts, true, None).code;
     }
-    eprintln!("keepalived-rs: the VRRP and checker engines are not implemented yet; use -t to check a configuration");
+    eprintln!(
+        "keepalived-rs: the VRRP and checker engines are not implemented yet; use -t to check a configuration"
+    );
     2
 }

@@ -17,43 +17,75 @@ fn temp_conf(name: &str, text: &str) -> PathBuf {
 }
 
 fn config_test(path: &PathBuf, extra: &[&str]) -> Output {
-    bin().arg("-t").args(extra).arg("-f").arg(path).output().expect("run keepalived-rs")
+    bin()
+        .arg("-t")
+        .args(extra)
+        .arg("-f")
+        .arg(path)
+        .output()
+        .expect("run keepalived-rs")
 }
 
 #[test]
 fn valid_config_prints_nothing_and_exits_0() {
     let path = temp_conf("ok.conf", "global_defs {\n    router_id lb1\n}\n");
     let out = config_test(&path, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     assert!(out.stderr.is_empty());
 }
 
 #[test]
 fn every_error_is_located_with_line_and_caret() {
-    let path = temp_conf("bad.conf", "global_defs {\n    router_idd lb1\n    smtp_conect_timeout 3\n}\n");
+    let path = temp_conf(
+        "bad.conf",
+        "global_defs {\n    router_idd lb1\n    smtp_conect_timeout 3\n}\n",
+    );
     let out = config_test(&path, &[]);
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     let file = path.display().to_string();
     assert!(err.contains(&format!("{file}:2:5: error: unknown keyword `router_idd` in global_defs; did you mean `router_id`?")), "{err}");
-    assert!(err.contains(&format!("{file}:3:5: error: unknown keyword `smtp_conect_timeout`")), "{err}");
-    assert!(err.contains("\n        router_idd lb1\n        ^^^^^^^^^^\n"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:3:5: error: unknown keyword `smtp_conect_timeout`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n        router_idd lb1\n        ^^^^^^^^^^\n"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_file_exits_3() {
-    let out = bin().args(["-t", "-f", "/nonexistent/keepalived.conf"]).output().expect("run");
+    let out = bin()
+        .args(["-t", "-f", "/nonexistent/keepalived.conf"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read configuration file /nonexistent/keepalived.conf"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot read configuration file /nonexistent/keepalived.conf")
+    );
 }
 
 #[test]
 fn json_goes_to_stdout_alone_even_with_errors() {
-    let path = temp_conf("json.conf", "global_defs {\n    router_id lb1\n    bogus_kw 1\n}\n");
+    let path = temp_conf(
+        "json.conf",
+        "global_defs {\n    router_id lb1\n    bogus_kw 1\n}\n",
+    );
     let out = config_test(&path, &["--json"]);
     assert_eq!(out.status.code(), Some(4));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON alone");
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON alone");
     assert_eq!(json["global"]["defs"]["router_id"], "lb1");
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_kw"));
 }
@@ -63,7 +95,12 @@ fn log_file_receives_the_diagnostics() {
     let path = temp_conf("log.conf", "nonsense_top_level\n");
     let log = path.with_extension("log");
     let _ = std::fs::remove_file(&log);
-    let out = bin().arg(format!("--config-test={}", log.display())).arg("-f").arg(&path).output().expect("run");
+    let out = bin()
+        .arg(format!("--config-test={}", log.display()))
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(4));
     assert!(out.stderr.is_empty());
     let text = std::fs::read_to_string(&log).expect("log written");
@@ -80,8 +117,23 @@ fn version_signum_and_help() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
     let out = bin().arg("--help").output().expect("run");
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--use-file", "--config-test", "--dont-fork", "--log-console", "--log-detail", "--log-facility",
-        "--pid", "--vrrp_pid", "--checkers_pid", "--vrrp", "--check", "--config-id", "--dump-conf", "--version", "--json"] {
+    for flag in [
+        "--use-file",
+        "--config-test",
+        "--dont-fork",
+        "--log-console",
+        "--log-detail",
+        "--log-facility",
+        "--pid",
+        "--vrrp_pid",
+        "--checkers_pid",
+        "--vrrp",
+        "--check",
+        "--config-id",
+        "--dump-conf",
+        "--version",
+        "--json",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
     assert!(help.contains("not yet active"));
@@ -89,7 +141,10 @@ fn version_signum_and_help() {
 
 #[test]
 fn config_id_selects_conditional_lines() {
-    let path = temp_conf("cond.conf", "global_defs {\n@main router_id main_router\n@backup router_id backup_router\n}\n");
+    let path = temp_conf(
+        "cond.conf",
+        "global_defs {\n@main router_id main_router\n@backup router_id backup_router\n}\n",
+    );
     let out = config_test(&path, &["--json", "-i", "backup"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["global"]["defs"]["router_id"], "backup_router");

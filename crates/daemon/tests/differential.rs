@@ -13,7 +13,11 @@ fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/tests/corpus");
     let mut files = Vec::new();
     for dir in std::fs::read_dir(&root).expect("corpus dir").flatten() {
-        for file in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if file.path().extension().is_some_and(|e| e == "conf") {
                 files.push(file.path());
             }
@@ -35,7 +39,10 @@ fn verdicts_agree_with_keepalived_2_2_7() {
     }
     let lab = Lab::new("kadiff").expect("lab");
     let host = lab.host("h").expect("host");
-    host.ip(["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"]).expect("veth");
+    host.ip([
+        "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ])
+    .expect("veth");
     host.link_set_up("eth0").expect("up");
     host.link_set_up("eth1").expect("up");
     host.add_addr("eth0", "192.0.2.1/24").expect("addr");
@@ -50,15 +57,34 @@ fn verdicts_agree_with_keepalived_2_2_7() {
     let mut disagreements = Vec::new();
     for file in corpus_files() {
         let text = std::fs::read_to_string(&file).expect("read corpus file");
-        if let Some(reason) = text.lines().find_map(|l| l.strip_prefix("# keepalived-2.2.7: skip")) {
+        if let Some(reason) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# keepalived-2.2.7: skip"))
+        {
             skipped.push(format!("{} ({})", file.display(), reason.trim()));
             continue;
         }
         let path = file.display().to_string();
-        let ours = host.run(env!("CARGO_BIN_EXE_keepalived-rs"), ["-t", "-i", "main", "-f", &path]);
+        let ours = host.run(
+            env!("CARGO_BIN_EXE_keepalived-rs"),
+            ["-t", "-i", "main", "-f", &path],
+        );
         let theirs = host.run(
             KEEPALIVED,
-            ["-t", "-l", "-i", "main", "-f", &path, "-p", &pid("ka.pid"), "-r", &pid("vrrp.pid"), "-c", &pid("chk.pid")],
+            [
+                "-t",
+                "-l",
+                "-i",
+                "main",
+                "-f",
+                &path,
+                "-p",
+                &pid("ka.pid"),
+                "-r",
+                &pid("vrrp.pid"),
+                "-c",
+                &pid("chk.pid"),
+            ],
         );
         compared += 1;
         let (ours_ok, theirs_ok) = (ours.status.success(), theirs.status.success());
@@ -76,10 +102,18 @@ fn verdicts_agree_with_keepalived_2_2_7() {
         }
     }
     std::fs::remove_dir_all(&run_dir).ok();
-    eprintln!("differential: {compared} configs compared, {} skipped", skipped.len());
+    eprintln!(
+        "differential: {compared} configs compared, {} skipped",
+        skipped.len()
+    );
     for s in &skipped {
         eprintln!("  skipped {s}");
     }
     assert!(compared >= 10, "too few configs compared ({compared})");
-    assert!(disagreements.is_empty(), "{} disagreements:\n\n{}", disagreements.len(), disagreements.join("\n\n"));
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n\n{}",
+        disagreements.len(),
+        disagreements.join("\n\n")
+    );
 }

@@ -87,6 +87,16 @@ impl Sub<Instant> for Instant {
     }
 }
 
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    /// Saturating: never before the epoch.
+    fn sub(self, rhs: Duration) -> Instant {
+        Instant {
+            nanos: self.nanos.saturating_sub(duration_nanos(rhs)),
+        }
+    }
+}
+
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -107,6 +117,7 @@ mod tests {
         let t = Instant::from_millis(1500);
         assert_eq!(t + Duration::from_millis(500), Instant::from_millis(2000));
         assert_eq!(t - Instant::from_millis(2000), Duration::ZERO);
+        assert_eq!(t - Duration::from_secs(2), Instant::ZERO);
         assert_eq!(Instant::from_nanos(u64::MAX) + Duration::MAX, Instant::from_nanos(u64::MAX));
         assert_eq!(t.to_string(), "1.500000000s");
     }

@@ -2,7 +2,7 @@
 //! parses keyword arguments (numbers with ranges, booleans, timers, addresses, enums) with
 //! located errors, so every block builder reports the same way.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -16,15 +16,16 @@ use crate::tree::{Node, Token};
 pub struct Cx {
     /// Diagnostics so far.
     pub diags: Diagnostics,
-    /// `(block, keyword)` pairs that were understood, for the keyword-coverage test.
-    pub seen: BTreeSet<(&'static str, String)>,
+    /// Keywords that were understood, by block, for the keyword-coverage test.
+    pub seen: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
 impl Cx {
     /// Records that `node`'s keyword was understood inside `block`.
     pub fn mark(&mut self, block: &'static str, node: &Node) {
-        if !self.seen.iter().any(|(b, k)| *b == block && k == node.name()) {
-            self.seen.insert((block, node.name().to_owned()));
+        let names = self.seen.entry(block).or_default();
+        if !names.contains(node.name()) {
+            names.insert(node.name().to_owned());
         }
     }
 
@@ -35,7 +36,12 @@ impl Cx {
         if let Some(best) = suggest(name, known) {
             msg.push_str(&format!("; did you mean `{best}`?"));
         }
-        self.diags.push(Severity::Error, DiagKind::UnknownKeyword, node.keyword.loc, msg);
+        self.diags.push(
+            Severity::Error,
+            DiagKind::UnknownKeyword,
+            node.keyword.loc,
+            msg,
+        );
     }
 
     /// Error at a place.
@@ -52,7 +58,11 @@ impl Cx {
     pub fn arg<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n Token> {
         let arg = node.args.get(i);
         if arg.is_none() {
-            let what = if i == 0 { "an argument".to_owned() } else { format!("at least {} arguments", i + 1) };
+            let what = if i == 0 {
+                "an argument".to_owned()
+            } else {
+                format!("at least {} arguments", i + 1)
+            };
             self.error(node.keyword.loc, format!("`{}` needs {what}", node.name()));
         }
         arg
@@ -66,21 +76,34 @@ impl Cx {
     /// Warns about arguments beyond `max` (keepalived ignores them).
     pub fn at_most(&mut self, node: &Node, max: usize) {
         if let Some(extra) = node.args.get(max) {
-            self.warning(extra.loc, format!("`{}` takes at most {max} argument(s); `{}` ignored", node.name(), extra.text));
+            self.warning(
+                extra.loc,
+                format!(
+                    "`{}` takes at most {max} argument(s); `{}` ignored",
+                    node.name(),
+                    extra.text
+                ),
+            );
         }
     }
 
     /// Errors when the statement has a block it should not have, or lacks one it needs.
     pub fn no_block(&mut self, node: &Node) {
         if node.block.is_some() {
-            self.error(node.keyword.loc, format!("`{}` does not take a block", node.name()));
+            self.error(
+                node.keyword.loc,
+                format!("`{}` does not take a block", node.name()),
+            );
         }
     }
 
     /// The statement's block; errors when there is none.
     pub fn block<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
         if node.block.is_none() {
-            self.error(node.keyword.loc, format!("`{}` needs a block {{ ... }}", node.name()));
+            self.error(
+                node.keyword.loc,
+                format!("`{}` needs a block {{ ... }}", node.name()),
+            );
         }
         node.block.as_deref()
     }
@@ -103,11 +126,21 @@ impl Cx {
         match parse_i64(&tok.text) {
             Some(v) if v >= lo && v <= hi => T::try_from(v).ok(),
             Some(v) => {
-                self.error(tok.loc, format!("`{what}` must be between {} and {}, got {v}", range.start(), range.end()));
+                self.error(
+                    tok.loc,
+                    format!(
+                        "`{what}` must be between {} and {}, got {v}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
                 None
             }
             None => {
-                self.error(tok.loc, format!("`{what}` expects an integer, got `{}`", tok.text));
+                self.error(
+                    tok.loc,
+                    format!("`{what}` expects an integer, got `{}`", tok.text),
+                );
                 None
             }
         }
@@ -120,7 +153,14 @@ impl Cx {
             Some(tok) => match parse_bool(&tok.text) {
                 Some(b) => b,
                 None => {
-                    self.error(tok.loc, format!("`{}` expects on|off|true|false|yes|no, got `{}`", node.name(), tok.text));
+                    self.error(
+                        tok.loc,
+                        format!(
+                            "`{}` expects on|off|true|false|yes|no, got `{}`",
+                            node.name(),
+                            tok.text
+                        ),
+                    );
                     true
                 }
             },
@@ -139,11 +179,20 @@ impl Cx {
         match parse_secs(&tok.text) {
             Some(d) if d.as_secs_f64() >= min && d.as_secs_f64() <= max => Some(d),
             Some(_) => {
-                self.error(tok.loc, format!("`{what}` must be between {min} and {max} seconds, got {}", tok.text));
+                self.error(
+                    tok.loc,
+                    format!(
+                        "`{what}` must be between {min} and {max} seconds, got {}",
+                        tok.text
+                    ),
+                );
                 None
             }
             None => {
-                self.error(tok.loc, format!("`{what}` expects a time in seconds, got `{}`", tok.text));
+                self.error(
+                    tok.loc,
+                    format!("`{what}` expects a time in seconds, got `{}`", tok.text),
+                );
                 None
             }
         }
@@ -160,7 +209,10 @@ impl Cx {
         match tok.text.parse::<IpAddr>() {
             Ok(ip) => Some(ip),
             Err(_) => {
-                self.error(tok.loc, format!("`{what}`: `{}` is not an IP address", tok.text));
+                self.error(
+                    tok.loc,
+                    format!("`{what}`: `{}` is not an IP address", tok.text),
+                );
                 None
             }
         }
@@ -171,7 +223,13 @@ impl Cx {
         match IpPrefix::parse(&tok.text) {
             Some(p) => Some(p),
             None => {
-                self.error(tok.loc, format!("`{what}`: `{}` is not an address or address/prefix", tok.text));
+                self.error(
+                    tok.loc,
+                    format!(
+                        "`{what}`: `{}` is not an address or address/prefix",
+                        tok.text
+                    ),
+                );
                 None
             }
         }
@@ -184,12 +242,21 @@ impl Cx {
     }
 
     /// Like [`Cx::choice`] for any word.
-    pub fn choice_token<T: Copy>(&mut self, what: &str, tok: &Token, table: &[(&str, T)]) -> Option<T> {
+    pub fn choice_token<T: Copy>(
+        &mut self,
+        what: &str,
+        tok: &Token,
+        table: &[(&str, T)],
+    ) -> Option<T> {
         if let Some((_, v)) = table.iter().find(|(name, _)| *name == tok.text) {
             return Some(*v);
         }
         let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-        let mut msg = format!("`{what}`: unknown value `{}` (expected one of: {})", tok.text, names.join(", "));
+        let mut msg = format!(
+            "`{what}`: unknown value `{}` (expected one of: {})",
+            tok.text,
+            names.join(", ")
+        );
         if let Some(best) = suggest(&tok.text, &names) {
             msg.push_str(&format!("; did you mean `{best}`?"));
         }
@@ -220,7 +287,8 @@ pub fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
             best = Some((score, k));
         }
     }
-    best.filter(|(s, k)| *s >= 0.8 || strsim::levenshtein(name, k) <= 2).map(|(_, k)| k)
+    best.filter(|(s, k)| *s >= 0.8 || strsim::levenshtein(name, k) <= 2)
+        .map(|(_, k)| k)
 }
 
 /// Integers as keepalived reads them: decimal, or hex with 0x.
@@ -229,9 +297,14 @@ pub fn parse_i64(s: &str) -> Option<i64> {
         Some(d) => (true, d),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => i64::from_str_radix(hex, 16).ok()?,
-        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok()?,
+        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse().ok()?
+        }
         None => return None,
     };
     Some(if neg { -v } else { v })
@@ -258,7 +331,11 @@ pub fn parse_secs(s: &str) -> Option<Duration> {
     if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut micros: u32 = 0;
     for (i, b) in frac.bytes().take(6).enumerate() {
         micros += u32::from(b - b'0') * 10u32.pow(5 - u32::try_from(i).ok()?);
@@ -273,7 +350,10 @@ mod tests {
     #[test]
     fn suggestions() {
         let known = ["virtual_router_id", "priority", "advert_int"];
-        assert_eq!(suggest("virtual_routr_id", &known), Some("virtual_router_id"));
+        assert_eq!(
+            suggest("virtual_routr_id", &known),
+            Some("virtual_router_id")
+        );
         assert_eq!(suggest("priorty", &known), Some("priority"));
         assert_eq!(suggest("zzzz", &known), None);
     }

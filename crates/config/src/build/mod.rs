@@ -11,10 +11,19 @@ pub use cx::Cx;
 use crate::model::Config;
 use crate::tree::Node;
 
-/// Builds the model from top-level statements; every problem goes to `cx.diags`.
-pub fn build_config(cx: &mut Cx, nodes: &[Node]) -> Config {
-    let mut config = Config::default();
-    for node in nodes {
+/// Builds the model one top-level statement at a time.
+#[derive(Debug, Default)]
+pub struct ConfigBuilder {
+    /// Diagnostics and keyword bookkeeping.
+    pub cx: Cx,
+    /// The model so far.
+    pub config: Config,
+}
+
+impl ConfigBuilder {
+    /// Adds one complete top-level statement.
+    pub fn top(&mut self, node: &Node) {
+        let (cx, config) = (&mut self.cx, &mut self.config);
         let handled = global::build_top(cx, node, &mut config.global)
             || vrrp::build_top(cx, node, &mut config.vrrp)
             || lvs::build_top(cx, node, &mut config.lvs);
@@ -30,8 +39,26 @@ pub fn build_config(cx: &mut Cx, nodes: &[Node]) -> Config {
             cx.unknown(node, "the top level", &known);
         }
     }
-    global::validate(cx, &config);
-    vrrp::validate(cx, &config);
-    lvs::validate(cx, &config);
+
+    /// Runs the cross-block checks and returns the model and the context.
+    pub fn finish(mut self) -> (Config, Cx) {
+        global::validate(&mut self.cx, &self.config);
+        vrrp::validate(&mut self.cx, &self.config);
+        lvs::validate(&mut self.cx, &self.config);
+        (self.config, self.cx)
+    }
+}
+
+/// Builds the model from top-level statements; every problem goes to `cx.diags`.
+pub fn build_config(cx: &mut Cx, nodes: &[Node]) -> Config {
+    let mut builder = ConfigBuilder {
+        cx: std::mem::take(cx),
+        config: Config::default(),
+    };
+    for node in nodes {
+        builder.top(node);
+    }
+    let (config, built) = builder.finish();
+    *cx = built;
     config
 }

@@ -64,10 +64,9 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
                 cx,
                 node,
                 out.instances.iter().map(|i| (i.name.as_str(), i.loc)),
-            ) {
-                if let Some(inst) = instance::build(cx, node, &name) {
-                    out.instances.push(inst);
-                }
+            ) && let Some(inst) = instance::build(cx, node, &name)
+            {
+                out.instances.push(inst);
             }
         }
         "vrrp_sync_group" => {
@@ -84,10 +83,9 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
                 cx,
                 node,
                 out.scripts.iter().map(|s| (s.name.as_str(), s.loc)),
-            ) {
-                if let Some(s) = track::vrrp_script(cx, node, &name) {
-                    out.scripts.push(s);
-                }
+            ) && let Some(s) = track::vrrp_script(cx, node, &name)
+            {
+                out.scripts.push(s);
             }
         }
         "vrrp_track_process" => {
@@ -95,10 +93,9 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
                 cx,
                 node,
                 out.track_processes.iter().map(|s| (s.name.as_str(), s.loc)),
-            ) {
-                if let Some(p) = track::track_process(cx, node, &name) {
-                    out.track_processes.push(p);
-                }
+            ) && let Some(p) = track::track_process(cx, node, &name)
+            {
+                out.track_processes.push(p);
             }
         }
         "track_file" | "vrrp_track_file" => {
@@ -112,10 +109,9 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
                 cx,
                 node,
                 out.track_files.iter().map(|s| (s.name.as_str(), s.loc)),
-            ) {
-                if let Some(f) = track::track_file(cx, node, &name) {
-                    out.track_files.push(f);
-                }
+            ) && let Some(f) = track::track_file(cx, node, &name)
+            {
+                out.track_files.push(f);
             }
         }
         _ => return false,

@@ -68,7 +68,13 @@ pub struct Script {
 impl Script {
     /// Builds a script from its configured command line.
     pub fn new(command: &str, user: Option<String>, group: Option<String>, loc: Loc) -> Self {
-        Self { command: command.to_owned(), argv: split_command(command), user, group, loc }
+        Self {
+            command: command.to_owned(),
+            argv: split_command(command),
+            user,
+            group,
+            loc,
+        }
     }
 }
 
@@ -132,11 +138,19 @@ mod tests {
         assert_eq!(IpPrefix::parse("192.0.2.1").map(|p| p.len), Some(32));
         assert_eq!(IpPrefix::parse("2001:db8::1/64").map(|p| p.len), Some(64));
         assert_eq!(IpPrefix::parse("192.0.2.1/33"), None);
-        assert_eq!(IpPrefix::parse("192.0.2.1/24").map(|p| p.to_string()).as_deref(), Some("192.0.2.1/24"));
+        assert_eq!(
+            IpPrefix::parse("192.0.2.1/24")
+                .map(|p| p.to_string())
+                .as_deref(),
+            Some("192.0.2.1/24")
+        );
     }
 
     #[test]
     fn command_words() {
-        assert_eq!(split_command("/bin/x ' a b ' c\\ d"), ["/bin/x", " a b ", "c d"]);
+        assert_eq!(
+            split_command("/bin/x ' a b ' c\\ d"),
+            ["/bin/x", " a b ", "c d"]
+        );
     }
 }

@@ -306,10 +306,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 /// The checksum of `msg` as sent from `src` to `dst`: over the pseudo-header for VRRPv3 (unless
-/// `as_v2`), over the message alone for VRRPv2. A message whose checksum field is filled verifies
-/// to zero.
+/// `as_v2` and IPv4), over the message alone for VRRPv2. A message whose checksum field is filled
+/// verifies to zero.
 #[must_use]
 pub fn compute_checksum(version: Version, as_v2: bool, src: IpAddr, dst: IpAddr, msg: &[u8]) -> u16 {
+    let as_v2 = as_v2 && Family::of(&src) == Family::V4;
     let start = match version {
         Version::V3 if !as_v2 => checksum::pseudo_header(
             src,

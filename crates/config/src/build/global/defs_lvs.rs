@@ -135,18 +135,16 @@ pub(super) fn lvs_sync_daemon(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) {
                 }
             }
             "group" => {
-                if let Some(v) = need(cx) {
-                    if let Some(ip) = cx.ip_token(&what, v) {
-                        if ip.is_multicast() {
-                            sd.group = ip;
-                        } else {
-                            cx.error(
-                                v.loc,
-                                format!(
-                                    "`lvs_sync_daemon` group `{ip}` is not a multicast address"
-                                ),
-                            );
-                        }
+                if let Some(v) = need(cx)
+                    && let Some(ip) = cx.ip_token(&what, v)
+                {
+                    if ip.is_multicast() {
+                        sd.group = ip;
+                    } else {
+                        cx.error(
+                            v.loc,
+                            format!("`lvs_sync_daemon` group `{ip}` is not a multicast address"),
+                        );
                     }
                 }
             }

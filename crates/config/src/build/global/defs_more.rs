@@ -14,8 +14,8 @@ pub fn keyword(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) -> bool {
     let name = node.name();
     // vrrp_*, checker_*, bfd_* process settings.
     for (prefix, which) in [("vrrp_", 0), ("checker_", 1), ("bfd_", 2)] {
-        if let Some(rest) = name.strip_prefix(prefix) {
-            if matches!(
+        if let Some(rest) = name.strip_prefix(prefix)
+            && matches!(
                 rest,
                 "priority"
                     | "no_swap"
@@ -23,15 +23,15 @@ pub fn keyword(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) -> bool {
                     | "cpu_affinity"
                     | "rlimit_rttime"
                     | "rlimit_rtime"
-            ) {
-                let settings = match which {
-                    0 => &mut d.vrrp_process,
-                    1 => &mut d.checker_process,
-                    _ => &mut d.bfd_process,
-                };
-                process_setting(cx, node, rest, settings);
-                return true;
-            }
+            )
+        {
+            let settings = match which {
+                0 => &mut d.vrrp_process,
+                1 => &mut d.checker_process,
+                _ => &mut d.bfd_process,
+            };
+            process_setting(cx, node, rest, settings);
+            return true;
         }
     }
     match name {
@@ -314,10 +314,10 @@ fn garp_extra_if(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) {
 fn rcv_bufs(cx: &mut Cx, node: &Node, out: &mut NetlinkBufs) {
     no_block(cx, node);
     cx.at_most(node, 1);
-    if let Some(v) = cx.int::<u32>(node, 0, 0..=u32::MAX) {
-        if v > 0 {
-            out.size = Some(v);
-        }
+    if let Some(v) = cx.int::<u32>(node, 0, 0..=u32::MAX)
+        && v > 0
+    {
+        out.size = Some(v);
     }
 }
 

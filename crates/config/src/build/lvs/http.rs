@@ -176,10 +176,10 @@ fn build_url(cx: &mut Cx, node: &Node) -> Option<Url> {
             "regex_options" => {
                 cx.arg(child, 0);
                 for tok in &child.args {
-                    if let Some(o) = cx.choice_token("regex_options", tok, REGEX_OPTIONS) {
-                        if !url.regex_options.contains(&o) {
-                            url.regex_options.push(o);
-                        }
+                    if let Some(o) = cx.choice_token("regex_options", tok, REGEX_OPTIONS)
+                        && !url.regex_options.contains(&o)
+                    {
+                        url.regex_options.push(o);
                     }
                 }
             }

@@ -143,14 +143,15 @@ pub(super) fn finish_vs(
         rs.delay_before_retry = cfg.delay_before_retry.or(vs.delay_before_retry);
         rs.weight = cfg.weight.unwrap_or(vs.weight);
         weight_sum += u64::from(rs.weight);
-        if let Some(s) = vs.sorry_server.as_mut() {
-            if s.address == rs.address && s.inhibit != rs.inhibit_on_failure {
-                cx.error(
+        if let Some(s) = vs.sorry_server.as_mut()
+            && s.address == rs.address
+            && s.inhibit != rs.inhibit_on_failure
+        {
+            cx.error(
                     s.loc,
                     format!("virtual server {label}: real server {} matches sorry server, but inhibit setting differs", rs.address),
                 );
-                s.inhibit = rs.inhibit_on_failure;
-            }
+            s.inhibit = rs.inhibit_on_failure;
         }
         // Ports, as keepalived corrects them.
         if let Some(vport) = vs_port {
@@ -342,19 +343,19 @@ pub(super) fn validate_group_use(cx: &mut Cx, vs: &VirtualServer, group: &Virtua
             VsgEntry::Fwmark { family, .. } => *family,
         })
         .collect();
-    if let Some(&f) = fams.first() {
-        if fams.iter().all(|x| *x == f) {
-            for rs in &vs.real_servers {
-                if !rs.lvs_method.is_tunnel() && IpFamily::of(&rs.address.ip()) != f {
-                    cx.error(
-                        rs.loc,
-                        format!(
-                            "address family of virtual server group {} and real server {} don't match",
-                            group.name,
-                            rs.address.ip()
-                        ),
-                    );
-                }
+    if let Some(&f) = fams.first()
+        && fams.iter().all(|x| *x == f)
+    {
+        for rs in &vs.real_servers {
+            if !rs.lvs_method.is_tunnel() && IpFamily::of(&rs.address.ip()) != f {
+                cx.error(
+                    rs.loc,
+                    format!(
+                        "address family of virtual server group {} and real server {} don't match",
+                        group.name,
+                        rs.address.ip()
+                    ),
+                );
             }
         }
     }

@@ -327,11 +327,16 @@ fn keyword(cx: &mut Cx, n: &Node, inst: &mut VrrpInstance, seen: &mut Seen) -> O
                 );
                 return None;
             }
-            if let std::net::IpAddr::V6(a6) = addr {
-                if a6.segments()[0] & 0xff0f != 0xff02 {
-                    cx.error(tok.loc, format!("({name}) IPv6 `mcast_dst_ip` {addr} must be link-local (ffX2::) - ignored"));
-                    return None;
-                }
+            if let std::net::IpAddr::V6(a6) = addr
+                && a6.segments()[0] & 0xff0f != 0xff02
+            {
+                cx.error(
+                    tok.loc,
+                    format!(
+                        "({name}) IPv6 `mcast_dst_ip` {addr} must be link-local (ffX2::) - ignored"
+                    ),
+                );
+                return None;
             }
             inst.mcast_dst_ip = Some(addr);
         }

@@ -285,17 +285,17 @@ pub fn address(cx: &mut Cx, node: &Node, owner: Owner) -> Option<VirtualAddress>
             ok = false;
         }
     }
-    if let Some(Broadcast::Addr(b)) = a.broadcast {
-        if b.is_ipv4() != addr.is_ipv4() {
-            cx.error(
-                head.loc,
-                format!(
-                    "{}: broadcast {b} is of the other address family",
-                    head.text
-                ),
-            );
-            ok = false;
-        }
+    if let Some(Broadcast::Addr(b)) = a.broadcast
+        && b.is_ipv4() != addr.is_ipv4()
+    {
+        cx.error(
+            head.loc,
+            format!(
+                "{}: broadcast {b} is of the other address family",
+                head.text
+            ),
+        );
+        ok = false;
     }
     ok.then_some(a)
 }

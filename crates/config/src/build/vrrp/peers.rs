@@ -106,14 +106,14 @@ pub(super) fn unicast_peer(cx: &mut Cx, e: &Node) -> Option<UnicastPeer> {
         }
         i += 1;
     }
-    if let (Some(lo), Some(hi)) = (peer.min_ttl, peer.max_ttl) {
-        if lo > hi {
-            cx.error(
-                e.keyword.loc,
-                format!("`unicast_peer` {addr}: min_ttl {lo} is greater than max_ttl {hi}"),
-            );
-            return None;
-        }
+    if let (Some(lo), Some(hi)) = (peer.min_ttl, peer.max_ttl)
+        && lo > hi
+    {
+        cx.error(
+            e.keyword.loc,
+            format!("`unicast_peer` {addr}: min_ttl {lo} is greater than max_ttl {hi}"),
+        );
+        return None;
     }
     Some(peer)
 }
@@ -228,13 +228,13 @@ pub(super) fn auth_hmac(cx: &mut Cx, n: &Node, inst: &mut VrrpInstance) {
             cx.mark("auth_hmac", e);
         }
     }
-    if let Some(active) = h.active_key {
-        if !h.keys.iter().any(|k| k.id == active) {
-            cx.error(
-                n.keyword.loc,
-                format!("`auth_hmac`: active_key {active} is not one of the keys"),
-            );
-        }
+    if let Some(active) = h.active_key
+        && !h.keys.iter().any(|k| k.id == active)
+    {
+        cx.error(
+            n.keyword.loc,
+            format!("`auth_hmac`: active_key {active} is not one of the keys"),
+        );
     }
     inst.auth_hmac = Some(h);
 }

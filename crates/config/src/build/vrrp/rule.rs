@@ -155,14 +155,14 @@ pub fn rule(cx: &mut Cx, node: &Node, owner: Owner) -> Option<VirtualRule> {
         Some(RuleAddr::Prefix(p)) => Some(p.is_ipv4()),
         _ => None,
     };
-    if let (Some(f), Some(t)) = (fam(&r.from), fam(&r.to)) {
-        if f != t {
-            cx.error(
-                node.keyword.loc,
-                "rule: `from` and `to` are of different address families",
-            );
-            ok = false;
-        }
+    if let (Some(f), Some(t)) = (fam(&r.from), fam(&r.to))
+        && f != t
+    {
+        cx.error(
+            node.keyword.loc,
+            "rule: `from` and `to` are of different address families",
+        );
+        ok = false;
     }
     if r.inet6 && (fam(&r.from) == Some(true) || fam(&r.to) == Some(true)) {
         cx.error(node.keyword.loc, "rule: `inet6` with an IPv4 address");

@@ -287,17 +287,17 @@ pub fn track_process(cx: &mut Cx, node: &Node, name: &str) -> Option<TrackProces
         }
         Some(())
     });
-    if let Some(max) = p.quorum_max {
-        if max < p.quorum {
-            cx.error(
-                p.loc,
-                format!(
-                    "vrrp_track_process {name}: quorum_max {max} is less than quorum {}",
-                    p.quorum
-                ),
-            );
-            return None;
-        }
+    if let Some(max) = p.quorum_max
+        && max < p.quorum
+    {
+        cx.error(
+            p.loc,
+            format!(
+                "vrrp_track_process {name}: quorum_max {max} is less than quorum {}",
+                p.quorum
+            ),
+        );
+        return None;
     }
     match process {
         Some(proc_name) => {

@@ -84,7 +84,7 @@ fn instance(cx: &mut Cx, config: &Config, inst: &VrrpInstance) {
                         adv.as_secs_f64()
                     ),
                 );
-            } else if adv.as_micros() % 10_000 != 0 {
+            } else if !adv.as_micros().is_multiple_of(10_000) {
                 cx.error(
                     inst.loc,
                     format!("({name}) VRRPv3 advert_int {}s must be in units of 10ms; keepalived rounds it", adv.as_secs_f64()),
@@ -122,13 +122,14 @@ fn instance(cx: &mut Cx, config: &Config, inst: &VrrpInstance) {
             ),
         );
     }
-    if let Some(ipvlan) = &inst.use_ipvlan {
-        if !inst.is_ipv6() && ipvlan.addr.is_none() {
-            cx.error(
-                inst.loc,
-                format!("({name}) an IPv4 ipvlan needs an address (`use_ipvlan [NAME] ADDR`)"),
-            );
-        }
+    if let Some(ipvlan) = &inst.use_ipvlan
+        && !inst.is_ipv6()
+        && ipvlan.addr.is_none()
+    {
+        cx.error(
+            inst.loc,
+            format!("({name}) an IPv4 ipvlan needs an address (`use_ipvlan [NAME] ADDR`)"),
+        );
     }
     for t in &inst.track_interfaces {
         if inst.interface.as_deref() == Some(t.name.as_str()) {
