@@ -776,18 +776,22 @@ fn legacy_lvs_sync_daemon_form() {
 
 #[test]
 fn global_scripts_without_script_security_are_flagged() {
-    let r = read_str(
+    let mut r = read_str(
         "s.conf",
         "global_defs {\n startup_script /bin/true\n}\n",
         &PreprocessOptions::default(),
     );
     assert!(!r.diagnostics.has_errors());
+    // The check is the host's: scripts run as root only when keepalived runs as root.
+    let root = keepalived_config::host::HostFacts { is_root: true, ..Default::default() };
+    keepalived_config::host::check(&r.config, &root, &mut r.diagnostics);
     assert!(
         r.diagnostics
             .items()
             .iter()
             .any(|d| d.kind == keepalived_config::DiagKind::ScriptSecurity && d.loc.line == 2)
     );
+    assert_eq!(r.exit_code(), 5);
 }
 
 #[test]

@@ -149,3 +149,32 @@ fn config_id_selects_conditional_lines() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["global"]["defs"]["router_id"], "backup_router");
 }
+
+#[test]
+fn scripts_without_script_security_exit_5_as_root() {
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    });
+    if !root {
+        eprintln!("skipping: scripts run as root only when we are root");
+        return;
+    }
+    let path = temp_conf(
+        "sec.conf",
+        "global_defs {\n    startup_script /bin/true\n}\n",
+    );
+    let out = config_test(&path, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SECURITY VIOLATION"));
+    let path = temp_conf(
+        "sec-ok.conf",
+        "global_defs {\n    startup_script /bin/true\n    enable_script_security\n    script_user root\n}\n",
+    );
+    assert_eq!(config_test(&path, &[]).status.code(), Some(0));
+}

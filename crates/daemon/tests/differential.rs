@@ -88,6 +88,15 @@ fn verdicts_agree_with_keepalived_2_2_7() {
         );
         compared += 1;
         let (ours_ok, theirs_ok) = (ours.status.success(), theirs.status.success());
+        let expected_ok = text.lines().find_map(|l| l.strip_prefix("# expect: ")) == Some("valid");
+        if ours_ok != expected_ok {
+            disagreements.push(format!(
+                "{path}: expected {}, keepalived-rs exit {:?}:\n{}",
+                if expected_ok { "valid" } else { "invalid" },
+                ours.status.code(),
+                String::from_utf8_lossy(&ours.stderr)
+            ));
+        }
         if ours_ok != theirs_ok {
             disagreements.push(format!(
                 "{path}: keepalived-rs says {} (exit {:?}), keepalived 2.2.7 says {} (exit {:?})\n--- ours:\n{}--- keepalived:\n{}{}",

@@ -1,9 +1,9 @@
 //! Effects the engine asks its driver to carry out.
 
+use crate::error::PeerError;
 use crate::state::{Reason, State};
 use crate::wire::ChecksumCaps;
 use crate::wire::vrrp::Repr;
-use crate::error::PeerError;
 
 /// One effect. Drain them with `poll_action` after every `handle_*` call, and execute them in
 /// order.

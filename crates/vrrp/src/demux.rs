@@ -1,6 +1,17 @@
 //! The receiving side of one interface: parses each datagram once, counts global errors, and
 //! routes adverts to instances by (family, VRID).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::cast_possible_truncation
+    )
+)]
+
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::action::Action;
@@ -158,7 +169,11 @@ impl Router {
     }
 
     /// Handles a whole IPv4 or IPv6 datagram (header included).
-    pub fn handle_ip_datagram(&mut self, now: Instant, bytes: &[u8]) -> Result<InstanceId, PeerError> {
+    pub fn handle_ip_datagram(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+    ) -> Result<InstanceId, PeerError> {
         match ip::parse_datagram(bytes) {
             Ok((meta, payload)) => self.handle_datagram(now, &meta, payload),
             Err(e) => {
@@ -193,6 +208,9 @@ impl Router {
     /// The earliest timeout of any instance. Read after draining the actions.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.instances.iter().filter_map(Instance::poll_timeout).min()
+        self.instances
+            .iter()
+            .filter_map(Instance::poll_timeout)
+            .min()
     }
 }

@@ -167,7 +167,10 @@ impl fmt::Display for RxError {
             }
             RxError::InvalidType { got } => write!(f, "invalid VRRP type {got}"),
             RxError::AdverInterval { got, expected } => {
-                write!(f, "advertisement interval {got} differs from ours, {expected}")
+                write!(
+                    f,
+                    "advertisement interval {got} differs from ours, {expected}"
+                )
             }
             RxError::InvalidAuthType { got } => write!(f, "invalid authentication type {got}"),
             RxError::AuthTypeMismatch { got, expected } => {
@@ -202,7 +205,7 @@ impl std::error::Error for PeerError {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EmitError {
-    /// The buffer is not [`crate::wire::Repr::buffer_len`] bytes or more.
+    /// The buffer is not [`crate::Repr::buffer_len`] bytes or more.
     BufferTooSmall {
         /// Bytes needed.
         needed: usize,

@@ -252,10 +252,7 @@ impl Lan {
     #[must_use]
     pub fn instance(&self, node: usize, vrid: u8) -> &Instance {
         let r = &self.nodes[node].router;
-        let found = r
-            .instances()
-            .iter()
-            .find(|i| i.config().vrid == vrid);
+        let found = r.instances().iter().find(|i| i.config().vrid == vrid);
         found.unwrap_or_else(|| panic!("node {node} has no VRID {vrid}"))
     }
 

@@ -107,11 +107,20 @@ mod tests {
             RxError::Checksum { got: 0 },
             RxError::VridUnknown { vrid: 9 },
             RxError::IpTtl { got: 1 },
-            RxError::PacketLength { expected: 1, got: 2 },
+            RxError::PacketLength {
+                expected: 1,
+                got: 2,
+            },
             RxError::InvalidType { got: 2 },
-            RxError::AdverInterval { got: Centisecs(1), expected: Centisecs(2) },
+            RxError::AdverInterval {
+                got: Centisecs(1),
+                expected: Centisecs(2),
+            },
             RxError::InvalidAuthType { got: 9 },
-            RxError::AuthTypeMismatch { got: 2, expected: 0 },
+            RxError::AuthTypeMismatch {
+                got: 2,
+                expected: 0,
+            },
             RxError::AuthFailure,
             RxError::AddressList,
         ];

@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(t + Duration::from_millis(500), Instant::from_millis(2000));
         assert_eq!(t - Instant::from_millis(2000), Duration::ZERO);
         assert_eq!(t - Duration::from_secs(2), Instant::ZERO);
-        assert_eq!(Instant::from_nanos(u64::MAX) + Duration::MAX, Instant::from_nanos(u64::MAX));
+        assert_eq!(
+            Instant::from_nanos(u64::MAX) + Duration::MAX,
+            Instant::from_nanos(u64::MAX)
+        );
         assert_eq!(t.to_string(), "1.500000000s");
     }
 }

@@ -13,6 +13,17 @@
 //! centiseconds (keepalived keeps the fraction too, in microseconds), so priorities 254 and 253
 //! still get different skews at short intervals.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::cast_possible_truncation
+    )
+)]
+
 use core::fmt;
 use core::time::Duration;
 
@@ -69,7 +80,7 @@ impl Centisecs {
     /// Whole seconds, if this is a whole number of seconds.
     #[must_use]
     pub const fn whole_secs(self) -> Option<u16> {
-        if self.0 % 100 == 0 {
+        if (self.0 / 100) * 100 == self.0 {
             Some(self.0 / 100)
         } else {
             None
@@ -99,9 +110,7 @@ pub fn skew_time(version: Version, priority: u8, adver_int: Centisecs) -> Durati
         // (256 - p) / 256 s = (256 - p) * 3_906_250 ns, exact.
         Version::V2 => Duration::from_nanos(weight * 3_906_250),
         // (256 - p) * int / 256 cs = (256 - p) * int * 10^7 / 256 ns, rounded down.
-        Version::V3 => {
-            Duration::from_nanos(weight * u64::from(adver_int.0) * 10_000_000 / 256)
-        }
+        Version::V3 => Duration::from_nanos(weight * u64::from(adver_int.0) * 10_000_000 / 256),
     }
 }
 
@@ -123,9 +132,18 @@ mod tests {
 
     #[test]
     fn v2_skew_is_exact() {
-        assert_eq!(skew_time(Version::V2, 100, Centisecs::from_secs(1)), Duration::from_micros(609_375));
-        assert_eq!(skew_time(Version::V2, 255, Centisecs::from_secs(7)), Duration::from_nanos(3_906_250));
-        assert_eq!(skew_time(Version::V2, 1, Centisecs::from_secs(1)), Duration::from_nanos(255 * 3_906_250));
+        assert_eq!(
+            skew_time(Version::V2, 100, Centisecs::from_secs(1)),
+            Duration::from_micros(609_375)
+        );
+        assert_eq!(
+            skew_time(Version::V2, 255, Centisecs::from_secs(7)),
+            Duration::from_nanos(3_906_250)
+        );
+        assert_eq!(
+            skew_time(Version::V2, 1, Centisecs::from_secs(1)),
+            Duration::from_nanos(255 * 3_906_250)
+        );
     }
 
     #[test]
@@ -145,17 +163,28 @@ mod tests {
     #[test]
     fn v3_skew_scales_with_interval() {
         // 100 cs, priority 100: 156 * 100 / 256 cs = 60.9375 cs.
-        assert_eq!(skew_time(Version::V3, 100, Centisecs(100)), Duration::from_micros(609_375));
+        assert_eq!(
+            skew_time(Version::V3, 100, Centisecs(100)),
+            Duration::from_micros(609_375)
+        );
         // 5 cs, priority 100: 156 * 5 / 256 cs = 3.046875 cs = 30.46875 ms.
-        assert_eq!(skew_time(Version::V3, 100, Centisecs(5)), Duration::from_nanos(30_468_750));
+        assert_eq!(
+            skew_time(Version::V3, 100, Centisecs(5)),
+            Duration::from_nanos(30_468_750)
+        );
         assert_eq!(
             master_down_interval(Version::V3, 100, Centisecs(5), 3),
             Duration::from_nanos(180_468_750)
         );
         // Priorities 254 and 253 differ even at 1 cs.
-        assert!(skew_time(Version::V3, 254, Centisecs(1)) < skew_time(Version::V3, 253, Centisecs(1)));
+        assert!(
+            skew_time(Version::V3, 254, Centisecs(1)) < skew_time(Version::V3, 253, Centisecs(1))
+        );
         // The largest values do not overflow.
-        assert_eq!(skew_time(Version::V3, 0, Centisecs(u16::MAX)), Duration::from_nanos(655_350_000_000));
+        assert_eq!(
+            skew_time(Version::V3, 0, Centisecs(u16::MAX)),
+            Duration::from_nanos(655_350_000_000)
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ fn byte(rng: &mut SplitMix64) -> u8 {
 }
 
 fn v4(rng: &mut SplitMix64) -> Ipv4Addr {
-    Ipv4Addr::from(rng.next_u64().to_le_bytes()[..4].try_into().unwrap_or([0; 4]))
+    Ipv4Addr::from(
+        rng.next_u64().to_le_bytes()[..4]
+            .try_into()
+            .unwrap_or([0; 4]),
+    )
 }
 
 fn v6(rng: &mut SplitMix64) -> Ipv6Addr {
@@ -88,7 +92,10 @@ fn parse_emit_round_trip() {
             .emit(&mut buf, src, dst, caps)
             .unwrap_or_else(|e| panic!("case {case}: {repr:?}: {e}"));
         assert_eq!(n, repr.buffer_len());
-        assert!(buf[n..].iter().all(|b| *b == 0xa5), "case {case}: wrote past the end");
+        assert!(
+            buf[n..].iter().all(|b| *b == 0xa5),
+            "case {case}: wrote past the end"
+        );
         let parsed = Repr::parse_bytes(&buf[..n], src, dst, caps)
             .unwrap_or_else(|e| panic!("case {case}: {repr:?}: {e}"));
         assert_eq!(parsed, repr, "case {case}");
@@ -123,7 +130,12 @@ fn mutated_packets_never_panic_and_reparse_stably() {
         }
         if let Ok(p) = Packet::new_checked(&bytes[..]) {
             // Accessors never panic whatever the count says.
-            let _ = (p.addr_v4(300), p.addr_v6(300), p.auth_data(), p.max_adver_int_v3());
+            let _ = (
+                p.addr_v4(300),
+                p.addr_v6(300),
+                p.auth_data(),
+                p.max_adver_int_v3(),
+            );
         }
         if let Ok(parsed) = Repr::parse_bytes(&bytes, src, dst, no_verify) {
             accepted += 1;
@@ -133,7 +145,10 @@ fn mutated_packets_never_panic_and_reparse_stably() {
             }
         }
     }
-    assert!(accepted > 1000, "the mutator should leave many packets valid ({accepted})");
+    assert!(
+        accepted > 1000,
+        "the mutator should leave many packets valid ({accepted})"
+    );
 }
 
 #[test]

@@ -72,10 +72,7 @@ fn v2_failover_with_down_timer_adverts_and_latency() {
 #[test]
 fn v3_backup_learns_a_fast_master_interval() {
     // The backup is configured with 1 s but learns the master's 50 ms.
-    let mut lan = lan(vec![
-        v3(1, 200, Centisecs(5)),
-        v3(2, 100, Centisecs(100)),
-    ]);
+    let mut lan = lan(vec![v3(1, 200, Centisecs(5)), v3(2, 100, Centisecs(100))]);
     lan.run_for(secs(5));
     assert_sole_master(&lan, 0, 2);
     assert_eq!(lan.instance(1, VRID).master_adver_int(), Centisecs(5));
@@ -125,7 +122,10 @@ fn equal_priority_is_broken_by_the_higher_address() {
     assert_sole_master(&lan, 2, 3);
     for n in [0, 1] {
         let t = lan.transitions(n, VRID);
-        assert!(t.iter().all(|(at, _, _)| *at <= Instant::from_nanos(3_609_475_000)));
+        assert!(
+            t.iter()
+                .all(|(at, _, _)| *at <= Instant::from_nanos(3_609_475_000))
+        );
     }
 }
 

@@ -9,7 +9,12 @@ use keepalived_vrrp::sim::{Lan, Logged, SplitMix64};
 use keepalived_vrrp::{Auth, Centisecs, Event, Instant, State};
 
 /// Periods (start, length) during which two or more nodes were master for `vrid`.
-fn dual_master_periods(lan: &Lan, nodes: usize, vrid: u8, until: Instant) -> Vec<(Instant, Duration)> {
+fn dual_master_periods(
+    lan: &Lan,
+    nodes: usize,
+    vrid: u8,
+    until: Instant,
+) -> Vec<(Instant, Duration)> {
     let mut master = vec![false; nodes];
     let mut periods = Vec::new();
     let mut since: Option<Instant> = None;
@@ -57,9 +62,15 @@ fn random_loss_gives_only_brief_dual_masters_and_bounded_flapping() {
             .iter()
             .filter(|(_, to, _)| *to == State::Master)
             .count();
-        assert!(takeovers <= 20, "node {n} became master {takeovers} times in an hour");
+        assert!(
+            takeovers <= 20,
+            "node {n} became master {takeovers} times in an hour"
+        );
     }
-    assert!(!periods.is_empty(), "10% loss should cause at least one spurious takeover");
+    assert!(
+        !periods.is_empty(),
+        "10% loss should cause at least one spurious takeover"
+    );
     assert_eq!(lan.masters(VRID), vec![0]);
     // The real master never lost its role.
     assert_eq!(lan.transitions(0, VRID).len(), 2);
@@ -165,7 +176,11 @@ fn wrong_password_peer_is_rejected_and_counted() {
     assert!(lan.instance(1, VRID).stats().auth_failures >= 15);
     assert!(lan.instance(0, VRID).stats().auth_failures >= 15);
     assert_eq!(lan.instance(1, VRID).stats().advert_rcvd, 0);
-    assert!(lan.log().iter().any(|e| matches!(&e.what, Logged::Dropped(m) if m.contains("authentication failure"))));
+    assert!(
+        lan.log()
+            .iter()
+            .any(|e| matches!(&e.what, Logged::Dropped(m) if m.contains("authentication failure")))
+    );
 }
 
 #[test]
@@ -203,7 +218,11 @@ fn randomized_soak_converges_to_the_best_router() {
         for i in 0..n {
             let prio = 10 + 40 * u8::try_from(i).unwrap();
             let mut c = v3(u8::try_from(i + 1).unwrap(), prio, Centisecs(20));
-            c.preempt_delay = if rng.below(3) == 0 { secs(2) } else { Duration::ZERO };
+            c.preempt_delay = if rng.below(3) == 0 {
+                secs(2)
+            } else {
+                Duration::ZERO
+            };
             let id = lan.add_node(&format!("r{i}"), vec![c]);
             lan.start(id);
         }

@@ -39,7 +39,10 @@ fn preempt_delay_postpones_preemption() {
     // The lower master's adverts were accepted until joined + 10 s, then ignored: the timer
     // expires one Master_Down_Interval after the last accepted one.
     let last_accepted = last_advert_before(&lan, 0, joined + secs(10) - Duration::from_nanos(1));
-    assert_eq!(took_over - last_accepted, Duration::from_nanos(3_218_750_000));
+    assert_eq!(
+        took_over - last_accepted,
+        Duration::from_nanos(3_218_750_000)
+    );
     assert!(took_over >= joined + secs(10));
     assert!(took_over < joined + secs(10) + Duration::from_nanos(3_218_750_000));
 }

@@ -10,9 +10,7 @@ mod keywords;
 
 use super::Cx;
 use super::cx::parse_bool;
-use crate::diag::{DiagKind, Severity};
 use crate::model::Config;
-use crate::model::common::Script;
 use crate::model::global::*;
 use crate::tree::Node;
 
@@ -109,31 +107,6 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut GlobalConfig) -> bool {
 /// Cross-block checks of this part.
 pub fn validate(cx: &mut Cx, config: &Config) {
     let defs = &config.global.defs;
-    if !defs.enable_script_security {
-        let scripts: [(&str, Option<&Script>); 5] = [
-            ("startup_script", defs.startup_script.as_ref()),
-            ("shutdown_script", defs.shutdown_script.as_ref()),
-            ("notify_fifo_script", defs.notify_fifo.script.as_ref()),
-            (
-                "vrrp_notify_fifo_script",
-                defs.vrrp_notify_fifo.script.as_ref(),
-            ),
-            (
-                "lvs_notify_fifo_script",
-                defs.lvs_notify_fifo.script.as_ref(),
-            ),
-        ];
-        for (what, script) in scripts {
-            if let Some(s) = script {
-                cx.diags.push(
-                    Severity::Warning,
-                    DiagKind::ScriptSecurity,
-                    s.loc,
-                    format!("`{what}` configured but `enable_script_security` is not set"),
-                );
-            }
-        }
-    }
     for (what, fifo) in [
         ("notify_fifo", &defs.notify_fifo),
         ("vrrp_notify_fifo", &defs.vrrp_notify_fifo),

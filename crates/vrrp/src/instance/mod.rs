@@ -20,6 +20,17 @@
 //! * Leaving Master for Fault sends a priority-0 advert (useful when the fault comes from
 //!   tracking; harmless when the link is down and the send fails).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::cast_possible_truncation
+    )
+)]
+
 mod rx;
 
 use core::net::IpAddr;
@@ -163,7 +174,8 @@ impl Instance {
         if !matches!(self.state, State::Initialize | State::Stop) {
             return;
         }
-        self.preempt_deadline = (!self.cfg.preempt_delay.is_zero()).then(|| now + self.cfg.preempt_delay);
+        self.preempt_deadline =
+            (!self.cfg.preempt_delay.is_zero()).then(|| now + self.cfg.preempt_delay);
         if !self.link_up {
             self.transition(now, State::Fault, Reason::InterfaceDown);
         } else {
@@ -181,7 +193,8 @@ impl Instance {
         if self.timers.expire(Timer::Adver, now) && self.state == State::Master {
             // RFC 9568 §6.4.3 (830): Adver_Timer fires -> send, reset.
             self.send_advert(self.priority);
-            self.timers.set(Timer::Adver, now + self.cfg.adver_int.as_duration());
+            self.timers
+                .set(Timer::Adver, now + self.cfg.adver_int.as_duration());
         }
         if self.timers.expire(Timer::GarpDelay, now) && self.state == State::Master {
             self.actions.push_back(Action::SendGratuitous {
@@ -234,7 +247,8 @@ impl Instance {
         if self.state == State::Master {
             // Advertise the new priority at once, so backups re-evaluate now.
             self.send_advert(p);
-            self.timers.set(Timer::Adver, now + self.cfg.adver_int.as_duration());
+            self.timers
+                .set(Timer::Adver, now + self.cfg.adver_int.as_duration());
         }
     }
 

@@ -47,7 +47,8 @@ impl Instance {
         {
             return Ok(());
         }
-        self.validate(meta, repr).map_err(|e| self.reject(meta, e))?;
+        self.validate(meta, repr)
+            .map_err(|e| self.reject(meta, e))?;
         self.stats.advert_rcvd += 1;
         if repr.priority == PRIORITY_STOP {
             self.stats.pri_zero_rcvd += 1;
@@ -69,7 +70,8 @@ impl Instance {
 
     fn warn(&mut self, meta: &RxMeta, e: RxError) {
         self.stats.record(&e);
-        self.actions.push_back(Action::Warning(e.from_peer(meta.src)));
+        self.actions
+            .push_back(Action::Warning(e.from_peer(meta.src)));
     }
 
     /// The checks that need the instance, in RFC 9568 §7.1 order.

@@ -17,13 +17,7 @@ const PEER_LOW: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PEER_HIGH: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
 
 fn cfg(version: Version, priority: u8) -> InstanceConfig {
-    let mut c = InstanceConfig::new(
-        "VI_1",
-        51,
-        version,
-        ME.into(),
-        AddrList::V4(vec![VIP]),
-    );
+    let mut c = InstanceConfig::new("VI_1", 51, version, ME.into(), AddrList::V4(vec![VIP]));
     c.priority = priority;
     c
 }
@@ -94,7 +88,10 @@ fn backup_start_arms_master_down_only() {
             reason: Reason::Startup
         }]
     );
-    assert_eq!(i.timer(Timer::MasterDown), Some(Instant::from_nanos(3_609_375_000)));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(Instant::from_nanos(3_609_375_000))
+    );
     assert_eq!(i.timer(Timer::Adver), None);
 }
 
@@ -103,7 +100,14 @@ fn becoming_master_sends_adds_garps_in_order() {
     let mut i = started(cfg(Version::V2, 100));
     i.handle_timeout(Instant::from_nanos(3_609_375_000));
     let a = drain(&mut i);
-    assert!(matches!(a[0], Action::StateChanged { to: State::Master, reason: Reason::MasterDown, .. }));
+    assert!(matches!(
+        a[0],
+        Action::StateChanged {
+            to: State::Master,
+            reason: Reason::MasterDown,
+            ..
+        }
+    ));
     assert!(matches!(a[1], Action::SendAdvert { .. }));
     assert_eq!(a[2], Action::AddVips);
     assert_eq!(a[3], Action::SendGratuitous { count: 5 });
@@ -137,7 +141,11 @@ fn address_owner_is_master_at_once() {
     let a = drain(&mut i);
     assert!(matches!(
         a[0],
-        Action::StateChanged { from: State::Initialize, to: State::Master, reason: Reason::AddressOwner }
+        Action::StateChanged {
+            from: State::Initialize,
+            to: State::Master,
+            reason: Reason::AddressOwner
+        }
     ));
     assert_eq!(i.state(), State::Master);
     assert_eq!(i.timer(Timer::Adver), Some(t(1000)));
@@ -156,7 +164,11 @@ fn initial_state_master_goes_through_backup_with_an_immediate_timer() {
     let a = drain(&mut i);
     assert!(matches!(
         a[0],
-        Action::StateChanged { to: State::Master, reason: Reason::InitialStateMaster, .. }
+        Action::StateChanged {
+            to: State::Master,
+            reason: Reason::InitialStateMaster,
+            ..
+        }
     ));
 }
 
@@ -189,11 +201,17 @@ fn backup_resets_down_timer_on_higher_advert_and_discards_lower() {
     let mut i = started(cfg(Version::V2, 100));
     let r = advert(&i, 150);
     i.handle_packet(t(500), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(500) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(500) + i.master_down_interval())
+    );
     // Lower priority with preempt: discarded, timer unchanged.
     let r = advert(&i, 50);
     i.handle_packet(t(900), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(500) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(500) + i.master_down_interval())
+    );
     assert_eq!(i.stats().advert_rcvd, 2);
 }
 
@@ -204,7 +222,10 @@ fn nopreempt_backup_accepts_lower_advert() {
     let mut i = started(c);
     let r = advert(&i, 50);
     i.handle_packet(t(900), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(900) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(900) + i.master_down_interval())
+    );
 }
 
 #[test]
@@ -212,7 +233,10 @@ fn priority_zero_sets_skew_time() {
     let mut i = started(cfg(Version::V2, 100));
     let r = advert(&i, 0);
     i.handle_packet(t(1000), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(1000) + Duration::from_micros(609_375)));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(1000) + Duration::from_micros(609_375))
+    );
     assert_eq!(i.stats().pri_zero_rcvd, 1);
 }
 
@@ -223,10 +247,17 @@ fn v3_backup_learns_master_interval() {
     r.adver_int = Centisecs(5);
     i.handle_packet(t(10), &meta(PEER_LOW), &r).unwrap();
     assert_eq!(i.master_adver_int(), Centisecs(5));
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(10) + Duration::from_nanos(180_468_750)));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(10) + Duration::from_nanos(180_468_750))
+    );
     // Counted and reported, not dropped.
     assert_eq!(i.stats().adver_interval_errors, 1);
-    assert!(drain(&mut i).iter().any(|a| matches!(a, Action::Warning(_))));
+    assert!(
+        drain(&mut i)
+            .iter()
+            .any(|a| matches!(a, Action::Warning(_)))
+    );
 }
 
 #[test]
@@ -250,11 +281,21 @@ fn master_steps_down_for_higher_priority() {
     // The interval differs from ours: reported first.
     assert!(matches!(a[0], Action::Warning(_)));
     let a = &a[1..];
-    assert!(matches!(a[0], Action::StateChanged { to: State::Backup, reason: Reason::HigherPriorityAdvert, .. }));
+    assert!(matches!(
+        a[0],
+        Action::StateChanged {
+            to: State::Backup,
+            reason: Reason::HigherPriorityAdvert,
+            ..
+        }
+    ));
     assert_eq!(a[1], Action::DelVips);
     assert_eq!(i.master_adver_int(), Centisecs(50));
     assert_eq!(i.timer(Timer::Adver), None);
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(5000) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(5000) + i.master_down_interval())
+    );
     assert_eq!(i.stats().release_master, 1);
 }
 
@@ -285,7 +326,14 @@ fn shutdown_of_master_sends_priority_zero_and_releases() {
     let mut i = master(cfg(Version::V2, 100));
     i.handle_event(t(9000), Event::Shutdown);
     let a = drain(&mut i);
-    assert!(matches!(a[0], Action::StateChanged { to: State::Stop, reason: Reason::Shutdown, .. }));
+    assert!(matches!(
+        a[0],
+        Action::StateChanged {
+            to: State::Stop,
+            reason: Reason::Shutdown,
+            ..
+        }
+    ));
     assert_eq!(sent_priorities(&a), vec![0]);
     assert!(a.contains(&Action::DelVips));
     assert_eq!(i.stats().pri_zero_sent, 1);
@@ -300,7 +348,13 @@ fn interface_down_and_up() {
     let mut i = master(cfg(Version::V2, 100));
     i.handle_event(t(100), Event::InterfaceDown);
     let a = drain(&mut i);
-    assert!(matches!(a[0], Action::StateChanged { to: State::Fault, .. }));
+    assert!(matches!(
+        a[0],
+        Action::StateChanged {
+            to: State::Fault,
+            ..
+        }
+    ));
     assert!(a.contains(&Action::DelVips));
     assert_eq!(i.poll_timeout(), None);
     // Adverts are ignored in Fault.
@@ -349,12 +403,21 @@ fn preempt_delay_accepts_lower_master_until_deadline() {
     let mut i = started(c);
     let r = advert(&i, 100);
     i.handle_packet(t(1000), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(1000) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(1000) + i.master_down_interval())
+    );
     i.handle_packet(t(9999), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(9999) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(9999) + i.master_down_interval())
+    );
     // Past the deadline (start-up + 10 s): discarded.
     i.handle_packet(t(10_000), &meta(PEER_LOW), &r).unwrap();
-    assert_eq!(i.timer(Timer::MasterDown), Some(t(9999) + i.master_down_interval()));
+    assert_eq!(
+        i.timer(Timer::MasterDown),
+        Some(t(9999) + i.master_down_interval())
+    );
 }
 
 // ---- one test per receive rejection, with its counter ----
@@ -402,10 +465,22 @@ fn rejects_auth_type_mismatch_and_ah() {
     let mut r = advert(&i, 200);
     r.auth = Auth::None;
     let e = i.handle_packet(t(1), &meta(PEER_LOW), &r).unwrap_err();
-    assert_eq!(e.error, RxError::AuthTypeMismatch { got: 0, expected: 1 });
+    assert_eq!(
+        e.error,
+        RxError::AuthTypeMismatch {
+            got: 0,
+            expected: 1
+        }
+    );
     r.auth = Auth::IpAh;
     let e = i.handle_packet(t(1), &meta(PEER_LOW), &r).unwrap_err();
-    assert_eq!(e.error, RxError::AuthTypeMismatch { got: 2, expected: 1 });
+    assert_eq!(
+        e.error,
+        RxError::AuthTypeMismatch {
+            got: 2,
+            expected: 1
+        }
+    );
     assert_eq!(i.stats().authtype_mismatch, 2);
 }
 
@@ -477,7 +552,10 @@ fn poll_timeout_never_in_the_past_after_handling() {
     for _ in 0..20_000 {
         now += Duration::from_millis(rng.below(700));
         match rng.below(6) {
-            0 => i.handle_event(now, Event::PriorityChanged(u8::try_from(rng.below(256)).unwrap_or(1))),
+            0 => i.handle_event(
+                now,
+                Event::PriorityChanged(u8::try_from(rng.below(256)).unwrap_or(1)),
+            ),
             1 if rng.below(20) == 0 => i.handle_event(now, Event::InterfaceDown),
             1 => i.handle_event(now, Event::InterfaceUp),
             2 if rng.below(50) == 0 => {
@@ -487,7 +565,11 @@ fn poll_timeout_never_in_the_past_after_handling() {
             3 | 4 => {
                 let mut r = advert(&i, u8::try_from(rng.below(256)).unwrap_or(0));
                 r.adver_int = Centisecs(u16::try_from(rng.below(300)).unwrap_or(1));
-                let src = if rng.below(2) == 0 { PEER_LOW } else { PEER_HIGH };
+                let src = if rng.below(2) == 0 {
+                    PEER_LOW
+                } else {
+                    PEER_HIGH
+                };
                 let _ = i.handle_packet(now, &meta(src), &r);
             }
             _ => {}
@@ -496,8 +578,14 @@ fn poll_timeout_never_in_the_past_after_handling() {
             i.handle_timeout(at.max(now));
         }
         drain(&mut i);
-        assert!(i.poll_timeout().is_none_or(|at| at > now), "timer in the past at {now}");
-        assert_eq!(i.timer(Timer::MasterDown).is_some(), i.state() == State::Backup);
+        assert!(
+            i.poll_timeout().is_none_or(|at| at > now),
+            "timer in the past at {now}"
+        );
+        assert_eq!(
+            i.timer(Timer::MasterDown).is_some(),
+            i.state() == State::Backup
+        );
         assert_eq!(i.timer(Timer::Adver).is_some(), i.state() == State::Master);
     }
 }

@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn odd_length_pads_with_zero() {
-        assert_eq!(checksum(&[0x12, 0x34, 0x56]), checksum(&[0x12, 0x34, 0x56, 0x00]));
+        assert_eq!(
+            checksum(&[0x12, 0x34, 0x56]),
+            checksum(&[0x12, 0x34, 0x56, 0x00])
+        );
         assert_eq!(checksum(&[]), 0xffff);
     }
 
@@ -102,8 +105,16 @@ mod tests {
             112,
             20,
         );
-        assert_eq!(v4, accumulate(0, &[10, 0, 0, 1, 224, 0, 0, 18, 0, 112, 0, 20]));
-        let v6 = pseudo_header(Ipv6Addr::LOCALHOST.into(), Ipv6Addr::LOCALHOST.into(), 112, 20);
+        assert_eq!(
+            v4,
+            accumulate(0, &[10, 0, 0, 1, 224, 0, 0, 18, 0, 112, 0, 20])
+        );
+        let v6 = pseudo_header(
+            Ipv6Addr::LOCALHOST.into(),
+            Ipv6Addr::LOCALHOST.into(),
+            112,
+            20,
+        );
         let mut bytes = [0u8; 40];
         bytes[15] = 1;
         bytes[31] = 1;

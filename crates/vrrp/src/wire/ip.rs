@@ -336,14 +336,20 @@ mod tests {
     fn ipv4_rejects_ihl_beyond_buffer() {
         let mut b = V4_WITH_OPTION;
         b[0] = 0x4f;
-        assert!(matches!(parse_datagram(&b), Err(RxError::IpTruncated { .. })));
+        assert!(matches!(
+            parse_datagram(&b),
+            Err(RxError::IpTruncated { .. })
+        ));
     }
 
     #[test]
     fn ipv4_rejects_total_length_beyond_buffer_or_below_header() {
         let mut b = V4_WITH_OPTION;
         b[3] = 0xff;
-        assert!(matches!(parse_datagram(&b), Err(RxError::IpTruncated { .. })));
+        assert!(matches!(
+            parse_datagram(&b),
+            Err(RxError::IpTruncated { .. })
+        ));
         b[3] = 0x10;
         assert!(matches!(parse_datagram(&b), Err(RxError::IpHeader { .. })));
     }

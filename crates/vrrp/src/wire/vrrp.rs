@@ -309,7 +309,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
 /// `as_v2` and IPv4), over the message alone for VRRPv2. A message whose checksum field is filled
 /// verifies to zero.
 #[must_use]
-pub fn compute_checksum(version: Version, as_v2: bool, src: IpAddr, dst: IpAddr, msg: &[u8]) -> u16 {
+pub fn compute_checksum(
+    version: Version,
+    as_v2: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    msg: &[u8],
+) -> u16 {
     let as_v2 = as_v2 && Family::of(&src) == Family::V4;
     let start = match version {
         Version::V3 if !as_v2 => checksum::pseudo_header(
@@ -437,8 +443,8 @@ impl Repr {
     }
 
     fn check_emittable(&self, src: IpAddr, dst: IpAddr) -> Result<(u8, [u8; 2]), EmitError> {
-        let count =
-            u8::try_from(self.addrs.len()).map_err(|_| EmitError::TooManyAddresses(self.addrs.len()))?;
+        let count = u8::try_from(self.addrs.len())
+            .map_err(|_| EmitError::TooManyAddresses(self.addrs.len()))?;
         let int_field = match self.version {
             Version::V2 => {
                 if self.family() != Family::V4 {
@@ -512,7 +518,12 @@ impl Repr {
     }
 
     /// Emits into a new vector; see [`Repr::emit`].
-    pub fn to_bytes(&self, src: IpAddr, dst: IpAddr, caps: ChecksumCaps) -> Result<Vec<u8>, EmitError> {
+    pub fn to_bytes(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        caps: ChecksumCaps,
+    ) -> Result<Vec<u8>, EmitError> {
         let mut buf = vec![0; self.buffer_len()];
         self.emit(&mut buf, src, dst, caps)?;
         Ok(buf)

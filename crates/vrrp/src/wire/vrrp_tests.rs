@@ -94,7 +94,10 @@ fn v3_ipv6_fixture_round_trips() {
     let repr = Repr::parse_bytes(&V3_V6, src, dst, caps()).unwrap();
     assert_eq!(repr.adver_int, Centisecs(5));
     assert_eq!(repr.priority, 255);
-    assert_eq!(repr.addrs, AddrList::V6(vec!["2001:db8::1".parse().unwrap()]));
+    assert_eq!(
+        repr.addrs,
+        AddrList::V6(vec!["2001:db8::1".parse().unwrap()])
+    );
     assert_eq!(repr.to_bytes(src, dst, caps()).unwrap(), V3_V6);
 }
 
@@ -175,7 +178,10 @@ fn rejects_length_inconsistent_with_count() {
     long.extend([0, 0]);
     assert!(matches!(parse_v2(&long), Err(RxError::PacketLength { .. })));
     // A v2 message without its authentication data.
-    assert!(matches!(parse_v2(&V2_PASS[..16]), Err(RxError::PacketLength { .. })));
+    assert!(matches!(
+        parse_v2(&V2_PASS[..16]),
+        Err(RxError::PacketLength { .. })
+    ));
 }
 
 #[test]
@@ -239,9 +245,15 @@ fn emit_refuses_what_the_wire_cannot_say() {
     let (s, d) = (v4("192.168.1.2"), v4("224.0.0.18"));
     let mut r = v2_repr();
     r.adver_int = Centisecs(150);
-    assert_eq!(r.to_bytes(s, d, caps()), Err(EmitError::Interval(Centisecs(150))));
+    assert_eq!(
+        r.to_bytes(s, d, caps()),
+        Err(EmitError::Interval(Centisecs(150)))
+    );
     r.adver_int = Centisecs::from_secs(256);
-    assert!(matches!(r.to_bytes(s, d, caps()), Err(EmitError::Interval(_))));
+    assert!(matches!(
+        r.to_bytes(s, d, caps()),
+        Err(EmitError::Interval(_))
+    ));
     let mut r = v2_repr();
     r.addrs = AddrList::V6(vec![Ipv6Addr::LOCALHOST]);
     assert_eq!(r.to_bytes(s, d, caps()), Err(EmitError::V2NotIpv4));
@@ -250,15 +262,27 @@ fn emit_refuses_what_the_wire_cannot_say() {
     assert_eq!(r.to_bytes(s, d, caps()), Err(EmitError::AuthOnV3));
     r.auth = Auth::None;
     r.adver_int = Centisecs(4096);
-    assert!(matches!(r.to_bytes(s, d, caps()), Err(EmitError::Interval(_))));
+    assert!(matches!(
+        r.to_bytes(s, d, caps()),
+        Err(EmitError::Interval(_))
+    ));
     r.adver_int = Centisecs(4095);
-    assert_eq!(r.to_bytes(v6("::1"), d, caps()), Err(EmitError::FamilyMismatch));
+    assert_eq!(
+        r.to_bytes(v6("::1"), d, caps()),
+        Err(EmitError::FamilyMismatch)
+    );
     r.addrs = AddrList::V4(vec![Ipv4Addr::LOCALHOST; 256]);
-    assert_eq!(r.to_bytes(s, d, caps()), Err(EmitError::TooManyAddresses(256)));
+    assert_eq!(
+        r.to_bytes(s, d, caps()),
+        Err(EmitError::TooManyAddresses(256))
+    );
     let mut small = [0u8; 10];
     assert_eq!(
         v2_repr().emit(&mut small, s, d, caps()),
-        Err(EmitError::BufferTooSmall { needed: 24, got: 10 })
+        Err(EmitError::BufferTooSmall {
+            needed: 24,
+            got: 10
+        })
     );
 }
 

@@ -5,7 +5,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 
 use keepalived_vrrp::sim::Lan;
-use keepalived_vrrp::{AddrList, Centisecs, Instant, InstanceConfig, State, Version};
+use keepalived_vrrp::{AddrList, Centisecs, InstanceConfig, Instant, State, Version};
 
 pub const VRID: u8 = 51;
 
@@ -88,6 +88,11 @@ pub fn last_advert_before(lan: &Lan, node: usize, at: Instant) -> Instant {
 pub fn assert_sole_master(lan: &Lan, node: usize, nodes: usize) {
     assert_eq!(lan.masters(VRID), vec![node], "at {}", lan.now());
     for n in 0..nodes {
-        assert_eq!(lan.holds_vips(n, VRID), n == node, "node {n} VIPs at {}", lan.now());
+        assert_eq!(
+            lan.holds_vips(n, VRID),
+            n == node,
+            "node {n} VIPs at {}",
+            lan.now()
+        );
     }
 }
