@@ -783,7 +783,10 @@ fn global_scripts_without_script_security_are_flagged() {
     );
     assert!(!r.diagnostics.has_errors());
     // The check is the host's: scripts run as root only when keepalived runs as root.
-    let root = keepalived_config::host::HostFacts { is_root: true, ..Default::default() };
+    let root = keepalived_config::host::HostFacts {
+        is_root: true,
+        ..Default::default()
+    };
     keepalived_config::host::check(&r.config, &root, &mut r.diagnostics);
     assert!(
         r.diagnostics

@@ -528,6 +528,16 @@ const INVALID: &[(&str, u32, &str)] = &[
     ("lvs-ssl-twice.conf", 6, "`password` needs an argument"),
     ("lvs-sh-flag.conf", 7, "`sh-port` only applies to the sh"),
     ("lvs-hysteresis.conf", 3, "hysteresis 1 >= quorum 1"),
+    (
+        "lvs-checker-references.conf",
+        8,
+        "FILE_CHECK: track_file `nosuchfile` is not defined by a track_file block",
+    ),
+    (
+        "lvs-checker-references.conf",
+        13,
+        "BFD_CHECK: bfd_instance `nosuchbfd` is not configured",
+    ),
 ];
 
 #[test]

@@ -205,6 +205,15 @@ impl Router {
         None
     }
 
+    /// Drains every pending action into `sink`, in order, then returns the next timeout: the
+    /// one call a driver makes after each `handle_*`.
+    pub fn drain(&mut self, mut sink: impl FnMut(InstanceId, Action)) -> Option<Instant> {
+        while let Some((id, action)) = self.poll_action() {
+            sink(id, action);
+        }
+        self.poll_timeout()
+    }
+
     /// The earliest timeout of any instance. Read after draining the actions.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {

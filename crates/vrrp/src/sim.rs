@@ -395,7 +395,11 @@ impl Lan {
     }
 
     fn drain(&mut self, n: usize) {
-        while let Some((id, action)) = self.nodes[n].router.poll_action() {
+        let mut pending = Vec::new();
+        self.nodes[n]
+            .router
+            .drain(|id, action| pending.push((id, action)));
+        for (id, action) in pending {
             let Some(inst) = self.nodes[n].router.instance(id) else {
                 continue;
             };

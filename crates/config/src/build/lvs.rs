@@ -236,6 +236,7 @@ pub fn validate(cx: &mut Cx, config: &Config) {
     if lvs.virtual_servers.is_empty() {
         return;
     }
+    validate_checker_references(cx, config);
     let groups: HashMap<&str, &VirtualServerGroup> = lvs
         .virtual_server_groups
         .iter()
@@ -253,5 +254,44 @@ pub fn validate(cx: &mut Cx, config: &Config) {
             continue;
         };
         resolve::validate_group_use(cx, v, group);
+    }
+}
+
+/// FILE_CHECK and BFD_CHECK name top-level blocks (`track_file`, `bfd_instance`) that must exist.
+fn validate_checker_references(cx: &mut Cx, config: &Config) {
+    let files: std::collections::HashSet<&str> = config
+        .vrrp
+        .track_files
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    let bfds: std::collections::HashSet<&str> = config
+        .global
+        .bfd_instances
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
+    for rs in config
+        .lvs
+        .virtual_servers
+        .iter()
+        .flat_map(|v| &v.real_servers)
+    {
+        for checker in &rs.checkers {
+            match &checker.kind {
+                CheckerKind::File(f) if !files.contains(f.track_file.as_str()) => cx.error(
+                    checker.loc,
+                    format!(
+                        "FILE_CHECK: track_file `{}` is not defined by a track_file block",
+                        f.track_file
+                    ),
+                ),
+                CheckerKind::Bfd(b) if !bfds.contains(b.name.as_str()) => cx.error(
+                    checker.loc,
+                    format!("BFD_CHECK: bfd_instance `{}` is not configured", b.name),
+                ),
+                _ => {}
+            }
+        }
     }
 }

@@ -162,6 +162,14 @@ impl Instance {
         self.actions.pop_front()
     }
 
+    /// Drains every pending action into `sink`, in order, then returns the next timeout.
+    pub fn drain(&mut self, mut sink: impl FnMut(Action)) -> Option<Instant> {
+        while let Some(action) = self.actions.pop_front() {
+            sink(action);
+        }
+        self.poll_timeout()
+    }
+
     /// When to call [`Instance::handle_timeout`] next. Read after draining the actions; it
     /// changes only when a `handle_*` method is called.
     #[must_use]

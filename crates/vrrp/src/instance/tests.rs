@@ -27,7 +27,11 @@ fn t(ms: u64) -> Instant {
 }
 
 fn drain(i: &mut Instance) -> Vec<Action> {
-    core::iter::from_fn(|| i.poll_action()).collect()
+    let mut out = Vec::new();
+    let next = i.drain(|a| out.push(a));
+    assert_eq!(next, i.poll_timeout());
+    assert_eq!(i.poll_action(), None);
+    out
 }
 
 fn advert(i: &Instance, priority: u8) -> Repr {
