@@ -105,6 +105,10 @@ impl Diagnostics {
             message: message.into(),
         });
     }
+    /// True once [`MAX_DIAGNOSTICS`] are kept: further ones are only counted.
+    pub fn is_full(&self) -> bool {
+        self.items.len() >= MAX_DIAGNOSTICS
+    }
     /// How many diagnostics were counted but not kept (beyond [`MAX_DIAGNOSTICS`]).
     pub fn suppressed(&self) -> usize {
         self.suppressed

@@ -111,7 +111,12 @@ fn finish(model: build::ConfigBuilder, sources: SourceMap, diags: Diagnostics) -
 /// number of diagnostics so the work cannot be optimised away.
 pub fn fuzz_read(data: &[u8]) -> usize {
     let text = String::from_utf8_lossy(data);
-    let read = read_str("fuzz.conf", &text, &PreprocessOptions::default());
+    let opts = PreprocessOptions {
+        follow_includes: false,
+        repeat_limit: 10_000,
+        ..PreprocessOptions::default()
+    };
+    let read = read_str("fuzz.conf", &text, &opts);
     let rendered = read.render_diagnostics();
     rendered.len() + read.exit_code().unsigned_abs() as usize
 }

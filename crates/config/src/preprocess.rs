@@ -15,6 +15,8 @@ const MAX_DEPTH: u32 = 64;
 const MAX_SUBSTITUTIONS: u32 = 4096;
 /// Most lines one `~SEQ` / `~LST` may produce.
 const MAX_REPEAT: i64 = 1_000_000;
+/// Default for [`PreprocessOptions::repeat_limit`].
+pub const MAX_REPEAT_TOTAL: u64 = 2_000_000;
 
 /// Settings of the preprocessor that come from the command line and the environment.
 #[derive(Debug, Clone)]
@@ -25,6 +27,12 @@ pub struct PreprocessOptions {
     pub random_seed: u64,
     /// Looks up `${_ENV NAME}`.
     pub env_lookup: fn(&str) -> Option<String>,
+    /// Whether `include` lines are followed (the fuzzer turns this off so it never walks the
+    /// file system).
+    pub follow_includes: bool,
+    /// Most lines all `~SEQ` / `~LST` of one read may produce together (nested repetitions
+    /// multiply; keepalived's own 65,024-instance example needs about a million).
+    pub repeat_limit: u64,
 }
 
 impl Default for PreprocessOptions {
@@ -33,6 +41,8 @@ impl Default for PreprocessOptions {
             config_id: String::new(),
             random_seed: 0,
             env_lookup: |name| std::env::var(name).ok(),
+            follow_includes: true,
+            repeat_limit: MAX_REPEAT_TOTAL,
         }
     }
 }
@@ -106,6 +116,8 @@ pub fn preprocess(
         rng: fastrand::Rng::with_seed(opts.random_seed),
         cur_dir: PathBuf::new(),
         cur_file: FileId(0),
+        repeat_budget: opts.repeat_limit,
+        repeat_stopped: false,
     };
     pre.read_file(
         path,
@@ -137,6 +149,8 @@ pub fn preprocess_str(
         rng: fastrand::Rng::with_seed(opts.random_seed),
         cur_dir: PathBuf::from("."),
         cur_file: FileId(0),
+        repeat_budget: opts.repeat_limit,
+        repeat_stopped: false,
     };
     let (id, text) = pre.sources.add(PathBuf::from(name), text.to_owned());
     pre.read_text(id, &text, 0);
@@ -154,6 +168,10 @@ struct Pre<'a> {
     rng: fastrand::Rng,
     cur_dir: PathBuf,
     cur_file: FileId,
+    /// Lines repetition may still produce (see [`PreprocessOptions::repeat_limit`]).
+    repeat_budget: u64,
+    /// Set once the budget ran out (reported once).
+    repeat_stopped: bool,
 }
 
 fn line_loc(file: FileId, line: u32) -> Loc {
@@ -381,6 +399,13 @@ impl Pre<'_> {
     }
 
     fn include(&mut self, rest: &str, check: IncludeCheck, file: FileId, line: u32, text: &str) {
+        if !self.opts.follow_includes {
+            self.diags.warning(
+                line_loc(file, line),
+                "include not followed (includes are disabled)",
+            );
+            return;
+        }
         let mut unterminated = false;
         let words = lexer::split_words(rest, &mut unterminated);
         let col = u32::try_from(text.len() - rest.len() + 1).unwrap_or(1);
@@ -479,6 +504,18 @@ impl Pre<'_> {
             }
         };
         for values in assignments {
+            if self.repeat_budget == 0 {
+                if !self.repeat_stopped {
+                    self.repeat_stopped = true;
+                    let msg = format!(
+                        "line repetition stopped: more than {} lines in total",
+                        self.opts.repeat_limit
+                    );
+                    self.diags.error(loc, msg);
+                }
+                return;
+            }
+            self.repeat_budget -= 1;
             let saved: Vec<(String, Option<String>)> = values
                 .iter()
                 .map(|(name, value)| (name.clone(), self.vars.insert(name.clone(), value.clone())))
@@ -547,7 +584,7 @@ impl Pre<'_> {
                 }
             };
             count += 1;
-            if count > MAX_SUBSTITUTIONS || s.len() > 64 << 20 {
+            if count > MAX_SUBSTITUTIONS || s.len() > text.len() + (1 << 20) {
                 self.diags.error(
                     loc,
                     "parameter substitution does not terminate (recursive definition?)",

@@ -22,7 +22,7 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 fn seeds() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    files_under(&root.join("../../fuzz/corpus/config_parse"), &mut files);
+    files_under(&root.join("../../fuzz/seeds"), &mut files);
     files_under(&root.join("tests/corpus"), &mut files);
     files.sort();
     files
@@ -150,6 +150,21 @@ fn undefined_and_recursive_variables() {
             .items()
             .iter()
             .any(|d| d.message.contains("does not terminate"))
+    );
+}
+
+#[test]
+fn nested_repetition_is_bounded() {
+    let read = read_str(
+        "r.conf",
+        "~SEQ(A, 1000) ~SEQ(B, 1000) ~SEQ(C, 1000) x ${A}${B}${C}\n",
+        &PreprocessOptions::default(),
+    );
+    assert!(
+        read.diagnostics
+            .items()
+            .iter()
+            .any(|d| d.message.contains("line repetition stopped"))
     );
 }
 

@@ -31,6 +31,16 @@ impl Cx {
 
     /// Reports an unknown keyword in `block`, suggesting the nearest of `known`.
     pub fn unknown(&mut self, node: &Node, block: &str, known: &[&str]) {
+        if self.diags.is_full() {
+            // Only counted from here on: skip the suggestion search.
+            self.diags.push(
+                Severity::Error,
+                DiagKind::UnknownKeyword,
+                node.keyword.loc,
+                String::new(),
+            );
+            return;
+        }
         let name = node.name();
         let mut msg = format!("unknown keyword `{name}` in {block}");
         if let Some(best) = suggest(name, known) {
