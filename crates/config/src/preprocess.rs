@@ -168,7 +168,7 @@ struct Pre<'a> {
     rng: fastrand::Rng,
     cur_dir: PathBuf,
     cur_file: FileId,
-    /// Lines repetition may still produce (see [`PreprocessOptions::repeat_limit`]).
+    /// Lines expansions may still produce (see [`PreprocessOptions::repeat_limit`]).
     repeat_budget: u64,
     /// Set once the budget ran out (reported once).
     repeat_stopped: bool,
@@ -285,6 +285,14 @@ impl Pre<'_> {
         let at_len = text.len();
         if text.is_empty() {
             return None;
+        }
+        if at.expanded {
+            // Every line an expansion produces counts, so nested definitions cannot blow up.
+            if self.repeat_budget == 0 {
+                self.budget_exhausted(line_loc(file, line));
+                return None;
+            }
+            self.repeat_budget -= 1;
         }
         if depth > MAX_DEPTH {
             self.diags.error(
@@ -505,17 +513,9 @@ impl Pre<'_> {
         };
         for values in assignments {
             if self.repeat_budget == 0 {
-                if !self.repeat_stopped {
-                    self.repeat_stopped = true;
-                    let msg = format!(
-                        "line repetition stopped: more than {} lines in total",
-                        self.opts.repeat_limit
-                    );
-                    self.diags.error(loc, msg);
-                }
+                self.budget_exhausted(loc);
                 return;
             }
-            self.repeat_budget -= 1;
             let saved: Vec<(String, Option<String>)> = values
                 .iter()
                 .map(|(name, value)| (name.clone(), self.vars.insert(name.clone(), value.clone())))
@@ -534,6 +534,17 @@ impl Pre<'_> {
                     None => self.vars.remove(&name),
                 };
             }
+        }
+    }
+
+    fn budget_exhausted(&mut self, loc: Loc) {
+        if !self.repeat_stopped {
+            self.repeat_stopped = true;
+            let msg = format!(
+                "expansion stopped: more than {} generated lines in total",
+                self.opts.repeat_limit
+            );
+            self.diags.error(loc, msg);
         }
     }
 

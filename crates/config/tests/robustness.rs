@@ -164,7 +164,7 @@ fn nested_repetition_is_bounded() {
         read.diagnostics
             .items()
             .iter()
-            .any(|d| d.message.contains("line repetition stopped"))
+            .any(|d| d.message.contains("expansion stopped"))
     );
 }
 

@@ -23,6 +23,8 @@ fn corpus_files() -> Vec<PathBuf> {
             }
         }
     }
+    // The README's example is held to the same standard.
+    files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/keepalived.conf"));
     files.sort();
     files
 }
