@@ -30,6 +30,8 @@ pub struct PreprocessOptions {
     /// Whether `include` lines are followed (the fuzzer turns this off so it never walks the
     /// file system).
     pub follow_includes: bool,
+    /// `-e` / `--all-config`: every `include` must match and be readable, as with `includea`.
+    pub strict_includes: bool,
     /// Most lines all `~SEQ` / `~LST` of one read may produce together (nested repetitions
     /// multiply; keepalived's own 65,024-instance example needs about a million).
     pub repeat_limit: u64,
@@ -42,6 +44,7 @@ impl Default for PreprocessOptions {
             random_seed: 0,
             env_lookup: |name| std::env::var(name).ok(),
             follow_includes: true,
+            strict_includes: false,
             repeat_limit: MAX_REPEAT_TOTAL,
         }
     }
@@ -371,9 +374,10 @@ impl Pre<'_> {
         }
         let (first, rest) = split_first_word(text);
         let check = match first {
+            // `-e` / `--all-config` makes a plain include as strict as `includea`.
             "include" => Some(IncludeCheck {
-                readable: false,
-                must_match: false,
+                readable: self.opts.strict_includes,
+                must_match: self.opts.strict_includes,
             }),
             "includer" => Some(IncludeCheck {
                 readable: true,
