@@ -34,7 +34,11 @@ pub struct Cli {
     pub config_id: Option<String>,
 
     /// Only run the VRRP subsystem
-    #[arg(short = 'P', long = "vrrp", help = format!("Only run the VRRP subsystem {NOT_YET}"))]
+    #[arg(
+        short = 'P',
+        long = "vrrp",
+        help = "Only run the VRRP subsystem (the only one implemented so far)"
+    )]
     pub vrrp: bool,
 
     /// Only run the health-checker subsystem
@@ -50,20 +54,28 @@ pub struct Cli {
     pub all: bool,
 
     /// Log messages to the local console
-    #[arg(short = 'l', long = "log-console", help = format!("Log messages to the local console {NOT_YET}"))]
+    #[arg(
+        short = 'l',
+        long = "log-console",
+        help = "Log messages to the local console (stderr, time-stamped) instead of syslog"
+    )]
     pub log_console: bool,
 
     /// Detailed log messages
-    #[arg(short = 'D', long = "log-detail", help = format!("Detailed log messages {NOT_YET}"))]
+    #[arg(short = 'D', long = "log-detail", help = "Detailed log messages")]
     pub log_detail: bool,
 
     /// Set syslog facility to LOG_LOCAL[0-7], user or daemon (default)
     #[arg(short = 'S', long = "log-facility", value_name = "FACILITY", value_parser = parse_facility,
-          help = format!("Set syslog facility: 0-7, local0-local7, user or daemon (default) {NOT_YET}"))]
+          help = "Set syslog facility: 0-7, local0-local7, user or daemon (default)")]
     pub log_facility: Option<String>,
 
     /// Don't log via syslog
-    #[arg(short = 'G', long = "no-syslog", help = format!("Don't log via syslog {NOT_YET}"))]
+    #[arg(
+        short = 'G',
+        long = "no-syslog",
+        help = "Don't log via syslog (log to the console instead)"
+    )]
     pub no_syslog: bool,
 
     /// umask for file creation (in numeric form)
@@ -87,7 +99,11 @@ pub struct Cli {
     pub dont_respawn: bool,
 
     /// Don't fork the daemon process
-    #[arg(short = 'n', long = "dont-fork", help = format!("Don't fork the daemon process {NOT_YET}"))]
+    #[arg(
+        short = 'n',
+        long = "dont-fork",
+        help = "Don't fork the daemon process (keepalived-rs always runs in the foreground for now)"
+    )]
     pub dont_fork: bool,
 
     /// Dump the configuration data
@@ -99,11 +115,21 @@ pub struct Cli {
     pub dump_conf: bool,
 
     /// Use the specified pidfile for the parent process
-    #[arg(short = 'p', long = "pid", value_name = "FILE", help = format!("Use the specified pidfile for the parent process {NOT_YET}"))]
+    #[arg(
+        short = 'p',
+        long = "pid",
+        value_name = "FILE",
+        help = "Use the specified pidfile for the parent process"
+    )]
     pub pid: Option<PathBuf>,
 
     /// Use the specified pidfile for the VRRP child process
-    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE", help = format!("Use the specified pidfile for the VRRP process {NOT_YET}"))]
+    #[arg(
+        short = 'r',
+        long = "vrrp_pid",
+        value_name = "FILE",
+        help = "Use the specified pidfile for the VRRP process (the same process for now)"
+    )]
     pub vrrp_pid: Option<PathBuf>,
 
     /// Use the specified pidfile for the checkers child process

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_test;
+mod vrrp;
 
 use clap::Parser;
 
@@ -22,7 +23,7 @@ fn run(cli: &cli::Cli) -> i32 {
     if cli.version {
         println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
         println!("compatible with keepalived.conf of keepalived 2.4");
-        println!("features: config");
+        println!("features: config, vrrp");
         return 0;
     }
     if let Some(name) = &cli.signum {
@@ -43,6 +44,7 @@ fn run(cli: &cli::Cli) -> i32 {
             .clone()
             .unwrap_or_else(config_test::default_config_id),
         random_seed: u64::from(std::process::id()),
+        strict_includes: cli.all_config,
         ..Default::default()
     };
     if let Some(log) = &cli.config_test {
@@ -61,8 +63,11 @@ fn run(cli: &cli::Cli) -> i32 {
     if cli.dump_conf {
         return config_test::run(&cli.use_file, &opts, true, None).code;
     }
-    eprintln!(
-        "keepalived-rs: the VRRP and checker engines are not implemented yet; use -t to check a configuration"
-    );
-    2
+    if cli.check && !cli.vrrp {
+        eprintln!(
+            "keepalived-rs: the health checker is not implemented yet; only the VRRP engine runs (-P)"
+        );
+        return 2;
+    }
+    vrrp::run(cli, &opts)
 }

@@ -178,3 +178,18 @@ fn scripts_without_script_security_exit_5_as_root() {
     );
     assert_eq!(config_test(&path, &[]).status.code(), Some(0));
 }
+
+#[test]
+fn all_config_makes_a_missing_include_an_error() {
+    let path = temp_conf("inc.conf", "include /nonexistent/keepalived-rs-*.conf\n");
+    let out = config_test(&path, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a plain include that matches nothing is a warning"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: include: no file matches"));
+    let out = config_test(&path, &["-e"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: include"));
+}

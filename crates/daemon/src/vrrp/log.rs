@@ -1,0 +1,221 @@
+//! Logging as keepalived logs: with `-l` to the console (stderr), each line stamped like
+//! `Wed Nov 25 22:45:16 2026: (VI_1) Entering MASTER STATE`; otherwise to syslog (`/dev/log`,
+//! facility from `-S`, ident `Keepalived_vrrp`). `-D` adds the detail (debug) lines.
+//!
+//! The console time stamp is in UTC: the daemon forbids `unsafe`, so there is no `localtime_r`.
+
+use std::io::{self, Write};
+use std::os::unix::net::UnixDatagram;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::{Level, Metadata};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
+
+/// Where log lines go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// stderr, with time stamps.
+    Console,
+    /// syslog with this facility number (LOG_DAEMON is 3).
+    Syslog {
+        /// The facility number (0..=23).
+        facility: u8,
+    },
+}
+
+/// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
+pub fn init(target: &Target, detail: bool) {
+    let level = if detail { Level::DEBUG } else { Level::INFO };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_level(false);
+    let _ = match target {
+        Target::Console => builder
+            .with_timer(KeepalivedTime)
+            .with_writer(io::stderr)
+            .try_init(),
+        Target::Syslog { facility } => builder
+            .without_time()
+            .with_writer(Syslog::new(*facility))
+            .try_init(),
+    };
+}
+
+/// The facility number for `-S` (`0`-`7`, `local0`-`local7`, `user`, `daemon`).
+pub fn facility(name: Option<&str>) -> u8 {
+    match name {
+        Some("user") => 1,
+        Some(s) => s
+            .strip_prefix("local")
+            .unwrap_or(s)
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= 7)
+            .map_or(3, |n| 16 + n),
+        None => 3,
+    }
+}
+
+/// keepalived's console stamp: `Wed Nov 25 22:45:16 2026:`.
+struct KeepalivedTime;
+
+impl FormatTime for KeepalivedTime {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        write!(w, "{}:", stamp(secs))
+    }
+}
+
+/// `Www Mmm dd hh:mm:ss yyyy` (as `ctime(3)`, day padded with a space) for `secs` since the
+/// epoch, in UTC.
+pub fn stamp(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let weekday = DAYS[usize::try_from(days % 7).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0).min(11)];
+    format!(
+        "{weekday} {month} {d:>2} {:02}:{:02}:{:02} {y}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Year, month (1..=12), day (1..=31) of day `days` since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A `MakeWriter` sending each event as one datagram to `/dev/log`.
+struct Syslog {
+    facility: u8,
+    socket: Mutex<Option<UnixDatagram>>,
+}
+
+impl Syslog {
+    fn new(facility: u8) -> Self {
+        Syslog {
+            facility,
+            socket: Mutex::new(None),
+        }
+    }
+
+    fn send(&self, severity: u8, line: &[u8]) {
+        let Ok(mut guard) = self.socket.lock() else {
+            return;
+        };
+        if guard.is_none() {
+            *guard = UnixDatagram::unbound()
+                .and_then(|s| s.connect("/dev/log").map(|()| s))
+                .ok();
+        }
+        let Some(sock) = guard.as_ref() else {
+            return;
+        };
+        let text = String::from_utf8_lossy(line);
+        let msg = format!(
+            "<{}>Keepalived_vrrp[{}]: {}",
+            u16::from(self.facility) * 8 + u16::from(severity),
+            std::process::id(),
+            text.trim_end()
+        );
+        if sock.send(msg.as_bytes()).is_err() {
+            // syslogd restarted: reconnect on the next line.
+            *guard = None;
+        }
+    }
+}
+
+/// One event's text, sent on drop.
+struct SyslogLine<'a> {
+    sink: &'a Syslog,
+    severity: u8,
+    buf: Vec<u8>,
+}
+
+impl Write for SyslogLine<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for SyslogLine<'_> {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            self.sink.send(self.severity, &self.buf);
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for Syslog {
+    type Writer = SyslogLine<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        SyslogLine {
+            sink: self,
+            severity: 6,
+            buf: Vec::new(),
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        let severity = match *meta.level() {
+            Level::ERROR => 3,
+            Level::WARN => 4,
+            Level::INFO => 6,
+            Level::DEBUG | Level::TRACE => 7,
+        };
+        SyslogLine {
+            sink: self,
+            severity,
+            buf: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_like_ctime() {
+        assert_eq!(stamp(0), "Thu Jan  1 00:00:00 1970");
+        // 2026-11-25 22:45:16 UTC, a Wednesday.
+        assert_eq!(stamp(1_795_646_716), "Wed Nov 25 22:45:16 2026");
+        assert_eq!(stamp(951_782_400), "Tue Feb 29 00:00:00 2000");
+    }
+
+    #[test]
+    fn facilities() {
+        assert_eq!(facility(None), 3);
+        assert_eq!(facility(Some("daemon")), 3);
+        assert_eq!(facility(Some("user")), 1);
+        assert_eq!(facility(Some("local2")), 18);
+        assert_eq!(facility(Some("7")), 23);
+    }
+}

@@ -1,0 +1,201 @@
+//! Running the VRRP engine: `keepalived-rs -n -l -f FILE`.
+//!
+//! [`run`] reads and checks the configuration as `-t` does (and refuses to start on errors),
+//! converts each `vrrp_instance` ([`convert`]), sets up logging ([`log`]), writes the pid files,
+//! and runs the tokio [`driver`] until SIGTERM or SIGINT; SIGHUP (reload) is only logged for now.
+
+pub mod convert;
+pub mod driver;
+pub mod log;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keepalived_config::{DiagKind, PreprocessOptions, host};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::cli::Cli;
+use crate::config_test::gather_host_facts;
+use convert::IfFacts;
+
+/// Exit code when the daemon cannot start (bad configuration, no permission).
+const EXIT_START_FAILED: i32 = 1;
+
+/// Runs the daemon; returns the process exit code.
+pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
+    let mut read = keepalived_config::read_file(&cli.use_file, opts);
+    let facts = gather_host_facts();
+    host::check(&read.config, &facts, &mut read.diagnostics);
+    // A missing interface does not stop the daemon: its instances start in FAULT.
+    let blocking = read.diagnostics.items().iter().any(|d| {
+        d.severity >= keepalived_config::Severity::Error && d.kind != DiagKind::MissingInterface
+    });
+    let if_facts = interface_facts();
+    let mut plan_failed = false;
+    let plans = match convert::plan(&read.config, &if_facts) {
+        Ok(p) => p,
+        Err(errors) => {
+            plan_failed = true;
+            for e in errors {
+                read.diagnostics.error(e.loc, e.message);
+            }
+            Vec::new()
+        }
+    };
+    let blocking = blocking || plan_failed || read.diagnostics.has_fatal();
+    read.diagnostics.sort();
+    let rendered = read.render_diagnostics();
+    if blocking {
+        for line in &rendered {
+            eprintln!("{line}");
+        }
+        eprintln!(
+            "keepalived-rs: not starting: {} has errors",
+            cli.use_file.display()
+        );
+        return EXIT_START_FAILED;
+    }
+
+    let target = if cli.log_console || cli.no_syslog {
+        log::Target::Console
+    } else {
+        log::Target::Syslog {
+            facility: log::facility(cli.log_facility.as_deref()),
+        }
+    };
+    log::init(&target, cli.log_detail);
+    info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+    info!("Configuration file {}", cli.use_file.display());
+    for line in &rendered {
+        warn!("{line}");
+    }
+
+    let pid_files: Vec<PathBuf> = [&cli.pid, &cli.vrrp_pid]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    for path in &pid_files {
+        if let Some(pid) = running_pid(path) {
+            error!(
+                "daemon is already running (pid {pid} in {})",
+                path.display()
+            );
+            return EXIT_START_FAILED;
+        }
+    }
+    for path in &pid_files {
+        if let Err(e) = write_pid_file(path) {
+            error!("cannot write pid file {}: {e}", path.display());
+        }
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let code = match runtime {
+        Ok(rt) => rt.block_on(serve(plans)),
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            EXIT_START_FAILED
+        }
+    };
+    for path in &pid_files {
+        let _ = std::fs::remove_file(path);
+    }
+    code
+}
+
+async fn serve(plans: Vec<convert::InstancePlan>) -> i32 {
+    let signals = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    );
+    let (mut term, mut int, mut hup) = match signals {
+        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+        _ => {
+            error!("cannot install signal handlers");
+            return EXIT_START_FAILED;
+        }
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let clock = driver::Clock::new();
+    let mut engine = tokio::spawn(driver::run(plans, clock, stop_rx));
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => info!("Reload requested (SIGHUP): reload not yet implemented"),
+            done = &mut engine => {
+                return match done {
+                    Ok(Err(e)) => {
+                        error!("{}", e.0);
+                        EXIT_START_FAILED
+                    }
+                    _ => 0,
+                };
+            }
+        }
+    }
+    info!("Stopping");
+    let _ = stop_tx.send(true);
+    let code = match tokio::time::timeout(Duration::from_secs(1), engine).await {
+        Ok(Ok(Ok(()))) => 0,
+        Ok(Ok(Err(e))) => {
+            error!("{}", e.0);
+            EXIT_START_FAILED
+        }
+        Ok(Err(e)) => {
+            error!("VRRP engine failed: {e}");
+            EXIT_START_FAILED
+        }
+        Err(_) => {
+            warn!("VRRP engine did not stop within a second");
+            0
+        }
+    };
+    info!("Stopped keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+    code
+}
+
+/// Interfaces and their addresses, from rtnetlink and /sys/class/net.
+fn interface_facts() -> IfFacts {
+    let mut facts = IfFacts::default();
+    if let Ok(dir) = std::fs::read_dir("/sys/class/net") {
+        for entry in dir.flatten() {
+            facts
+                .addrs
+                .insert(entry.file_name().to_string_lossy().into_owned(), Vec::new());
+        }
+    }
+    let mut names: BTreeMap<u32, String> = BTreeMap::new();
+    if let Ok(mut rtnl) = keepalived_net::Rtnl::open()
+        && let Ok(addrs) = rtnl.addrs(None)
+    {
+        for a in addrs {
+            let name = names
+                .entry(a.ifindex)
+                .or_insert_with(|| keepalived_net::ifname(a.ifindex).unwrap_or_default());
+            // Secondary addresses (IFA_F_SECONDARY) never serve as the advert source.
+            if a.flags & 0x01 == 0 {
+                facts.addrs.entry(name.clone()).or_default().push(a.addr);
+            }
+        }
+    }
+    facts
+}
+
+/// The pid in `path` if it names another live process (as keepalived, refuse to start then).
+fn running_pid(path: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    (pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()).then_some(pid)
+}
+
+fn write_pid_file(path: &Path) -> std::io::Result<()> {
+    std::fs::write(path, format!("{}\n", std::process::id()))
+}

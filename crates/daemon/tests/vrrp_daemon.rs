@@ -1,0 +1,300 @@
+//! The daemon running the VRRP engine for real: two keepalived-rs routers on a veth in network
+//! namespaces elect a master, only the master holds the VIP, a frozen master is replaced within
+//! Master_Down_Interval, a returning higher-priority router preempts, and a stopped (SIGTERM)
+//! master hands over within Skew_Time through its priority-0 advert and removes its VIP.
+//! Needs root (skips otherwise). Documentation addresses only.
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use lab::{Host, Lab, LabChild, wait_until};
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("kars-vrrp-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One keepalived-rs process in a lab host, logging to a file.
+struct Daemon {
+    child: LabChild,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(host: &Host, dir: &Path, name: &str, conf: &str) -> Daemon {
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).expect("write config");
+        let log = dir.join(format!("{name}.log"));
+        let pid = dir.join(format!("{name}.pid"));
+        let mut cmd = host.command(env!("CARGO_BIN_EXE_keepalived-rs"));
+        cmd.args(["-n", "-l", "-D", "-f"])
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(&pid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"));
+        let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
+        Daemon { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn logged(&self, needle: &str) -> bool {
+        self.log().contains(needle)
+    }
+}
+
+/// Two hosts on a veth: ha1 (.1 / ::1) and ha2 (.2 / ::2).
+fn two_hosts(lab: &Lab) -> (Host, Host) {
+    let ha1 = lab.host("ha1").expect("host ha1");
+    let ha2 = lab.host("ha2").expect("host ha2");
+    lab.veth(&ha1, "eth0", &ha2, "eth0").expect("veth");
+    ha1.add_addr("eth0", "192.0.2.1/24").expect("addr");
+    ha2.add_addr("eth0", "192.0.2.2/24").expect("addr");
+    (ha1, ha2)
+}
+
+/// Waits until the hosts' IPv6 link-local addresses have passed duplicate address detection,
+/// so the daemons find their advert source at start-up.
+fn wait_link_local(hosts: &[&Host]) {
+    let ok = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        hosts.iter().all(|h| {
+            h.ip(["-6", "addr", "show", "dev", "eth0", "scope", "link"])
+                .is_ok_and(|out| out.contains("fe80") && !out.contains("tentative"))
+        })
+    });
+    assert!(ok.is_some(), "link-local addresses never became usable");
+}
+
+fn conf(vrid: u8, priority: u8, extra: &str, vip: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id {vrid}\n    \
+         priority {priority}\n{extra}    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n"
+    )
+}
+
+/// The scenario for one protocol variant.
+struct Case {
+    tag: &'static str,
+    /// Extra instance lines (version, advert_int).
+    extra: &'static str,
+    /// Extra lines for ha1 only (unicast source and peer).
+    extra_ha1: &'static str,
+    /// Extra lines for ha2 only.
+    extra_ha2: &'static str,
+    vip: &'static str,
+    vip_addr: &'static str,
+    /// Master_Down_Interval of the backup (priority 100).
+    backup_mdi: Duration,
+    /// Skew_Time of the backup.
+    backup_skew: Duration,
+    /// The advert interval.
+    advert_int: Duration,
+    v6: bool,
+}
+
+const MARGIN: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(10);
+
+fn run_case(case: &Case) {
+    let lab = Lab::new(&format!("kv{}", case.tag)).expect("lab");
+    let (ha1, ha2) = two_hosts(&lab);
+    if case.v6 {
+        wait_link_local(&[&ha1, &ha2]);
+    }
+    let dir = TempDir::new(case.tag);
+    let vip: IpAddr = case.vip_addr.parse().expect("vip");
+
+    // A leftover of a crashed run on the future backup: removed at start-up.
+    ha2.add_addr("eth0", case.vip).expect("leftover VIP");
+    let extra1 = format!("{}{}", case.extra, case.extra_ha1);
+    let extra2 = format!("{}{}", case.extra, case.extra_ha2);
+    let mut master = Daemon::start(&ha1, &dir.0, "ha1", &conf(51, 150, &extra1, case.vip));
+    let backup = Daemon::start(&ha2, &dir.0, "ha2", &conf(51, 100, &extra2, case.vip));
+    let cleaned = wait_until(Duration::from_secs(2), POLL, || !ha2.has_addr(vip));
+    assert!(
+        cleaned.is_some(),
+        "leftover VIP not removed:\n{}",
+        backup.log()
+    );
+
+    // Election: the higher priority becomes master (after its own Master_Down_Interval, as
+    // both start in BACKUP) and only it holds the VIP.
+    let elected = wait_until(case.backup_mdi * 3, POLL, || ha1.has_addr(vip));
+    assert!(
+        elected.is_some(),
+        "ha1 never became master\nha1:\n{}\nha2:\n{}",
+        master.log(),
+        backup.log()
+    );
+    let settle = wait_until(case.backup_mdi, POLL, || ha2.has_addr(vip));
+    assert!(settle.is_none(), "ha2 took the VIP too:\n{}", backup.log());
+    assert!(ha1.has_addr(vip));
+    assert!(master.logged("(VI_1) Entering BACKUP STATE (init)"));
+    assert!(
+        master.logged("(VI_1) Entering MASTER STATE"),
+        "{}",
+        master.log()
+    );
+    assert!(backup.logged("(VI_1) Entering BACKUP STATE (init)"));
+    assert!(
+        !backup.logged("(VI_1) Entering MASTER STATE"),
+        "{}",
+        backup.log()
+    );
+
+    // The master freezes: the backup takes over within Master_Down_Interval.
+    master.child.signal("STOP").expect("SIGSTOP");
+    let took = wait_until(case.backup_mdi * 2, POLL, || ha2.has_addr(vip));
+    eprintln!(
+        "[{}] takeover after SIGSTOP of the master: {took:?} (Master_Down_Interval {:?})",
+        case.tag, case.backup_mdi
+    );
+    let took = took.expect("backup never took over");
+    assert!(
+        took <= case.backup_mdi + MARGIN,
+        "takeover took {took:?}, more than {:?} + {MARGIN:?}",
+        case.backup_mdi
+    );
+    // The freeze fell somewhere within one advert interval after the master's last advert.
+    assert!(
+        took + case.advert_int + MARGIN >= case.backup_mdi,
+        "takeover after {took:?} is too early for Master_Down_Interval {:?}",
+        case.backup_mdi
+    );
+    assert!(backup.logged("(VI_1) Entering MASTER STATE"));
+
+    // It thaws: its priority is higher, so it stays (or becomes again) master and the backup
+    // steps down.
+    master.child.signal("CONT").expect("SIGCONT");
+    let back = wait_until(case.backup_mdi * 2, POLL, || {
+        !ha2.has_addr(vip) && ha1.has_addr(vip)
+    });
+    assert!(
+        back.is_some(),
+        "the higher priority did not take back over\nha1:\n{}\nha2:\n{}",
+        master.log(),
+        backup.log()
+    );
+
+    // SIGTERM: a priority-0 advert, so the backup takes over within Skew_Time; the stopped
+    // master removes its VIP and exits 0.
+    master.child.signal("TERM").expect("SIGTERM");
+    let took = wait_until(case.backup_mdi, Duration::from_millis(5), || {
+        ha2.has_addr(vip)
+    });
+    eprintln!(
+        "[{}] takeover after SIGTERM of the master: {took:?} (Skew_Time {:?})",
+        case.tag, case.backup_skew
+    );
+    let took = took.expect("backup never took over after SIGTERM");
+    assert!(
+        took <= case.backup_skew + MARGIN,
+        "takeover took {took:?}, more than {:?} + {MARGIN:?}",
+        case.backup_skew
+    );
+    let status = master.child.wait_timeout(Duration::from_secs(2));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "master did not exit 0 within 2 s: {status:?}\n{}",
+        master.log()
+    );
+    assert!(!ha1.has_addr(vip), "the stopped master kept its VIP");
+    assert!(master.logged("(VI_1) sent 0 priority"), "{}", master.log());
+    assert!(backup.logged("(VI_1) Backup received priority 0 advertisement"));
+    drop(backup);
+}
+
+#[test]
+fn v2_ipv4_multicast_election_failover_and_handover() {
+    lab::require_root!();
+    // advert_int 1, priority 100: Master_Down_Interval 3 + 156/256 s, Skew_Time 156/256 s.
+    run_case(&Case {
+        tag: "v2",
+        extra: "    advert_int 1\n",
+        extra_ha1: "",
+        extra_ha2: "",
+        vip: "192.0.2.100/24",
+        vip_addr: "192.0.2.100",
+        backup_mdi: Duration::from_micros(3_609_375),
+        backup_skew: Duration::from_micros(609_375),
+        advert_int: Duration::from_secs(1),
+        v6: false,
+    });
+}
+
+#[test]
+fn v3_ipv6_multicast_election_failover_and_handover() {
+    lab::require_root!();
+    // advert_int 0.5 s, priority 100: Skew_Time = (256 - 100) * 50 cs / 256 = 30.47 cs
+    // (RFC 9568 §6.1), Master_Down_Interval 3 * 0.5 s + Skew_Time.
+    run_case(&Case {
+        tag: "v3",
+        extra: "    version 3\n    advert_int 0.5\n",
+        extra_ha1: "",
+        extra_ha2: "",
+        vip: "2001:db8::100/64",
+        vip_addr: "2001:db8::100",
+        backup_mdi: Duration::from_nanos(1_804_687_500),
+        backup_skew: Duration::from_nanos(304_687_500),
+        advert_int: Duration::from_millis(500),
+        v6: true,
+    });
+}
+
+#[test]
+fn v3_ipv4_unicast_election_failover_and_handover() {
+    lab::require_root!();
+    // advert_int 0.3 s, priority 100: Skew_Time = 156 * 30 cs / 256 = 18.28 cs.
+    run_case(&Case {
+        tag: "uc",
+        extra: "    version 3\n    advert_int 0.3\n",
+        extra_ha1: "    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n",
+        extra_ha2: "    unicast_src_ip 192.0.2.2\n    unicast_peer {\n        192.0.2.1\n    }\n",
+        vip: "192.0.2.101/24",
+        vip_addr: "192.0.2.101",
+        backup_mdi: Duration::from_nanos(1_082_812_500),
+        backup_skew: Duration::from_nanos(182_812_500),
+        advert_int: Duration::from_millis(300),
+        v6: false,
+    });
+}
+
+#[test]
+fn refuses_to_start_on_configuration_errors() {
+    let dir = TempDir::new("bad");
+    let path = dir.0.join("bad.conf");
+    std::fs::write(
+        &path,
+        "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 300\n}\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
+        .args(["-n", "-l", "-f"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("bad.conf:3:"), "{stderr}");
+    assert!(stderr.contains("not starting"), "{stderr}");
+}
