@@ -332,7 +332,12 @@ impl Rtnl {
     }
 
     /// Sends `msg` with `NLM_F_ACK` and waits for the acknowledgement.
-    fn request(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<()> {
+    pub(crate) fn request(
+        &mut self,
+        op: &'static str,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<()> {
         let seq = self.send(op, msg, flags | NLM_F_ACK)?;
         loop {
             for msg in self.recv_batch(op)? {
@@ -350,7 +355,12 @@ impl Rtnl {
     }
 
     /// Serializes and sends one request; returns its sequence number.
-    fn send(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<u32> {
+    pub(crate) fn send(
+        &mut self,
+        op: &'static str,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1);
         let mut packet = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
         packet.header.flags = NLM_F_REQUEST | flags;
@@ -365,7 +375,10 @@ impl Rtnl {
     }
 
     /// Receives one datagram and decodes every message in it.
-    fn recv_batch(&mut self, op: &'static str) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+    pub(crate) fn recv_batch(
+        &mut self,
+        op: &'static str,
+    ) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
         let (buf, _) = loop {
             match self.socket.recv_from_full() {
                 Ok(r) => break r,
@@ -395,7 +408,7 @@ impl Rtnl {
     }
 }
 
-fn netlink_error(op: &'static str, code: Option<NonZeroI32>) -> NetError {
+pub(crate) fn netlink_error(op: &'static str, code: Option<NonZeroI32>) -> NetError {
     let errno = code.map_or(libc::EIO, |c| c.get().saturating_abs());
     NetError::Netlink {
         op,

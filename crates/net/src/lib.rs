@@ -6,24 +6,41 @@
 //!   one interface, joined to the VRRP group, sending with TTL 255 from a
 //!   chosen source, receiving with TTL and destination.
 //! * [`Rtnl`]: add, remove and list interface addresses ([`AddrSpec`],
-//!   [`AddrInfo`]).
+//!   [`AddrInfo`]), routes ([`RouteSpec`], [`RouteInfo`]) and policy rules
+//!   ([`RuleSpec`], [`RuleInfo`]); routes and rules carry a protocol tag,
+//!   [`RTPROT_KEEPALIVED`] by default, so ours can be found again.
+//! * [`Garp`]: gratuitous ARP and unsolicited neighbour advertisements for
+//!   VIPs over an `AF_PACKET` socket; the frames come from the pure
+//!   builders [`arp_frame`] and [`na_frame`].
 //! * [`ifindex`] / [`ifname`]: interface names and indexes.
 //!
 //! Everything acts in the network namespace of the thread that opens the
 //! socket; tests use that to run in lab namespaces.
 //!
 //! This is the one crate of the workspace allowed `unsafe` code, denied by
-//! default and allowed per module where a syscall needs it; so far none does
-//! (socket2, nix and netlink-sys wrap the calls).
+//! default and allowed per module where a syscall needs it; so far only
+//! `garp` does, to build the `sockaddr_ll` of an `AF_PACKET` send (socket2,
+//! nix and netlink-sys wrap everything else).
 
 mod address;
 mod error;
+mod garp;
 mod link;
+mod route;
+mod rule;
 mod vrrp_socket;
 
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
 pub use error::{NetError, Result};
+pub use garp::{
+    ALL_NODES_MAC, ALL_NODES_V6, ARP_FRAME_LEN, BROADCAST_MAC, Garp, MacAddr, NA_FRAME_LEN,
+    arp_frame, na_frame,
+};
 pub use link::{ifindex, ifname};
+pub use route::{
+    RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KEEPALIVED, RouteInfo, RouteKind, RouteSpec,
+};
+pub use rule::{RuleAction, RuleInfo, RuleSpec};
 pub use vrrp_socket::{
     IpFamily, PROTO_VRRP, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
     VrrpSocketConfig,
