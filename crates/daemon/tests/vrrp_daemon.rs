@@ -85,6 +85,22 @@ fn wait_link_local(hosts: &[&Host]) {
     assert!(ok.is_some(), "link-local addresses never became usable");
 }
 
+/// The MAC address of a host's eth0.
+fn link_mac(host: &Host) -> String {
+    let out = host
+        .ip(["-j", "link", "show", "dev", "eth0"])
+        .expect("ip link");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("ip -j link");
+    json[0]["address"].as_str().expect("address").to_owned()
+}
+
+/// The link-layer address a host's neighbour table holds for `addr`, if any.
+fn neighbour_mac(host: &Host, addr: &str) -> Option<String> {
+    let out = host.ip(["-j", "neigh", "show", addr, "dev", "eth0"]).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&out).ok()?;
+    json.get(0)?.get("lladdr")?.as_str().map(str::to_owned)
+}
+
 fn conf(vrid: u8, priority: u8, extra: &str, vip: &str) -> String {
     format!(
         "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id {vrid}\n    \
@@ -124,6 +140,13 @@ fn run_case(case: &Case) {
     let dir = TempDir::new(case.tag);
     let vip: IpAddr = case.vip_addr.parse().expect("vip");
 
+    if !case.v6 {
+        // ha1 learns neighbours from gratuitous ARP, to see ha2's announcement when it takes over.
+        ha1.sysctl("net.ipv4.conf.all.arp_accept", "1")
+            .expect("sysctl");
+        ha1.sysctl("net.ipv4.conf.eth0.arp_accept", "1")
+            .expect("sysctl");
+    }
     // A leftover of a crashed run on the future backup: removed at start-up.
     ha2.add_addr("eth0", case.vip).expect("leftover VIP");
     let extra1 = format!("{}{}", case.extra, case.extra_ha1);
@@ -212,6 +235,19 @@ fn run_case(case: &Case) {
         "takeover took {took:?}, more than {:?} + {MARGIN:?}",
         case.backup_skew
     );
+    if !case.v6 {
+        // The new master announced the VIP with gratuitous ARP: ha1 maps it to ha2's MAC.
+        let mac = link_mac(&ha2);
+        let learned = wait_until(Duration::from_secs(2), POLL, || {
+            neighbour_mac(&ha1, case.vip_addr) == Some(mac.clone())
+        });
+        assert!(
+            learned.is_some(),
+            "no gratuitous ARP for {} from {mac} seen by ha1: {:?}",
+            case.vip_addr,
+            neighbour_mac(&ha1, case.vip_addr)
+        );
+    }
     let status = master.child.wait_timeout(Duration::from_secs(2));
     assert!(
         status.is_some_and(|s| s.success()),

@@ -15,7 +15,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_net::{AddrSpec, IpFamily, NetError, Rtnl, VrrpSocket, VrrpSocketConfig};
+use keepalived_net::{AddrSpec, Garp, IpFamily, NetError, Rtnl, VrrpSocket, VrrpSocketConfig};
 use keepalived_vrrp::wire::vrrp::Packet;
 use keepalived_vrrp::{Action, Event, Family, InstanceId, Instant, Reason, Router, RxMeta, State};
 use tokio::io::unix::AsyncFd;
@@ -89,6 +89,8 @@ struct Link {
     /// Per instance: the last peer warning logged, so a peer repeating the same oddity in
     /// every advert is logged at warning level once (then at debug level).
     last_warning: Vec<Option<String>>,
+    /// Gratuitous ARP / unsolicited NA senders, opened on first use, by interface.
+    garps: BTreeMap<String, Garp>,
 }
 
 /// Why the daemon could not start.
@@ -120,6 +122,7 @@ fn build_links(plans: Vec<InstancePlan>) -> Result<Vec<Link>, StartError> {
             last_rx: None,
             send_failing: Vec::new(),
             last_warning: Vec::new(),
+            garps: BTreeMap::new(),
         };
         for plan in plans {
             let name = plan.cfg.name.clone();
@@ -427,12 +430,10 @@ impl Link {
                         plan.cfg.name, first.dev, first.addr
                     );
                 }
-                // TODO(garp): send `count` gratuitous ARPs / unsolicited NAs per VIP through
-                // `keepalived_net::garp` once it lands (spaced by `vrrp_garp_interval`).
-                debug!(
-                    "({}) gratuitous ARP/NA not implemented yet: {count} per address pending",
-                    plan.cfg.name
-                );
+                let vips = plan.vips.clone();
+                for vip in &vips {
+                    self.announce(id, vip, count);
+                }
             }
             Action::StateChanged { from, to, reason } => self.log_transition(id, from, to, reason),
             Action::Warning(e) => {
@@ -506,6 +507,39 @@ impl Link {
             Ok(()) => {}
             Err(e) if errno(&e) == Some(libc::EEXIST) => {}
             Err(e) => warn!("({}) cannot add {vip}: {e}", self.name(id)),
+        }
+    }
+
+    /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour adverts (IPv6) for `vip`
+    /// on its interface, so neighbours learn the new master at once.
+    fn announce(&mut self, id: InstanceId, vip: &VipSpec, count: u8) {
+        if !self.garps.contains_key(&vip.dev) {
+            match Garp::open(&vip.dev) {
+                Ok(garp) => {
+                    self.garps.insert(vip.dev.clone(), garp);
+                }
+                Err(e) => {
+                    warn!(
+                        "({}) cannot send gratuitous ARP/NA on {}: {e}",
+                        self.name(id),
+                        vip.dev
+                    );
+                    return;
+                }
+            }
+        }
+        let Some(garp) = self.garps.get(&vip.dev) else {
+            return;
+        };
+        for _ in 0..count {
+            if let Err(e) = garp.announce(vip.addr) {
+                debug!(
+                    "({}) gratuitous ARP/NA for {} failed: {e}",
+                    self.name(id),
+                    vip.addr
+                );
+                break;
+            }
         }
     }
 
