@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use keepalived_net::{AddrSpec, Garp, IpFamily, NetError, Rtnl, VrrpSocket, VrrpSocketConfig};
 use keepalived_vrrp::wire::vrrp::Packet;
-use keepalived_vrrp::{Action, Event, Family, InstanceId, Instant, Reason, Router, RxMeta, State};
+use keepalived_vrrp::{
+    Action, Event, Family, InstanceId, Instant, PeerError, Reason, Router, RxError, RxMeta, State,
+};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -91,6 +93,8 @@ struct Link {
     last_warning: Vec<Option<String>>,
     /// Gratuitous ARP / unsolicited NA senders, opened on first use, by interface.
     garps: BTreeMap<String, Garp>,
+    /// When each rejected-advert complaint (peer and text) was last logged at warning level.
+    last_rejected: BTreeMap<String, Instant>,
 }
 
 /// Why the daemon could not start.
@@ -123,6 +127,7 @@ fn build_links(plans: Vec<InstancePlan>) -> Result<Vec<Link>, StartError> {
             send_failing: Vec::new(),
             last_warning: Vec::new(),
             garps: BTreeMap::new(),
+            last_rejected: BTreeMap::new(),
         };
         for plan in plans {
             let name = plan.cfg.name.clone();
@@ -339,7 +344,49 @@ impl Link {
             }
         }
         if let Err(e) = self.router.handle_datagram(now, &meta, payload) {
-            debug!("{} on {}", e, self.key.ifname);
+            self.log_rejected(now, &e, payload);
+        }
+    }
+
+    /// Logs a rejected advert in keepalived's words (it is already counted by the engine). The
+    /// same complaint from the same peer is repeated at warning level at most every 10 s.
+    fn log_rejected(&mut self, now: Instant, e: &PeerError, payload: &[u8]) {
+        let (vrid, family) = (
+            Packet::new_checked(payload).ok().map(|p| p.vrid()),
+            Family::of(&e.peer),
+        );
+        let instance = vrid.and_then(|v| self.router.find(family, v));
+        let name = instance.map_or_else(|| self.key.ifname.clone(), |id| self.name(id).to_owned());
+        let text = match &e.error {
+            RxError::AuthFailure => format!("({name}) received an invalid passwd!"),
+            RxError::Version { got } => {
+                let want = instance
+                    .and_then(|id| self.router.instance(id))
+                    .map(|i| i.config().version);
+                match want {
+                    Some(want) => format!(
+                        "({name}) wrong version. Received {got} and expect {}",
+                        want.number()
+                    ),
+                    None => format!("({name}) wrong version. Received {got}"),
+                }
+            }
+            RxError::VridUnknown { .. } => {
+                debug!("({name}) {e}");
+                return;
+            }
+            other => format!("({name}) advert from {} rejected: {other}", e.peer),
+        };
+        let key = format!("{}|{text}", e.peer);
+        let quiet = self
+            .last_rejected
+            .get(&key)
+            .is_some_and(|at| now - *at < Duration::from_secs(10));
+        if quiet {
+            debug!("{text}");
+        } else {
+            warn!("{text}");
+            self.last_rejected.insert(key, now);
         }
     }
 
