@@ -87,7 +87,11 @@ pub struct Cli {
     pub release_vips: bool,
 
     /// Don't remove VRRP VIPs and VROUTEs on daemon stop
-    #[arg(short = 'V', long = "dont-release-vrrp", help = format!("Don't remove VRRP VIPs and routes on daemon stop {NOT_YET}"))]
+    #[arg(
+        short = 'V',
+        long = "dont-release-vrrp",
+        help = "Don't remove VRRP VIPs, routes and rules on daemon stop"
+    )]
     pub dont_release_vrrp: bool,
 
     /// Don't remove IPVS topology on daemon stop

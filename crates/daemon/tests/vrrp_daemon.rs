@@ -152,6 +152,9 @@ fn run_case(case: &Case) {
     let extra1 = format!("{}{}", case.extra, case.extra_ha1);
     let extra2 = format!("{}{}", case.extra, case.extra_ha2);
     let mut master = Daemon::start(&ha1, &dir.0, "ha1", &conf(51, 150, &extra1, case.vip));
+    // Both start in BACKUP; the higher priority's shorter Master_Down_Interval (59 ms shorter
+    // at advert_int 0.3) decides, so process start-up jitter must not exceed it.
+    std::thread::sleep(Duration::from_millis(100));
     let backup = Daemon::start(&ha2, &dir.0, "ha2", &conf(51, 100, &extra2, case.vip));
     let cleaned = wait_until(Duration::from_secs(2), POLL, || !ha2.has_addr(vip));
     assert!(

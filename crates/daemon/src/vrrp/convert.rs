@@ -11,10 +11,14 @@ use std::time::Duration;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{
-    AuthType, Broadcast, InitialState as CfgInitialState, VirtualAddress, VrrpInstance, VrrpVersion,
+    AuthType, Broadcast, InitialState as CfgInitialState, RouteType, RuleAction as CfgRuleAction,
+    RuleAddr, VirtualAddress, VirtualRoute, VirtualRule, VrrpInstance, VrrpVersion,
 };
 use keepalived_config::{Config, Loc};
-use keepalived_net::AddrScope;
+use keepalived_net::{
+    AddrScope, IpFamily, NetError, RT_TABLE_MAIN, RTPROT_KEEPALIVED, RouteKind, RouteSpec,
+    RuleAction, RuleSpec,
+};
 use keepalived_vrrp::{
     AddrList, Auth, Centisecs, ChecksumCaps, Family, GarpConfig, InitialState, InstanceConfig,
     Version,
@@ -99,6 +103,108 @@ pub struct InstancePlan {
     pub transport: Transport,
     /// `virtual_ipaddress` and `virtual_ipaddress_excluded`, all installed when master.
     pub vips: Vec<VipSpec>,
+    /// `virtual_routes`, installed after the addresses when master.
+    pub routes: Vec<RoutePlan>,
+    /// `virtual_rules`, installed after the routes when master.
+    pub rules: Vec<RulePlan>,
+}
+
+/// One route of `virtual_routes` / `static_routes`, ready for rtnetlink but for its interface,
+/// which is looked up when the route is installed (it may appear later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePlan {
+    /// The route, without output interface.
+    pub spec: RouteSpec,
+    /// `dev`.
+    pub dev: Option<String>,
+}
+
+impl RoutePlan {
+    /// The route with its interface index.
+    ///
+    /// # Errors
+    /// The interface does not exist.
+    pub fn resolve(&self) -> Result<RouteSpec, NetError> {
+        let mut spec = self.spec.clone();
+        if let Some(dev) = &self.dev {
+            spec.oif = Some(keepalived_net::ifindex(dev)?);
+        }
+        Ok(spec)
+    }
+}
+
+impl std::fmt::Display for RoutePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.spec;
+        if s.kind != RouteKind::Unicast {
+            write!(f, "{:?} ", s.kind)?;
+        }
+        write!(f, "{}/{}", s.dst, s.dst_len)?;
+        if let Some(gw) = s.gateway {
+            write!(f, " via {gw}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(src) = s.src {
+            write!(f, " src {src}")?;
+        }
+        if let Some(m) = s.metric {
+            write!(f, " metric {m}")?;
+        }
+        write!(f, " table {}", s.table)
+    }
+}
+
+/// One rule of `virtual_rules` / `static_rules`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulePlan {
+    /// The rule.
+    pub spec: RuleSpec,
+}
+
+impl std::fmt::Display for RulePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.spec;
+        if s.invert {
+            write!(f, "not ")?;
+        }
+        match s.from {
+            Some((a, l)) => write!(f, "from {a}/{l}")?,
+            None => write!(f, "from all")?,
+        }
+        if let Some((a, l)) = s.to {
+            write!(f, " to {a}/{l}")?;
+        }
+        if let Some(m) = s.fwmark {
+            write!(f, " fwmark {m:#x}")?;
+        }
+        if let Some(i) = &s.iif {
+            write!(f, " iif {i}")?;
+        }
+        if let Some(o) = &s.oif {
+            write!(f, " oif {o}")?;
+        }
+        if let Some(p) = s.priority {
+            write!(f, " priority {p}")?;
+        }
+        match s.action {
+            RuleAction::Table(t) => write!(f, " table {t}"),
+            RuleAction::Goto(p) => write!(f, " goto {p}"),
+            other => write!(f, " {other:?}"),
+        }
+    }
+}
+
+/// `static_ipaddress`, `static_routes` and `static_rules`: installed at start, removed at stop.
+#[derive(Debug, Clone, Default)]
+pub struct StaticPlan {
+    /// `static_ipaddress` (an address without `dev` is refused).
+    pub addrs: Vec<VipSpec>,
+    /// `static_routes`.
+    pub routes: Vec<RoutePlan>,
+    /// `static_rules`.
+    pub rules: Vec<RulePlan>,
 }
 
 /// A problem that prevents an instance from running, with where it was configured.
@@ -115,8 +221,24 @@ pub fn plan(config: &Config, facts: &IfFacts) -> Result<Vec<InstancePlan>, Vec<P
     let mut plans = Vec::new();
     let mut errors = Vec::new();
     for inst in &config.vrrp.instances {
+        let routes = plan_routes(
+            &inst.virtual_routes,
+            "virtual_routes",
+            &inst.name,
+            &mut errors,
+        );
+        let rules = plan_rules(
+            &inst.virtual_rules,
+            "virtual_rules",
+            &inst.name,
+            &mut errors,
+        );
         match plan_instance(inst, &config.global.defs, facts) {
-            Ok(p) => plans.push(p),
+            Ok(mut p) => {
+                p.routes = routes;
+                p.rules = rules;
+                plans.push(p);
+            }
             Err(message) => errors.push(PlanError {
                 loc: inst.loc,
                 message: format!("({}) {message}", inst.name),
@@ -128,6 +250,245 @@ pub fn plan(config: &Config, facts: &IfFacts) -> Result<Vec<InstancePlan>, Vec<P
     } else {
         Err(errors)
     }
+}
+
+/// Converts `static_ipaddress`, `static_routes` and `static_rules`.
+pub fn plan_static(config: &Config) -> Result<StaticPlan, Vec<PlanError>> {
+    let mut errors = Vec::new();
+    let mut addrs = Vec::new();
+    for va in &config.vrrp.static_addresses {
+        let Some(dev) = va.dev.as_deref() else {
+            errors.push(PlanError {
+                loc: va.loc,
+                message: format!("static_ipaddress {}: no dev given", va.addr),
+            });
+            continue;
+        };
+        match vip_spec(va, dev) {
+            Ok(v) => addrs.push(v),
+            Err(message) => errors.push(PlanError {
+                loc: va.loc,
+                message: format!("static_ipaddress: {message}"),
+            }),
+        }
+    }
+    let routes = plan_routes(&config.vrrp.static_routes, "static_routes", "", &mut errors);
+    let rules = plan_rules(&config.vrrp.static_rules, "static_rules", "", &mut errors);
+    if errors.is_empty() {
+        Ok(StaticPlan {
+            addrs,
+            routes,
+            rules,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+fn who(block: &str, instance: &str) -> String {
+    if instance.is_empty() {
+        block.to_owned()
+    } else {
+        format!("({instance}) {block}")
+    }
+}
+
+fn plan_routes(
+    routes: &[VirtualRoute],
+    block: &str,
+    instance: &str,
+    errors: &mut Vec<PlanError>,
+) -> Vec<RoutePlan> {
+    let mut out = Vec::new();
+    for r in routes {
+        match route_plan(r) {
+            Ok(p) => out.push(p),
+            Err(message) => errors.push(PlanError {
+                loc: r.loc,
+                message: format!("{}: route {}: {message}", who(block, instance), r.dst),
+            }),
+        }
+    }
+    out
+}
+
+fn plan_rules(
+    rules: &[VirtualRule],
+    block: &str,
+    instance: &str,
+    errors: &mut Vec<PlanError>,
+) -> Vec<RulePlan> {
+    let mut out = Vec::new();
+    for r in rules {
+        match rule_plan(r) {
+            Ok(p) => out.push(p),
+            Err(message) => errors.push(PlanError {
+                loc: r.loc,
+                message: format!("{}: rule: {message}", who(block, instance)),
+            }),
+        }
+    }
+    out
+}
+
+/// `addr` with the bits beyond `len` cleared (the kernel refuses a route whose destination has
+/// host bits set).
+fn network(addr: IpAddr, len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a) & mask))
+        }
+    }
+}
+
+fn not_supported(what: &str) -> Result<(), String> {
+    Err(format!(
+        "{what} is not supported; not starting rather than installing it without"
+    ))
+}
+
+/// One `virtual_routes` / `static_routes` entry as a [`RoutePlan`]. Options that would change
+/// what the route does and that the daemon cannot install are refused rather than dropped.
+pub fn route_plan(r: &VirtualRoute) -> Result<RoutePlan, String> {
+    if !r.nexthops.is_empty() {
+        not_supported("a multipath route (nexthop)")?;
+    }
+    if r.from.is_some() {
+        not_supported("`from` (source-specific route)")?;
+    }
+    if r.or.is_some() {
+        not_supported("`or`")?;
+    }
+    if r.tos.is_some() {
+        not_supported("`tos`")?;
+    }
+    if r.realms.is_some() {
+        not_supported("`realms`")?;
+    }
+    if r.metrics != Default::default() {
+        not_supported("a route metric (mtu, advmss, rtt, window, ...)")?;
+    }
+    if r.pref.is_some() {
+        not_supported("`pref`")?;
+    }
+    if r.ttl_propagate.is_some() {
+        not_supported("`ttl-propagate`")?;
+    }
+    if r.onlink {
+        not_supported("`onlink`")?;
+    }
+    if r.vrf.is_some() {
+        not_supported("`vrf`")?;
+    }
+    if r.append {
+        not_supported("`append`")?;
+    }
+    let kind = match r.route_type {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::Local => RouteKind::Local,
+        RouteType::Broadcast => RouteKind::Broadcast,
+        RouteType::Blackhole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        RouteType::Throw => RouteKind::Throw,
+        RouteType::Anycast | RouteType::Multicast | RouteType::Nat => {
+            return Err(format!("route type {:?} is not supported", r.route_type));
+        }
+    };
+    if kind.is_reject() && (r.via.is_some() || r.dev.is_some()) {
+        return Err("a blackhole/unreachable/prohibit/throw route takes no via or dev".to_owned());
+    }
+    let mut spec = RouteSpec::new(network(r.dst.addr, r.dst.len), r.dst.len)
+        .with_kind(kind)
+        .in_table(r.table.unwrap_or(RT_TABLE_MAIN))
+        .with_protocol(r.protocol.unwrap_or(RTPROT_KEEPALIVED));
+    if let Some(via) = r.via {
+        spec = spec.via(via);
+    }
+    if let Some(src) = r.src {
+        spec = spec.with_src(src);
+    }
+    if let Some(scope) = r.scope {
+        spec = spec.with_scope(AddrScope::from(scope.number()));
+    }
+    if let Some(metric) = r.metric {
+        spec = spec.with_metric(metric);
+    }
+    spec.validate().map_err(|e| e.to_string())?;
+    Ok(RoutePlan {
+        spec,
+        dev: r.dev.clone(),
+    })
+}
+
+/// One `virtual_rules` / `static_rules` entry as a [`RulePlan`]; selectors the daemon cannot
+/// install are refused. Without an action the rule looks up the main table (as `ip rule`).
+pub fn rule_plan(r: &VirtualRule) -> Result<RulePlan, String> {
+    let unsupported = [
+        (r.tos.is_some(), "`tos`"),
+        (r.realms.is_some(), "`realms`"),
+        (r.suppress_prefixlength.is_some(), "`suppress_prefixlength`"),
+        (r.suppress_ifgroup.is_some(), "`suppress_ifgroup`"),
+        (r.uidrange.is_some(), "`uidrange`"),
+        (r.l3mdev, "`l3mdev`"),
+        (r.ip_proto.is_some(), "`ipproto`"),
+        (r.sport.is_some(), "`sport`"),
+        (r.dport.is_some(), "`dport`"),
+    ];
+    for (set, what) in unsupported {
+        if set {
+            not_supported(what)?;
+        }
+    }
+    let family = if r.is_ipv6() {
+        IpFamily::V6
+    } else {
+        IpFamily::V4
+    };
+    let action = match r.action {
+        None => RuleAction::Table(RT_TABLE_MAIN),
+        Some(CfgRuleAction::Table(t)) => RuleAction::Table(t),
+        Some(CfgRuleAction::Goto(p)) => RuleAction::Goto(p),
+        Some(CfgRuleAction::Nop) => RuleAction::Nop,
+        Some(CfgRuleAction::Blackhole) => RuleAction::Blackhole,
+        Some(CfgRuleAction::Unreachable) => RuleAction::Unreachable,
+        Some(CfgRuleAction::Prohibit) => RuleAction::Prohibit,
+    };
+    let mut spec = RuleSpec::lookup(family, RT_TABLE_MAIN)
+        .with_action(action)
+        .with_protocol(r.protocol.unwrap_or(RTPROT_KEEPALIVED));
+    if let Some(RuleAddr::Prefix(p)) = r.from {
+        spec = spec.from_prefix(network(p.addr, p.len), p.len);
+    }
+    if let Some(RuleAddr::Prefix(p)) = r.to {
+        spec = spec.to_prefix(network(p.addr, p.len), p.len);
+    }
+    if let Some(p) = r.priority {
+        spec = spec.with_priority(p);
+    }
+    if let Some((mark, mask)) = r.fwmark {
+        spec = spec.with_fwmark(mark, mask);
+    }
+    if let Some(iif) = &r.iif {
+        spec = spec.with_iif(iif);
+    }
+    if let Some(oif) = &r.oif {
+        spec = spec.with_oif(oif);
+    }
+    if r.invert {
+        spec = spec.inverted();
+    }
+    spec.validate().map_err(|e| e.to_string())?;
+    Ok(RulePlan { spec })
 }
 
 fn global_version(defs: &GlobalDefs) -> Option<VrrpVersion> {
@@ -285,6 +646,8 @@ fn plan_instance(
         iface_present,
         transport,
         vips,
+        routes: Vec::new(),
+        rules: Vec::new(),
     })
 }
 
@@ -427,5 +790,157 @@ mod tests {
         f.addrs.insert("eth0".into(), vec![]);
         let errs = plan(&c, &f).unwrap_err();
         assert!(errs[0].message.contains("(VI_1)"), "{errs:?}");
+    }
+
+    #[test]
+    fn excluded_addresses_are_installed_but_not_advertised() {
+        let c = read(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {\n 192.0.2.100\n }\n \
+             virtual_ipaddress_excluded {\n 192.0.2.101\n 198.51.100.7/24\n }\n}\n",
+        );
+        let p = &plan(&c, &facts()).unwrap()[0];
+        assert_eq!(
+            p.cfg.vips,
+            AddrList::V4(vec![Ipv4Addr::new(192, 0, 2, 100)]),
+            "only virtual_ipaddress goes into adverts"
+        );
+        let installed: Vec<IpAddr> = p.vips.iter().map(|v| v.addr).collect();
+        assert_eq!(
+            installed,
+            ["192.0.2.100", "192.0.2.101", "198.51.100.7"].map(|a| a.parse::<IpAddr>().unwrap())
+        );
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn virtual_routes_and_rules_convert() {
+        let c = read(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {\n 192.0.2.100\n }\n virtual_routes {\n \
+             src 192.0.2.100 to 203.0.113.5/25 via 192.0.2.254 dev eth0 metric 7\n \
+             default via 192.0.2.254 table 200 no_track\n \
+             blackhole 198.51.100.0/24 table 100 no_track\n \
+             unreachable 2001:db8:1::/48 no_track\n prohibit 203.0.113.128/26 no_track\n \
+             throw 203.0.113.192/26 table 100 no_track\n \
+             198.51.100.128/25 dev eth0 scope link protocol 4 no_track\n }\n \
+             virtual_rules {\n from 192.0.2.100 table 200 priority 200\n \
+             to 203.0.113.0/24 lookup 100 preference 201\n \
+             from all fwmark 7/0xff iif eth0 oif eth1 blackhole priority 202\n \
+             not from 2001:db8::/32 table main priority 204\n from 192.0.2.0/24 goto 300 priority 203\n }\n}\n",
+        );
+        let p = &plan(&c, &facts()).unwrap()[0];
+        let r = &p.routes;
+        assert_eq!(r.len(), 7);
+        assert_eq!(r[0].spec.dst, ip("203.0.113.0"), "host bits cleared");
+        assert_eq!(r[0].spec.dst_len, 25);
+        assert_eq!(r[0].spec.src, Some(ip("192.0.2.100")));
+        assert_eq!(r[0].spec.gateway, Some(ip("192.0.2.254")));
+        assert_eq!(r[0].dev.as_deref(), Some("eth0"));
+        assert_eq!(r[0].spec.metric, Some(7));
+        assert_eq!(r[0].spec.table, RT_TABLE_MAIN);
+        assert_eq!(r[0].spec.protocol, RTPROT_KEEPALIVED);
+        assert_eq!(r[0].spec.oif, None, "resolved at install time");
+        assert_eq!(
+            r[0].to_string(),
+            "203.0.113.0/25 via 192.0.2.254 dev eth0 src 192.0.2.100 metric 7 table 254"
+        );
+        assert_eq!((r[1].spec.dst, r[1].spec.dst_len), (ip("0.0.0.0"), 0));
+        assert_eq!(r[1].spec.table, 200);
+        assert_eq!(r[2].spec.kind, RouteKind::Blackhole);
+        assert_eq!(r[2].spec.table, 100);
+        assert_eq!(r[3].spec.kind, RouteKind::Unreachable);
+        assert_eq!(r[3].spec.dst, ip("2001:db8:1::"));
+        assert_eq!(r[4].spec.kind, RouteKind::Prohibit);
+        assert_eq!(r[5].spec.kind, RouteKind::Throw);
+        assert_eq!(r[6].spec.scope, Some(AddrScope::Link));
+        assert_eq!(r[6].spec.protocol, 4);
+
+        let u = &p.rules;
+        assert_eq!(u.len(), 5);
+        assert_eq!(
+            u[0].spec,
+            RuleSpec::lookup(IpFamily::V4, 200)
+                .from_prefix(ip("192.0.2.100"), 32)
+                .with_priority(200)
+        );
+        assert_eq!(
+            u[1].spec,
+            RuleSpec::lookup(IpFamily::V4, 100)
+                .to_prefix(ip("203.0.113.0"), 24)
+                .with_priority(201)
+        );
+        assert_eq!(
+            u[2].spec,
+            RuleSpec::lookup(IpFamily::V4, RT_TABLE_MAIN)
+                .with_action(RuleAction::Blackhole)
+                .with_fwmark(7, Some(0xff))
+                .with_iif("eth0")
+                .with_oif("eth1")
+                .with_priority(202)
+        );
+        assert_eq!(
+            u[3].spec,
+            RuleSpec::lookup(IpFamily::V6, RT_TABLE_MAIN)
+                .from_prefix(ip("2001:db8::"), 32)
+                .with_priority(204)
+                .inverted()
+        );
+        assert_eq!(u[4].spec.action, RuleAction::Goto(300));
+        assert_eq!(
+            u[0].to_string(),
+            "from 192.0.2.100/32 priority 200 table 200"
+        );
+    }
+
+    #[test]
+    fn unsupported_route_and_rule_options_are_refused_with_their_line() {
+        let c = read(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+             virtual_ipaddress {\n 192.0.2.100\n }\n virtual_routes {\n \
+             203.0.113.0/24 via 192.0.2.254 dev eth0\n \
+             203.0.113.240/28 no_track nexthop via 192.0.2.251 dev eth0 nexthop via 192.0.2.252 dev eth0\n \
+             203.0.113.64/26 dev eth0 mtu 1400\n }\n \
+             virtual_rules {\n from 192.0.2.0/24 tos 0x10 table 200 priority 5\n }\n}\n",
+        );
+        let errs = plan(&c, &facts()).unwrap_err();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert_eq!(errs[0].loc.line, 9);
+        assert!(
+            errs[0].message.contains("(VI_1) virtual_routes"),
+            "{errs:?}"
+        );
+        assert!(errs[0].message.contains("multipath"), "{errs:?}");
+        assert_eq!(errs[1].loc.line, 10);
+        assert!(errs[1].message.contains("mtu"), "{errs:?}");
+        assert_eq!(errs[2].loc.line, 13);
+        assert!(errs[2].message.contains("`tos`"), "{errs:?}");
+    }
+
+    #[test]
+    fn static_addresses_routes_and_rules() {
+        let c = read(
+            "static_ipaddress {\n 192.0.2.200/24 dev eth0\n}\n\
+             static_routes {\n 203.0.113.0/26 via 192.0.2.254 dev eth0\n unreachable 203.0.113.128/26 no_track\n}\n\
+             static_rules {\n to 203.0.113.64/26 table main preference 101\n}\n",
+        );
+        let s = plan_static(&c).unwrap();
+        assert_eq!(s.addrs.len(), 1);
+        assert_eq!(s.addrs[0].dev, "eth0");
+        assert_eq!(s.routes.len(), 2);
+        assert_eq!(s.routes[1].spec.kind, RouteKind::Unreachable);
+        assert_eq!(s.rules.len(), 1);
+        assert_eq!(s.rules[0].spec.priority, Some(101));
+
+        let bad = read("static_routes {\n 203.0.113.0/26 via 192.0.2.254 dev eth0 onlink\n}\n");
+        let errs = plan_static(&bad).unwrap_err();
+        assert_eq!(errs[0].loc.line, 2);
+        assert!(
+            errs[0].message.starts_with("static_routes: route"),
+            "{errs:?}"
+        );
     }
 }

@@ -3,10 +3,15 @@
 //!
 //! A link task reads adverts through `AsyncFd` and feeds them to the engine, sleeps until the
 //! engine's `poll_timeout` (resetting the sleep only when the deadline changes), and executes
-//! the engine's actions in order: adverts go out on the socket, virtual addresses are added and
-//! removed over rtnetlink, state changes are logged in keepalived's words. On stop each link
-//! gives its instances the `Shutdown` event, so masters send priority-0 adverts and release
-//! their addresses before the task ends.
+//! the engine's actions in order: adverts go out on the socket, virtual addresses, routes and
+//! rules are added (addresses, then routes, then rules) and removed (the reverse) over rtnetlink,
+//! state changes are logged in keepalived's words. On stop each link gives its instances the
+//! `Shutdown` event, so masters send priority-0 adverts and release their addresses, routes and
+//! rules before the task ends (not with `--dont-release-vrrp`).
+//!
+//! Static addresses, routes and rules are installed before the links start and removed after
+//! they end. Routes and rules tagged `proto keepalived` (18) that match the configuration are
+//! removed at start-up (leftovers of a crashed run) and swept again at stop.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -15,7 +20,9 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_net::{AddrSpec, Garp, IpFamily, NetError, Rtnl, VrrpSocket, VrrpSocketConfig};
+use keepalived_net::{
+    AddrSpec, Garp, IpFamily, NetError, RouteSpec, Rtnl, RuleSpec, VrrpSocket, VrrpSocketConfig,
+};
 use keepalived_vrrp::wire::vrrp::Packet;
 use keepalived_vrrp::{
     Action, Event, Family, InstanceId, Instant, PeerError, Reason, Router, RxError, RxMeta, State,
@@ -24,7 +31,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::convert::{InstancePlan, Transport, VipSpec};
+use super::convert::{InstancePlan, RoutePlan, RulePlan, StaticPlan, Transport, VipSpec};
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +102,10 @@ struct Link {
     garps: BTreeMap<String, Garp>,
     /// When each rejected-advert complaint (peer and text) was last logged at warning level.
     last_rejected: BTreeMap<String, Instant>,
+    /// Whether addresses, routes and rules are removed on stop (not with `--dont-release-vrrp`).
+    release: bool,
+    /// The daemon is stopping.
+    stopping: bool,
 }
 
 /// Why the daemon could not start.
@@ -103,7 +114,7 @@ pub struct StartError(pub String);
 
 /// Groups the plans into links, opens their sockets and netlink handles. A missing interface
 /// is not an error: its instances start in FAULT.
-fn build_links(plans: Vec<InstancePlan>) -> Result<Vec<Link>, StartError> {
+fn build_links(plans: Vec<InstancePlan>, release: bool) -> Result<Vec<Link>, StartError> {
     let mut grouped: BTreeMap<LinkKey, Vec<InstancePlan>> = BTreeMap::new();
     for plan in plans {
         grouped.entry(link_key(&plan)).or_default().push(plan);
@@ -128,6 +139,8 @@ fn build_links(plans: Vec<InstancePlan>) -> Result<Vec<Link>, StartError> {
             last_warning: Vec::new(),
             garps: BTreeMap::new(),
             last_rejected: BTreeMap::new(),
+            release,
+            stopping: false,
         };
         for plan in plans {
             let name = plan.cfg.name.clone();
@@ -177,13 +190,19 @@ fn open_socket(key: &LinkKey) -> Result<AsyncFd<VrrpSocket>, StartError> {
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
-/// tokio runtime. Returns once every link has released its addresses.
+/// tokio runtime. The static addresses, routes and rules are installed first; on stop, once every
+/// link has released its addresses, routes and rules, they are removed too (unless `release` is
+/// false: `--dont-release-vrrp`).
 pub async fn run(
     plans: Vec<InstancePlan>,
+    statics: StaticPlan,
     clock: Clock,
     stop: watch::Receiver<bool>,
+    release: bool,
 ) -> Result<(), StartError> {
-    let links = build_links(plans)?;
+    let links = build_links(plans, release)?;
+    let mut rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
+    install_statics(&mut rtnl, &statics);
     let mut tasks = Vec::new();
     for link in links {
         tasks.push(tokio::spawn(run_link(link, clock, stop.clone())));
@@ -193,7 +212,166 @@ pub async fn run(
             warn!("VRRP link task failed: {e}");
         }
     }
+    if release {
+        remove_statics(&mut rtnl, &statics);
+    }
     Ok(())
+}
+
+/// Installs `static_ipaddress`, `static_routes` and `static_rules`, in that order (leftovers of a
+/// crashed run are removed first).
+fn install_statics(rtnl: &mut Rtnl, statics: &StaticPlan) {
+    const WHO: &str = "static";
+    remove_leftover_routes(rtnl, WHO, &statics.routes, &statics.rules);
+    for a in &statics.addrs {
+        add_addr(rtnl, WHO, a);
+    }
+    add_routes(rtnl, WHO, &statics.routes, &statics.rules);
+}
+
+/// Removes what [`install_statics`] installed, in the reverse order.
+fn remove_statics(rtnl: &mut Rtnl, statics: &StaticPlan) {
+    const WHO: &str = "static";
+    del_routes(rtnl, WHO, &statics.routes, &statics.rules);
+    for a in &statics.addrs {
+        del_addr(rtnl, WHO, a);
+    }
+}
+
+/// Adds `routes`, then `rules` (keepalived's order, after the addresses). One already there
+/// is fine.
+fn add_routes(rtnl: &mut Rtnl, who: &str, routes: &[RoutePlan], rules: &[RulePlan]) {
+    for r in routes {
+        match r.resolve().and_then(|spec| rtnl.add_route(&spec)) {
+            Ok(()) => debug!("({who}) added route {r}"),
+            Err(e) if errno(&e) == Some(libc::EEXIST) => {}
+            Err(e) => warn!("({who}) cannot add route {r}: {e}"),
+        }
+    }
+    for r in rules {
+        match rtnl.add_rule(&r.spec) {
+            Ok(()) => debug!("({who}) added rule {r}"),
+            Err(e) if errno(&e) == Some(libc::EEXIST) => {}
+            Err(e) => warn!("({who}) cannot add rule {r}: {e}"),
+        }
+    }
+}
+
+/// Removes `rules`, then `routes` (the reverse of [`add_routes`]). One already gone is fine.
+fn del_routes(rtnl: &mut Rtnl, who: &str, routes: &[RoutePlan], rules: &[RulePlan]) {
+    for r in rules {
+        match rtnl.del_rule(&r.spec) {
+            Ok(()) => debug!("({who}) removed rule {r}"),
+            Err(e) if matches!(errno(&e), Some(libc::ENOENT | libc::ESRCH)) => {}
+            Err(e) => warn!("({who}) cannot remove rule {r}: {e}"),
+        }
+    }
+    for r in routes {
+        // Without its interface (gone?) the route is matched on everything else.
+        let spec = r.resolve().unwrap_or_else(|_| r.spec.clone());
+        match rtnl.del_route(&spec) {
+            Ok(()) => debug!("({who}) removed route {r}"),
+            Err(e) if matches!(errno(&e), Some(libc::ESRCH | libc::ENOENT | libc::ENODEV)) => {}
+            Err(e) => warn!("({who}) cannot remove route {r}: {e}"),
+        }
+    }
+}
+
+/// Removes routes and rules tagged as ours ([`keepalived_net::RTPROT_KEEPALIVED`]) that match
+/// `routes` / `rules`: left by a crashed run, or still there at stop.
+fn remove_leftover_routes(rtnl: &mut Rtnl, who: &str, routes: &[RoutePlan], rules: &[RulePlan]) {
+    let ours = keepalived_net::RTPROT_KEEPALIVED;
+    if routes.iter().any(|r| r.spec.protocol == ours) {
+        match rtnl.routes(None) {
+            Ok(present) => {
+                for r in routes.iter().filter(|r| r.spec.protocol == ours) {
+                    let want = r.resolve().ok();
+                    for info in present
+                        .iter()
+                        .filter(|i| route_matches(r, want.as_ref(), i))
+                    {
+                        match rtnl.del_route(&info.to_spec()) {
+                            Ok(()) => info!("({who}) removed leftover route {r}"),
+                            Err(e) => debug!("({who}) cannot remove leftover route {r}: {e}"),
+                        }
+                    }
+                }
+            }
+            Err(e) => warn!("cannot list routes: {e}"),
+        }
+    }
+    if rules.iter().any(|r| r.spec.protocol == ours) {
+        match rtnl.rules(None) {
+            Ok(present) => {
+                for r in rules.iter().filter(|r| r.spec.protocol == ours) {
+                    for info in present.iter().filter(|i| rule_matches(&r.spec, i)) {
+                        match rtnl.del_rule(&info.to_spec()) {
+                            Ok(()) => info!("({who}) removed leftover rule {r}"),
+                            Err(e) => debug!("({who}) cannot remove leftover rule {r}: {e}"),
+                        }
+                    }
+                }
+            }
+            Err(e) => warn!("cannot list rules: {e}"),
+        }
+    }
+}
+
+/// Whether the kernel's route `info` is the route `plan` installs (`resolved`: with its
+/// interface, when that exists).
+fn route_matches(
+    plan: &RoutePlan,
+    resolved: Option<&RouteSpec>,
+    info: &keepalived_net::RouteInfo,
+) -> bool {
+    let s = &plan.spec;
+    let oif_ok = s.kind.is_reject()
+        || match (plan.dev.is_some(), resolved.and_then(|r| r.oif)) {
+            (false, _) => true,
+            (true, Some(oif)) => info.oif == Some(oif),
+            (true, None) => false,
+        };
+    info.protocol == s.protocol
+        && info.dst == s.dst
+        && info.dst_len == s.dst_len
+        && info.table == s.table
+        && info.kind == s.kind
+        && (s.gateway.is_none() || info.gateway == s.gateway)
+        && (s.metric.is_none() || info.metric == s.metric)
+        && oif_ok
+}
+
+/// Whether the kernel's rule `info` is the rule `spec` installs.
+fn rule_matches(spec: &RuleSpec, info: &keepalived_net::RuleInfo) -> bool {
+    info.protocol == spec.protocol
+        && info.family == spec.family
+        && info.from == spec.from
+        && info.to == spec.to
+        && info.action == spec.action
+        && spec.priority.is_none_or(|p| info.priority == p)
+        && info.fwmark == spec.fwmark
+        && (spec.fwmask.is_none() || info.fwmask == spec.fwmask)
+        && info.iif == spec.iif
+        && info.oif == spec.oif
+        && info.invert == spec.invert
+}
+
+fn add_addr(rtnl: &mut Rtnl, who: &str, vip: &VipSpec) {
+    let result = Link::spec(vip).and_then(|s| rtnl.add_addr(&s));
+    match result {
+        Ok(()) => {}
+        Err(e) if errno(&e) == Some(libc::EEXIST) => {}
+        Err(e) => warn!("({who}) cannot add {vip}: {e}"),
+    }
+}
+
+fn del_addr(rtnl: &mut Rtnl, who: &str, vip: &VipSpec) {
+    let result = Link::spec(vip).and_then(|s| rtnl.del_addr(&s));
+    match result {
+        Ok(()) => {}
+        Err(e) if errno(&e) == Some(libc::EADDRNOTAVAIL) => {}
+        Err(e) => warn!("({who}) cannot remove {vip}: {e}"),
+    }
 }
 
 async fn run_link(mut link: Link, clock: Clock, mut stop: watch::Receiver<bool>) {
@@ -255,8 +433,19 @@ async fn run_link(mut link: Link, clock: Clock, mut stop: watch::Receiver<bool>)
         }
     }
     let now = clock.now();
+    link.stopping = true;
     link.router.handle_event(now, Event::Shutdown);
     link.drain(now);
+    if link.release {
+        // Nothing of ours left behind, whatever happened to a removal on the way.
+        for id in 0..link.plans.len() {
+            let (name, routes, rules) = {
+                let p = &link.plans[id];
+                (p.cfg.name.clone(), p.routes.clone(), p.rules.clone())
+            };
+            remove_leftover_routes(&mut link.rtnl, &name, &routes, &rules);
+        }
+    }
 }
 
 /// The sleep target for `deadline`, or a day from now when nothing is armed.
@@ -299,6 +488,11 @@ impl Link {
             }
         };
         for id in 0..self.plans.len() {
+            let (name, routes, rules) = {
+                let p = &self.plans[id];
+                (p.cfg.name.clone(), p.routes.clone(), p.rules.clone())
+            };
+            remove_leftover_routes(&mut self.rtnl, &name, &routes, &rules);
             info!("({}) removing VIPs.", self.plans[id].cfg.name);
             for vip in self.plans[id].vips.clone() {
                 let Ok(ifindex) = keepalived_net::ifindex(&vip.dev) else {
@@ -450,8 +644,25 @@ impl Link {
                 {
                     self.add_vip(id, &vip);
                 }
+                if let Some(p) = self.plans.get(id) {
+                    let (name, routes, rules) =
+                        (p.cfg.name.clone(), p.routes.clone(), p.rules.clone());
+                    add_routes(&mut self.rtnl, &name, &routes, &rules);
+                }
             }
             Action::DelVips => {
+                if self.stopping && !self.release {
+                    info!(
+                        "({}) not removing VIPs (--dont-release-vrrp)",
+                        self.name(id)
+                    );
+                    return;
+                }
+                if let Some(p) = self.plans.get(id) {
+                    let (name, routes, rules) =
+                        (p.cfg.name.clone(), p.routes.clone(), p.rules.clone());
+                    del_routes(&mut self.rtnl, &name, &routes, &rules);
+                }
                 info!("({}) removing VIPs.", self.name(id));
                 for vip in self
                     .plans
@@ -549,12 +760,8 @@ impl Link {
     }
 
     fn add_vip(&mut self, id: InstanceId, vip: &VipSpec) {
-        let result = Self::spec(vip).and_then(|s| self.rtnl.add_addr(&s));
-        match result {
-            Ok(()) => {}
-            Err(e) if errno(&e) == Some(libc::EEXIST) => {}
-            Err(e) => warn!("({}) cannot add {vip}: {e}", self.name(id)),
-        }
+        let name = self.name(id).to_owned();
+        add_addr(&mut self.rtnl, &name, vip);
     }
 
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour adverts (IPv6) for `vip`
@@ -591,11 +798,7 @@ impl Link {
     }
 
     fn del_vip(&mut self, id: InstanceId, vip: &VipSpec) {
-        let result = Self::spec(vip).and_then(|s| self.rtnl.del_addr(&s));
-        match result {
-            Ok(()) => {}
-            Err(e) if errno(&e) == Some(libc::EADDRNOTAVAIL) => {}
-            Err(e) => warn!("({}) cannot remove {vip}: {e}", self.name(id)),
-        }
+        let name = self.name(id).to_owned();
+        del_addr(&mut self.rtnl, &name, vip);
     }
 }

@@ -45,6 +45,16 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             Vec::new()
         }
     };
+    let statics = match convert::plan_static(&read.config) {
+        Ok(s) => s,
+        Err(errors) => {
+            plan_failed = true;
+            for e in errors {
+                read.diagnostics.error(e.loc, e.message);
+            }
+            convert::StaticPlan::default()
+        }
+    };
     let blocking = blocking || plan_failed || read.diagnostics.has_fatal();
     read.diagnostics.sort();
     let rendered = read.render_diagnostics();
@@ -98,7 +108,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .enable_all()
         .build();
     let code = match runtime {
-        Ok(rt) => rt.block_on(serve(plans)),
+        Ok(rt) => rt.block_on(serve(plans, statics, !cli.dont_release_vrrp)),
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
@@ -110,7 +120,11 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     code
 }
 
-async fn serve(plans: Vec<convert::InstancePlan>) -> i32 {
+async fn serve(
+    plans: Vec<convert::InstancePlan>,
+    statics: convert::StaticPlan,
+    release: bool,
+) -> i32 {
     let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -125,7 +139,7 @@ async fn serve(plans: Vec<convert::InstancePlan>) -> i32 {
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = driver::Clock::new();
-    let mut engine = tokio::spawn(driver::run(plans, clock, stop_rx));
+    let mut engine = tokio::spawn(driver::run(plans, statics, clock, stop_rx, release));
     loop {
         tokio::select! {
             _ = term.recv() => break,
