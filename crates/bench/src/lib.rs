@@ -8,6 +8,7 @@ pub mod r#gen;
 pub mod measure;
 pub mod netns;
 mod report;
+pub mod vrrp_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -15,6 +15,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use keepalived_config::PreprocessOptions;
 
 fn main() {
+    // A signal mask is inherited across exec: a parent that blocked SIGTERM (a supervisor, a
+    // test harness) would otherwise leave us deaf to it. Start with every signal unblocked, as
+    // keepalived does, before any thread exists.
+    let _ = nix::sys::signal::SigSet::all().thread_unblock();
     let cli = cli::Cli::parse();
     std::process::exit(run(&cli));
 }

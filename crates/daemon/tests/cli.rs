@@ -193,3 +193,61 @@ fn all_config_makes_a_missing_include_an_error() {
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("error: include"));
 }
+
+#[test]
+fn sigterm_is_honoured_even_when_the_parent_blocked_it() {
+    // `sh -c` with SIGTERM ignored would not do: an ignored signal stays ignored across exec on
+    // purpose. A *blocked* one (the mask) must be reset by the daemon itself. python3 blocks
+    // SIGTERM in its mask, then execs the daemon (in config-test mode it exits at once, so run
+    // the daemon on a config whose only instance uses a missing interface: it keeps running).
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    });
+    if !root || Command::new("python3").arg("-c").arg("1").status().is_err() {
+        eprintln!("skipping: needs root and python3");
+        return;
+    }
+    let path = temp_conf(
+        "sigmask.conf",
+        "vrrp_instance VI_1 {\n interface kars-nosuch0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.10/24\n }\n}\n",
+    );
+    let script = format!(
+        "import os, signal; signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGTERM}}); os.execv('{bin}', ['{bin}', '-n', '-l', '-f', '{conf}'])",
+        bin = env!("CARGO_BIN_EXE_keepalived-rs"),
+        conf = path.display()
+    );
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "daemon exited early"
+    );
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert!(
+        status.is_some(),
+        "SIGTERM was ignored (blocked signal mask inherited)"
+    );
+}
