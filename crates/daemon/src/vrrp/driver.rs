@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use super::convert::{InstancePlan, RoutePlan, RulePlan, StaticPlan, Transport, VipSpec};
+use super::timer::PreciseTimer;
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
 #[derive(Debug, Clone, Copy)]
@@ -389,7 +390,19 @@ async fn run_link(mut link: Link, clock: Clock, mut stop: watch::Receiver<bool>)
     }
     link.router.handle_start(now);
     let mut deadline = link.drain(now);
+    // The engine's deadlines need better than tokio's millisecond timer (see `timer`); if no
+    // timerfd can be had, fall back to tokio's sleep rather than not running at all.
+    let mut precise = match PreciseTimer::new() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            warn!("no timerfd ({e}); timers fall back to millisecond resolution");
+            None
+        }
+    };
     let mut sleep = pin!(tokio::time::sleep_until(far_future(clock, deadline)));
+    if let Some(t) = precise.as_mut() {
+        arm(t, clock, deadline);
+    }
     let mut buf = vec![0u8; 65_536];
     let socket = link.socket.clone();
     loop {
@@ -422,14 +435,20 @@ async fn run_link(mut link: Link, clock: Clock, mut stop: watch::Receiver<bool>)
                     Err(e) => warn!("poll on {}: {e}", link.key.ifname),
                 }
             }
-            () = &mut sleep => {
+            () = fired(precise.as_mut(), sleep.as_mut()) => {
                 link.router.handle_timeout(clock.now());
+                // A one-shot timer that fired must be armed again even for the same deadline
+                // (the engine may not have reached it yet).
+                deadline = None;
             }
         }
         let next = link.drain(clock.now());
         if next != deadline {
             deadline = next;
-            sleep.as_mut().reset(far_future(clock, deadline));
+            match precise.as_mut() {
+                Some(t) => arm(t, clock, deadline),
+                None => sleep.as_mut().reset(far_future(clock, deadline)),
+            }
         }
     }
     let now = clock.now();
@@ -445,6 +464,23 @@ async fn run_link(mut link: Link, clock: Clock, mut stop: watch::Receiver<bool>)
             };
             remove_leftover_routes(&mut link.rtnl, &name, &routes, &rules);
         }
+    }
+}
+
+/// Arms the precise timer for engine deadline `deadline` (disarms it for none).
+fn arm(timer: &mut PreciseTimer, clock: Clock, deadline: Option<Instant>) {
+    let after = deadline.map(|at| at - clock.now());
+    if let Err(e) = timer.arm(after) {
+        warn!("timerfd: {e}");
+    }
+}
+
+/// Completes when the engine's deadline is reached: on the precise timer when there is one,
+/// else on tokio's sleep.
+async fn fired(precise: Option<&mut PreciseTimer>, sleep: std::pin::Pin<&mut tokio::time::Sleep>) {
+    match precise {
+        Some(t) => t.fired().await,
+        None => sleep.await,
     }
 }
 

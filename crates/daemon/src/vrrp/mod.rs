@@ -7,6 +7,7 @@
 pub mod convert;
 pub mod driver;
 pub mod log;
+pub mod timer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
