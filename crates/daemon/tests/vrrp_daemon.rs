@@ -337,3 +337,49 @@ fn refuses_to_start_on_configuration_errors() {
     assert!(stderr.contains("bad.conf:3:"), "{stderr}");
     assert!(stderr.contains("not starting"), "{stderr}");
 }
+
+#[test]
+fn gratuitous_arp_burst_is_spaced_by_vrrp_garp_interval() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    if !lab::have_program("tcpdump") {
+        eprintln!("skipping: tcpdump not installed");
+        return;
+    }
+    let lab = Lab::new("kvgarp").expect("lab");
+    let (ha1, ha2) = two_hosts(&lab);
+    let dir = TempDir::new("garp");
+    let capture_file = dir.0.join("arp.txt");
+    let mut capture = {
+        let mut cmd = ha2.command("tcpdump");
+        cmd.args(["-i", "eth0", "-nn", "-tt", "-l", "--immediate-mode", "arp"])
+            .stdin(Stdio::null())
+            .stdout(File::create(&capture_file).expect("capture file"))
+            .stderr(Stdio::null());
+        LabChild::spawn(&mut cmd).expect("tcpdump")
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let conf = "global_defs {\n    vrrp_garp_interval 0.2\n    vrrp_garp_master_delay 0\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    \
+                garp_master_repeat 3\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n";
+    let _router = Daemon::start(&ha1, &dir.0, "ha1", conf);
+    let vip: IpAddr = "192.0.2.100".parse().expect("vip");
+    assert!(wait_until(Duration::from_secs(6), POLL, || ha1.has_addr(vip)).is_some());
+    std::thread::sleep(Duration::from_millis(900));
+    capture.kill();
+    let text = std::fs::read_to_string(&capture_file).unwrap_or_default();
+    let times: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains("who-has 192.0.2.100 tell 192.0.2.100"))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(times.len(), 3, "expected 3 gratuitous ARPs:\n{text}");
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (0.19..0.35).contains(&gap),
+            "gratuitous ARPs {gap:.3} s apart, not 0.2 s:\n{text}"
+        );
+    }
+}

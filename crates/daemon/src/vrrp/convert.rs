@@ -107,6 +107,10 @@ pub struct InstancePlan {
     pub routes: Vec<RoutePlan>,
     /// `virtual_rules`, installed after the routes when master.
     pub rules: Vec<RulePlan>,
+    /// `vrrp_garp_interval`: spacing of the gratuitous ARPs of one burst (zero: back to back).
+    pub garp_interval: Duration,
+    /// `vrrp_gna_interval`: spacing of the unsolicited neighbour adverts of one burst.
+    pub gna_interval: Duration,
 }
 
 /// One route of `virtual_routes` / `static_routes`, ready for rtnetlink but for its interface,
@@ -648,6 +652,8 @@ fn plan_instance(
         vips,
         routes: Vec::new(),
         rules: Vec::new(),
+        garp_interval: defs.vrrp_garp_interval,
+        gna_interval: defs.vrrp_gna_interval,
     })
 }
 

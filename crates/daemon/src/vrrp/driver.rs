@@ -803,6 +803,30 @@ impl Link {
     /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour adverts (IPv6) for `vip`
     /// on its interface, so neighbours learn the new master at once.
     fn announce(&mut self, id: InstanceId, vip: &VipSpec, count: u8) {
+        let interval = match (self.plans.get(id), vip.addr) {
+            (Some(p), IpAddr::V4(_)) => p.garp_interval,
+            (Some(p), IpAddr::V6(_)) => p.gna_interval,
+            (None, _) => Duration::ZERO,
+        };
+        if !interval.is_zero() && count > 1 {
+            // Spaced bursts run on their own so the engine never waits for them.
+            let (name, dev, addr) = (self.name(id).to_owned(), vip.dev.clone(), vip.addr);
+            tokio::spawn(async move {
+                let garp = match Garp::open(&dev) {
+                    Ok(g) => g,
+                    Err(e) => return warn!("({name}) cannot send gratuitous ARP/NA on {dev}: {e}"),
+                };
+                for n in 0..count {
+                    if n > 0 {
+                        tokio::time::sleep(interval).await;
+                    }
+                    if let Err(e) = garp.announce(addr) {
+                        return debug!("({name}) gratuitous ARP/NA for {addr} failed: {e}");
+                    }
+                }
+            });
+            return;
+        }
         if !self.garps.contains_key(&vip.dev) {
             match Garp::open(&vip.dev) {
                 Ok(garp) => {
