@@ -6,62 +6,13 @@
 
 use std::fs::File;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use lab::{Host, Lab, LabChild, wait_until};
+use support::daemon::{Daemon, TempDir};
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kars-vrrp-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// One keepalived-rs process in a lab host, logging to a file.
-struct Daemon {
-    child: LabChild,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(host: &Host, dir: &Path, name: &str, conf: &str) -> Daemon {
-        let conf_path = dir.join(format!("{name}.conf"));
-        std::fs::write(&conf_path, conf).expect("write config");
-        let log = dir.join(format!("{name}.log"));
-        let pid = dir.join(format!("{name}.pid"));
-        let mut cmd = host.command(env!("CARGO_BIN_EXE_keepalived-rs"));
-        cmd.args(["-n", "-l", "-D", "-f"])
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(&pid)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("log file"));
-        let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn logged(&self, needle: &str) -> bool {
-        self.log().contains(needle)
-    }
-}
+mod support;
 
 /// Two hosts on a veth: ha1 (.1 / ::1) and ha2 (.2 / ::2).
 fn two_hosts(lab: &Lab) -> (Host, Host) {
@@ -151,11 +102,11 @@ fn run_case(case: &Case) {
     ha2.add_addr("eth0", case.vip).expect("leftover VIP");
     let extra1 = format!("{}{}", case.extra, case.extra_ha1);
     let extra2 = format!("{}{}", case.extra, case.extra_ha2);
-    let mut master = Daemon::start(&ha1, &dir.0, "ha1", &conf(51, 150, &extra1, case.vip));
+    let mut master = Daemon::start(&ha1, &dir.0, "ha1", &conf(51, 150, &extra1, case.vip), &[]);
     // Both start in BACKUP; the higher priority's shorter Master_Down_Interval (59 ms shorter
     // at advert_int 0.3) decides, so process start-up jitter must not exceed it.
     std::thread::sleep(Duration::from_millis(100));
-    let backup = Daemon::start(&ha2, &dir.0, "ha2", &conf(51, 100, &extra2, case.vip));
+    let backup = Daemon::start(&ha2, &dir.0, "ha2", &conf(51, 100, &extra2, case.vip), &[]);
     let cleaned = wait_until(Duration::from_secs(2), POLL, || !ha2.has_addr(vip));
     assert!(
         cleaned.is_some(),
@@ -363,7 +314,7 @@ fn gratuitous_arp_burst_is_spaced_by_vrrp_garp_interval() {
     let conf = "global_defs {\n    vrrp_garp_interval 0.2\n    vrrp_garp_master_delay 0\n}\n\
                 vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    \
                 garp_master_repeat 3\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n";
-    let _router = Daemon::start(&ha1, &dir.0, "ha1", conf);
+    let _router = Daemon::start(&ha1, &dir.0, "ha1", conf, &[]);
     let vip: IpAddr = "192.0.2.100".parse().expect("vip");
     assert!(wait_until(Duration::from_secs(6), POLL, || ha1.has_addr(vip)).is_some());
     std::thread::sleep(Duration::from_millis(900));

@@ -5,63 +5,14 @@
 //! leftover route and rule of a crashed run are removed at start-up; with `-V` they stay.
 //! Needs root (skips otherwise). Documentation addresses only.
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use lab::{Host, Lab, LabChild, wait_until};
+use lab::{Host, Lab, wait_until};
+use support::daemon::{Daemon, TempDir};
+
+mod support;
 use serde_json::Value;
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kars-routes-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// One keepalived-rs process in a lab host, logging to a file.
-struct Daemon {
-    child: LabChild,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(host: &Host, dir: &Path, name: &str, conf: &str, extra_args: &[&str]) -> Daemon {
-        let conf_path = dir.join(format!("{name}.conf"));
-        std::fs::write(&conf_path, conf).expect("write config");
-        let log = dir.join(format!("{name}.log"));
-        let pid = dir.join(format!("{name}.pid"));
-        let mut cmd = host.command(env!("CARGO_BIN_EXE_keepalived-rs"));
-        cmd.args(["-n", "-l", "-D"])
-            .args(extra_args)
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(&pid)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("log file"));
-        let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
 
 const VIP: &str = "192.0.2.100";
 /// The virtual routes' table.

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::net::IpAddr;

@@ -1,0 +1,66 @@
+//! A keepalived-rs process in a lab host for the daemon's own tests, and a temp directory for
+//! its files.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use lab::{Host, LabChild};
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh directory named after `tag` and this process.
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("kars-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One keepalived-rs process (`-n -l -D`) in a lab host, logging to a file.
+pub struct Daemon {
+    /// The process (killed on drop).
+    pub child: LabChild,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Writes `conf` to `dir/name.conf` and starts keepalived-rs on it with `extra_args`.
+    pub fn start(host: &Host, dir: &Path, name: &str, conf: &str, extra_args: &[&str]) -> Daemon {
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).expect("write config");
+        let log = dir.join(format!("{name}.log"));
+        let pid = dir.join(format!("{name}.pid"));
+        let mut cmd = host.command(env!("CARGO_BIN_EXE_keepalived-rs"));
+        cmd.args(["-n", "-l", "-D"])
+            .args(extra_args)
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(&pid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"));
+        let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
+        Daemon { child, log }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// True when the log contains `needle`.
+    pub fn logged(&self, needle: &str) -> bool {
+        self.log().contains(needle)
+    }
+}
