@@ -104,8 +104,9 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         }
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
+    // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let code = match runtime {
