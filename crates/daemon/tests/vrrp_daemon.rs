@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lab::{Host, Lab, LabChild, wait_until};
-use support::daemon::{Daemon, TempDir};
+use support::daemon::{Daemon, TempDir, run_to_exit};
 
 mod support;
 
@@ -272,19 +272,12 @@ fn v3_ipv4_unicast_election_failover_and_handover() {
 #[test]
 fn refuses_to_start_on_configuration_errors() {
     let dir = TempDir::new("bad");
-    let path = dir.0.join("bad.conf");
-    std::fs::write(
-        &path,
+    let (code, stderr) = run_to_exit(
+        &dir.0,
+        "bad.conf",
         "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 300\n}\n",
-    )
-    .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .args(["-n", "-l", "-f"])
-        .arg(&path)
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("bad.conf:3:"), "{stderr}");
     assert!(stderr.contains("not starting"), "{stderr}");
 }

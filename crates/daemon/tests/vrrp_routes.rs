@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use lab::{Host, Lab, wait_until};
-use support::daemon::{Daemon, TempDir};
+use support::daemon::{Daemon, TempDir, run_to_exit};
 
 mod support;
 use serde_json::Value;
@@ -268,22 +268,15 @@ fn dont_release_vrrp_keeps_routes_and_rules() {
 #[test]
 fn refuses_to_start_on_unsupported_route_options() {
     let dir = TempDir::new("refuse");
-    let path = dir.0.join("mp.conf");
-    std::fs::write(
-        &path,
+    let (code, stderr) = run_to_exit(
+        &dir.0,
+        "mp.conf",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 3\n    \
          virtual_ipaddress {\n        192.0.2.100\n    }\n    virtual_routes {\n        \
          203.0.113.0/24 no_track nexthop via 192.0.2.251 dev eth0 nexthop via 192.0.2.252 dev eth0\n    \
          }\n    virtual_rules {\n        from 192.0.2.0/24 sport 80 table 100 priority 5\n    }\n}\n",
-    )
-    .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .args(["-n", "-l", "-f"])
-        .arg(&path)
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("mp.conf:8:9: error: (VI_1) virtual_routes: route 203.0.113.0/24: a multipath route (nexthop) is not supported"),
         "{stderr}"
