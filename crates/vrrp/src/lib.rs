@@ -34,6 +34,7 @@ mod stats;
 pub mod time;
 pub mod timer;
 pub mod timing;
+pub mod track;
 pub mod wire;
 
 #[cfg(any(test, feature = "sim"))]
@@ -48,6 +49,7 @@ pub use state::{Event, Reason, State};
 pub use stats::{GlobalStats, InstanceStats};
 pub use time::Instant;
 pub use timing::{Centisecs, Version};
+pub use track::{TrackerId, TrackerUpdate, TrackerValue};
 pub use wire::ChecksumCaps;
 pub use wire::ip::RxMeta;
 pub use wire::vrrp::{AddrList, Auth, Family, Packet, Repr};
