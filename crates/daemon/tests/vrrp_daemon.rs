@@ -327,3 +327,62 @@ fn gratuitous_arp_burst_is_spaced_by_vrrp_garp_interval() {
         );
     }
 }
+
+/// Fields of /proc/PID/stat after the command name: (nice, rt_priority, policy).
+fn sched_fields(pid: u32) -> Option<(i64, u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): field N is f[N - 3].
+    Some((
+        f[19 - 3].parse().ok()?,
+        f[40 - 3].parse().ok()?,
+        f[41 - 3].parse().ok()?,
+    ))
+}
+
+fn locked_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn vrrp_process_settings_are_applied() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvsched").expect("lab");
+    let (ha1, ha2) = two_hosts(&lab);
+    let dir = TempDir::new("sched");
+    let vrrp = conf(51, 150, "", "192.0.2.100/24");
+    let rt = format!("global_defs {{\n    vrrp_rt_priority 20\n    vrrp_no_swap\n}}\n{vrrp}");
+    let nice = format!("global_defs {{\n    vrrp_priority -5\n}}\n{vrrp}");
+    let mut rt_router = Daemon::start(&ha1, &dir.0, "rt", &rt, &[]);
+    let mut nice_router = Daemon::start(&ha2, &dir.0, "nice", &nice, &[]);
+    let (rt_pid, nice_pid) = (rt_router.child.id(), nice_router.child.id());
+    let settled = wait_until(Duration::from_secs(5), POLL, || {
+        rt_router.logged("Entering") && nice_router.logged("Entering")
+    });
+    assert!(
+        settled.is_some(),
+        "{}\n{}",
+        rt_router.log(),
+        nice_router.log()
+    );
+    let (_, rt_prio, rt_policy) = sched_fields(rt_pid).expect("stat of rt");
+    assert_eq!((rt_policy, rt_prio), (2, 20), "SCHED_RR 20 expected");
+    assert!(locked_kb(rt_pid) > 0, "vrrp_no_swap: nothing locked");
+    let (nice_value, _, nice_policy) = sched_fields(nice_pid).expect("stat of nice");
+    assert_eq!(
+        (nice_policy, nice_value),
+        (0, -5),
+        "SCHED_OTHER nice -5 expected"
+    );
+    assert_eq!(locked_kb(nice_pid), 0);
+    rt_router.child.kill();
+    nice_router.child.kill();
+}

@@ -13,14 +13,15 @@
 //!   VIPs over an `AF_PACKET` socket; the frames come from the pure
 //!   builders [`arp_frame`] and [`na_frame`].
 //! * [`ifindex`] / [`ifname`]: interface names and indexes.
+//! * [`sched`]: the calling thread's nice value, real-time priority and EEVDF slice.
 //!
 //! Everything acts in the network namespace of the thread that opens the
 //! socket; tests use that to run in lab namespaces.
 //!
 //! This is the one crate of the workspace allowed `unsafe` code, denied by
-//! default and allowed per module where a syscall needs it; so far only
-//! `garp` does, to build the `sockaddr_ll` of an `AF_PACKET` send (socket2,
-//! nix and netlink-sys wrap everything else).
+//! default and allowed per module where a syscall needs it: `garp`, to build
+//! the `sockaddr_ll` of an `AF_PACKET` send, and `sched`, for
+//! `sched_setattr` (socket2, nix and netlink-sys wrap everything else).
 
 mod address;
 mod error;
@@ -28,6 +29,7 @@ mod garp;
 mod link;
 mod route;
 mod rule;
+pub mod sched;
 mod vrrp_socket;
 
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};

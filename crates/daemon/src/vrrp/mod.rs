@@ -7,6 +7,7 @@
 pub mod convert;
 pub mod driver;
 pub mod log;
+pub mod sched;
 pub mod timer;
 
 use std::collections::BTreeMap;
@@ -104,6 +105,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         }
     }
 
+    sched::apply(&read.config.global.defs.vrrp_process);
     // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
     // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
     let runtime = tokio::runtime::Builder::new_current_thread()
