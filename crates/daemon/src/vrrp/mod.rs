@@ -6,7 +6,9 @@
 
 pub mod convert;
 pub mod driver;
+pub mod link;
 pub mod log;
+pub mod netops;
 pub mod sched;
 pub mod timer;
 

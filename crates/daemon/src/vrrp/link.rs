@@ -1,0 +1,556 @@
+//! One VRRP socket ("link": interface, family, multicast group or unicast, source address, TTL)
+//! with the instances that share it: opening the socket, the reader task that hands datagrams
+//! to the driver, and the execution of the engine's actions for those instances (adverts out,
+//! addresses, routes and rules over rtnetlink, gratuitous ARP / NA, logs in keepalived's words).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_net::{Garp, IpFamily, Rtnl, VrrpSocket, VrrpSocketConfig};
+use keepalived_vrrp::wire::vrrp::Packet;
+use keepalived_vrrp::{
+    Action, Family, InstanceId, Instant, PeerError, Reason, Router, RxError, RxMeta, State,
+};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::convert::{InstancePlan, Transport, VipSpec};
+use super::netops::{add_addr, add_routes, del_addr, del_routes, remove_leftover_routes};
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+/// A datagram read by a link's reader task, for the driver.
+#[derive(Debug)]
+pub struct Datagram {
+    /// The link (index into the driver's links) it arrived on.
+    pub link: usize,
+    /// Source, destination and TTL.
+    pub meta: RxMeta,
+    /// The VRRP message.
+    pub payload: Vec<u8>,
+}
+
+/// Reads `socket` until the driver goes away, sending each datagram as a [`Datagram`] of
+/// link `link`.
+pub async fn read_socket(
+    link: usize,
+    socket: Arc<AsyncFd<VrrpSocket>>,
+    tx: mpsc::UnboundedSender<Datagram>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let mut guard = match socket.readable().await {
+            Ok(g) => g,
+            Err(e) => {
+                warn!("poll on VRRP socket: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        loop {
+            match guard.try_io(|s| s.get_ref().recv(&mut buf)) {
+                Ok(Ok(rx)) => {
+                    let Some(payload) = buf.get(rx.payload.clone()) else {
+                        continue;
+                    };
+                    let meta = RxMeta {
+                        src: rx.src,
+                        dst: rx.dst.unwrap_or(match rx.src {
+                            IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                        }),
+                        ttl: rx.ttl.unwrap_or(0),
+                    };
+                    let dg = Datagram {
+                        link,
+                        meta,
+                        payload: payload.to_vec(),
+                    };
+                    if tx.send(dg).is_err() {
+                        return;
+                    }
+                }
+                Ok(Err(e)) => {
+                    warn!("receive on VRRP socket: {e}");
+                    break;
+                }
+                Err(_would_block) => break,
+            }
+        }
+    }
+}
+
+/// The socket key: instances sharing all of these share a socket and a [`Router`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LinkKey {
+    /// The interface.
+    pub ifname: String,
+    /// The family.
+    pub family: Family,
+    /// The multicast group (`None`: unicast).
+    pub group: Option<IpAddr>,
+    /// The advert source.
+    pub src: IpAddr,
+    /// TTL / hop limit of sent adverts.
+    pub ttl: u8,
+}
+
+fn link_key(plan: &InstancePlan) -> LinkKey {
+    let (group, ttl) = match &plan.transport {
+        Transport::Multicast(g) => (Some(*g), 255),
+        Transport::Unicast { ttl, .. } => (None, *ttl),
+    };
+    LinkKey {
+        ifname: plan.ifname.clone(),
+        family: plan.cfg.family(),
+        group,
+        src: plan.cfg.primary_addr,
+        ttl,
+    }
+}
+
+/// One socket's engine and everything its actions need.
+pub struct Link {
+    /// What the socket is.
+    pub key: LinkKey,
+    /// The socket (none when the interface is missing).
+    pub socket: Option<Arc<AsyncFd<VrrpSocket>>>,
+    /// The instances.
+    pub router: Router,
+    /// Indexed by [`InstanceId`].
+    pub plans: Vec<InstancePlan>,
+    /// Netlink handle for addresses, routes and rules.
+    pub rtnl: Rtnl,
+    /// Source and priority of the advert being handled, for log lines.
+    last_rx: Option<(IpAddr, u8)>,
+    /// Per instance: the last advert could not be sent (so the next failure is not logged
+    /// again at warning level, once per advert interval).
+    send_failing: Vec<bool>,
+    /// Per instance: the last peer warning logged, so a peer repeating the same oddity in
+    /// every advert is logged at warning level once (then at debug level).
+    last_warning: Vec<Option<String>>,
+    /// Gratuitous ARP / unsolicited NA senders, opened on first use, by interface.
+    garps: BTreeMap<String, Garp>,
+    /// When each rejected-advert complaint (peer and text) was last logged at warning level.
+    last_rejected: BTreeMap<String, Instant>,
+    /// Whether addresses, routes and rules are removed on stop (not with `--dont-release-vrrp`).
+    pub release: bool,
+    /// The daemon is stopping.
+    pub stopping: bool,
+}
+
+/// Groups the plans into links, opens their sockets and netlink handles. A missing interface
+/// is not an error: its instances start in FAULT.
+pub fn build_links(plans: Vec<InstancePlan>, release: bool) -> Result<Vec<Link>, StartError> {
+    let mut grouped: BTreeMap<LinkKey, Vec<InstancePlan>> = BTreeMap::new();
+    for plan in plans {
+        grouped.entry(link_key(&plan)).or_default().push(plan);
+    }
+    let mut links = Vec::new();
+    for (key, plans) in grouped {
+        let present = plans.iter().all(|p| p.iface_present);
+        let socket = if present {
+            Some(Arc::new(open_socket(&key)?))
+        } else {
+            None
+        };
+        let rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
+        let mut link = Link {
+            key,
+            socket,
+            router: Router::new(),
+            plans: Vec::new(),
+            rtnl,
+            last_rx: None,
+            send_failing: Vec::new(),
+            last_warning: Vec::new(),
+            garps: BTreeMap::new(),
+            last_rejected: BTreeMap::new(),
+            release,
+            stopping: false,
+        };
+        for plan in plans {
+            let name = plan.cfg.name.clone();
+            let instance = keepalived_vrrp::Instance::new(plan.cfg.clone())
+                .map_err(|e| StartError(format!("({name}) {e}")))?;
+            match link.router.add(instance) {
+                Ok(id) => {
+                    debug_assert_eq!(id, link.plans.len());
+                    link.plans.push(plan);
+                    link.send_failing.push(false);
+                    link.last_warning.push(None);
+                }
+                Err(e) => return Err(StartError(format!("({name}) {e}"))),
+            }
+        }
+        links.push(link);
+    }
+    Ok(links)
+}
+
+fn open_socket(key: &LinkKey) -> Result<AsyncFd<VrrpSocket>, StartError> {
+    let family = match key.family {
+        Family::V4 => IpFamily::V4,
+        Family::V6 => IpFamily::V6,
+    };
+    let config = VrrpSocketConfig {
+        ifname: key.ifname.clone(),
+        family,
+        group: key.group,
+        src: (!key.src.is_unspecified()).then_some(key.src),
+    };
+    let socket = VrrpSocket::open(&config).map_err(|e| StartError(e.to_string()))?;
+    if key.ttl != 255 {
+        let ttl = u32::from(key.ttl);
+        let set = match family {
+            IpFamily::V4 => socket.socket().set_ttl_v4(ttl),
+            IpFamily::V6 => socket.socket().set_unicast_hops_v6(ttl),
+        };
+        set.map_err(|e| StartError(format!("unicast_ttl on {}: {e}", key.ifname)))?;
+    }
+    // `AsyncFd::new` is deprecated because a caller could close the fd behind tokio's back; here
+    // the `VrrpSocket` owns its fd and lives exactly as long as the `AsyncFd`, so that cannot
+    // happen (and `register`, its replacement, is `unsafe`, which this crate forbids).
+    #[allow(deprecated)]
+    let fd = AsyncFd::new(socket);
+    fd.map_err(|e| StartError(format!("AsyncFd on {}: {e}", key.ifname)))
+}
+
+impl Link {
+    pub fn name(&self, id: InstanceId) -> &str {
+        self.plans.get(id).map_or("?", |p| p.cfg.name.as_str())
+    }
+
+    /// Removes addresses of our instances left behind by a crashed run (keepalived does this at
+    /// start-up too).
+    pub fn remove_leftovers(&mut self) {
+        let present = match self.rtnl.addrs(None) {
+            Ok(a) => a,
+            Err(e) => {
+                warn!("cannot list addresses: {e}");
+                return;
+            }
+        };
+        for id in 0..self.plans.len() {
+            let (name, routes, rules) = {
+                let p = &self.plans[id];
+                (p.cfg.name.clone(), p.routes.clone(), p.rules.clone())
+            };
+            remove_leftover_routes(&mut self.rtnl, &name, &routes, &rules);
+            info!("({}) removing VIPs.", self.plans[id].cfg.name);
+            for vip in self.plans[id].vips.clone() {
+                let Ok(ifindex) = keepalived_net::ifindex(&vip.dev) else {
+                    continue;
+                };
+                let there = present.iter().any(|a| {
+                    a.ifindex == ifindex && a.addr == vip.addr && a.prefix_len == vip.prefix_len
+                });
+                if there {
+                    debug!("({}) removing leftover {vip}", self.plans[id].cfg.name);
+                    self.del_vip(id, &vip);
+                }
+            }
+        }
+    }
+
+    /// Hands a datagram read from this link's socket to the engine; logs a rejection.
+    pub fn handle_rx(&mut self, now: Instant, dg: &Datagram) {
+        let (meta, payload) = (&dg.meta, dg.payload.as_slice());
+        self.last_rx = None;
+        if let Ok(p) = Packet::new_checked(payload) {
+            self.last_rx = Some((meta.src, p.priority()));
+            if let Some(id) = self.router.find(Family::of(&meta.src), p.vrid())
+                && p.priority() == 0
+                && self
+                    .router
+                    .instance(id)
+                    .is_some_and(|i| i.state() == State::Backup)
+            {
+                info!(
+                    "({}) Backup received priority 0 advertisement",
+                    self.name(id)
+                );
+            }
+        }
+        if let Err(e) = self.router.handle_datagram(now, meta, payload) {
+            self.log_rejected(now, &e, payload);
+        }
+    }
+
+    /// Logs a rejected advert in keepalived's words (it is already counted by the engine). The
+    /// same complaint from the same peer is repeated at warning level at most every 10 s.
+    fn log_rejected(&mut self, now: Instant, e: &PeerError, payload: &[u8]) {
+        let (vrid, family) = (
+            Packet::new_checked(payload).ok().map(|p| p.vrid()),
+            Family::of(&e.peer),
+        );
+        let instance = vrid.and_then(|v| self.router.find(family, v));
+        let name = instance.map_or_else(|| self.key.ifname.clone(), |id| self.name(id).to_owned());
+        let text = match &e.error {
+            RxError::AuthFailure => format!("({name}) received an invalid passwd!"),
+            RxError::Version { got } => {
+                let want = instance
+                    .and_then(|id| self.router.instance(id))
+                    .map(|i| i.config().version);
+                match want {
+                    Some(want) => format!(
+                        "({name}) wrong version. Received {got} and expect {}",
+                        want.number()
+                    ),
+                    None => format!("({name}) wrong version. Received {got}"),
+                }
+            }
+            RxError::VridUnknown { .. } => {
+                debug!("({name}) {e}");
+                return;
+            }
+            other => format!("({name}) advert from {} rejected: {other}", e.peer),
+        };
+        let key = format!("{}|{text}", e.peer);
+        let quiet = self
+            .last_rejected
+            .get(&key)
+            .is_some_and(|at| now - *at < Duration::from_secs(10));
+        if quiet {
+            debug!("{text}");
+        } else {
+            warn!("{text}");
+            self.last_rejected.insert(key, now);
+        }
+    }
+
+    /// Executes every pending action; returns the next deadline.
+    pub fn drain(&mut self) -> Option<Instant> {
+        while let Some((id, action)) = self.router.poll_action() {
+            self.execute(id, action);
+        }
+        self.router.poll_timeout()
+    }
+
+    fn execute(&mut self, id: InstanceId, action: Action) {
+        match action {
+            Action::SendAdvert { repr, checksum } => {
+                if repr.priority == 0 {
+                    info!("({}) sent 0 priority", self.name(id));
+                }
+                let Some(socket) = &self.socket else {
+                    return;
+                };
+                let Some(plan) = self.plans.get(id) else {
+                    return;
+                };
+                let dsts: Vec<IpAddr> = match &plan.transport {
+                    Transport::Multicast(g) => vec![*g],
+                    Transport::Unicast { peers, .. } => peers.clone(),
+                };
+                let mut failed = None;
+                for dst in dsts {
+                    let sent = repr
+                        .to_bytes(plan.cfg.primary_addr, dst, checksum)
+                        .map_err(|e| format!("cannot build advert: {e}"))
+                        .and_then(|bytes| {
+                            socket
+                                .get_ref()
+                                .send_to(&bytes, dst)
+                                .map_err(|e| format!("cannot send advert to {dst}: {e}"))
+                        });
+                    if let Err(e) = sent {
+                        failed = Some(e);
+                    }
+                }
+                let was_failing = self.send_failing.get(id).copied().unwrap_or(false);
+                match &failed {
+                    Some(e) if was_failing => debug!("({}) {e}", plan.cfg.name),
+                    Some(e) => warn!("({}) {e}", plan.cfg.name),
+                    None if was_failing => info!("({}) adverts are sent again", plan.cfg.name),
+                    None => {}
+                }
+                if let Some(f) = self.send_failing.get_mut(id) {
+                    *f = failed.is_some();
+                }
+            }
+            Action::AddVips => {
+                info!("({}) setting VIPs.", self.name(id));
+                for vip in self
+                    .plans
+                    .get(id)
+                    .map(|p| p.vips.clone())
+                    .unwrap_or_default()
+                {
+                    self.add_vip(id, &vip);
+                }
+                if let Some(p) = self.plans.get(id) {
+                    let (name, routes, rules) =
+                        (p.cfg.name.clone(), p.routes.clone(), p.rules.clone());
+                    add_routes(&mut self.rtnl, &name, &routes, &rules);
+                }
+            }
+            Action::DelVips => {
+                if self.stopping && !self.release {
+                    info!(
+                        "({}) not removing VIPs (--dont-release-vrrp)",
+                        self.name(id)
+                    );
+                    return;
+                }
+                if let Some(p) = self.plans.get(id) {
+                    let (name, routes, rules) =
+                        (p.cfg.name.clone(), p.routes.clone(), p.rules.clone());
+                    del_routes(&mut self.rtnl, &name, &routes, &rules);
+                }
+                info!("({}) removing VIPs.", self.name(id));
+                for vip in self
+                    .plans
+                    .get(id)
+                    .map(|p| p.vips.clone())
+                    .unwrap_or_default()
+                {
+                    self.del_vip(id, &vip);
+                }
+            }
+            Action::SendGratuitous { count } => {
+                let Some(plan) = self.plans.get(id) else {
+                    return;
+                };
+                if let Some(first) = plan.vips.first() {
+                    let what = if first.addr.is_ipv4() {
+                        "gratuitous ARPs"
+                    } else {
+                        "Unsolicited Neighbour Adverts"
+                    };
+                    info!(
+                        "({}) Sending/queueing {what} on {} for {}",
+                        plan.cfg.name, first.dev, first.addr
+                    );
+                }
+                let vips = plan.vips.clone();
+                for vip in &vips {
+                    self.announce(id, vip, count);
+                }
+            }
+            Action::StateChanged { from, to, reason } => self.log_transition(id, from, to, reason),
+            Action::Warning(e) => {
+                let text = e.to_string();
+                let name = self.name(id).to_owned();
+                match self.last_warning.get_mut(id) {
+                    Some(last) if last.as_deref() == Some(text.as_str()) => {
+                        debug!("({name}) {text}");
+                    }
+                    Some(last) => {
+                        warn!("({name}) {text}");
+                        *last = Some(text);
+                    }
+                    None => warn!("({name}) {text}"),
+                }
+            }
+        }
+    }
+
+    fn log_transition(&self, id: InstanceId, from: State, to: State, reason: Reason) {
+        let name = self.name(id);
+        match to {
+            State::Backup => {
+                if from == State::Master
+                    && reason == Reason::HigherPriorityAdvert
+                    && let Some((src, prio)) = self.last_rx
+                {
+                    let ours = self.router.instance(id).map_or(0, |i| i.priority());
+                    info!(
+                        "({name}) Master received advert from {src} with higher priority {prio}, ours {ours}"
+                    );
+                }
+                if reason == Reason::Startup {
+                    info!("({name}) Entering BACKUP STATE (init)");
+                } else {
+                    info!("({name}) Entering BACKUP STATE");
+                }
+            }
+            State::Master => {
+                if reason == Reason::MasterDown {
+                    info!("({name}) Receive advertisement timeout");
+                }
+                info!("({name}) Entering MASTER STATE");
+            }
+            State::Fault => {
+                if from == State::Initialize {
+                    info!("({name}) entering FAULT state");
+                } else {
+                    info!("({name}) Entering FAULT STATE");
+                }
+            }
+            State::Stop | State::Initialize => debug!("({name}) {from} -> {to} ({reason})"),
+        }
+    }
+
+    fn add_vip(&mut self, id: InstanceId, vip: &VipSpec) {
+        let name = self.name(id).to_owned();
+        add_addr(&mut self.rtnl, &name, vip);
+    }
+
+    /// Sends `count` gratuitous ARPs (IPv4) or unsolicited neighbour adverts (IPv6) for `vip`
+    /// on its interface, so neighbours learn the new master at once.
+    fn announce(&mut self, id: InstanceId, vip: &VipSpec, count: u8) {
+        let interval = match (self.plans.get(id), vip.addr) {
+            (Some(p), IpAddr::V4(_)) => p.garp_interval,
+            (Some(p), IpAddr::V6(_)) => p.gna_interval,
+            (None, _) => Duration::ZERO,
+        };
+        if !interval.is_zero() && count > 1 {
+            // Spaced bursts run on their own so the engine never waits for them.
+            let (name, dev, addr) = (self.name(id).to_owned(), vip.dev.clone(), vip.addr);
+            tokio::spawn(async move {
+                let garp = match Garp::open(&dev) {
+                    Ok(g) => g,
+                    Err(e) => return warn!("({name}) cannot send gratuitous ARP/NA on {dev}: {e}"),
+                };
+                for n in 0..count {
+                    if n > 0 {
+                        tokio::time::sleep(interval).await;
+                    }
+                    if let Err(e) = garp.announce(addr) {
+                        return debug!("({name}) gratuitous ARP/NA for {addr} failed: {e}");
+                    }
+                }
+            });
+            return;
+        }
+        if !self.garps.contains_key(&vip.dev) {
+            match Garp::open(&vip.dev) {
+                Ok(garp) => {
+                    self.garps.insert(vip.dev.clone(), garp);
+                }
+                Err(e) => {
+                    warn!(
+                        "({}) cannot send gratuitous ARP/NA on {}: {e}",
+                        self.name(id),
+                        vip.dev
+                    );
+                    return;
+                }
+            }
+        }
+        let Some(garp) = self.garps.get(&vip.dev) else {
+            return;
+        };
+        for _ in 0..count {
+            if let Err(e) = garp.announce(vip.addr) {
+                debug!(
+                    "({}) gratuitous ARP/NA for {} failed: {e}",
+                    self.name(id),
+                    vip.addr
+                );
+                break;
+            }
+        }
+    }
+
+    fn del_vip(&mut self, id: InstanceId, vip: &VipSpec) {
+        let name = self.name(id).to_owned();
+        del_addr(&mut self.rtnl, &name, vip);
+    }
+}
