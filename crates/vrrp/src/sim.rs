@@ -84,6 +84,20 @@ pub enum Logged {
         /// Messages.
         count: u8,
     },
+    /// The effective priority changed.
+    Priority {
+        /// Old priority.
+        from: u8,
+        /// New priority.
+        to: u8,
+    },
+    /// A master heard a lower-priority advert.
+    RxLowerPriority {
+        /// Its sender.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
     /// An accepted advert with something odd.
     Warning(String),
     /// A received advert was dropped.
@@ -424,6 +438,10 @@ impl Lan {
                 Action::SendGratuitous { count } => Logged::Gratuitous { count },
                 Action::StateChanged { from, to, reason } => Logged::State { from, to, reason },
                 Action::Warning(w) => Logged::Warning(w.to_string()),
+                Action::PriorityChanged { from, to } => Logged::Priority { from, to },
+                Action::MasterRxLowerPriority { from, priority } => {
+                    Logged::RxLowerPriority { from, priority }
+                }
             };
             self.log.push(Entry {
                 at: self.now,
