@@ -43,8 +43,8 @@ use crate::error::PeerError;
 use crate::instance::Instance;
 use crate::state::{Event, FaultCause, State};
 use crate::time::Instant;
-use crate::track::{Summary, TrackKind, Tracked, TrackerId, TrackerUpdate, TrackerValue};
 use crate::track::effective_priority;
+use crate::track::{Summary, TrackKind, Tracked, TrackerId, TrackerUpdate, TrackerValue};
 use crate::wire::ip::RxMeta;
 
 /// An index into the engine's links (one [`Router`] each).
@@ -189,7 +189,10 @@ impl Engine {
         instance: Instance,
         tracks: Vec<Tracked>,
     ) -> Result<InstanceRef, AddError> {
-        let router = self.routers.get_mut(link).ok_or(AddError::UnknownLink(link))?;
+        let router = self
+            .routers
+            .get_mut(link)
+            .ok_or(AddError::UnknownLink(link))?;
         let id = router.add(instance)?;
         let r = InstanceRef { link, id };
         if let Some(members) = self.members.get_mut(link) {

@@ -119,17 +119,13 @@ impl Engine {
         let own_fault: Vec<bool> = members
             .iter()
             .map(|&r| {
-                self.instance(r).is_some_and(|i| {
-                    !i.fault_causes().without(FaultCause::SyncGroup).is_empty()
-                })
+                self.instance(r)
+                    .is_some_and(|i| !i.fault_causes().without(FaultCause::SyncGroup).is_empty())
             })
             .collect();
         let mut changed = false;
         for (i, &r) in members.iter().enumerate() {
-            let want = own_fault
-                .iter()
-                .enumerate()
-                .any(|(j, f)| j != i && *f);
+            let want = own_fault.iter().enumerate().any(|(j, f)| j != i && *f);
             let Some(inst) = self.instance_mut(r) else {
                 continue;
             };

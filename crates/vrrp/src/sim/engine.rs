@@ -151,9 +151,7 @@ impl Net {
     /// Gives `event` to one instance of `node` now.
     pub fn event(&mut self, node: usize, r: InstanceRef, event: Event) {
         let now = self.now;
-        self.nodes[node]
-            .engine
-            .handle_instance_event(now, r, event);
+        self.nodes[node].engine.handle_instance_event(now, r, event);
         self.drain(node);
     }
 
