@@ -309,3 +309,66 @@ fn a_pending_member_script_holds_the_whole_group() {
     assert_eq!(p.states(p.a), vec![State::Stop; 2]);
     assert_eq!(p.group(p.a), State::Stop);
 }
+
+#[test]
+fn random_faults_keep_members_together_and_end_with_one_master_per_link() {
+    use keepalived_vrrp::sim::SplitMix64;
+    // A: group script 0 (weight -150), member script 1 (weight 0) on link 0. B: plain group.
+    let mut p = Pair::new(
+        &[vec![script(1, 0)]],
+        vec![script(0, -150)],
+        SyncGroupOptions::default(),
+    );
+    let (a, b) = (p.a, p.b);
+    p.net.tracker(a, upd(0, Up));
+    p.net.tracker(a, upd(1, Up));
+    p.start();
+    let mut rng = SplitMix64::new(7);
+    let mut plugged = [[true; 2]; 2];
+    for step in 0..3000 {
+        let node = if rng.below(2) == 0 { a } else { b };
+        let link = usize::try_from(rng.below(2)).unwrap();
+        let r = if node == a { p.ra[link] } else { p.rb[link] };
+        match rng.below(4) {
+            0 => {
+                let id = usize::try_from(rng.below(2)).unwrap();
+                let v = if rng.below(2) == 0 { Up } else { Down };
+                p.net.tracker(a, upd(id, v));
+            }
+            1 => {
+                let up = !plugged[node][link];
+                plugged[node][link] = up;
+                p.net.plug(node, link, up);
+                let ev = if up {
+                    Event::InterfaceUp
+                } else {
+                    Event::InterfaceDown
+                };
+                p.net.event(node, r, ev);
+            }
+            _ => {}
+        }
+        p.net
+            .run_for(Duration::from_millis(rng.below(3000)));
+        for n in [a, b] {
+            let s = p.states(n);
+            assert!(s.iter().all(|x| *x == s[0]), "step {step}: node {n} {s:?}");
+        }
+    }
+    // The run really moved the groups around.
+    for (n, g) in [(a, p.ga), (b, p.gb)] {
+        let moves = p.net.group_transitions(n, g).len();
+        assert!(moves > 100, "node {n}: {moves} group transitions");
+    }
+    // Heal everything: A (200) is master on both links again.
+    for (node, refs) in [(a, p.ra.clone()), (b, p.rb.clone())] {
+        for (link, &r) in refs.iter().enumerate() {
+            p.net.plug(node, link, true);
+            p.net.event(node, r, Event::InterfaceUp);
+        }
+    }
+    p.net.tracker(a, upd(0, Up));
+    p.net.tracker(a, upd(1, Up));
+    p.net.run_for(secs(20));
+    p.assert_master(a);
+}
