@@ -348,8 +348,7 @@ fn random_faults_keep_members_together_and_end_with_one_master_per_link() {
             }
             _ => {}
         }
-        p.net
-            .run_for(Duration::from_millis(rng.below(3000)));
+        p.net.run_for(Duration::from_millis(rng.below(3000)));
         for n in [a, b] {
             let s = p.states(n);
             assert!(s.iter().all(|x| *x == s[0]), "step {step}: node {n} {s:?}");
@@ -371,4 +370,34 @@ fn random_faults_keep_members_together_and_end_with_one_master_per_link() {
     p.net.tracker(a, upd(1, Up));
     p.net.run_for(secs(20));
     p.assert_master(a);
+}
+
+#[test]
+fn sync_group_errors() {
+    use keepalived_vrrp::GroupError;
+    let mut net = Net::new();
+    let (a, ra) = node(&mut net, 1, &[200, 200], &[]);
+    let e = net.engine_mut(a);
+    assert_eq!(e.add_sync_group("G", &[], vec![]), Err(GroupError::Empty));
+    let ghost = InstanceRef { link: 5, id: 0 };
+    assert_eq!(
+        e.add_sync_group("G", &[ra[0], ghost], vec![]),
+        Err(GroupError::UnknownInstance(ghost))
+    );
+    assert_eq!(
+        e.add_sync_group("G", &[ra[0], ra[0]], vec![]),
+        Err(GroupError::DuplicateMember(ra[0]))
+    );
+    let g = e.add_sync_group("G", &ra, vec![]).unwrap();
+    assert_eq!(
+        e.add_sync_group("H", &ra[1..], vec![]),
+        Err(GroupError::AlreadyInGroup {
+            instance: ra[1],
+            group: g
+        })
+    );
+    assert_eq!(e.groups(), 1);
+    assert_eq!(e.group_members(g), Some(&ra[..]));
+    assert_eq!(e.group_state(g), Some(State::Initialize));
+    assert_eq!(e.group_state(GroupId(1)), None);
 }
