@@ -1,5 +1,7 @@
 //! Effects the engine asks its driver to carry out.
 
+use core::net::IpAddr;
+
 use crate::error::PeerError;
 use crate::state::{Reason, State};
 use crate::wire::ChecksumCaps;
@@ -37,6 +39,22 @@ pub enum Action {
         to: State,
         /// Why.
         reason: Reason,
+    },
+    /// The effective priority changed (tracking): for `notify_priority_changes` and logs. A
+    /// master has already queued an advert with the new priority.
+    PriorityChanged {
+        /// The old effective priority.
+        from: u8,
+        /// The new effective priority.
+        to: u8,
+    },
+    /// A master received an advert with a lower priority than its own (keepalived's
+    /// `notify_master_rx_lower_pri`); it has already answered with an advert of its own.
+    MasterRxLowerPriority {
+        /// The sender of the lower-priority advert.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
     },
     /// An advert was accepted but something in it is worth a log line (a v3 interval or an
     /// address list that differs from ours).

@@ -39,6 +39,8 @@ pub enum AddError {
     },
     /// The configuration is invalid.
     Config(ConfigError),
+    /// The engine has no such link.
+    UnknownLink(usize),
 }
 
 impl core::fmt::Display for AddError {
@@ -48,6 +50,7 @@ impl core::fmt::Display for AddError {
                 write!(f, "VRID {vrid} ({family:?}) already runs on this interface")
             }
             AddError::Config(e) => e.fmt(f),
+            AddError::UnknownLink(link) => write!(f, "no link {link}"),
         }
     }
 }
@@ -96,6 +99,14 @@ impl Router {
     #[must_use]
     pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
         self.instances.get(id)
+    }
+
+    /// One instance, mutably; it is marked as possibly having actions to drain.
+    pub(crate) fn instance_mut(&mut self, id: InstanceId) -> Option<&mut Instance> {
+        if id < self.instances.len() {
+            self.touch(id);
+        }
+        self.instances.get_mut(id)
     }
 
     /// The instance running `vrid` in `family`.

@@ -11,6 +11,8 @@
 //! * [`wire`]: the packet codec (views and `Repr`s, checksums, IP headers).
 //! * [`Instance`]: one VRID's state machine; [`Router`]: the instances of one interface, with
 //!   the receive demultiplexer and the global counters.
+//! * [`Engine`]: every link's router plus tracked objects ([`track`]) and sync groups; what a
+//!   daemon drives.
 //! * [`timing`]: Skew_Time and Master_Down_Interval; [`InstanceStats`] / [`GlobalStats`]: the
 //!   RFC 6527 and keepalived counters.
 //!
@@ -27,6 +29,7 @@
 mod action;
 mod config;
 mod demux;
+mod engine;
 pub mod error;
 mod instance;
 mod state;
@@ -43,13 +46,16 @@ pub mod sim;
 pub use action::Action;
 pub use config::{GarpConfig, InitialState, InstanceConfig};
 pub use demux::{AddError, InstanceId, Router};
+pub use engine::{
+    Engine, EngineAction, GroupError, GroupId, InstanceRef, LinkId, SyncGroupOptions,
+};
 pub use error::{ConfigError, EmitError, PeerError, RxError, Scope};
 pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};
-pub use state::{Event, Reason, State};
+pub use state::{Event, FaultCause, FaultCauses, Reason, State};
 pub use stats::{GlobalStats, InstanceStats};
 pub use time::Instant;
 pub use timing::{Centisecs, Version};
-pub use track::{TrackerId, TrackerUpdate, TrackerValue};
+pub use track::{TrackKind, Tracked, TrackerId, TrackerUpdate, TrackerValue};
 pub use wire::ChecksumCaps;
 pub use wire::ip::RxMeta;
 pub use wire::vrrp::{AddrList, Auth, Family, Packet, Repr};

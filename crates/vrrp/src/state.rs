@@ -50,6 +50,12 @@ pub enum Reason {
     InterfaceDown,
     /// The interface came back.
     InterfaceUp,
+    /// A tracked object (script, interface, file, process) put the instance in FAULT.
+    TrackerFault,
+    /// The tracked objects that held the instance in FAULT are good again.
+    TrackerRecovered,
+    /// The instance's sync group moved it (to MASTER, BACKUP or FAULT, or out of FAULT).
+    SyncGroup,
     /// Shut down.
     Shutdown,
 }
@@ -62,7 +68,7 @@ impl Reason {
         match self {
             Reason::AddressOwner => 1,
             Reason::InitialStateMaster => 2,
-            Reason::MasterDown => 3,
+            Reason::MasterDown | Reason::SyncGroup => 3,
             _ => 0,
         }
     }
@@ -78,6 +84,9 @@ impl fmt::Display for Reason {
             Reason::HigherPriorityAdvert => "higher priority advert received",
             Reason::InterfaceDown => "interface down",
             Reason::InterfaceUp => "interface up",
+            Reason::TrackerFault => "tracked object in fault",
+            Reason::TrackerRecovered => "tracked objects recovered",
+            Reason::SyncGroup => "sync group",
             Reason::Shutdown => "shutdown",
         })
     }
@@ -86,13 +95,107 @@ impl fmt::Display for Reason {
 /// Something that happened outside the protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// The interface (and whatever it tracks) is usable again.
+    /// The interface is usable again: the same as `FaultCleared(FaultCause::Interface)`.
     InterfaceUp,
-    /// The interface is down: go to Fault.
+    /// The interface is down: the same as `FaultRaised(FaultCause::Interface)`.
     InterfaceDown,
+    /// A cause of FAULT appeared: the instance enters Fault (if running) and stays there until
+    /// every cause is cleared.
+    FaultRaised(FaultCause),
+    /// A cause of FAULT went away; the instance leaves Fault when none is left.
+    FaultCleared(FaultCause),
     /// Stop: a master sends a priority-0 advert and releases its addresses.
     Shutdown,
     /// The effective priority changed (tracking); a master advertises it at once. Clamped to
     /// 1..=254; ignored for the address owner (255).
     PriorityChanged(u8),
+}
+
+/// Why an instance is in FAULT. An instance leaves FAULT only when every cause is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultCause {
+    /// Its interface is down.
+    Interface,
+    /// A tracked object with weight 0 failed (or a `track_file` result below -253).
+    Tracker,
+    /// Another member of its sync group is in FAULT.
+    SyncGroup,
+}
+
+impl FaultCause {
+    const fn bit(self) -> u8 {
+        match self {
+            FaultCause::Interface => 1,
+            FaultCause::Tracker => 2,
+            FaultCause::SyncGroup => 4,
+        }
+    }
+
+    /// The reason recorded when this cause puts an instance in FAULT.
+    #[must_use]
+    pub fn raised_reason(self) -> Reason {
+        match self {
+            FaultCause::Interface => Reason::InterfaceDown,
+            FaultCause::Tracker => Reason::TrackerFault,
+            FaultCause::SyncGroup => Reason::SyncGroup,
+        }
+    }
+
+    /// The reason recorded when clearing this (last) cause takes an instance out of FAULT.
+    #[must_use]
+    pub fn cleared_reason(self) -> Reason {
+        match self {
+            FaultCause::Interface => Reason::InterfaceUp,
+            FaultCause::Tracker => Reason::TrackerRecovered,
+            FaultCause::SyncGroup => Reason::SyncGroup,
+        }
+    }
+}
+
+impl fmt::Display for FaultCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FaultCause::Interface => "interface down",
+            FaultCause::Tracker => "tracked object",
+            FaultCause::SyncGroup => "sync group",
+        })
+    }
+}
+
+/// A set of [`FaultCause`]s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FaultCauses(u8);
+
+impl FaultCauses {
+    /// No cause.
+    pub const NONE: FaultCauses = FaultCauses(0);
+
+    /// Whether `cause` is in the set.
+    #[must_use]
+    pub fn contains(self, cause: FaultCause) -> bool {
+        self.0 & cause.bit() != 0
+    }
+
+    /// Whether the set is empty.
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Adds `cause`.
+    pub fn insert(&mut self, cause: FaultCause) {
+        self.0 |= cause.bit();
+    }
+
+    /// Removes `cause`.
+    pub fn remove(&mut self, cause: FaultCause) {
+        self.0 &= !cause.bit();
+    }
+
+    /// The set without `cause`.
+    #[must_use]
+    pub fn without(mut self, cause: FaultCause) -> FaultCauses {
+        self.remove(cause);
+        self
+    }
 }

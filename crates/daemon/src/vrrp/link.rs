@@ -434,6 +434,9 @@ impl Link {
                 }
             }
             Action::StateChanged { from, to, reason } => self.log_transition(id, from, to, reason),
+            Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {
+                debug!("({}) {action:?}", self.name(id));
+            }
             Action::Warning(e) => {
                 let text = e.to_string();
                 let name = self.name(id).to_owned();

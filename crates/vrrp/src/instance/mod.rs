@@ -19,6 +19,12 @@
 //!   §7.1 lets it drop them), so two routers misconfigured as owners still elect one master.
 //! * Leaving Master for Fault sends a priority-0 advert (useful when the fault comes from
 //!   tracking; harmless when the link is down and the send fails).
+//! * FAULT has causes ([`FaultCause`]: the interface, tracked objects, the sync group); the
+//!   instance enters Fault when the first appears and leaves it only when the last is gone.
+//! * A sync group member ("gated" by the engine) does not become master by itself when its
+//!   Master_Down_Timer fires: it records that it wants to ([`Instance::wants_master`]), re-arms
+//!   the timer, and lets the group decide (keepalived: the group goes master only when every
+//!   member wants to, preferring backup to avoid thrashing).
 
 #![cfg_attr(
     not(test),
@@ -40,7 +46,7 @@ use std::collections::VecDeque;
 use crate::action::Action;
 use crate::config::{InitialState, InstanceConfig};
 use crate::error::ConfigError;
-use crate::state::{Event, Reason, State};
+use crate::state::{Event, FaultCause, FaultCauses, Reason, State};
 use crate::stats::InstanceStats;
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
@@ -63,8 +69,12 @@ pub struct Instance {
     master_adver_int: Centisecs,
     /// The source address of the master we last accepted an advert from.
     master_addr: Option<IpAddr>,
-    /// The interface is up.
-    link_up: bool,
+    /// Why the instance is (or, once started, will be) in Fault; empty when it may run.
+    faults: FaultCauses,
+    /// A sync group member: a fired Master_Down_Timer only sets `wants_master`.
+    sync_gate: bool,
+    /// A gated member whose Master_Down_Timer fired without a master heard since.
+    wants_master: bool,
     /// Until this instant a Backup keeps accepting a lower-priority master (`preempt_delay`).
     preempt_deadline: Option<Instant>,
     /// The reason the armed Master_Down_Timer will give when it fires.
@@ -84,7 +94,9 @@ impl Instance {
             cfg,
             state: State::Initialize,
             master_addr: None,
-            link_up: true,
+            faults: FaultCauses::NONE,
+            sync_gate: false,
+            wants_master: false,
             preempt_deadline: None,
             down_reason: Reason::MasterDown,
             timers: TimerTable::default(),
@@ -144,6 +156,39 @@ impl Instance {
         )
     }
 
+    /// Why the instance is in Fault (or would be once started).
+    #[must_use]
+    pub fn fault_causes(&self) -> FaultCauses {
+        self.faults
+    }
+
+    /// For a sync group member: its Master_Down_Timer fired and no master has been heard since,
+    /// so it would be master were it not for the group.
+    #[must_use]
+    pub fn wants_master(&self) -> bool {
+        self.wants_master
+    }
+
+    /// Makes the instance a sync group member (see the module documentation) or not.
+    pub(crate) fn set_sync_gate(&mut self, gated: bool) {
+        self.sync_gate = gated;
+        if !gated {
+            self.wants_master = false;
+        }
+    }
+
+    /// The group moves this member: Backup to Master or Master to Backup. Other combinations are
+    /// ignored. Returns whether it moved.
+    pub(crate) fn sync_to(&mut self, now: Instant, to: State) -> bool {
+        match (self.state, to) {
+            (State::Backup, State::Master) | (State::Master, State::Backup) => {
+                self.transition(now, to, Reason::SyncGroup);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The counters.
     #[must_use]
     pub fn stats(&self) -> &InstanceStats {
@@ -184,8 +229,8 @@ impl Instance {
         }
         self.preempt_deadline =
             (!self.cfg.preempt_delay.is_zero()).then(|| now + self.cfg.preempt_delay);
-        if !self.link_up {
-            self.transition(now, State::Fault, Reason::InterfaceDown);
+        if let Some(cause) = self.first_fault() {
+            self.transition(now, State::Fault, cause.raised_reason());
         } else {
             self.enter_active(now, Reason::Startup);
         }
@@ -195,8 +240,15 @@ impl Instance {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.timers.expire(Timer::MasterDown, now) && self.state == State::Backup {
             // RFC 9568 §6.4.2 (510): Master_Down_Timer fires -> Master.
-            let reason = self.down_reason;
-            self.transition(now, State::Master, reason);
+            if self.sync_gate {
+                // The group decides; keep timing out while nobody is heard.
+                self.wants_master = true;
+                self.timers
+                    .set(Timer::MasterDown, now + self.master_down_interval());
+            } else {
+                let reason = self.down_reason;
+                self.transition(now, State::Master, reason);
+            }
         }
         if self.timers.expire(Timer::Adver, now) && self.state == State::Master {
             // RFC 9568 §6.4.3 (830): Adver_Timer fires -> send, reset.
@@ -222,24 +274,41 @@ impl Instance {
     /// Handles an event from outside the protocol.
     pub fn handle_event(&mut self, now: Instant, event: Event) {
         match event {
-            Event::InterfaceDown => {
-                self.link_up = false;
-                if matches!(self.state, State::Backup | State::Master) {
-                    self.transition(now, State::Fault, Reason::InterfaceDown);
-                }
-            }
-            Event::InterfaceUp => {
-                self.link_up = true;
-                if self.state == State::Fault {
-                    self.enter_active(now, Reason::InterfaceUp);
-                }
-            }
+            Event::InterfaceDown => self.raise_fault(now, FaultCause::Interface),
+            Event::InterfaceUp => self.clear_fault(now, FaultCause::Interface),
+            Event::FaultRaised(cause) => self.raise_fault(now, cause),
+            Event::FaultCleared(cause) => self.clear_fault(now, cause),
             Event::Shutdown => {
                 if !matches!(self.state, State::Initialize | State::Stop) {
                     self.transition(now, State::Stop, Reason::Shutdown);
                 }
             }
             Event::PriorityChanged(p) => self.change_priority(now, p),
+        }
+    }
+
+    fn first_fault(&self) -> Option<FaultCause> {
+        [
+            FaultCause::Interface,
+            FaultCause::Tracker,
+            FaultCause::SyncGroup,
+        ]
+        .into_iter()
+        .find(|c| self.faults.contains(*c))
+    }
+
+    fn raise_fault(&mut self, now: Instant, cause: FaultCause) {
+        self.faults.insert(cause);
+        if matches!(self.state, State::Backup | State::Master) {
+            self.transition(now, State::Fault, cause.raised_reason());
+        }
+    }
+
+    fn clear_fault(&mut self, now: Instant, cause: FaultCause) {
+        let had = self.faults.contains(cause);
+        self.faults.remove(cause);
+        if had && self.faults.is_empty() && self.state == State::Fault {
+            self.enter_active(now, cause.cleared_reason());
         }
     }
 
@@ -251,12 +320,30 @@ impl Instance {
         if p == self.priority {
             return;
         }
+        let from = self.priority;
+        let old_down = self.master_down_interval();
         self.priority = p;
-        if self.state == State::Master {
-            // Advertise the new priority at once, so backups re-evaluate now.
-            self.send_advert(p);
-            self.timers
-                .set(Timer::Adver, now + self.cfg.adver_int.as_duration());
+        if self.state != State::Initialize {
+            // Not a change worth reporting before the instance has run.
+            self.actions
+                .push_back(Action::PriorityChanged { from, to: p });
+        }
+        match self.state {
+            State::Master => {
+                // Advertise the new priority at once, so backups re-evaluate now.
+                self.send_advert(p);
+                self.timers
+                    .set(Timer::Adver, now + self.cfg.adver_int.as_duration());
+            }
+            State::Backup => {
+                // Skew_Time depends on the priority: move the running Master_Down_Timer by the
+                // difference, as keepalived does.
+                if let Some(at) = self.timers.get(Timer::MasterDown) {
+                    let at = at - old_down + self.master_down_interval();
+                    self.timers.set(Timer::MasterDown, at.max(now));
+                }
+            }
+            _ => {}
         }
     }
 
@@ -279,6 +366,7 @@ impl Instance {
     fn transition(&mut self, now: Instant, to: State, reason: Reason) {
         let from = self.state;
         self.state = to;
+        self.wants_master = false;
         self.timers.stop_all();
         self.actions
             .push_back(Action::StateChanged { from, to, reason });

@@ -146,6 +146,7 @@ impl Instance {
                 self.master_adver_int = repr.adver_int;
             }
             self.master_addr = Some(meta.src);
+            self.wants_master = false;
             self.down_reason = Reason::MasterDown;
             self.timers
                 .set(Timer::MasterDown, now + self.master_down_interval());
@@ -194,6 +195,13 @@ impl Instance {
             self.timers
                 .set(Timer::MasterDown, now + self.master_down_interval());
         } else {
+            if repr.priority < self.priority {
+                // keepalived's notify_master_rx_lower_pri.
+                self.actions.push_back(Action::MasterRxLowerPriority {
+                    from: meta.src,
+                    priority: repr.priority,
+                });
+            }
             // keepalived: a lesser master is answered at once to force the election.
             self.send_advert(self.priority);
             self.timers

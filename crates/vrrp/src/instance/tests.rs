@@ -371,6 +371,99 @@ fn interface_down_and_up() {
 }
 
 #[test]
+fn fault_is_left_only_when_every_cause_is_gone() {
+    use crate::state::FaultCause;
+    let mut i = master(cfg(Version::V2, 100));
+    i.handle_event(t(100), Event::FaultRaised(FaultCause::Tracker));
+    i.handle_event(t(110), Event::InterfaceDown);
+    let a = drain(&mut i);
+    assert!(a.contains(&Action::StateChanged {
+        from: State::Master,
+        to: State::Fault,
+        reason: Reason::TrackerFault,
+    }));
+    i.handle_event(t(200), Event::InterfaceUp);
+    assert_eq!(i.state(), State::Fault);
+    assert!(i.fault_causes().contains(FaultCause::Tracker));
+    i.handle_event(t(300), Event::FaultCleared(FaultCause::Tracker));
+    let a = drain(&mut i);
+    assert_eq!(
+        a,
+        vec![Action::StateChanged {
+            from: State::Fault,
+            to: State::Backup,
+            reason: Reason::TrackerRecovered,
+        }]
+    );
+    assert!(i.fault_causes().is_empty());
+    // Clearing a cause that is not there changes nothing.
+    i.handle_event(t(400), Event::FaultCleared(FaultCause::SyncGroup));
+    assert!(drain(&mut i).is_empty());
+}
+
+#[test]
+fn master_reports_lower_priority_adverts() {
+    let mut i = master(cfg(Version::V2, 100));
+    i.handle_packet(t(100), &meta(PEER_LOW), &advert(&i, 50))
+        .unwrap();
+    let a = drain(&mut i);
+    assert_eq!(
+        a[0],
+        Action::MasterRxLowerPriority {
+            from: PEER_LOW.into(),
+            priority: 50
+        }
+    );
+    assert_eq!(sent_priorities(&a), vec![100]);
+    // Equal priority from a lower address: answered, but not a lower priority.
+    i.handle_packet(t(200), &meta(PEER_LOW), &advert(&i, 100))
+        .unwrap();
+    let a = drain(&mut i);
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::MasterRxLowerPriority { .. }))
+    );
+}
+
+#[test]
+fn priority_change_is_reported_and_moves_the_down_timer() {
+    let mut i = started(cfg(Version::V3, 100));
+    let before = i.poll_timeout().unwrap();
+    let old_skew = i.skew_time();
+    i.handle_event(t(10), Event::PriorityChanged(200));
+    assert_eq!(
+        drain(&mut i),
+        vec![Action::PriorityChanged { from: 100, to: 200 }]
+    );
+    let after = i.poll_timeout().unwrap();
+    assert_eq!(before - after, old_skew - i.skew_time());
+    // Before start nothing is reported.
+    let mut j = Instance::new(cfg(Version::V2, 100)).unwrap();
+    j.handle_event(t(0), Event::PriorityChanged(50));
+    assert_eq!(j.priority(), 50);
+    assert!(drain(&mut j).is_empty());
+}
+
+#[test]
+fn gated_member_only_wants_master() {
+    let mut i = started(cfg(Version::V2, 100));
+    i.set_sync_gate(true);
+    let at = i.poll_timeout().unwrap();
+    i.handle_timeout(at);
+    assert!(drain(&mut i).is_empty());
+    assert_eq!(i.state(), State::Backup);
+    assert!(i.wants_master());
+    assert_eq!(i.poll_timeout(), Some(at + i.master_down_interval()));
+    // A master heard: no longer.
+    i.handle_packet(at, &meta(PEER_HIGH), &advert(&i, 150))
+        .unwrap();
+    assert!(!i.wants_master());
+    assert!(i.sync_to(at, State::Master));
+    assert_eq!(i.state(), State::Master);
+    assert!(!i.sync_to(at, State::Master));
+}
+
+#[test]
 fn start_with_interface_down_is_fault() {
     let mut i = Instance::new(cfg(Version::V2, 100)).unwrap();
     i.handle_event(t(0), Event::InterfaceDown);

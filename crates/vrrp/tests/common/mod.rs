@@ -4,6 +4,8 @@
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 
+pub mod engine;
+
 use keepalived_vrrp::sim::Lan;
 use keepalived_vrrp::{AddrList, Centisecs, InstanceConfig, Instant, State, Version};
 

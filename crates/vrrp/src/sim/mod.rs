@@ -6,6 +6,13 @@
 //! have a latency (default zero), a per-direction loss probability drawn from a seeded PRNG, and
 //! nodes can be partitioned, frozen (as with SIGSTOP: no timers, nothing received) and restarted.
 //! Everything that happens is appended to [`Lan::log`].
+//!
+//! [`Net`] does the same for [`crate::Engine`]s: nodes with several links, each link on a
+//! segment, so sync groups and shared trackers can be exercised across interfaces.
+
+mod engine;
+
+pub use engine::{Net, NetEntry, NetLogged};
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
@@ -83,6 +90,20 @@ pub enum Logged {
     Gratuitous {
         /// Messages.
         count: u8,
+    },
+    /// The effective priority changed.
+    Priority {
+        /// Old priority.
+        from: u8,
+        /// New priority.
+        to: u8,
+    },
+    /// A master heard a lower-priority advert.
+    RxLowerPriority {
+        /// Its sender.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
     },
     /// An accepted advert with something odd.
     Warning(String),
@@ -405,26 +426,10 @@ impl Lan {
             };
             let vrid = inst.config().vrid;
             let src = inst.config().primary_addr;
-            let what = match action {
-                Action::SendAdvert { repr, checksum } => {
-                    let dst: IpAddr = match src {
-                        IpAddr::V4(_) => MCAST_V4.into(),
-                        IpAddr::V6(_) => MCAST_V6.into(),
-                    };
-                    let bytes = repr
-                        .to_bytes(src, dst, checksum)
-                        .unwrap_or_else(|e| panic!("engine produced an unsendable advert: {e}"));
-                    self.broadcast(n, RxMeta { src, dst, ttl: 255 }, &bytes);
-                    Logged::Sent {
-                        priority: repr.priority,
-                    }
-                }
-                Action::AddVips => Logged::AddVips,
-                Action::DelVips => Logged::DelVips,
-                Action::SendGratuitous { count } => Logged::Gratuitous { count },
-                Action::StateChanged { from, to, reason } => Logged::State { from, to, reason },
-                Action::Warning(w) => Logged::Warning(w.to_string()),
-            };
+            let (what, advert) = logged(action, src);
+            if let Some((meta, bytes)) = advert {
+                self.broadcast(n, meta, &bytes);
+            }
             self.log.push(Entry {
                 at: self.now,
                 node: n,
@@ -469,4 +474,34 @@ fn build_router(configs: &[InstanceConfig]) -> Router {
             .unwrap_or_else(|e| panic!("cannot add instance: {e}"));
     }
     router
+}
+
+/// The log line for `action` of an instance sending from `src`, and for an advert, the
+/// datagram to multicast (emitted, so the codec runs).
+fn logged(action: Action, src: IpAddr) -> (Logged, Option<(RxMeta, Vec<u8>)>) {
+    let what = match action {
+        Action::SendAdvert { repr, checksum } => {
+            let dst: IpAddr = match src {
+                IpAddr::V4(_) => MCAST_V4.into(),
+                IpAddr::V6(_) => MCAST_V6.into(),
+            };
+            let bytes = repr
+                .to_bytes(src, dst, checksum)
+                .unwrap_or_else(|e| panic!("engine produced an unsendable advert: {e}"));
+            let sent = Logged::Sent {
+                priority: repr.priority,
+            };
+            return (sent, Some((RxMeta { src, dst, ttl: 255 }, bytes)));
+        }
+        Action::AddVips => Logged::AddVips,
+        Action::DelVips => Logged::DelVips,
+        Action::SendGratuitous { count } => Logged::Gratuitous { count },
+        Action::StateChanged { from, to, reason } => Logged::State { from, to, reason },
+        Action::Warning(w) => Logged::Warning(w.to_string()),
+        Action::PriorityChanged { from, to } => Logged::Priority { from, to },
+        Action::MasterRxLowerPriority { from, priority } => {
+            Logged::RxLowerPriority { from, priority }
+        }
+    };
+    (what, None)
 }
