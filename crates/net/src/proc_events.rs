@@ -205,15 +205,14 @@ impl ProcConnector {
                 source,
             }
         };
-        let mut socket = Socket::new(NETLINK_CONNECTOR).map_err(err("socket(NETLINK_CONNECTOR)"))?;
+        let mut socket =
+            Socket::new(NETLINK_CONNECTOR).map_err(err("socket(NETLINK_CONNECTOR)"))?;
         socket
             .bind(&SocketAddr::new(0, CN_IDX_PROC))
             .map_err(err("bind(CN_IDX_PROC)"))?;
         // Bursts of forks can be large; a bigger buffer makes an overrun (ENOBUFS) rarer.
         let _ = socket.set_rx_buf_sz(1 << 20);
-        socket
-            .set_non_blocking(true)
-            .map_err(err("O_NONBLOCK"))?;
+        socket.set_non_blocking(true).map_err(err("O_NONBLOCK"))?;
         socket
             .send(&mcast_message(PROC_CN_MCAST_LISTEN, 1), 0)
             .map_err(err("PROC_CN_MCAST_LISTEN"))?;
@@ -318,7 +317,10 @@ mod tests {
     #[test]
     fn decodes_each_kind() {
         let mut out = Vec::new();
-        parse_proc_events(&datagram(PROC_EVENT_FORK, &words(&[10, 10, 11, 11])), &mut out);
+        parse_proc_events(
+            &datagram(PROC_EVENT_FORK, &words(&[10, 10, 11, 11])),
+            &mut out,
+        );
         parse_proc_events(&datagram(PROC_EVENT_EXEC, &words(&[11, 11])), &mut out);
         let mut comm = words(&[11, 11]);
         comm.extend_from_slice(b"ka-test\0\0\0\0\0\0\0\0\0");
@@ -367,7 +369,10 @@ mod tests {
         foreign[NLMSG_HDR_LEN] = 7; // another connector index
         assert_eq!(parse_proc_events(&foreign, &mut out), 0);
         // PROC_EVENT_UID is not decoded.
-        assert_eq!(parse_proc_events(&datagram(4, &words(&[1, 1, 0, 0])), &mut out), 0);
+        assert_eq!(
+            parse_proc_events(&datagram(4, &words(&[1, 1, 0, 0])), &mut out),
+            0
+        );
         // A length past the end or below the header stops decoding.
         let mut bad = good.clone();
         bad[..4].copy_from_slice(&u32::MAX.to_ne_bytes());

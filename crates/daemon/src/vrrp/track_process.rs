@@ -1,0 +1,1 @@
+//! `vrrp_track_process`.
