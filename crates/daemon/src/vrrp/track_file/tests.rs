@@ -241,7 +241,7 @@ async fn several_files_in_one_directory_and_one_file_twice() {
     std::fs::write(&b, "20").unwrap();
     expect_value(&mut rx, 1, 20).await;
     std::fs::write(&a, "10").unwrap();
-    let mut got = vec![next(&mut rx).await, next(&mut rx).await];
+    let mut got = [next(&mut rx).await, next(&mut rx).await];
     got.sort_by_key(|u| u.id);
     assert_eq!(got[0].id, TrackerId(0));
     assert_eq!(got[1].id, TrackerId(2));
