@@ -250,6 +250,23 @@ async fn several_files_in_one_directory_and_one_file_twice() {
 }
 
 #[tokio::test]
+async fn a_symbolic_link_is_followed_to_its_target() {
+    let dir = TempDir::new();
+    let other = TempDir::new();
+    let target = other.path("real");
+    std::fs::write(&target, "3").unwrap();
+    let link = dir.path("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (tx, mut rx) = unbounded_channel();
+    let task = spawn(vec![(TrackerId(0), track("t", &link, None))], tx);
+    expect_value(&mut rx, 0, 3).await;
+    // The target's directory is watched.
+    std::fs::write(&target, "30").unwrap();
+    expect_value(&mut rx, 0, 30).await;
+    task.abort();
+}
+
+#[tokio::test]
 async fn missing_directory_reads_0_and_does_not_stop_the_others() {
     let dir = TempDir::new();
     let ok = dir.path("ok");

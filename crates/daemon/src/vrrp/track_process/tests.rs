@@ -315,7 +315,7 @@ async fn terminate_delay_holds_back_the_down() {
         vec![(
             TrackerId(0),
             TrackProcess {
-                terminate_delay: Duration::from_millis(600),
+                terminate_delay: Duration::from_millis(1000),
                 ..tp(&name)
             },
         )],
@@ -324,9 +324,9 @@ async fn terminate_delay_holds_back_the_down() {
     expect(&mut rx, 0, Up).await;
     // Restarted within the delay: no change at all.
     lab.kill(a);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let b = lab.start(Command::new(&sleep).arg("300"));
-    expect_quiet(&mut rx, Duration::from_millis(1000)).await;
+    expect_quiet(&mut rx, Duration::from_millis(1500)).await;
     // Not restarted: Down, but only once the delay has run out.
     let killed = std::time::Instant::now();
     lab.kill(b);
@@ -352,7 +352,7 @@ async fn fork_delay_absorbs_fork_then_exec() {
             TrackerId(0),
             TrackProcess {
                 quorum_max: Some(1),
-                fork_delay: Duration::from_millis(500),
+                fork_delay: Duration::from_millis(800),
                 ..tp(&name)
             },
         )],
