@@ -14,6 +14,8 @@
 //!   builders [`arp_frame`] and [`na_frame`].
 //! * [`ifindex`] / [`ifname`]: interface names and indexes.
 //! * [`sched`]: the calling thread's nice value, real-time priority and EEVDF slice.
+//! * [`ProcConnector`]: process events (fork, exec, comm, exit) from the
+//!   kernel's process connector, for `vrrp_track_process`.
 //!
 //! Everything acts in the network namespace of the thread that opens the
 //! socket; tests use that to run in lab namespaces.
@@ -27,6 +29,7 @@ mod address;
 mod error;
 mod garp;
 mod link;
+mod proc_events;
 mod route;
 mod rule;
 pub mod sched;
@@ -39,6 +42,7 @@ pub use garp::{
     arp_frame, na_frame,
 };
 pub use link::{ifindex, ifname};
+pub use proc_events::{CN_IDX_PROC, CN_VAL_PROC, ProcConnector, ProcEvent, parse_proc_events};
 pub use route::{
     RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KEEPALIVED, RouteInfo, RouteKind, RouteSpec,
 };

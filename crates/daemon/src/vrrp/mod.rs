@@ -11,6 +11,16 @@ pub mod log;
 pub mod netops;
 pub mod sched;
 pub mod timer;
+#[allow(
+    dead_code,
+    reason = "the driver starts the trackers once its rewrite lands"
+)]
+pub mod track_file;
+#[allow(
+    dead_code,
+    reason = "the driver starts the trackers once its rewrite lands"
+)]
+pub mod track_process;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
