@@ -11,9 +11,14 @@
 use std::pin::pin;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use keepalived_net::Rtnl;
-use keepalived_vrrp::{Event, Instant};
+use keepalived_vrrp::{
+    Engine, EngineAction, Event, InstanceRef, Instant, SyncGroupOptions, TrackerUpdate,
+};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::convert::{InstancePlan, StaticPlan};
@@ -21,6 +26,8 @@ pub use super::link::StartError;
 use super::link::{Link, build_links, read_socket};
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
 use super::timer::PreciseTimer;
+use super::track_plan::TrackPlan;
+use super::{track_file, track_process};
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
 #[derive(Debug, Clone, Copy)]
@@ -47,31 +54,60 @@ impl Clock {
     }
 }
 
+/// Everything the driver runs, converted from the configuration.
+#[derive(Debug, Default)]
+pub struct Setup {
+    /// One plan per `vrrp_instance`.
+    pub plans: Vec<InstancePlan>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    pub statics: StaticPlan,
+    /// Tracked objects, who tracks them, and the sync groups.
+    pub tracks: TrackPlan,
+    /// Whether addresses, routes and rules are removed on stop (not with `--dont-release-vrrp`).
+    pub release: bool,
+}
+
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
 /// tokio runtime. The static addresses, routes and rules are installed first; on stop, once every
-/// instance has released its addresses, routes and rules, they are removed too (unless `release`
-/// is false: `--dont-release-vrrp`).
+/// instance has released its addresses, routes and rules, they are removed too (unless
+/// `release` is false: `--dont-release-vrrp`).
 pub async fn run(
-    plans: Vec<InstancePlan>,
-    statics: StaticPlan,
+    setup: Setup,
     clock: Clock,
     mut stop: watch::Receiver<bool>,
-    release: bool,
 ) -> Result<(), StartError> {
-    let mut links = build_links(plans, release)?;
+    let Setup {
+        plans,
+        statics,
+        tracks,
+        release,
+    } = setup;
+    let mut engine = Engine::new();
+    let (mut links, refs) = build_links(plans, release, &mut engine, &tracks)?;
+    add_groups(&mut engine, &tracks, &refs)?;
+    for unknown in &tracks.unknown {
+        warn!("tracked {unknown} is not configured; ignored");
+    }
     let mut rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
     install_statics(&mut rtnl, &statics);
     let (rx_tx, mut rx) = mpsc::unbounded_channel();
-    let mut readers = Vec::new();
+    let mut tasks = Vec::new();
     for (i, link) in links.iter().enumerate() {
         if let Some(socket) = &link.socket {
-            readers.push(tokio::spawn(read_socket(i, socket.clone(), rx_tx.clone())));
+            tasks.push(tokio::spawn(read_socket(i, socket.clone(), rx_tx.clone())));
         }
     }
     drop(rx_tx);
+    let (track_tx, mut track_rx) = mpsc::unbounded_channel();
+    tasks.extend(spawn_trackers(&tracks, &track_tx));
+    drop(track_tx);
 
     let now = clock.now();
-    for link in &mut links {
+    // Trackers report their first values before they return: apply them before the start.
+    while let Ok(update) = track_rx.try_recv() {
+        engine.handle_tracker(now, update);
+    }
+    for (l, link) in links.iter_mut().enumerate() {
         link.remove_leftovers();
         if link.socket.is_none() {
             for id in 0..link.plans.len() {
@@ -79,13 +115,16 @@ pub async fn run(
                     "({}): entering FAULT state (interface {} doesn't exist)",
                     link.plans[id].cfg.name, link.key.ifname
                 );
-                link.router
-                    .handle_instance_event(now, id, Event::InterfaceDown);
+                engine.handle_instance_event(
+                    now,
+                    InstanceRef { link: l, id },
+                    Event::InterfaceDown,
+                );
             }
         }
-        link.router.handle_start(now);
     }
-    let mut deadline = drain_all(&mut links);
+    engine.handle_start(now);
+    let mut deadline = drain(&mut engine, &mut links);
     // The engine's deadlines need better than tokio's millisecond timer (see `timer`); if no
     // timerfd can be had, fall back to tokio's sleep rather than not running at all.
     let mut precise = match PreciseTimer::new() {
@@ -99,6 +138,7 @@ pub async fn run(
     if let Some(t) = precise.as_mut() {
         arm(t, clock, deadline);
     }
+    let mut trackers_open = true;
     loop {
         if *stop.borrow() {
             break;
@@ -114,20 +154,26 @@ pub async fn run(
             Some(dg) = rx.recv() => {
                 let now = clock.now();
                 if let Some(link) = links.get_mut(dg.link) {
-                    link.handle_rx(now, &dg);
+                    link.note_rx(engine.router(dg.link), &dg);
+                    if let Err(e) = engine.handle_datagram(now, dg.link, &dg.meta, &dg.payload) {
+                        link.log_rejected(now, engine.router(dg.link), &e, &dg.payload);
+                    }
+                }
+            }
+            update = track_rx.recv(), if trackers_open => {
+                match update {
+                    Some(update) => engine.handle_tracker(clock.now(), update),
+                    None => trackers_open = false,
                 }
             }
             () = fired(precise.as_mut(), sleep.as_mut()) => {
-                let now = clock.now();
-                for link in &mut links {
-                    link.router.handle_timeout(now);
-                }
+                engine.handle_timeout(clock.now());
                 // A one-shot timer that fired must be armed again even for the same deadline
                 // (the engine may not have reached it yet).
                 deadline = None;
             }
         }
-        let next = drain_all(&mut links);
+        let next = drain(&mut engine, &mut links);
         if next != deadline {
             deadline = next;
             match precise.as_mut() {
@@ -136,14 +182,16 @@ pub async fn run(
             }
         }
     }
-    for r in readers {
-        r.abort();
+    for t in tasks {
+        t.abort();
     }
     let now = clock.now();
     for link in &mut links {
         link.stopping = true;
-        link.router.handle_event(now, Event::Shutdown);
-        link.drain();
+    }
+    engine.handle_shutdown(now);
+    drain(&mut engine, &mut links);
+    for link in &mut links {
         if link.release {
             // Nothing of ours left behind, whatever happened to a removal on the way.
             for id in 0..link.plans.len() {
@@ -161,9 +209,72 @@ pub async fn run(
     Ok(())
 }
 
-/// Executes every link's pending actions; returns the earliest next deadline.
-fn drain_all(links: &mut [Link]) -> Option<Instant> {
-    links.iter_mut().filter_map(Link::drain).min()
+/// Adds the sync groups to the engine.
+fn add_groups(
+    engine: &mut Engine,
+    tracks: &TrackPlan,
+    refs: &BTreeMap<String, InstanceRef>,
+) -> Result<(), StartError> {
+    for g in &tracks.groups {
+        let members: Vec<InstanceRef> = g
+            .members
+            .iter()
+            .filter_map(|name| {
+                let r = refs.get(name).copied();
+                if r.is_none() {
+                    warn!(
+                        "({}) member {name} is not a configured instance; ignored",
+                        g.name
+                    );
+                }
+                r
+            })
+            .collect();
+        if members.is_empty() {
+            warn!("({}) sync group has no usable member; ignored", g.name);
+            continue;
+        }
+        let options = SyncGroupOptions {
+            tracking_weight: g.tracking_weight,
+        };
+        engine
+            .add_sync_group_with(&g.name, &members, g.tracks.clone(), options)
+            .map_err(|e| StartError(format!("({}) {e}", g.name)))?;
+    }
+    Ok(())
+}
+
+/// Starts the trackers of files and processes; each reports its first value before returning.
+fn spawn_trackers(
+    tracks: &TrackPlan,
+    tx: &mpsc::UnboundedSender<TrackerUpdate>,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if !tracks.files.is_empty() {
+        tasks.push(track_file::spawn(tracks.files.clone(), tx.clone()));
+    }
+    if !tracks.processes.is_empty() {
+        tasks.push(track_process::spawn(tracks.processes.clone(), tx.clone()));
+    }
+    tasks
+}
+
+/// Executes every pending action of the engine; returns its next deadline.
+fn drain(engine: &mut Engine, links: &mut [Link]) -> Option<Instant> {
+    while let Some(action) = engine.poll_action() {
+        match action {
+            EngineAction::Instance(r, action) => {
+                if let Some(link) = links.get_mut(r.link) {
+                    link.execute(r.id, action, engine.router(r.link));
+                }
+            }
+            EngineAction::Group { group, from, to } => {
+                let name = engine.group_name(group).unwrap_or("?");
+                info!("VRRP_Group({name}) Syncing instances to {to} state (from {from})");
+            }
+        }
+    }
+    engine.poll_timeout()
 }
 
 /// Arms the precise timer for engine deadline `deadline` (disarms it for none).

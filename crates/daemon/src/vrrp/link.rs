@@ -11,7 +11,8 @@ use std::time::Duration;
 use keepalived_net::{Garp, IpFamily, Rtnl, VrrpSocket, VrrpSocketConfig};
 use keepalived_vrrp::wire::vrrp::Packet;
 use keepalived_vrrp::{
-    Action, Family, InstanceId, Instant, PeerError, Reason, Router, RxError, RxMeta, State,
+    Action, Engine, Family, InstanceId, InstanceRef, Instant, PeerError, Reason, Router, RxError,
+    RxMeta, State,
 };
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
@@ -19,6 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::convert::{InstancePlan, Transport, VipSpec};
 use super::netops::{add_addr, add_routes, del_addr, del_routes, remove_leftover_routes};
+use super::track_plan::TrackPlan;
 
 /// Why the daemon could not start.
 #[derive(Debug)]
@@ -120,8 +122,6 @@ pub struct Link {
     pub key: LinkKey,
     /// The socket (none when the interface is missing).
     pub socket: Option<Arc<AsyncFd<VrrpSocket>>>,
-    /// The instances.
-    pub router: Router,
     /// Indexed by [`InstanceId`].
     pub plans: Vec<InstancePlan>,
     /// Netlink handle for addresses, routes and rules.
@@ -144,9 +144,17 @@ pub struct Link {
     pub stopping: bool,
 }
 
-/// Groups the plans into links, opens their sockets and netlink handles. A missing interface
-/// is not an error: its instances start in FAULT.
-pub fn build_links(plans: Vec<InstancePlan>, release: bool) -> Result<Vec<Link>, StartError> {
+/// Groups the plans into links, opens their sockets and netlink handles, and adds each link and
+/// its instances (with their `track_*` entries from `tracks`) to `engine`; link `i` of the
+/// result is the engine's link `i`. A missing interface is not an error: its instances start in
+/// FAULT. Returns the links and each instance's reference by name.
+pub fn build_links(
+    plans: Vec<InstancePlan>,
+    release: bool,
+    engine: &mut Engine,
+    tracks: &TrackPlan,
+) -> Result<(Vec<Link>, BTreeMap<String, InstanceRef>), StartError> {
+    let mut refs = BTreeMap::new();
     let mut grouped: BTreeMap<LinkKey, Vec<InstancePlan>> = BTreeMap::new();
     for plan in plans {
         grouped.entry(link_key(&plan)).or_default().push(plan);
@@ -163,7 +171,6 @@ pub fn build_links(plans: Vec<InstancePlan>, release: bool) -> Result<Vec<Link>,
         let mut link = Link {
             key,
             socket,
-            router: Router::new(),
             plans: Vec::new(),
             rtnl,
             last_rx: None,
@@ -174,13 +181,17 @@ pub fn build_links(plans: Vec<InstancePlan>, release: bool) -> Result<Vec<Link>,
             release,
             stopping: false,
         };
+        let link_id = engine.add_link();
+        debug_assert_eq!(link_id, links.len());
         for plan in plans {
             let name = plan.cfg.name.clone();
             let instance = keepalived_vrrp::Instance::new(plan.cfg.clone())
                 .map_err(|e| StartError(format!("({name}) {e}")))?;
-            match link.router.add(instance) {
-                Ok(id) => {
-                    debug_assert_eq!(id, link.plans.len());
+            let tracked = tracks.instances.get(&name).cloned().unwrap_or_default();
+            match engine.add_instance(link_id, instance, tracked) {
+                Ok(r) => {
+                    debug_assert_eq!(r.id, link.plans.len());
+                    refs.insert(name, r);
                     link.plans.push(plan);
                     link.send_failing.push(false);
                     link.last_warning.push(None);
@@ -190,7 +201,7 @@ pub fn build_links(plans: Vec<InstancePlan>, release: bool) -> Result<Vec<Link>,
         }
         links.push(link);
     }
-    Ok(links)
+    Ok((links, refs))
 }
 
 fn open_socket(key: &LinkKey) -> Result<AsyncFd<VrrpSocket>, StartError> {
@@ -258,16 +269,17 @@ impl Link {
         }
     }
 
-    /// Hands a datagram read from this link's socket to the engine; logs a rejection.
-    pub fn handle_rx(&mut self, now: Instant, dg: &Datagram) {
+    /// Notes a datagram about to be handed to the engine (its source and priority, for the log
+    /// lines of the transitions it causes) and logs a priority-0 advert reaching a backup.
+    pub fn note_rx(&mut self, router: Option<&Router>, dg: &Datagram) {
         let (meta, payload) = (&dg.meta, dg.payload.as_slice());
         self.last_rx = None;
         if let Ok(p) = Packet::new_checked(payload) {
             self.last_rx = Some((meta.src, p.priority()));
-            if let Some(id) = self.router.find(Family::of(&meta.src), p.vrid())
+            if let Some(router) = router
+                && let Some(id) = router.find(Family::of(&meta.src), p.vrid())
                 && p.priority() == 0
-                && self
-                    .router
+                && router
                     .instance(id)
                     .is_some_and(|i| i.state() == State::Backup)
             {
@@ -277,25 +289,28 @@ impl Link {
                 );
             }
         }
-        if let Err(e) = self.router.handle_datagram(now, meta, payload) {
-            self.log_rejected(now, &e, payload);
-        }
     }
 
     /// Logs a rejected advert in keepalived's words (it is already counted by the engine). The
     /// same complaint from the same peer is repeated at warning level at most every 10 s.
-    fn log_rejected(&mut self, now: Instant, e: &PeerError, payload: &[u8]) {
+    pub fn log_rejected(
+        &mut self,
+        now: Instant,
+        router: Option<&Router>,
+        e: &PeerError,
+        payload: &[u8],
+    ) {
         let (vrid, family) = (
             Packet::new_checked(payload).ok().map(|p| p.vrid()),
             Family::of(&e.peer),
         );
-        let instance = vrid.and_then(|v| self.router.find(family, v));
+        let instance = vrid.and_then(|v| router?.find(family, v));
         let name = instance.map_or_else(|| self.key.ifname.clone(), |id| self.name(id).to_owned());
         let text = match &e.error {
             RxError::AuthFailure => format!("({name}) received an invalid passwd!"),
             RxError::Version { got } => {
                 let want = instance
-                    .and_then(|id| self.router.instance(id))
+                    .and_then(|id| router?.instance(id))
                     .map(|i| i.config().version);
                 match want {
                     Some(want) => format!(
@@ -324,15 +339,9 @@ impl Link {
         }
     }
 
-    /// Executes every pending action; returns the next deadline.
-    pub fn drain(&mut self) -> Option<Instant> {
-        while let Some((id, action)) = self.router.poll_action() {
-            self.execute(id, action);
-        }
-        self.router.poll_timeout()
-    }
-
-    fn execute(&mut self, id: InstanceId, action: Action) {
+    /// Carries out one action of instance `id` (`router`: the engine's view of this link, for
+    /// log lines).
+    pub fn execute(&mut self, id: InstanceId, action: Action, router: Option<&Router>) {
         match action {
             Action::SendAdvert { repr, checksum } => {
                 if repr.priority == 0 {
@@ -433,7 +442,12 @@ impl Link {
                     self.announce(id, vip, count);
                 }
             }
-            Action::StateChanged { from, to, reason } => self.log_transition(id, from, to, reason),
+            Action::StateChanged { from, to, reason } => {
+                let priority = router
+                    .and_then(|r| r.instance(id))
+                    .map_or(0, |i| i.priority());
+                self.log_transition(id, from, to, reason, priority);
+            }
             Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {
                 debug!("({}) {action:?}", self.name(id));
             }
@@ -454,7 +468,7 @@ impl Link {
         }
     }
 
-    fn log_transition(&self, id: InstanceId, from: State, to: State, reason: Reason) {
+    fn log_transition(&self, id: InstanceId, from: State, to: State, reason: Reason, ours: u8) {
         let name = self.name(id);
         match to {
             State::Backup => {
@@ -462,7 +476,6 @@ impl Link {
                     && reason == Reason::HigherPriorityAdvert
                     && let Some((src, prio)) = self.last_rx
                 {
-                    let ours = self.router.instance(id).map_or(0, |i| i.priority());
                     info!(
                         "({name}) Master received advert from {src} with higher priority {prio}, ours {ours}"
                     );

@@ -11,15 +11,8 @@ pub mod log;
 pub mod netops;
 pub mod sched;
 pub mod timer;
-#[allow(
-    dead_code,
-    reason = "the driver starts the trackers once its rewrite lands"
-)]
 pub mod track_file;
-#[allow(
-    dead_code,
-    reason = "the driver starts the trackers once its rewrite lands"
-)]
+pub mod track_plan;
 pub mod track_process;
 
 use std::collections::BTreeMap;
@@ -124,7 +117,12 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .enable_all()
         .build();
     let code = match runtime {
-        Ok(rt) => rt.block_on(serve(plans, statics, !cli.dont_release_vrrp)),
+        Ok(rt) => rt.block_on(serve(driver::Setup {
+            plans,
+            tracks: track_plan::plan(&read.config, |_| None),
+            statics,
+            release: !cli.dont_release_vrrp,
+        })),
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
@@ -136,11 +134,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     code
 }
 
-async fn serve(
-    plans: Vec<convert::InstancePlan>,
-    statics: convert::StaticPlan,
-    release: bool,
-) -> i32 {
+async fn serve(setup: driver::Setup) -> i32 {
     let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -155,7 +149,7 @@ async fn serve(
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = driver::Clock::new();
-    let mut engine = tokio::spawn(driver::run(plans, statics, clock, stop_rx, release));
+    let mut engine = tokio::spawn(driver::run(setup, clock, stop_rx));
     loop {
         tokio::select! {
             _ = term.recv() => break,

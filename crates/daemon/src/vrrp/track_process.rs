@@ -47,6 +47,10 @@ pub enum Source {
     /// [`FALLBACK_SCAN_INTERVAL`] if it cannot be opened (the daemon's choice).
     Connector,
     /// Scan `/proc` at this interval (the fallback; also for tests).
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "the daemon always asks for the connector")
+    )]
     Scan(Duration),
 }
 
