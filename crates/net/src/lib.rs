@@ -13,6 +13,10 @@
 //!   VIPs over an `AF_PACKET` socket; the frames come from the pure
 //!   builders [`arp_frame`] and [`na_frame`].
 //! * [`ifindex`] / [`ifname`]: interface names and indexes.
+//! * [`LinkMonitor`]: link up/down/deleted notifications ([`LinkEvent`]) as they happen;
+//!   [`Rtnl::links`] for the current state of every link ([`LinkInfo`]).
+//! * [`Vmacs`]: VRRP virtual MAC interfaces (macvlans, keepalived's `use_vmac`) with the
+//!   sysctls and IPv6 link-local address keepalived gives them; leftovers of a crashed run.
 //!
 //! Everything acts in the network namespace of the thread that opens the
 //! socket; tests use that to run in lab namespaces.
@@ -26,8 +30,11 @@ mod address;
 mod error;
 mod garp;
 mod link;
+mod link_monitor;
 mod route;
 mod rule;
+mod sysctl;
+mod vmac;
 mod vrrp_socket;
 
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
@@ -37,10 +44,15 @@ pub use garp::{
     arp_frame, na_frame,
 };
 pub use link::{ifindex, ifname};
+pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};
 pub use route::{
     RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KEEPALIVED, RouteInfo, RouteKind, RouteSpec,
 };
 pub use rule::{RuleAction, RuleInfo, RuleSpec};
+pub use vmac::{
+    Vmac, VmacSpec, Vmacs, configured_vmac, eui64_link_local, is_vrrp_mac, mac_str, vmac_name,
+    vrrp_mac,
+};
 pub use vrrp_socket::{
     IpFamily, PROTO_VRRP, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
     VrrpSocketConfig,
