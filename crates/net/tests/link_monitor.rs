@@ -113,7 +113,7 @@ fn dump_matches_ip_link() {
     let eth0 = links.iter().find(|l| l.name == "eth0").unwrap();
     assert!(eth0.up);
     assert_eq!(eth0.kind.as_deref(), Some("veth"));
-    assert_eq!(eth0.event().deleted, false);
+    assert!(!eth0.event().deleted);
     let idx = in_netns(&ha1, || ifindex("eth0").unwrap());
     assert_eq!(eth0.ifindex, idx);
     assert_eq!(rtnl.link_by_name("eth0").unwrap().unwrap().ifindex, idx);
