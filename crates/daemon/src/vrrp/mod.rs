@@ -8,6 +8,7 @@ pub mod convert;
 pub mod driver;
 pub mod log;
 pub mod timer;
+pub mod track_link;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
