@@ -286,6 +286,16 @@ impl LinkMonitor {
         decode_events(&buf)
     }
 
+    /// Sets the socket's receive buffer (keepalived's `vrrp_netlink_monitor_rcv_bufs`); the
+    /// kernel doubles the value and caps it at `net.core.rmem_max`. Smaller buffers overrun
+    /// sooner.
+    ///
+    /// # Errors
+    /// The error of `setsockopt(SO_RCVBUF)`.
+    pub fn set_recv_buffer(&self, bytes: usize) -> io::Result<()> {
+        self.socket.set_rx_buf_sz(bytes)
+    }
+
     /// Waits up to `timeout` for the socket to become readable (for synchronous callers and
     /// tests; the daemon uses `AsyncFd`).
     ///

@@ -30,10 +30,23 @@ fn setup() -> (Lab, Host, Host, LinkMonitor, Rtnl) {
     let ha2 = lab.host("ha2").unwrap();
     lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
     lab.veth(&ha1, "eth1", &ha2, "eth1").unwrap();
+    for ifname in ["eth0", "eth1"] {
+        wait_running(&ha1, ifname);
+    }
     let (monitor, rtnl) = in_netns(&ha1, || {
         (LinkMonitor::open().unwrap(), Rtnl::open().unwrap())
     });
     (lab, ha1, ha2, monitor, rtnl)
+}
+
+/// Waits (up to 2 s) until `ifname` on `host` is operationally up: a fresh veth gets its
+/// carrier through the kernel's linkwatch, which may take up to a second.
+fn wait_running(host: &Host, ifname: &str) {
+    let up = lab::wait_until(Duration::from_secs(2), Duration::from_millis(10), || {
+        host.ip(["-j", "link", "show", "dev", ifname])
+            .is_ok_and(|o| o.contains("\"operstate\":\"UP\""))
+    });
+    assert!(up.is_some(), "{ifname} never came up");
 }
 
 /// Waits (in `poll(2)`, at most `budget` from `since`) for an event about `name` matching
@@ -179,4 +192,36 @@ fn down_up_carrier_and_delete_are_events() {
     ha1.ip(["link", "set", "eth1", "name", "eth9"]).unwrap();
     let (r, _) = expect_event(&mut monitor, URGENT, Instant::now(), "eth9", |_| true);
     assert_eq!(r.ifindex, e.ifindex);
+}
+
+#[test]
+fn an_overrun_is_reported_and_reading_goes_on() {
+    lab::require_root!();
+    let (_lab, ha1, _ha2, mut monitor, _rtnl) = setup();
+    drain(&mut monitor);
+    monitor.set_recv_buffer(1).unwrap();
+    // Each MTU change is a notification of about a kilobyte: far more than the smallest buffer.
+    for mtu in 1400..1440 {
+        ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
+            .unwrap();
+    }
+    let mut overruns = 0;
+    let mut events = 0;
+    loop {
+        match monitor.recv() {
+            Ok(e) => events += e.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if LinkMonitor::is_overrun(&e) => overruns += 1,
+            Err(e) => panic!("recv: {e}"),
+        }
+    }
+    assert!(
+        overruns >= 1,
+        "no ENOBUFS after 40 changes ({events} events read)"
+    );
+    assert!(events < 40, "{events} events fitted in the smallest buffer");
+    // The socket still works afterwards.
+    monitor.set_recv_buffer(1 << 20).unwrap();
+    ha1.link_set_down("eth0").unwrap();
+    expect_event(&mut monitor, URGENT, Instant::now(), "eth0", |e| !e.up);
 }

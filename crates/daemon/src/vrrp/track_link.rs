@@ -133,8 +133,26 @@ pub fn spawn(
     ids: LinkIds,
     tx: UnboundedSender<TrackerUpdate>,
 ) -> Result<JoinHandle<()>, TrackStartError> {
+    spawn_with_buffer(ids, tx, None)
+}
+
+/// [`spawn`] with the monitor socket's receive buffer set to `rcvbuf` bytes
+/// (`vrrp_netlink_monitor_rcv_bufs`; `None`: the system default).
+///
+/// # Errors
+/// As for [`spawn`].
+pub fn spawn_with_buffer(
+    ids: LinkIds,
+    tx: UnboundedSender<TrackerUpdate>,
+    rcvbuf: Option<usize>,
+) -> Result<JoinHandle<()>, TrackStartError> {
     // Subscribe first, then dump: a change in between is seen twice, never missed.
     let monitor = LinkMonitor::open().map_err(TrackStartError)?;
+    if let Some(bytes) = rcvbuf
+        && let Err(e) = monitor.set_recv_buffer(bytes)
+    {
+        warn!("cannot set the link monitor's receive buffer to {bytes}: {e}");
+    }
     let mut rtnl = Rtnl::open().map_err(TrackStartError)?;
     let mut tracker = LinkTracker::new(ids);
     let links = rtnl.links().map_err(TrackStartError)?;
@@ -242,6 +260,20 @@ mod tests {
         }
     }
 
+    /// Waits (up to 2 s) until `ifname` on `host` is operationally up: a fresh veth gets its
+    /// carrier through the kernel's linkwatch, which may take up to a second.
+    fn wait_running(host: &lab::Host, ifname: &str) {
+        let up = lab::wait_until(
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_millis(10),
+            || {
+                host.ip(["-j", "link", "show", "dev", ifname])
+                    .is_ok_and(|o| o.contains("\"operstate\":\"UP\""))
+            },
+        );
+        assert!(up.is_some(), "{ifname} never came up");
+    }
+
     fn tracker() -> LinkTracker {
         let mut ids = LinkIds::new();
         ids.insert("eth0".into(), vec![TrackerId(0), TrackerId(2)]);
@@ -330,6 +362,8 @@ mod tests {
         let ha2 = lab.host("ha2").unwrap();
         lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
         lab.veth(&ha1, "eth1", &ha2, "eth1").unwrap();
+        wait_running(&ha1, "eth0");
+        wait_running(&ha1, "eth1");
         let ns = std::fs::File::open(format!("/run/netns/{}", ha1.netns())).unwrap();
         let ha1c = ha1.clone();
         std::thread::spawn(move || {
@@ -406,6 +440,62 @@ mod tests {
                     .await
                     .expect("task ends")
                     .unwrap();
+            });
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    }
+
+    /// Notifications lost to an overrun (a one-byte receive buffer and a burst of changes) are
+    /// made good by reading every link again: the tracked interface that went down during the
+    /// burst is reported down.
+    #[test]
+    fn lab_overrun_resyncs() {
+        use std::time::Duration;
+
+        use lab::Lab;
+        use nix::sched::{CloneFlags, setns};
+
+        lab::require_root!();
+        let lab = Lab::new("katrko").unwrap();
+        let ha1 = lab.host("ha1").unwrap();
+        let ha2 = lab.host("ha2").unwrap();
+        lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
+        lab.veth(&ha1, "eth1", &ha2, "eth1").unwrap();
+        wait_running(&ha1, "eth0");
+        wait_running(&ha1, "eth1");
+        let ns = std::fs::File::open(format!("/run/netns/{}", ha1.netns())).unwrap();
+        let ha1c = ha1.clone();
+        std::thread::spawn(move || {
+            setns(&ns, CloneFlags::CLONE_NEWNET).unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let ha1 = ha1c;
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let mut ids = LinkIds::new();
+                ids.insert("eth1".into(), vec![TrackerId(0)]);
+                let _task = spawn_with_buffer(ids, tx, Some(1)).unwrap();
+                assert_eq!(rx.try_recv(), Ok(upd(0, true)));
+                // The burst happens while the task cannot run (this thread is busy), so the
+                // kernel drops most of it, likely eth1's notification too.
+                for mtu in 1400..1440 {
+                    ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
+                        .unwrap();
+                    if mtu == 1420 {
+                        ha1.link_set_down("eth1").unwrap();
+                    }
+                }
+                for mtu in 1440..1460 {
+                    ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
+                        .unwrap();
+                }
+                let got = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await;
+                assert_eq!(got, Ok(Some(upd(0, false))));
+                let quiet = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
+                assert!(quiet.is_err(), "reported twice: {quiet:?}");
             });
         })
         .join()
