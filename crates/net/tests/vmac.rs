@@ -27,6 +27,13 @@ fn setup() -> (Lab, Host, Host, Rtnl, u32) {
     lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
     ha1.add_addr("eth0", "192.0.2.1/24").unwrap();
     ha2.add_addr("eth0", "192.0.2.2/24").unwrap();
+    // eth0's own link-local address appears once the link is running (linkwatch may take up
+    // to a second on a fresh veth); the IPv6 VMAC copies it.
+    let ll = lab::wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+        ha1.ip(["-6", "addr", "show", "dev", "eth0", "scope", "link"])
+            .is_ok_and(|o| o.contains("fe80::"))
+    });
+    assert!(ll.is_some(), "eth0 never got a link-local address");
     let (rtnl, idx) = in_netns(&ha1, || (Rtnl::open().unwrap(), ifindex("eth0").unwrap()));
     (lab, ha1, ha2, rtnl, idx)
 }

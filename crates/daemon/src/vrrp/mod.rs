@@ -9,6 +9,7 @@ pub mod driver;
 pub mod log;
 pub mod timer;
 pub mod track_link;
+pub mod vmac;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
