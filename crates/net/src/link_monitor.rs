@@ -1,7 +1,9 @@
-//! Link state over rtnetlink: the dump of every interface ([`Rtnl::links`]), single links by
-//! name, setting a link up or down, deleting one, and [`LinkMonitor`], a non-blocking socket
-//! subscribed to `RTNLGRP_LINK` that turns the kernel's `RTM_NEWLINK` / `RTM_DELLINK`
-//! notifications into [`LinkEvent`]s as they happen (no polling).
+//! Link state over rtnetlink: dumps, up/down/delete, and link notifications as events.
+//!
+//! The dump of every interface ([`Rtnl::links`]), single links by name, setting a link up or
+//! down, deleting one, and [`LinkMonitor`], a non-blocking socket subscribed to `RTNLGRP_LINK`
+//! that turns the kernel's `RTM_NEWLINK` / `RTM_DELLINK` notifications into [`LinkEvent`]s as
+//! they happen (no polling).
 //!
 //! "Up" means what keepalived means by it: `IFF_UP` and `IFF_RUNNING` both set (the link is
 //! administratively up and has carrier).

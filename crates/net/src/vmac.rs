@@ -1,4 +1,6 @@
-//! VRRP virtual MAC interfaces (keepalived's `use_vmac`): a macvlan in private mode on the
+//! VRRP virtual MAC interfaces (keepalived's `use_vmac`) and the sysctls that go with them.
+//!
+//! A VMAC is a macvlan in private mode on the
 //! instance's interface, with the RFC 5798 §7.3 virtual router MAC `00:00:5e:00:01:VRID`
 //! (IPv4) or `00:00:5e:00:02:VRID` (IPv6), or a configured one; named `vrrp.VRID` unless
 //! configured (keepalived's default, `vmac_prefix` + `.` + VRID).

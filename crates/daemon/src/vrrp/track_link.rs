@@ -1,6 +1,7 @@
-//! Interface tracking: turns the kernel's link notifications into [`TrackerUpdate`]s (`Up` /
-//! `Down`) for the VRRP engine, for every interface an instance watches (`track_interface`
-//! entries, and its own interface and VMAC unless `dont_track_primary`).
+//! Interface tracking: link notifications in, [`TrackerUpdate`]s (`Up` / `Down`) out.
+//!
+//! It covers every interface an instance watches (`track_interface` entries, and its own
+//! interface and VMAC unless `dont_track_primary`).
 //!
 //! An interface is up when it exists and has `IFF_UP` and `IFF_RUNNING` (as keepalived). One
 //! that disappears (deleted, renamed away, moved to another namespace) is down; one that

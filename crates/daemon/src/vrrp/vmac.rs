@@ -1,4 +1,6 @@
-//! From a `vrrp_instance` to its links: the VMAC it gets with `use_vmac` ([`vmac_spec`]) and
+//! From a `vrrp_instance` to its links: its VMAC and the interfaces it tracks.
+//!
+//! The VMAC it gets with `use_vmac` ([`vmac_spec`]) and
 //! the interfaces whose state it follows ([`own_interfaces`], [`track_interfaces`]), as
 //! keepalived.conf(5) describes them. The driver creates the VMACs with
 //! [`keepalived_net::Vmacs`] and feeds the names to [`super::track_link`].
