@@ -164,7 +164,7 @@ impl AddrSpec {
     }
 
     /// The rtnetlink message for this address.
-    fn message(&self) -> AddressMessage {
+    pub(crate) fn message(&self) -> AddressMessage {
         let mut msg = AddressMessage::default();
         msg.header.family = match self.addr {
             IpAddr::V4(_) => AddressFamily::Inet,

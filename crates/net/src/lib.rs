@@ -16,6 +16,10 @@
 //! * [`sched`]: the calling thread's nice value, real-time priority and EEVDF slice.
 //! * [`ProcConnector`]: process events (fork, exec, comm, exit) from the
 //!   kernel's process connector, for `vrrp_track_process`.
+//! * [`LinkMonitor`]: link up/down/deleted notifications ([`LinkEvent`]) as they happen;
+//!   [`Rtnl::links`] for the current state of every link ([`LinkInfo`]).
+//! * [`Vmacs`]: VRRP virtual MAC interfaces (macvlans, keepalived's `use_vmac`) with the
+//!   sysctls and IPv6 link-local address keepalived gives them; leftovers of a crashed run.
 //!
 //! Everything acts in the network namespace of the thread that opens the
 //! socket; tests use that to run in lab namespaces.
@@ -29,10 +33,13 @@ mod address;
 mod error;
 mod garp;
 mod link;
+mod link_monitor;
 mod proc_events;
 mod route;
 mod rule;
 pub mod sched;
+mod sysctl;
+mod vmac;
 mod vrrp_socket;
 
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
@@ -42,11 +49,16 @@ pub use garp::{
     arp_frame, na_frame,
 };
 pub use link::{ifindex, ifname};
+pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};
 pub use proc_events::{CN_IDX_PROC, CN_VAL_PROC, ProcConnector, ProcEvent, parse_proc_events};
 pub use route::{
     RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KEEPALIVED, RouteInfo, RouteKind, RouteSpec,
 };
 pub use rule::{RuleAction, RuleInfo, RuleSpec};
+pub use vmac::{
+    Vmac, VmacSpec, Vmacs, configured_vmac, eui64_link_local, is_vrrp_mac, mac_str, vmac_name,
+    vrrp_mac,
+};
 pub use vrrp_socket::{
     IpFamily, PROTO_VRRP, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
     VrrpSocketConfig,

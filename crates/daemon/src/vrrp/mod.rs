@@ -12,8 +12,10 @@ pub mod netops;
 pub mod sched;
 pub mod timer;
 pub mod track_file;
+pub mod track_link;
 pub mod track_plan;
 pub mod track_process;
+pub mod vmac;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
