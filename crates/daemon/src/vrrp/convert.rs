@@ -111,6 +111,21 @@ pub struct InstancePlan {
     pub garp_interval: Duration,
     /// `vrrp_gna_interval`: spacing of the unsolicited neighbour adverts of one burst.
     pub gna_interval: Duration,
+    /// `use_vmac`: the macvlan to create on the instance's interface (its `parent` index is
+    /// filled in when it is created). Adverts go out on it unless `vmac_xmit_base`; the
+    /// addresses configured on the instance's interface sit on it.
+    pub vmac: Option<VmacPlan>,
+}
+
+/// An instance's VMAC.
+#[derive(Debug, Clone)]
+pub struct VmacPlan {
+    /// The interface it is created on (`interface`).
+    pub parent: String,
+    /// What to create (parent index 0 until created).
+    pub spec: keepalived_net::VmacSpec,
+    /// `vmac_xmit_base`: adverts go out on (and come in from) the parent.
+    pub xmit_base: bool,
 }
 
 /// One route of `virtual_routes` / `static_routes`, ready for rtnetlink but for its interface,
@@ -644,6 +659,28 @@ fn plan_instance(
             Family::V6 => defs.vrrp_mcast_group6,
         }))
     };
+    let net_family = match family {
+        Family::V4 => IpFamily::V4,
+        Family::V6 => IpFamily::V6,
+    };
+    let vmac =
+        super::vmac::vmac_spec(inst, &defs.vmac_prefix, 0, net_family).map(|spec| VmacPlan {
+            parent: ifname.clone(),
+            spec,
+            xmit_base: inst.vmac_xmit_base,
+        });
+    let mut ifname = ifname;
+    if let Some(v) = &vmac {
+        // keepalived puts the addresses of the instance's interface on the VMAC.
+        for vip in &mut vips {
+            if vip.dev == v.parent {
+                vip.dev.clone_from(&v.spec.name);
+            }
+        }
+        if !v.xmit_base {
+            ifname.clone_from(&v.spec.name);
+        }
+    }
     Ok(InstancePlan {
         cfg,
         ifname,
@@ -654,6 +691,7 @@ fn plan_instance(
         rules: Vec::new(),
         garp_interval: defs.vrrp_garp_interval,
         gna_interval: defs.vrrp_gna_interval,
+        vmac,
     })
 }
 

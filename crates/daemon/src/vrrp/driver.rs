@@ -11,11 +11,11 @@
 use std::pin::pin;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use keepalived_net::Rtnl;
+use keepalived_net::{Rtnl, Vmacs};
 use keepalived_vrrp::{
-    Engine, EngineAction, Event, InstanceRef, Instant, SyncGroupOptions, TrackerUpdate,
+    Engine, EngineAction, Event, InstanceRef, Instant, SyncGroupOptions, TrackerId, TrackerUpdate,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -27,7 +27,7 @@ use super::link::{Link, build_links, read_socket};
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
 use super::timer::PreciseTimer;
 use super::track_plan::TrackPlan;
-use super::{track_file, track_process};
+use super::{track_file, track_link, track_process};
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
 #[derive(Debug, Clone, Copy)]
@@ -77,18 +77,20 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), StartError> {
     let Setup {
-        plans,
+        mut plans,
         statics,
         tracks,
         release,
     } = setup;
+    let mut rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
+    let mut vmacs = Vmacs::new();
+    create_vmacs(&mut rtnl, &mut vmacs, &mut plans);
     let mut engine = Engine::new();
     let (mut links, refs) = build_links(plans, release, &mut engine, &tracks)?;
     add_groups(&mut engine, &tracks, &refs)?;
     for unknown in &tracks.unknown {
         warn!("tracked {unknown} is not configured; ignored");
     }
-    let mut rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
     install_statics(&mut rtnl, &statics);
     let (rx_tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
@@ -205,8 +207,36 @@ pub async fn run(
     }
     if release {
         remove_statics(&mut rtnl, &statics);
+        if let Err(e) = vmacs.remove_all(&mut rtnl) {
+            warn!("cannot remove VMAC interfaces: {e}");
+        }
     }
     Ok(())
+}
+
+/// Creates the VMAC of every instance with `use_vmac` (replacing a leftover of a crashed run).
+/// An instance whose VMAC cannot be created starts in FAULT.
+fn create_vmacs(rtnl: &mut Rtnl, vmacs: &mut Vmacs, plans: &mut [InstancePlan]) {
+    for plan in plans.iter_mut().filter(|p| p.iface_present) {
+        let name = plan.cfg.name.clone();
+        let Some(v) = plan.vmac.as_mut() else {
+            continue;
+        };
+        let created = keepalived_net::ifindex(&v.parent).and_then(|parent| {
+            v.spec.parent = parent;
+            vmacs.create(rtnl, &v.spec)
+        });
+        match created {
+            Ok(vmac) => info!("({name}): Success creating VMAC interface {}", vmac.name),
+            Err(e) => {
+                warn!(
+                    "({name}): cannot create VMAC interface {}: {e}",
+                    v.spec.name
+                );
+                plan.iface_present = false;
+            }
+        }
+    }
 }
 
 /// Adds the sync groups to the engine.
@@ -244,12 +274,23 @@ fn add_groups(
     Ok(())
 }
 
-/// Starts the trackers of files and processes; each reports its first value before returning.
+/// Starts the trackers of links, files and processes; each reports its first values before
+/// returning.
 fn spawn_trackers(
     tracks: &TrackPlan,
     tx: &mpsc::UnboundedSender<TrackerUpdate>,
 ) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
+    if !tracks.interfaces.is_empty() {
+        let mut ids: HashMap<String, Vec<TrackerId>> = HashMap::new();
+        for (id, name) in &tracks.interfaces {
+            ids.entry(name.clone()).or_default().push(*id);
+        }
+        match track_link::spawn(ids, tx.clone()) {
+            Ok(task) => tasks.push(task),
+            Err(e) => warn!("cannot watch link states: {e}"),
+        }
+    }
     if !tracks.files.is_empty() {
         tasks.push(track_file::spawn(tracks.files.clone(), tx.clone()));
     }

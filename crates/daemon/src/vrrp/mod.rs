@@ -120,8 +120,14 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .build();
     let code = match runtime {
         Ok(rt) => rt.block_on(serve(driver::Setup {
+            tracks: track_plan::plan(&read.config, |name| {
+                plans
+                    .iter()
+                    .find(|p| p.cfg.name == name)
+                    .and_then(|p| p.vmac.as_ref())
+                    .map(|v| v.spec.name.clone())
+            }),
             plans,
-            tracks: track_plan::plan(&read.config, |_| None),
             statics,
             release: !cli.dont_release_vrrp,
         })),

@@ -86,20 +86,22 @@ mod tests {
     #[tokio::test]
     async fn fires_within_a_fraction_of_a_millisecond() {
         let mut timer = PreciseTimer::new().expect("timerfd");
-        let mut worst = Duration::ZERO;
-        for _ in 0..20 {
+        let mut lateness = Vec::new();
+        for _ in 0..21 {
             let start = std::time::Instant::now();
             timer.arm(Some(Duration::from_micros(2_300))).expect("arm");
             timer.fired().await;
-            let late = start.elapsed().saturating_sub(Duration::from_micros(2_300));
             assert!(start.elapsed() >= Duration::from_micros(2_300));
-            worst = worst.max(late);
+            lateness.push(start.elapsed() - Duration::from_micros(2_300));
         }
-        // tokio's sleep would round 2.3 ms up to 3 ms or more; a timerfd is late by microseconds
-        // (generous bound for a loaded CI machine).
+        lateness.sort();
+        // tokio's sleep would round 2.3 ms up to 3 ms or more (at least 700 us late every
+        // time); a timerfd is late by microseconds. The median ignores the odd scheduling
+        // delay of a loaded machine.
+        let median = lateness[lateness.len() / 2];
         assert!(
-            worst < Duration::from_micros(600),
-            "worst lateness {worst:?}"
+            median < Duration::from_micros(600),
+            "median lateness {median:?}"
         );
     }
 

@@ -13,7 +13,6 @@
 //! [`LinkTracker`] is the pure part (no I/O), [`spawn`] the tokio task around it.
 
 // The driver wires this in when it gains interface tracking; until then only the tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::HashMap;
 use std::io;

@@ -9,6 +9,8 @@ use keepalived_config::Config;
 use keepalived_config::model::vrrp::{SyncGroup, Track, TrackFile, TrackProcess, VrrpScript};
 use keepalived_vrrp::{TrackKind, Tracked, TrackerId};
 
+use super::vmac::{own_interfaces, track_interfaces};
+
 /// The tracked objects and who tracks them.
 #[derive(Debug, Clone, Default)]
 pub struct TrackPlan {
@@ -163,23 +165,21 @@ fn entry(id: TrackerId, kind: TrackKind, t: &Track, weight: i32, reverse: bool) 
 }
 
 /// Builds the tracking plan of every instance and sync group. An instance tracks its own
-/// interface (weight 0: down means FAULT) unless `dont_track_primary`; `vmac_of` gives the VMAC
-/// interface an instance sends on, which is tracked too.
+/// interface and its VMAC (weight 0: down means FAULT) unless `dont_track_primary`; `vmac_of`
+/// gives an instance's VMAC name. A `track_interface` entry naming the instance's own
+/// interface, or repeating an earlier entry, is dropped (as keepalived does).
 pub fn plan(config: &Config, vmac_of: impl Fn(&str) -> Option<String>) -> TrackPlan {
     let mut reg = Registry::default();
     for inst in &config.vrrp.instances {
-        let mut tracked = Vec::new();
-        if !inst.dont_track_primary
-            && let Some(ifname) = &inst.interface
-        {
-            tracked.push(reg.interface(ifname, 0, false));
-        }
-        if let Some(vmac) = vmac_of(&inst.name) {
-            tracked.push(reg.interface(&vmac, 0, false));
-        }
+        let vmac = vmac_of(&inst.name);
+        let mut tracked: Vec<Tracked> = own_interfaces(inst, vmac.as_deref())
+            .iter()
+            .map(|name| reg.interface(name, 0, false))
+            .collect();
+        let track_interfaces: Vec<Track> = track_interfaces(inst).cloned().collect();
         tracked.extend(reg.lists(
             config,
-            &inst.track_interfaces,
+            &track_interfaces,
             &inst.track_scripts,
             &inst.track_files,
             &inst.track_processes,

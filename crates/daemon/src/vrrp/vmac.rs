@@ -6,7 +6,6 @@
 //! [`keepalived_net::Vmacs`] and feeds the names to [`super::track_link`].
 
 // The driver wires this in when it gains VMACs; until then only the tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::net::IpAddr;
 
