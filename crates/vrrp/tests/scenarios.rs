@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use fuzzing::{Checker, Input, MCAST_V4, MCAST_V6, ScenarioInput};
 use keepalived_vrrp::{
     Action, AddrList, Auth, Centisecs, ChecksumCaps, Event, GarpConfig, InitialState, Instance,
-    InstanceConfig, Instant, Router, RxMeta, Version,
+    InstanceConfig, Instant, Repr, Router, RxMeta, Version,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -342,6 +342,8 @@ fn run(s: &Scenario) -> Result<Outcome, String> {
         }
         last = at;
         let mut dropped = None;
+        let before = fuzzing::oracle::Before::of(&router.instances()[0]);
+        let mut accepted = None;
         match input {
             ScenarioInput::Start => router.handle_start(at),
             ScenarioInput::Timeout => router.handle_timeout(at),
@@ -363,8 +365,13 @@ fn run(s: &Scenario) -> Result<Outcome, String> {
                     s.cfg.checksum,
                     bytes,
                 ));
-                if let Err(e) = router.handle_datagram(at, &meta, bytes) {
-                    dropped = Some(format!("{}: {e}", e.error.counter()));
+                match router.handle_datagram(at, &meta, bytes) {
+                    Err(e) => dropped = Some(format!("{}: {e}", e.error.counter())),
+                    Ok(_) => {
+                        let repr = Repr::parse_bytes(bytes, *src, *dst, s.cfg.checksum)
+                            .map_err(|e| format!("input line {line}: accepted but {e}"))?;
+                        accepted = Some((*src, repr));
+                    }
                 }
             }
         }
@@ -379,6 +386,10 @@ fn run(s: &Scenario) -> Result<Outcome, String> {
         checker
             .check(inst, &actions, at, kind)
             .map_err(|e| format!("input line {line}: invariant broken: {e}"))?;
+        if let Some((src, repr)) = accepted {
+            fuzzing::oracle::check(before, inst, &actions, src, &repr, at)
+                .map_err(|e| format!("input line {line}: RFC rule broken: {e}"))?;
+        }
         let mut o = format!("{{\"at_ms\":{},\"actions\":[", ms_json(at));
         for (i, a) in actions.iter().enumerate() {
             if i > 0 {

@@ -13,6 +13,7 @@
 
 mod checker;
 mod encode;
+pub mod oracle;
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
@@ -21,7 +22,7 @@ pub use checker::{Checker, Input};
 pub use encode::{ScenarioInput, encode_instance_seed, encode_parse_seed};
 use keepalived_vrrp::wire::ip;
 use keepalived_vrrp::{
-    AddrList, Auth, Centisecs, ChecksumCaps, Event, GarpConfig, InitialState, Instance,
+    Action, AddrList, Auth, Centisecs, ChecksumCaps, Event, GarpConfig, InitialState, Instance,
     InstanceConfig, Instant, Packet, Repr, Router, RxMeta, Version,
 };
 
@@ -313,7 +314,7 @@ pub fn instance_run(data: &[u8]) -> Summary {
     };
     // Started at time zero (a later start op restarts after a shutdown).
     d.router.handle_start(d.now);
-    d.drain(Input::Other);
+    let _ = d.drain(Input::Other);
     let mut ops = 0;
     while ops < MAX_OPS && d.fires < MAX_FIRES && !c.is_empty() {
         let code = c.u8() % op::COUNT;
@@ -344,8 +345,8 @@ impl Driver {
         &self.router.instances()[0]
     }
 
-    /// Drains and checks the invariants after `input`.
-    fn drain(&mut self, input: Input) {
+    /// Drains and checks the invariants after `input`; returns the actions.
+    fn drain(&mut self, input: Input) -> Vec<Action> {
         let mut actions = Vec::new();
         let next = self.router.drain(|_, a| actions.push(a));
         let inst = &self.router.instances()[0];
@@ -356,6 +357,25 @@ impl Driver {
             );
         }
         assert_eq!(next, inst.poll_timeout());
+        actions
+    }
+
+    /// Delivers a message, drains, and checks the reaction to an accepted advert against the
+    /// RFC rules in [`oracle`].
+    fn receive(&mut self, meta: &RxMeta, bytes: &[u8]) {
+        let before = oracle::Before::of(self.instance());
+        let accepted = self.router.handle_datagram(self.now, meta, bytes).is_ok();
+        let actions = self.drain(Input::Rx);
+        if !accepted {
+            return;
+        }
+        let Ok(repr) = Repr::parse_bytes(bytes, meta.src, meta.dst, self.cfg.checksum) else {
+            panic!("accepted a message that does not parse: {bytes:02x?}");
+        };
+        if let Err(e) = oracle::check(before, self.instance(), &actions, meta.src, &repr, self.now)
+        {
+            panic!("RFC rule broken at {}: {e}", self.now);
+        }
     }
 
     /// Fires every deadline up to `until`, each on time, then sets the clock to `until`.
@@ -373,15 +393,14 @@ impl Driver {
     fn fire(&mut self) {
         self.fires += 1;
         self.router.handle_timeout(self.now);
-        self.drain(Input::Timeout);
+        let _ = self.drain(Input::Timeout);
     }
 
     fn step(&mut self, code: u8, c: &mut Cursor<'_>) {
         match code {
             op::RX_FIELDS => {
                 let (meta, bytes) = self.advert_from_fields(c);
-                let _ = self.router.handle_datagram(self.now, &meta, &bytes);
-                self.drain(Input::Rx);
+                self.receive(&meta, &bytes);
             }
             op::RX_RAW => {
                 let src = node_addr(self.ipv6, c.u8());
@@ -393,8 +412,7 @@ impl Driver {
                 let len = usize::from(c.u8());
                 let bytes = c.take(len).to_vec();
                 let meta = RxMeta { src, dst, ttl };
-                let _ = self.router.handle_datagram(self.now, &meta, &bytes);
-                self.drain(Input::Rx);
+                self.receive(&meta, &bytes);
             }
             op::NEXT_TIMEOUT => {
                 let t = self
@@ -422,7 +440,7 @@ impl Driver {
                     Some(e) => self.router.handle_event(self.now, e),
                     None => self.router.handle_start(self.now),
                 }
-                self.drain(Input::Other);
+                let _ = self.drain(Input::Other);
             }
             op::JUST_BEFORE => {
                 if let Some(t) = self.router.poll_timeout() {
