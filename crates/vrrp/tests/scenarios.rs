@@ -582,6 +582,11 @@ scenarios!(
     malformed_packets,
     v2_interval_mismatch_dropped,
     priority_change,
+    v3_old_unicast_checksum,
+    v3_checksum_forms,
+    address_list_mismatch,
+    address_list_strict,
+    down_timer_adverts_and_garp_refresh,
 );
 
 #[test]
