@@ -237,3 +237,37 @@ fn v3_zero_interval_advert_does_not_cause_instant_takeover() {
     assert_eq!(inst.state(), State::Backup, "took over from a live master");
     assert!(inst.poll_timeout().is_some_and(|t| t > now));
 }
+
+/// Engine finding (ignored until `src/` is fixed): `InstanceConfig::validate` accepts
+/// `garp.master_refresh = Some(0)`, and a master then re-arms the refresh timer at `now` on every
+/// `handle_timeout(now)`, so a driver that waits for `poll_timeout` spins. The daemon's converter
+/// maps 0 to `None`, so only other users of the API are exposed.
+#[test]
+#[ignore = "engine bug: garp master_refresh Some(0) passes validate and makes the timer spin"]
+fn zero_garp_refresh_is_refused_or_does_not_spin() {
+    use core::net::Ipv4Addr;
+    use core::time::Duration;
+
+    use keepalived_vrrp::{AddrList, Instance, InstanceConfig, Instant, Version};
+
+    let mut cfg = InstanceConfig::new(
+        "VI_1",
+        51,
+        Version::V2,
+        Ipv4Addr::new(192, 0, 2, 10).into(),
+        AddrList::V4(vec![Ipv4Addr::new(192, 0, 2, 100)]),
+    );
+    cfg.priority = 255;
+    cfg.garp.master_refresh = Some(Duration::ZERO);
+    let Ok(mut inst) = Instance::new(cfg) else {
+        return; // refused: fine
+    };
+    inst.handle_start(Instant::ZERO);
+    while inst.poll_action().is_some() {}
+    inst.handle_timeout(Instant::ZERO);
+    while inst.poll_action().is_some() {}
+    assert!(
+        inst.poll_timeout().is_some_and(|t| t > Instant::ZERO),
+        "still due after handle_timeout: a driver spins"
+    );
+}
