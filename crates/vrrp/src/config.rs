@@ -138,6 +138,9 @@ impl InstanceConfig {
         if self.down_timer_adverts == 0 {
             return Err(ConfigError::DownTimerAdverts(0));
         }
+        if self.garp.master_refresh == Some(Duration::ZERO) {
+            return Err(ConfigError::GarpRefreshZero);
+        }
         if self.vips.family() != self.family() {
             return Err(ConfigError::FamilyMismatch);
         }

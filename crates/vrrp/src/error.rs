@@ -79,7 +79,7 @@ pub enum RxError {
         got: u8,
     },
     /// VRRPv2 advert interval differs from ours (`vrrpStatsAdvertisementIntervalErrors`); v2
-    /// drops the packet, v3 only counts it.
+    /// drops the packet, v3 only counts it (but drops an interval of 0, which cannot be learned).
     AdverInterval {
         /// The interval in the packet.
         got: Centisecs,
@@ -253,6 +253,8 @@ pub enum ConfigError {
     AdverInterval(Centisecs),
     /// `down_timer_adverts` must be at least 1.
     DownTimerAdverts(u8),
+    /// `garp_master_refresh` of zero (use `None` for off).
+    GarpRefreshZero,
     /// VRRPv2 runs over IPv4 only.
     V2NotIpv4,
     /// Authentication exists only in VRRPv2.
@@ -272,6 +274,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "advert_int {i} is zero or too large for this version")
             }
             ConfigError::DownTimerAdverts(n) => write!(f, "down_timer_adverts {n} must be >= 1"),
+            ConfigError::GarpRefreshZero => {
+                f.write_str("garp_master_refresh must not be 0 (off is none)")
+            }
             ConfigError::V2NotIpv4 => f.write_str("VRRPv2 runs over IPv4 only"),
             ConfigError::AuthOnV3 => f.write_str("authentication is only valid with VRRPv2"),
             ConfigError::FamilyMismatch => {

@@ -189,13 +189,11 @@ fn checker_rejects_broken_sequences() {
     assert!(c.check(&inst, &[], Instant::ZERO, Input::Timeout).is_err());
 }
 
-/// Engine finding (kept as an ignored test until `src/` is fixed): a VRRPv3 advert with Max Adver
-/// Int 0 from a higher-priority master. The backup learns Master_Adver_Interval = 0, so RFC 9568's
-/// formulas give Master_Down_Interval = 0 and the backup becomes master at once, after every
-/// advert of a master that is alive: two masters. Such an advert should be dropped and counted
-/// (`adver_interval_errors`), or the interval clamped, so the Master_Down_Timer stays in the future.
+/// Found by the `vrrp_instance` fuzzer: a VRRPv3 advert with Max Adver Int 0 from a
+/// higher-priority master made the backup learn Master_Adver_Interval = 0 (Master_Down_Interval
+/// 0) and take over from a live master after each of its adverts. Such an advert is now dropped
+/// and counted (`adver_interval_errors`).
 #[test]
-#[ignore = "engine bug: v3 Max Adver Int 0 makes a backup take over instantly"]
 fn v3_zero_interval_advert_does_not_cause_instant_takeover() {
     use core::net::Ipv4Addr;
 
@@ -238,12 +236,10 @@ fn v3_zero_interval_advert_does_not_cause_instant_takeover() {
     assert!(inst.poll_timeout().is_some_and(|t| t > now));
 }
 
-/// Engine finding (ignored until `src/` is fixed): `InstanceConfig::validate` accepts
-/// `garp.master_refresh = Some(0)`, and a master then re-arms the refresh timer at `now` on every
-/// `handle_timeout(now)`, so a driver that waits for `poll_timeout` spins. The daemon's converter
-/// maps 0 to `None`, so only other users of the API are exposed.
+/// `garp.master_refresh = Some(0)` used to pass `InstanceConfig::validate`, and a master then
+/// re-armed the refresh timer at `now` on every `handle_timeout(now)` (a driver waiting for
+/// `poll_timeout` would spin). It is now refused.
 #[test]
-#[ignore = "engine bug: garp master_refresh Some(0) passes validate and makes the timer spin"]
 fn zero_garp_refresh_is_refused_or_does_not_spin() {
     use core::net::Ipv4Addr;
     use core::time::Duration;

@@ -270,6 +270,12 @@ fn action_json(a: &Action, cfg: &InstanceConfig) -> String {
             "{{\"warning\":{}}}",
             json_str(&format!("{}: {w}", w.error.counter()))
         ),
+        Action::PriorityChanged { from, to } => {
+            format!("{{\"priority_changed\":[{from},{to}]}}")
+        }
+        Action::MasterRxLowerPriority { from, priority } => format!(
+            "{{\"master_rx_lower_priority\":{{\"from\":\"{from}\",\"priority\":{priority}}}}}"
+        ),
         #[allow(unreachable_patterns)]
         other => format!("{{\"other\":{}}}", json_str(&format!("{other:?}"))),
     }

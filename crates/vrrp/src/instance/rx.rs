@@ -116,6 +116,9 @@ impl Instance {
             match self.cfg.version {
                 // RFC 3768 §7.1: MUST discard.
                 Version::V2 => return Err(e),
+                // An interval of 0 cannot be learned: Master_Down_Interval would be 0 and a
+                // backup would take over from a live master after each of its adverts.
+                Version::V3 if repr.adver_int.0 == 0 => return Err(e),
                 // RFC 9568: backups learn the master's interval; keepalived logs and counts.
                 Version::V3 => self.warn(meta, e),
             }

@@ -112,11 +112,6 @@ impl Checker {
             Some(t) if input == Input::Timeout && t == now => {
                 return Err(format!("poll_timeout {t} still due after handle_timeout"));
             }
-            // Known engine bug, kept visible by the ignored test
-            // `v3_zero_interval_advert_does_not_cause_instant_takeover`: a v3 advert with Max
-            // Adver Int 0 gives Master_Down_Interval 0. Remove this arm once it is fixed.
-            Some(t)
-                if input == Input::Rx && t == now && inst.master_adver_int() == Centisecs(0) => {}
             Some(t) if input == Input::Rx && t == now && !was_due => {
                 return Err(format!(
                     "poll_timeout {t} due at once after a received advert"
