@@ -3,6 +3,9 @@
 
 mod cli;
 mod config_test;
+// Called by the VRRP driver once it runs scripts; until then only its tests use it.
+#[allow(dead_code)]
+mod script;
 mod vrrp;
 
 use clap::Parser;

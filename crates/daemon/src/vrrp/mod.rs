@@ -7,7 +7,12 @@
 pub mod convert;
 pub mod driver;
 pub mod log;
+// Called by the driver once it runs scripts; until then only their tests use them.
+#[allow(dead_code)]
+pub mod notify;
 pub mod timer;
+#[allow(dead_code)]
+pub mod track_script;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
