@@ -55,15 +55,19 @@ pub(crate) fn argv(words: &[&str]) -> Vec<String> {
 
 /// Runs as root (the tests' user), no script security.
 pub(crate) fn root_env() -> ScriptEnv {
-    let mut defs = GlobalDefs::default();
-    defs.script_user = Some(("root".into(), None));
+    let defs = GlobalDefs {
+        script_user: Some(("root".into(), None)),
+        ..GlobalDefs::default()
+    };
     ScriptEnv::with_default_user(&defs, false)
 }
 
 fn secure_env() -> ScriptEnv {
-    let mut defs = GlobalDefs::default();
-    defs.enable_script_security = true;
-    defs.script_user = Some(("root".into(), None));
+    let defs = GlobalDefs {
+        enable_script_security: true,
+        script_user: Some(("root".into(), None)),
+        ..GlobalDefs::default()
+    };
     ScriptEnv::with_default_user(&defs, false)
 }
 
@@ -84,7 +88,12 @@ async fn timeout_kills_the_whole_process_group() {
     let body = format!("sleep 60 &\necho $! > {}\nsleep 60", pids.display());
     let path = dir.script("hang.sh", &body);
     let script = root_env()
-        .prepare_as("hang", &argv(&[path.to_str().unwrap_or_default()]), None, None)
+        .prepare_as(
+            "hang",
+            &argv(&[path.to_str().unwrap_or_default()]),
+            None,
+            None,
+        )
         .expect("prepare");
     let start = Instant::now();
     let outcome = script.run(&[], Some(Duration::from_millis(300))).await;
@@ -114,14 +123,20 @@ async fn plain_sleep_is_killed_within_timeout_plus_100ms() {
     let start = Instant::now();
     let outcome = script.run(&[], Some(Duration::from_millis(200))).await;
     assert_eq!(outcome, RunOutcome::TimedOut);
-    assert!(start.elapsed() < Duration::from_millis(300), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn exit_status_signal_and_missing_program() {
     let env = root_env();
     let run = |words: &[&str]| {
-        let s = env.prepare_as("t", &argv(words), None, None).expect("prepare");
+        let s = env
+            .prepare_as("t", &argv(words), None, None)
+            .expect("prepare");
         async move { s.run(&[], Some(Duration::from_secs(5))).await }
     };
     assert_eq!(run(&["true"]).await, RunOutcome::Exited(0));
@@ -136,7 +151,10 @@ async fn exit_status_signal_and_missing_program() {
         run(&["/nonexistent/keepalived-rs-script"]).await,
         RunOutcome::NotStarted(StartError::NotFound(_))
     ));
-    assert_eq!(env.prepare_as("t", &[], None, None).err(), Some(ScriptError::Empty));
+    assert_eq!(
+        env.prepare_as("t", &[], None, None).err(),
+        Some(ScriptError::Empty)
+    );
 }
 
 #[tokio::test]
@@ -159,7 +177,9 @@ async fn argv_is_passed_without_a_shell_and_stdio_is_dev_null() {
             None,
         )
         .expect("prepare");
-    let outcome = script.run(&argv(&["x;y"]), Some(Duration::from_secs(5))).await;
+    let outcome = script
+        .run(&argv(&["x;y"]), Some(Duration::from_secs(5)))
+        .await;
     assert_eq!(outcome, RunOutcome::Exited(0));
     let text = std::fs::read_to_string(&out).expect("output");
     assert!(text.starts_with("a b|$HOME|x;y|"), "{text}");
@@ -196,8 +216,10 @@ async fn runs_as_nobody() {
 
 #[tokio::test]
 async fn global_script_user_applies_when_the_script_names_none() {
-    let mut defs = GlobalDefs::default();
-    defs.script_user = Some(("nobody".into(), None));
+    let defs = GlobalDefs {
+        script_user: Some(("nobody".into(), None)),
+        ..GlobalDefs::default()
+    };
     let env = ScriptEnv::with_default_user(&defs, false);
     assert_eq!(env.credentials(None, None).map(|c| c.uid), Ok(65534));
     assert_eq!(env.credentials(Some("root"), None).map(|c| c.uid), Ok(0));
@@ -212,8 +234,10 @@ async fn global_script_user_applies_when_the_script_names_none() {
     // No script_user and no keepalived_script: keepalived's own user, unless security is on.
     let env = ScriptEnv::with_default_user(&GlobalDefs::default(), false);
     assert_eq!(env.credentials(None, None).map(|c| c.uid), Ok(0));
-    let mut defs = GlobalDefs::default();
-    defs.enable_script_security = true;
+    let defs = GlobalDefs {
+        enable_script_security: true,
+        ..GlobalDefs::default()
+    };
     let env = ScriptEnv::with_default_user(&defs, false);
     assert_eq!(env.credentials(None, None), Err(ScriptError::NoUser));
 }
@@ -231,7 +255,9 @@ async fn insecure_script_is_refused_under_script_security() {
     chmod(&path, 0o755);
     let words = argv(&[path.to_str().unwrap_or_default()]);
 
-    let script = secure_env().prepare_as("s", &words, None, None).expect("prepare");
+    let script = secure_env()
+        .prepare_as("s", &words, None, None)
+        .expect("prepare");
     let outcome = script.run(&[], Some(Duration::from_secs(5))).await;
     match &outcome {
         RunOutcome::NotStarted(StartError::Insecure { why, .. }) => {
@@ -242,8 +268,13 @@ async fn insecure_script_is_refused_under_script_security() {
     assert!(!ran.exists(), "the insecure script ran");
 
     // Without script security it runs (keepalived only warns at start-up).
-    let script = root_env().prepare_as("s", &words, None, None).expect("prepare");
-    assert_eq!(script.run(&[], Some(Duration::from_secs(5))).await, RunOutcome::Exited(0));
+    let script = root_env()
+        .prepare_as("s", &words, None, None)
+        .expect("prepare");
+    assert_eq!(
+        script.run(&[], Some(Duration::from_secs(5))).await,
+        RunOutcome::Exited(0)
+    );
     assert!(ran.exists());
     std::fs::remove_file(&ran).expect("rm");
 
@@ -252,13 +283,21 @@ async fn insecure_script_is_refused_under_script_security() {
     let script = secure_env()
         .prepare_as("s", &words, Some("nobody"), None)
         .expect("prepare");
-    assert_eq!(script.run(&[], Some(Duration::from_secs(5))).await, RunOutcome::Exited(0));
+    assert_eq!(
+        script.run(&[], Some(Duration::from_secs(5))).await,
+        RunOutcome::Exited(0)
+    );
 
     // The same script in a root-only directory passes.
     chmod(&dir.0, 0o755);
     chmod(&open, 0o755);
-    let script = secure_env().prepare_as("s", &words, None, None).expect("prepare");
-    assert_eq!(script.run(&[], Some(Duration::from_secs(5))).await, RunOutcome::Exited(0));
+    let script = secure_env()
+        .prepare_as("s", &words, None, None)
+        .expect("prepare");
+    assert_eq!(
+        script.run(&[], Some(Duration::from_secs(5))).await,
+        RunOutcome::Exited(0)
+    );
 }
 
 #[tokio::test]
@@ -272,15 +311,28 @@ async fn symlink_owned_by_a_user_is_refused_under_script_security() {
     let good = sticky.join("good");
     std::os::unix::fs::symlink(&target, &good).expect("symlink");
     let script = secure_env()
-        .prepare_as("good", &argv(&[good.to_str().unwrap_or_default()]), None, None)
+        .prepare_as(
+            "good",
+            &argv(&[good.to_str().unwrap_or_default()]),
+            None,
+            None,
+        )
         .expect("prepare");
-    assert_eq!(script.run(&[], Some(Duration::from_secs(5))).await, RunOutcome::Exited(0));
+    assert_eq!(
+        script.run(&[], Some(Duration::from_secs(5))).await,
+        RunOutcome::Exited(0)
+    );
     // ...one its (non-root) owner can replace is not, though it points at a safe file.
     let bad = sticky.join("bad");
     std::os::unix::fs::symlink(&target, &bad).expect("symlink");
     std::os::unix::fs::lchown(&bad, Some(65534), Some(65534)).expect("lchown");
     let script = secure_env()
-        .prepare_as("bad", &argv(&[bad.to_str().unwrap_or_default()]), None, None)
+        .prepare_as(
+            "bad",
+            &argv(&[bad.to_str().unwrap_or_default()]),
+            None,
+            None,
+        )
         .expect("prepare");
     match script.run(&[], Some(Duration::from_secs(5))).await {
         RunOutcome::NotStarted(StartError::Insecure { why, .. }) => {
@@ -298,7 +350,12 @@ async fn symlink_owned_by_a_user_is_refused_under_script_security() {
     let link = dir.join("link");
     std::os::unix::fs::symlink(&hidden, &link).expect("symlink");
     let script = secure_env()
-        .prepare_as("link", &argv(&[link.to_str().unwrap_or_default()]), None, None)
+        .prepare_as(
+            "link",
+            &argv(&[link.to_str().unwrap_or_default()]),
+            None,
+            None,
+        )
         .expect("prepare");
     assert!(matches!(
         script.run(&[], Some(Duration::from_secs(5))).await,

@@ -27,7 +27,11 @@ pub struct ChildCreds {
 ///
 /// The parent-death signal follows the *thread* that forks: spawn from a thread that lives as
 /// long as the process.
-pub fn prepare_child(cmd: &mut Command, creds: Option<ChildCreds>, parent_death_signal: Option<i32>) {
+pub fn prepare_child(
+    cmd: &mut Command,
+    creds: Option<ChildCreds>,
+    parent_death_signal: Option<i32>,
+) {
     let parent = std::process::id();
     let hook = move || -> io::Result<()> {
         if let Some(c) = &creds {

@@ -379,11 +379,7 @@ impl Notifier {
     }
 
     fn transition(&self, group: bool, name: &str, state: NotifyState, priority: u8) {
-        let targets = if group {
-            &self.groups
-        } else {
-            &self.instances
-        };
+        let targets = if group { &self.groups } else { &self.instances };
         if let Some(t) = targets.get(name) {
             let mut job = Job::new();
             if let Some(s) = t.scripts.for_state(state) {

@@ -13,7 +13,7 @@ use keepalived_config::model::vrrp::VrrpScript;
 use keepalived_vrrp::{TrackerId, TrackerUpdate, TrackerValue};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::script::{PreparedScript, RunOutcome, ScriptEnv, ScriptError};
@@ -42,7 +42,10 @@ impl ScriptTrackerConfig {
     pub fn from_model(script: &VrrpScript, env: &ScriptEnv) -> Result<Self, ScriptError> {
         let (user, group) = match &script.user {
             Some(u) => (Some(u.as_str()), script.group.as_deref()),
-            None => (script.script.user.as_deref(), script.script.group.as_deref()),
+            None => (
+                script.script.user.as_deref(),
+                script.script.group.as_deref(),
+            ),
         };
         let prepared = env.prepare_as(
             format!("VRRP_Script({})", script.name),
@@ -183,28 +186,40 @@ fn kind(outcome: &RunOutcome) -> Kind {
     }
 }
 
+/// The first start after `now` on the grid `last + k * interval` (k >= 1): a start that falls
+/// while the script is still running is skipped, not moved.
+fn next_start(last: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = last + interval;
+    if next > now {
+        return next;
+    }
+    let behind = now.duration_since(next).as_nanos() / interval.as_nanos().max(1);
+    let skipped = u32::try_from(behind + 1).unwrap_or(u32::MAX);
+    next + interval.saturating_mul(skipped)
+}
+
 async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<TrackerUpdate>) {
     let label = cfg.script.label().to_owned();
     let mut state = Hysteresis::new(cfg.rise, cfg.fall, cfg.init_fail);
-    let mut ticker = tokio::time::interval(cfg.interval);
-    // A run longer than the interval makes the missed starts be skipped, not bunched up.
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut next = Instant::now();
     let mut last_kind = None;
+    let mut warned_overlap = false;
     loop {
-        ticker.tick().await;
+        tokio::time::sleep_until(next).await;
         if tx.is_closed() {
             return;
         }
-        let started = Instant::now();
         let outcome = cfg.script.run(&[], Some(cfg.timeout)).await;
         let k = kind(&outcome);
+        if !warned_overlap && next + cfg.interval < Instant::now() {
+            warned_overlap = true;
+            warn!("{label} ran longer than its interval; the starts it overlapped are skipped");
+        }
         if last_kind != Some(k) && k == Kind::Timeout {
             warn!("{label} timed out after {:?}", cfg.timeout);
         }
         last_kind = Some(k);
-        if started.elapsed() > cfg.interval {
-            warn!("{label} ran longer than its interval; the runs it overlapped are skipped");
-        }
+        next = next_start(next, cfg.interval, Instant::now());
         if let Some(up) = state.record(outcome.is_success()) {
             let value = if up {
                 info!("{label} succeeded");
