@@ -10,10 +10,11 @@
 
 use std::fmt;
 use std::os::unix::process::ExitStatusExt as _;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 
 use keepalived_config::host::{self, DEFAULT_SCRIPT_USER, RunAs};
@@ -23,7 +24,7 @@ use keepalived_net::ChildCreds;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::{Gid, Group, Pid, Uid, User, getegid, geteuid};
 use tokio::sync::oneshot;
-use tracing::{error, info};
+use tracing::error;
 
 /// Why a script cannot be set up at all (found when the configuration is loaded).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -329,7 +330,7 @@ impl PreparedScript {
             reply,
         };
         spawner()
-            .and_then(|tx| tx.lock().ok()?.send(request).ok())
+            .and_then(|tx| tx.send(request).ok())
             .ok_or_else(|| lost("the spawner thread is gone"))?;
         let child = answer
             .await
@@ -429,8 +430,8 @@ struct SpawnRequest {
 }
 
 /// The spawner thread's queue, started on first use.
-fn spawner() -> Option<&'static Mutex<mpsc::Sender<SpawnRequest>>> {
-    static SPAWNER: OnceLock<Option<Mutex<mpsc::Sender<SpawnRequest>>>> = OnceLock::new();
+fn spawner() -> Option<&'static mpsc::Sender<SpawnRequest>> {
+    static SPAWNER: OnceLock<Option<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     SPAWNER
         .get_or_init(|| {
             let (tx, rx) = mpsc::channel::<SpawnRequest>();
@@ -438,12 +439,21 @@ fn spawner() -> Option<&'static Mutex<mpsc::Sender<SpawnRequest>>> {
                 .name("script-spawner".into())
                 .spawn(move || {
                     for request in rx {
-                        let result = spawn_now(&request);
+                        // The thread must outlive every script (their parent-death signal
+                        // follows it): a panic (e.g. a runtime without I/O) fails one start.
+                        let result =
+                            std::panic::catch_unwind(AssertUnwindSafe(|| spawn_now(&request)))
+                                .unwrap_or_else(|_| {
+                                    Err(StartError::Spawn {
+                                        program: request.argv.first().cloned().unwrap_or_default(),
+                                        reason: "the spawner panicked".into(),
+                                    })
+                                });
                         let _ = request.reply.send(result);
                     }
                 });
             match started {
-                Ok(_) => Some(Mutex::new(tx)),
+                Ok(_) => Some(tx),
                 Err(e) => {
                     error!("cannot start the script spawner thread: {e}");
                     None
@@ -480,16 +490,6 @@ fn spawn_now(request: &SpawnRequest) -> Result<tokio::process::Child, StartError
             program: path.display().to_string(),
             reason: e.to_string(),
         })
-}
-
-/// Logs how a run ended, at info level for a success and error level otherwise.
-pub fn log_outcome(label: &str, outcome: &RunOutcome) {
-    match outcome {
-        RunOutcome::Exited(0) => info!("{label}: exited with status 0"),
-        // Start failures were logged when they happened.
-        RunOutcome::NotStarted(_) => {}
-        other => error!("{label}: {other}"),
-    }
 }
 
 #[cfg(test)]
