@@ -304,3 +304,11 @@ fn words_and_lines() {
         Some(NotifyState::Stop)
     );
 }
+
+#[test]
+fn shareable_between_tasks() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Notifier>();
+    send_sync::<crate::vrrp::track_script::ScriptTrackers>();
+    send_sync::<crate::script::PreparedScript>();
+}
