@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{DiagKind, Diagnostics, Loc, Severity};
 use crate::model::Config;
 use crate::model::common::Script;
-use crate::model::global::DynamicInterfaces;
+use crate::model::global::{DynamicInterfaces, GlobalDefs};
 
 /// What the caller found out about the host.
 #[derive(Debug, Clone, Default)]
@@ -259,20 +259,69 @@ fn scripts(config: &Config) -> Vec<(&Script, Option<&str>)> {
     out
 }
 
+/// Who a script runs as, by keepalived's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAs<'a> {
+    /// A named user (the script's own `user`, else the global `script_user`), with the group
+    /// given after it, if any (a leading `:` asks for supplementary groups).
+    User {
+        /// User name (or numeric uid).
+        name: &'a str,
+        /// Group name (or numeric gid), possibly with a leading `:`.
+        group: Option<&'a str>,
+    },
+    /// Nobody was named: keepalived's default user `keepalived_script` exists.
+    DefaultScriptUser,
+    /// Nobody was named and `keepalived_script` does not exist: the user keepalived runs as.
+    Keepalived,
+    /// Nobody was named, `keepalived_script` does not exist, and `enable_script_security`
+    /// forbids falling back to the user keepalived runs as: the script cannot run.
+    NoUser,
+}
+
+/// keepalived's name for its default script user.
+pub const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+/// Who runs a script given its own `user`/`group` (if any): that user, else the global
+/// `script_user`, else `keepalived_script` if it exists, else (unless script security is on)
+/// the user keepalived runs as.
+pub fn run_as<'a>(
+    user: Option<&'a str>,
+    group: Option<&'a str>,
+    defs: &'a GlobalDefs,
+    script_user_exists: bool,
+) -> RunAs<'a> {
+    if let Some(name) = user {
+        return RunAs::User { name, group };
+    }
+    if let Some((name, group)) = &defs.script_user {
+        return RunAs::User {
+            name,
+            group: group.as_deref(),
+        };
+    }
+    if script_user_exists {
+        RunAs::DefaultScriptUser
+    } else if defs.enable_script_security {
+        RunAs::NoUser
+    } else {
+        RunAs::Keepalived
+    }
+}
+
 fn check_scripts(config: &Config, facts: &HostFacts, diags: &mut Diagnostics) {
     let defs = &config.global.defs;
     let secure = defs.enable_script_security;
-    let global_user = defs.script_user.as_ref().map(|(u, _)| u.as_str());
     let mut runs_as_root = None;
     for (script, user) in scripts(config) {
-        let user = match user.or(global_user) {
-            Some(u) => u,
-            None if facts.script_user_exists => "keepalived_script",
-            None if secure => {
+        let user = match run_as(user, None, defs, facts.script_user_exists) {
+            RunAs::User { name, .. } => name,
+            RunAs::DefaultScriptUser => DEFAULT_SCRIPT_USER,
+            RunAs::NoUser => {
                 diags.error(script.loc, "unable to set default user keepalived_script for script (no such user; set `script_user`)");
                 continue;
             }
-            None => "root",
+            RunAs::Keepalived => "root",
         };
         let Some(program) = script.argv.first() else {
             continue;
@@ -288,7 +337,7 @@ fn check_scripts(config: &Config, facts: &HostFacts, diags: &mut Diagnostics) {
             runs_as_root.get_or_insert(script.loc);
             if secure
                 && facts.is_root
-                && let Some(why) = insecure(&path)
+                && let Some(why) = insecure_path(&path)
             {
                 diags.error(
                     script.loc,
@@ -309,8 +358,8 @@ fn check_scripts(config: &Config, facts: &HostFacts, diags: &mut Diagnostics) {
     }
 }
 
-/// The executable a script's first word names: a path, or a name looked up in PATH.
-fn find_program(program: &str) -> Option<PathBuf> {
+/// The executable a script's first word names: a path, or a name looked up in `PATH`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
     let executable =
         |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0);
     if program.contains('/') {
@@ -324,20 +373,108 @@ fn find_program(program: &str) -> Option<PathBuf> {
         .find(|p| executable(p))
 }
 
-/// Why a script run as root would not be safe: it, or a directory above it, can be changed by
+/// Most symbolic links followed while checking one path (as the kernel's `ELOOP` limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// Why running `path` as root would not be safe, or `None` when only root can change what runs.
+///
+/// Every directory entry met while resolving the path is checked, symbolic links included (the
+/// link itself and everything its target names): each must be owned by root, and each
+/// directory and the final file must not be writable by anyone but root (group-writable is
+/// allowed for group 0; a sticky directory such as `/tmp` may be writable by others, since only
+/// the owner of an entry, here root, can replace it). A path that cannot be resolved is unsafe.
+pub fn insecure_path(path: &Path) -> Option<String> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        match std::env::current_dir() {
+            Ok(cwd) => cwd.join(path),
+            Err(e) => return Some(format!("cannot resolve {}: {e}", path.display())),
+        }
+    };
+    let root = Path::new("/");
+    if let Some(why) = unsafe_entry(root) {
+        return Some(why);
+    }
+    let mut pending: Vec<std::ffi::OsString> = components_reversed(&absolute);
+    let mut current = PathBuf::from("/");
+    let mut links = 0usize;
+    while let Some(name) = pending.pop() {
+        if name == "/" {
+            current = PathBuf::from("/");
+            continue;
+        }
+        if name == ".." {
+            current.pop();
+            continue;
+        }
+        let next = current.join(&name);
+        if let Some(why) = unsafe_entry(&next) {
+            return Some(why);
+        }
+        let meta = match std::fs::symlink_metadata(&next) {
+            Ok(m) => m,
+            Err(e) => return Some(format!("cannot examine {}: {e}", next.display())),
+        };
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Some(format!("too many symbolic links in {}", path.display()));
+            }
+            let target = match std::fs::read_link(&next) {
+                Ok(t) => t,
+                Err(e) => return Some(format!("cannot read link {}: {e}", next.display())),
+            };
+            pending.extend(components_reversed(&target));
+        } else {
+            current = next;
+        }
+    }
+    None
+}
+
+/// The components of `path` as names, last first (`/` for the root, `..` kept, `.` dropped).
+fn components_reversed(path: &Path) -> Vec<std::ffi::OsString> {
+    use std::path::Component;
+    let mut out: Vec<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::RootDir | Component::Prefix(_) => Some("/".into()),
+            Component::CurDir => None,
+            Component::ParentDir => Some("..".into()),
+            Component::Normal(n) => Some(n.to_os_string()),
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
+/// Why the directory entry `p` (not following a final symbolic link) could be changed by
 /// someone other than root.
-fn insecure(path: &Path) -> Option<String> {
-    let mut current = Some(path);
-    while let Some(p) = current {
-        let meta = std::fs::metadata(p).ok()?;
-        let sticky_dir = meta.is_dir() && meta.mode() & 0o1000 != 0;
-        if meta.uid() != 0 {
-            return Some(format!("{} is owned by uid {}", p.display(), meta.uid()));
-        }
-        if meta.mode() & 0o022 != 0 && !sticky_dir {
-            return Some(format!("{} is writable by non-root users", p.display()));
-        }
-        current = p.parent();
+fn unsafe_entry(p: &Path) -> Option<String> {
+    let meta = match std::fs::symlink_metadata(p) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot examine {}: {e}", p.display())),
+    };
+    if meta.uid() != 0 {
+        return Some(format!("{} is owned by uid {}", p.display(), meta.uid()));
+    }
+    if meta.file_type().is_symlink() {
+        // A link's own mode bits mean nothing; its owner (root) and its directory count.
+        return None;
+    }
+    let sticky_dir = meta.is_dir() && meta.mode() & 0o1000 != 0;
+    let group_writable = meta.mode() & 0o020 != 0 && meta.gid() != 0 && !sticky_dir;
+    let other_writable = meta.mode() & 0o002 != 0 && !sticky_dir;
+    if group_writable {
+        return Some(format!(
+            "{} is writable by group {}",
+            p.display(),
+            meta.gid()
+        ));
+    }
+    if other_writable {
+        return Some(format!("{} is writable by every user", p.display()));
     }
     None
 }

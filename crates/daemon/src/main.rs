@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_test;
+mod script;
 mod vrrp;
 
 use clap::Parser;

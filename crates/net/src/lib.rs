@@ -20,17 +20,20 @@
 //!   [`Rtnl::links`] for the current state of every link ([`LinkInfo`]).
 //! * [`Vmacs`]: VRRP virtual MAC interfaces (macvlans, keepalived's `use_vmac`) with the
 //!   sysctls and IPv6 link-local address keepalived gives them; leftovers of a crashed run.
+//! * [`prepare_child`]: credentials and parent-death signal of a script's process.
 //!
 //! Everything acts in the network namespace of the thread that opens the
 //! socket; tests use that to run in lab namespaces.
 //!
 //! This is the one crate of the workspace allowed `unsafe` code, denied by
 //! default and allowed per module where a syscall needs it: `garp`, to build
-//! the `sockaddr_ll` of an `AF_PACKET` send, and `sched`, for
-//! `sched_setattr` (socket2, nix and netlink-sys wrap everything else).
+//! the `sockaddr_ll` of an `AF_PACKET` send, `sched`, for `sched_setattr`, and
+//! `exec`, for the hook between fork and exec (socket2, nix and netlink-sys wrap
+//! everything else).
 
 mod address;
 mod error;
+mod exec;
 mod garp;
 mod link;
 mod link_monitor;
@@ -44,6 +47,7 @@ mod vrrp_socket;
 
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
 pub use error::{NetError, Result};
+pub use exec::{ChildCreds, prepare_child};
 pub use garp::{
     ALL_NODES_MAC, ALL_NODES_V6, ARP_FRAME_LEN, BROADCAST_MAC, Garp, MacAddr, NA_FRAME_LEN,
     arp_frame, na_frame,

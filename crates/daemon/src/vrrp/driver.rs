@@ -12,10 +12,13 @@ use std::pin::pin;
 use std::time::Duration;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use keepalived_config::Config;
 use keepalived_net::{Rtnl, Vmacs};
 use keepalived_vrrp::{
-    Engine, EngineAction, Event, InstanceRef, Instant, SyncGroupOptions, TrackerId, TrackerUpdate,
+    Action, Engine, EngineAction, Event, InstanceRef, Instant, SyncGroupOptions, TrackerId,
+    TrackerUpdate, TrackerValue,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -25,9 +28,12 @@ use super::convert::{InstancePlan, StaticPlan};
 pub use super::link::StartError;
 use super::link::{Link, build_links, read_socket};
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
+use super::notify::{Notifier, NotifyState};
 use super::timer::PreciseTimer;
 use super::track_plan::TrackPlan;
+use super::track_script::{ScriptTrackerConfig, ScriptTrackers, spawn_script_trackers};
 use super::{track_file, track_link, track_process};
+use crate::script::ScriptEnv;
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +71,8 @@ pub struct Setup {
     pub tracks: TrackPlan,
     /// Whether addresses, routes and rules are removed on stop (not with `--dont-release-vrrp`).
     pub release: bool,
+    /// The whole configuration (notify scripts, FIFOs, script users).
+    pub config: Arc<Config>,
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
@@ -81,7 +89,10 @@ pub async fn run(
         statics,
         tracks,
         release,
+        config,
     } = setup;
+    let env = ScriptEnv::from_defs(&config.global.defs);
+    let notifier = Notifier::new(&config, &env);
     let mut rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
     let mut vmacs = Vmacs::new();
     create_vmacs(&mut rtnl, &mut vmacs, &mut plans);
@@ -102,9 +113,10 @@ pub async fn run(
     drop(rx_tx);
     let (track_tx, mut track_rx) = mpsc::unbounded_channel();
     tasks.extend(spawn_trackers(&tracks, &track_tx));
+    let now = clock.now();
+    let scripts = start_scripts(&mut engine, now, &tracks, &env, &track_tx);
     drop(track_tx);
 
-    let now = clock.now();
     // Trackers report their first values before they return: apply them before the start.
     while let Ok(update) = track_rx.try_recv() {
         engine.handle_tracker(now, update);
@@ -126,7 +138,7 @@ pub async fn run(
         }
     }
     engine.handle_start(now);
-    let mut deadline = drain(&mut engine, &mut links);
+    let mut deadline = drain(&mut engine, &mut links, &notifier);
     // The engine's deadlines need better than tokio's millisecond timer (see `timer`); if no
     // timerfd can be had, fall back to tokio's sleep rather than not running at all.
     let mut precise = match PreciseTimer::new() {
@@ -175,7 +187,7 @@ pub async fn run(
                 deadline = None;
             }
         }
-        let next = drain(&mut engine, &mut links);
+        let next = drain(&mut engine, &mut links, &notifier);
         if next != deadline {
             deadline = next;
             match precise.as_mut() {
@@ -187,12 +199,15 @@ pub async fn run(
     for t in tasks {
         t.abort();
     }
+    scripts.stop();
     let now = clock.now();
     for link in &mut links {
         link.stopping = true;
     }
     engine.handle_shutdown(now);
-    drain(&mut engine, &mut links);
+    drain(&mut engine, &mut links, &notifier);
+    // keepalived gives the stop notifications about a second.
+    notifier.shutdown(Duration::from_secs(1)).await;
     for link in &mut links {
         if link.release {
             // Nothing of ours left behind, whatever happened to a removal on the way.
@@ -300,18 +315,83 @@ fn spawn_trackers(
     tasks
 }
 
-/// Executes every pending action of the engine; returns its next deadline.
-fn drain(engine: &mut Engine, links: &mut [Link]) -> Option<Instant> {
+/// Starts the `vrrp_script`s something tracks. A script with `init_fail` starts failed; the
+/// others report when their first run ends (until then a weight-0 script holds its instances
+/// in INIT, as keepalived does). A script that cannot run (unknown user, insecure path) is
+/// logged and reported failed.
+fn start_scripts(
+    engine: &mut Engine,
+    now: Instant,
+    tracks: &TrackPlan,
+    env: &ScriptEnv,
+    tx: &mpsc::UnboundedSender<TrackerUpdate>,
+) -> ScriptTrackers {
+    let mut runnable = Vec::new();
+    for (id, script) in &tracks.scripts {
+        match ScriptTrackerConfig::from_model(script, env) {
+            Ok(cfg) => {
+                if cfg.initial_value() == TrackerValue::Down {
+                    engine.handle_tracker(
+                        now,
+                        TrackerUpdate {
+                            id: *id,
+                            value: TrackerValue::Down,
+                        },
+                    );
+                }
+                runnable.push((*id, cfg));
+            }
+            Err(e) => {
+                warn!("VRRP_Script({}) cannot run: {e}", script.name);
+                engine.handle_tracker(
+                    now,
+                    TrackerUpdate {
+                        id: *id,
+                        value: TrackerValue::Down,
+                    },
+                );
+            }
+        }
+    }
+    spawn_script_trackers(runnable, tx.clone())
+}
+
+/// Executes every pending action of the engine (and runs the notifications of transitions);
+/// returns its next deadline.
+fn drain(engine: &mut Engine, links: &mut [Link], notifier: &Notifier) -> Option<Instant> {
     while let Some(action) = engine.poll_action() {
         match action {
             EngineAction::Instance(r, action) => {
-                if let Some(link) = links.get_mut(r.link) {
-                    link.execute(r.id, action, engine.router(r.link));
+                let Some(link) = links.get_mut(r.link) else {
+                    continue;
+                };
+                let priority = engine.instance(r).map_or(0, |i| i.priority());
+                let state = engine.instance(r).map(|i| i.state());
+                let name = link.name(r.id).to_owned();
+                match &action {
+                    Action::StateChanged { to, .. } => {
+                        if let Some(state) = NotifyState::from_state(*to) {
+                            notifier.instance(&name, state, priority);
+                        }
+                    }
+                    Action::PriorityChanged { to, .. } => {
+                        if let Some(state) = state.and_then(NotifyState::from_state) {
+                            notifier.priority_changed(&name, state, *to);
+                        }
+                    }
+                    Action::MasterRxLowerPriority { .. } => {
+                        notifier.master_rx_lower_pri(&name, priority);
+                    }
+                    _ => {}
                 }
+                link.execute(r.id, action, engine.router(r.link));
             }
             EngineAction::Group { group, from, to } => {
                 let name = engine.group_name(group).unwrap_or("?");
                 info!("VRRP_Group({name}) Syncing instances to {to} state (from {from})");
+                if let Some(state) = NotifyState::from_state(to) {
+                    notifier.group(name, state);
+                }
             }
         }
     }

@@ -9,12 +9,14 @@ pub mod driver;
 pub mod link;
 pub mod log;
 pub mod netops;
+pub mod notify;
 pub mod sched;
 pub mod timer;
 pub mod track_file;
 pub mod track_link;
 pub mod track_plan;
 pub mod track_process;
+pub mod track_script;
 pub mod vmac;
 
 use std::collections::BTreeMap;
@@ -130,6 +132,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             plans,
             statics,
             release: !cli.dont_release_vrrp,
+            config: std::sync::Arc::new(read.config.clone()),
         })),
         Err(e) => {
             error!("cannot start the runtime: {e}");
@@ -176,7 +179,9 @@ async fn serve(setup: driver::Setup) -> i32 {
     }
     info!("Stopping");
     let _ = stop_tx.send(true);
-    let code = match tokio::time::timeout(Duration::from_secs(1), engine).await {
+    // keepalived's child_wait_time: the engine's stop (priority-0 adverts, addresses, notify
+    // scripts) gets this long.
+    let code = match tokio::time::timeout(Duration::from_secs(5), engine).await {
         Ok(Ok(Ok(()))) => 0,
         Ok(Ok(Err(e))) => {
             error!("{}", e.0);
@@ -187,7 +192,7 @@ async fn serve(setup: driver::Setup) -> i32 {
             EXIT_START_FAILED
         }
         Err(_) => {
-            warn!("VRRP engine did not stop within a second");
+            warn!("VRRP engine did not stop within 5 seconds");
             0
         }
     };
