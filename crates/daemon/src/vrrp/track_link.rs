@@ -344,6 +344,36 @@ mod tests {
         assert!(!t.is_up("eth1"));
     }
 
+    /// Runs `test` on a current-thread runtime in the network namespace of host ha1 of a new
+    /// lab, where eth0 and eth1 (veths to ha2) are up and running.
+    fn in_lab<F, Fut>(prefix: &str, test: F)
+    where
+        F: FnOnce(lab::Host) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        use nix::sched::{CloneFlags, setns};
+
+        let lab = lab::Lab::new(prefix).unwrap();
+        let ha1 = lab.host("ha1").unwrap();
+        let ha2 = lab.host("ha2").unwrap();
+        lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
+        lab.veth(&ha1, "eth1", &ha2, "eth1").unwrap();
+        wait_running(&ha1, "eth0");
+        wait_running(&ha1, "eth1");
+        let ns = std::fs::File::open(format!("/run/netns/{}", ha1.netns())).unwrap();
+        std::thread::spawn(move || {
+            setns(&ns, CloneFlags::CLONE_NEWNET).unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(test(ha1));
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        drop(lab);
+    }
+
     /// The real thing in a lab namespace: initial states from the dump before `spawn`
     /// returns, then an administrative down within 100 ms, a deletion, and the interface's
     /// return under a new index (carrier-up goes through the kernel's linkwatch, which may
@@ -352,98 +382,77 @@ mod tests {
     fn lab_link_changes_become_updates() {
         use std::time::{Duration, Instant};
 
-        use lab::Lab;
-        use nix::sched::{CloneFlags, setns};
         use tokio::sync::mpsc::error::TryRecvError;
 
         lab::require_root!();
-        let lab = Lab::new("katrack").unwrap();
-        let ha1 = lab.host("ha1").unwrap();
-        let ha2 = lab.host("ha2").unwrap();
-        lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
-        lab.veth(&ha1, "eth1", &ha2, "eth1").unwrap();
-        wait_running(&ha1, "eth0");
-        wait_running(&ha1, "eth1");
-        let ns = std::fs::File::open(format!("/run/netns/{}", ha1.netns())).unwrap();
-        let ha1c = ha1.clone();
-        std::thread::spawn(move || {
-            setns(&ns, CloneFlags::CLONE_NEWNET).unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let ha1 = ha1c;
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-                let mut ids = LinkIds::new();
-                ids.insert("eth0".into(), vec![TrackerId(0)]);
-                ids.insert("eth1".into(), vec![TrackerId(1), TrackerId(2)]);
-                ids.insert("eth5".into(), vec![TrackerId(3)]);
-                let task = spawn(ids, tx).unwrap();
-                let mut initial = Vec::new();
-                while let Ok(u) = rx.try_recv() {
-                    initial.push(u);
-                }
-                assert_eq!(
-                    initial,
-                    vec![upd(0, true), upd(1, true), upd(2, true), upd(3, false)]
-                );
-                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        in_lab("katrack", |ha1| async move {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut ids = LinkIds::new();
+            ids.insert("eth0".into(), vec![TrackerId(0)]);
+            ids.insert("eth1".into(), vec![TrackerId(1), TrackerId(2)]);
+            ids.insert("eth5".into(), vec![TrackerId(3)]);
+            let task = spawn(ids, tx).unwrap();
+            let mut initial = Vec::new();
+            while let Ok(u) = rx.try_recv() {
+                initial.push(u);
+            }
+            assert_eq!(
+                initial,
+                vec![upd(0, true), upd(1, true), upd(2, true), upd(3, false)]
+            );
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 
-                async fn next(
-                    rx: &mut tokio::sync::mpsc::UnboundedReceiver<TrackerUpdate>,
-                    budget: Duration,
-                ) -> TrackerUpdate {
-                    tokio::time::timeout(budget, rx.recv())
-                        .await
-                        .expect("an update in time")
-                        .expect("the task is running")
-                }
-                ha1.link_set_down("eth0").unwrap();
-                let t = Instant::now();
-                assert_eq!(
-                    next(&mut rx, Duration::from_millis(100)).await,
-                    upd(0, false)
-                );
-                eprintln!("eth0 down reported {:?} after `ip` returned", t.elapsed());
-
-                ha1.ip(["link", "del", "eth1"]).unwrap();
-                assert_eq!(
-                    next(&mut rx, Duration::from_millis(100)).await,
-                    upd(1, false)
-                );
-                assert_eq!(
-                    next(&mut rx, Duration::from_millis(100)).await,
-                    upd(2, false)
-                );
-
-                ha1.ip(["link", "add", "eth1", "type", "veth", "peer", "name", "p1"])
-                    .unwrap();
-                ha1.link_set_up("p1").unwrap();
-                ha1.link_set_up("eth1").unwrap();
-                assert_eq!(
-                    next(&mut rx, Duration::from_millis(1100)).await,
-                    upd(1, true)
-                );
-                assert_eq!(
-                    next(&mut rx, Duration::from_millis(100)).await,
-                    upd(2, true)
-                );
-
-                // Nothing else changes: nothing else is sent.
-                let quiet = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await;
-                assert!(quiet.is_err(), "unexpected {quiet:?}");
-
-                // Dropping the receiver ends the task.
-                drop(rx);
-                tokio::time::timeout(Duration::from_secs(1), task)
+            async fn next(
+                rx: &mut tokio::sync::mpsc::UnboundedReceiver<TrackerUpdate>,
+                budget: Duration,
+            ) -> TrackerUpdate {
+                tokio::time::timeout(budget, rx.recv())
                     .await
-                    .expect("task ends")
-                    .unwrap();
-            });
-        })
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    .expect("an update in time")
+                    .expect("the task is running")
+            }
+            ha1.link_set_down("eth0").unwrap();
+            let t = Instant::now();
+            assert_eq!(
+                next(&mut rx, Duration::from_millis(100)).await,
+                upd(0, false)
+            );
+            eprintln!("eth0 down reported {:?} after `ip` returned", t.elapsed());
+
+            ha1.ip(["link", "del", "eth1"]).unwrap();
+            assert_eq!(
+                next(&mut rx, Duration::from_millis(100)).await,
+                upd(1, false)
+            );
+            assert_eq!(
+                next(&mut rx, Duration::from_millis(100)).await,
+                upd(2, false)
+            );
+
+            ha1.ip(["link", "add", "eth1", "type", "veth", "peer", "name", "p1"])
+                .unwrap();
+            ha1.link_set_up("p1").unwrap();
+            ha1.link_set_up("eth1").unwrap();
+            assert_eq!(
+                next(&mut rx, Duration::from_millis(1100)).await,
+                upd(1, true)
+            );
+            assert_eq!(
+                next(&mut rx, Duration::from_millis(100)).await,
+                upd(2, true)
+            );
+
+            // Nothing else changes: nothing else is sent.
+            let quiet = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await;
+            assert!(quiet.is_err(), "unexpected {quiet:?}");
+
+            // Dropping the receiver ends the task.
+            drop(rx);
+            tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .expect("task ends")
+                .unwrap();
+        });
     }
 
     /// Notifications lost to an overrun (a one-byte receive buffer and a burst of changes) are
@@ -453,52 +462,30 @@ mod tests {
     fn lab_overrun_resyncs() {
         use std::time::Duration;
 
-        use lab::Lab;
-        use nix::sched::{CloneFlags, setns};
-
         lab::require_root!();
-        let lab = Lab::new("katrko").unwrap();
-        let ha1 = lab.host("ha1").unwrap();
-        let ha2 = lab.host("ha2").unwrap();
-        lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
-        lab.veth(&ha1, "eth1", &ha2, "eth1").unwrap();
-        wait_running(&ha1, "eth0");
-        wait_running(&ha1, "eth1");
-        let ns = std::fs::File::open(format!("/run/netns/{}", ha1.netns())).unwrap();
-        let ha1c = ha1.clone();
-        std::thread::spawn(move || {
-            setns(&ns, CloneFlags::CLONE_NEWNET).unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let ha1 = ha1c;
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-                let mut ids = LinkIds::new();
-                ids.insert("eth1".into(), vec![TrackerId(0)]);
-                let _task = spawn_with_buffer(ids, tx, Some(1)).unwrap();
-                assert_eq!(rx.try_recv(), Ok(upd(0, true)));
-                // The burst happens while the task cannot run (this thread is busy), so the
-                // kernel drops most of it, likely eth1's notification too.
-                for mtu in 1400..1440 {
-                    ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
-                        .unwrap();
-                    if mtu == 1420 {
-                        ha1.link_set_down("eth1").unwrap();
-                    }
+        in_lab("katrko", |ha1| async move {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut ids = LinkIds::new();
+            ids.insert("eth1".into(), vec![TrackerId(0)]);
+            let _task = spawn_with_buffer(ids, tx, Some(1)).unwrap();
+            assert_eq!(rx.try_recv(), Ok(upd(0, true)));
+            // The burst happens while the task cannot run (this thread is busy), so the
+            // kernel drops most of it, likely eth1's notification too.
+            for mtu in 1400..1440 {
+                ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
+                    .unwrap();
+                if mtu == 1420 {
+                    ha1.link_set_down("eth1").unwrap();
                 }
-                for mtu in 1440..1460 {
-                    ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
-                        .unwrap();
-                }
-                let got = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await;
-                assert_eq!(got, Ok(Some(upd(0, false))));
-                let quiet = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
-                assert!(quiet.is_err(), "reported twice: {quiet:?}");
-            });
-        })
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            }
+            for mtu in 1440..1460 {
+                ha1.ip(["link", "set", "eth0", "mtu", &mtu.to_string()])
+                    .unwrap();
+            }
+            let got = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await;
+            assert_eq!(got, Ok(Some(upd(0, false))));
+            let quiet = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
+            assert!(quiet.is_err(), "reported twice: {quiet:?}");
+        });
     }
 }
