@@ -29,7 +29,9 @@ fn one_tcp(opts: &str) -> String {
 
 #[test]
 fn warmup_spreads_first_runs_within_the_warmup_and_is_seeded() {
-    let mut conf = String::from("virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n delay_loop 10\n");
+    let mut conf = String::from(
+        "virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n delay_loop 10\n",
+    );
     for i in 0..200 {
         let _ = writeln!(
             conf,
@@ -61,7 +63,11 @@ fn warmup_spreads_first_runs_within_the_warmup_and_is_seeded() {
     let a = first_runs(1);
     assert!(a.iter().all(|t| (5.0..15.0).contains(t)), "{a:?}");
     let buckets: BTreeSet<u64> = a.iter().map(|t| (*t - 5.0) as u64).collect();
-    assert_eq!(buckets.len(), 10, "every second of the warmup gets some first runs");
+    assert_eq!(
+        buckets.len(),
+        10,
+        "every second of the warmup gets some first runs"
+    );
     assert_eq!(a, first_runs(1), "same seed, same schedule");
     assert_ne!(a, first_runs(2), "another seed, another spread");
 }
@@ -80,7 +86,10 @@ fn delay_loop_counts_from_the_end_of_each_attempt() {
     assert_eq!(sim.runs(CheckId(0)), vec![0.0, 11.0, 22.0, 33.0, 44.0]);
     let stats = sim.eng.check_stats(CheckId(0)).unwrap();
     assert_eq!((stats.runs, stats.successes, stats.failures), (5, 5, 0));
-    assert!(sim.transitions().is_empty(), "passing checks of an up server send nothing");
+    assert!(
+        sim.transitions().is_empty(),
+        "passing checks of an up server send nothing"
+    );
 }
 
 #[test]
@@ -110,9 +119,18 @@ fn a_pass_during_retries_resets_the_series() {
     // fail, pass, fail, pass, ...: never two failures in a row, so never down.
     sim.run_until(at(60.0), |_, _| {
         n += 1;
-        if n % 2 == 1 { fail(0.0, "timeout") } else { ok(0.0) }
+        if n % 2 == 1 {
+            fail(0.0, "timeout")
+        } else {
+            ok(0.0)
+        }
     });
-    assert_eq!(sim.runs(CheckId(0)), vec![0.0, 2.0, 12.0, 14.0, 24.0, 26.0, 36.0, 38.0, 48.0, 50.0, 60.0]);
+    assert_eq!(
+        sim.runs(CheckId(0)),
+        vec![
+            0.0, 2.0, 12.0, 14.0, 24.0, 26.0, 36.0, 38.0, 48.0, 50.0, 60.0
+        ]
+    );
     assert!(sim.transitions().is_empty());
 }
 
@@ -123,9 +141,17 @@ fn retry_zero_fails_on_the_first_failure_and_recovery_is_immediate() {
     let mut n = 0;
     sim.run_until(at(25.0), |_, _| {
         n += 1;
-        if n == 1 { fail(0.5, "timeout") } else { ok(0.5) }
+        if n == 1 {
+            fail(0.5, "timeout")
+        } else {
+            ok(0.5)
+        }
     });
-    let tr: Vec<_> = sim.transitions().into_iter().map(|(t, e)| (t, e.kind)).collect();
+    let tr: Vec<_> = sim
+        .transitions()
+        .into_iter()
+        .map(|(t, e)| (t, e.kind))
+        .collect();
     assert_eq!(tr, vec![(0.5, RsEventKind::Down), (11.0, RsEventKind::Up)]);
 }
 
@@ -160,12 +186,18 @@ fn a_slow_check_is_never_started_twice() {
     eng.handle_outcome(at(121.0), CheckId(0), Outcome::Success);
     eng.handle_outcome(at(122.0), CheckId(0), Outcome::Success);
     assert_eq!(eng.check_stats(CheckId(0)).unwrap().stray, 1);
-    assert_eq!(eng.poll_timeout(), Some(at(131.0)), "the stray result moved nothing");
+    assert_eq!(
+        eng.poll_timeout(),
+        Some(at(131.0)),
+        "the stray result moved nothing"
+    );
 }
 
 #[test]
 fn log_all_failures_reports_each_failed_attempt_while_up() {
-    let plan = plan_of(&one_tcp("warmup 0; retry 2; delay_before_retry 1; log_all_failures"));
+    let plan = plan_of(&one_tcp(
+        "warmup 0; retry 2; delay_before_retry 1; log_all_failures",
+    ));
     let mut sim = Sim::start(plan, 7);
     sim.run_until(at(30.0), |_, _| fail(0.0, "refused"));
     let logged: Vec<(f64, u32, u32)> = sim
@@ -179,9 +211,17 @@ fn log_all_failures_reports_each_failed_attempt_while_up() {
     // Attempts 1..3 while up; none once the checker is down (12 s, 22 s).
     assert_eq!(logged, vec![(0.0, 1, 3), (1.0, 2, 3), (2.0, 3, 3)]);
     // Without the option nothing is logged.
-    let mut quiet = Sim::start(plan_of(&one_tcp("warmup 0; retry 2; delay_before_retry 1")), 7);
+    let mut quiet = Sim::start(
+        plan_of(&one_tcp("warmup 0; retry 2; delay_before_retry 1")),
+        7,
+    );
     quiet.run_until(at(30.0), |_, _| fail(0.0, "refused"));
-    assert!(!quiet.log.iter().any(|(_, a)| matches!(a, Action::LogFailure(_))));
+    assert!(
+        !quiet
+            .log
+            .iter()
+            .any(|(_, a)| matches!(a, Action::LogFailure(_)))
+    );
 }
 
 #[test]
@@ -214,13 +254,20 @@ fn check_defaults_follow_the_virtual_and_real_server() {
     assert_eq!(tcp.target.bindto, Some("198.51.100.1".parse().unwrap()));
     assert_eq!(tcp.target.fwmark, Some(9));
     assert_eq!(tcp.timing.delay_loop.as_secs(), 7);
-    assert_eq!(tcp.timing.warmup.as_secs(), 7, "warmup defaults to the delay_loop");
+    assert_eq!(
+        tcp.timing.warmup.as_secs(),
+        7,
+        "warmup defaults to the delay_loop"
+    );
     assert_eq!(tcp.timing.retry, 4);
     assert_eq!(tcp.timing.delay_before_retry.as_secs(), 2);
     assert_eq!(tcp.attempt_timeout().as_secs(), 3);
     assert_eq!(tcp.describe(), "TCP_CHECK 203.0.113.5:8080");
     assert_eq!(plan.checks[1].type_name(), "HTTP_GET");
-    assert_eq!(plan.checks[1].target.connect, "198.51.100.10:8080".parse().unwrap());
+    assert_eq!(
+        plan.checks[1].target.connect,
+        "198.51.100.10:8080".parse().unwrap()
+    );
     assert_eq!(plan.servers[0].checks.len(), 2);
     assert_eq!(plan.server_id(0, 0).map(|r| r.0), Some(0));
     assert_eq!(plan.server_id(0, 1), None);

@@ -79,7 +79,7 @@ struct CheckState {
 /// # Semantics (keepalived.conf(5))
 /// * An active check first runs at a random point in `0..warmup` after start (drawn from the
 ///   seeded PRNG, in check order), then `delay_loop` after each verdict-bearing attempt ends.
-/// * While a checker is up (or has no verdict yet), a failed attempt is retried `retry` times,
+/// * While a checker is up (or has no verdict yet and no `alpha`), a failed attempt is retried `retry` times,
 ///   `delay_before_retry` apart; the checker fails when all `retry + 1` attempts failed. A
 ///   failed checker is tried every `delay_loop` without retries; one pass brings it back.
 /// * A check is never started again before its outcome is reported (no overlap), so
@@ -185,7 +185,11 @@ impl CheckerEngine {
                 vs: s.vs,
                 rs: s.rs,
                 address: s.address,
-                kind: if up { RsEventKind::Up } else { RsEventKind::Down },
+                kind: if up {
+                    RsEventKind::Up
+                } else {
+                    RsEventKind::Down
+                },
                 weight,
                 reason,
                 check: None,
@@ -219,54 +223,41 @@ impl CheckerEngine {
     /// Reports how an attempt of `check` ended (for passive checks: a new status at any time).
     /// Unknown ids and outcomes for active checks that are not running are counted and ignored.
     pub fn handle_outcome(&mut self, now: Instant, check: CheckId, outcome: Outcome) {
-        let Some(spec) = self.plan.checks.get(check.0) else {
+        // Disjoint fields: the spec is read while the check's state is written.
+        let (Some(spec), Some(st)) = (self.plan.checks.get(check.0), self.checks.get_mut(check.0))
+        else {
             return;
         };
         let passive = spec.is_passive();
-        let retry = spec.timing.retry;
-        let delay_loop = spec.timing.delay_loop;
-        let delay_before_retry = spec.timing.delay_before_retry;
-        let log_all = spec.log_all_failures;
         let file = match &spec.kind {
-            CheckerKind::File(f) => Some(f.clone()),
+            CheckerKind::File(f) => Some(f),
             _ => None,
         };
-        let misc_dynamic = matches!(&spec.kind, CheckerKind::Misc(m) if m.dynamic);
-        let describe = spec.describe();
-        let Some(st) = self.checks.get_mut(check.0) else {
-            return;
-        };
-        if !passive && !st.running {
+        let stray = (!passive && !st.running)
+            || (matches!(outcome, Outcome::FileValue(_)) && file.is_none());
+        if stray {
             st.stats.stray += 1;
             return;
         }
         st.running = false;
         let old = (st.verdict, st.dyn_weight, st.file_value);
         // Some(reason) for a failed attempt.
-        let failure = match (outcome, &file) {
-            (Outcome::FileValue(v), Some(f)) => {
+        let failure = match outcome {
+            Outcome::FileValue(v) => {
                 st.file_value = Some(v);
-                file_failure(f, v)
+                file.and_then(|f| file_failure(f, v))
             }
-            (Outcome::FileValue(_), None) => {
-                st.stats.stray += 1;
-                if !passive {
-                    // Keep the schedule going as if nothing had been started.
-                    let due = now + delay_loop;
-                    self.schedule(check, due);
-                }
-                return;
-            }
-            (Outcome::Weight(w), _) => {
-                if misc_dynamic {
+            Outcome::Weight(w) => {
+                if matches!(&spec.kind, CheckerKind::Misc(m) if m.dynamic) {
                     st.dyn_weight = Some(w);
                 }
                 None
             }
-            (Outcome::Success, _) => None,
-            (Outcome::Failure { reason }, _) => Some(reason),
+            Outcome::Success => None,
+            Outcome::Failure { reason } => Some(reason),
         };
-        let mut next = delay_loop;
+        let timing = &spec.timing;
+        let mut next = timing.delay_loop;
         match failure {
             None => {
                 st.stats.successes += 1;
@@ -275,36 +266,37 @@ impl CheckerEngine {
             }
             Some(reason) => {
                 st.stats.failures += 1;
-                let was_down = st.verdict == Some(false);
+                let was_down = !st.verdict.unwrap_or(!spec.alpha);
                 st.failures = st.failures.saturating_add(1);
                 let attempt = st.failures;
-                let attempts = retry.saturating_add(1);
-                let text = if passive || was_down {
+                let attempts = timing.retry.saturating_add(1);
+                let describe = spec.describe();
+                st.reason = if passive || was_down {
                     format!("{describe} failed: {reason}")
                 } else {
                     format!("{describe} failed: {reason} (attempt {attempt} of {attempts})")
                 };
-                if log_all && !was_down {
+                if spec.log_all_failures && !was_down {
                     self.actions.push_back(Action::LogFailure(FailedAttempt {
                         check,
                         attempt,
                         attempts,
-                        reason: reason.clone(),
+                        reason,
                     }));
                 }
-                st.reason = text;
-                if passive || was_down || attempt > retry {
+                if passive || was_down || attempt > timing.retry {
                     st.failures = 0;
                     st.verdict = Some(false);
                 } else {
-                    next = delay_before_retry;
+                    next = timing.delay_before_retry;
                 }
             }
         }
         let changed = old != (st.verdict, st.dyn_weight, st.file_value);
         if !passive {
             let due = now + next;
-            self.schedule(check, due);
+            st.due = Some(due);
+            self.timers.push(Reverse((due, check)));
         }
         if changed && self.started {
             self.fan_out(check);
@@ -362,7 +354,8 @@ impl CheckerEngine {
         };
         for &rs in &spec.dependents {
             let (up, weight, failing) = self.evaluate(rs);
-            let (Some(old), Some(s)) = (self.servers.get(rs.0).copied(), self.plan.servers.get(rs.0))
+            let (Some(old), Some(s)) =
+                (self.servers.get(rs.0).copied(), self.plan.servers.get(rs.0))
             else {
                 continue;
             };
@@ -389,7 +382,11 @@ impl CheckerEngine {
                 ),
                 (true, true) if weight != old.weight => (
                     RsEventKind::Weight(weight),
-                    format!("{} changed the weight from {} to {weight}", spec.describe(), old.weight),
+                    format!(
+                        "{} changed the weight from {} to {weight}",
+                        spec.describe(),
+                        old.weight
+                    ),
                     None,
                 ),
                 _ => {
@@ -435,14 +432,14 @@ impl CheckerEngine {
         let base = i64::from(s.weight);
         let mut weight = base;
         let mut failing = None;
-        for link in &s.checks {
-            let (Some(st), Some(spec)) = (self.checks.get(link.check.0), self.plan.checks.get(link.check.0))
+        for &check in &s.checks {
+            let (Some(st), Some(spec)) = (self.checks.get(check.0), self.plan.checks.get(check.0))
             else {
                 continue;
             };
-            let pass = st.verdict.unwrap_or(!link.alpha);
+            let pass = st.verdict.unwrap_or(!spec.alpha);
             if !pass && failing.is_none() {
-                failing = Some(link.check);
+                failing = Some(check);
             }
             match &spec.kind {
                 CheckerKind::Misc(m) if m.dynamic => {
@@ -472,8 +469,10 @@ fn file_adjustment(f: &FileCheck, value: i64) -> i64 {
 /// FILE_CHECK: why this value fails the checker, or `None` when it passes.
 fn file_failure(f: &FileCheck, value: i64) -> Option<String> {
     if f.weight == 0 {
-        return (value != 0).then(|| format!("file holds {value} (weight 0: non-zero is a failure)"));
+        return (value != 0)
+            .then(|| format!("file holds {value} (weight 0: non-zero is a failure)"));
     }
     let a = file_adjustment(f, value);
-    (a <= i64::from(i32::MIN)).then(|| format!("file holds {value}, weighted {a}: at or below -2147483648"))
+    (a <= i64::from(i32::MIN))
+        .then(|| format!("file holds {value}, weighted {a}: at or below -2147483648"))
 }

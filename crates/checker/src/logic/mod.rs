@@ -36,5 +36,5 @@ mod time;
 
 pub use engine::{CheckStats, CheckerEngine, RsStatus, VsStatus, WEIGHT_MAX};
 pub use event::{Action, FailedAttempt, Outcome, RsEvent, RsEventKind};
-pub use plan::{CheckId, CheckLink, CheckPlan, CheckSpec, RsId, RsPlan, Target, Timing, VsPlan, plan};
+pub use plan::{CheckId, CheckPlan, CheckSpec, RsId, RsPlan, Target, Timing, VsPlan, plan};
 pub use time::Instant;

@@ -66,6 +66,9 @@ pub struct CheckSpec {
     pub target: Target,
     /// When it runs.
     pub timing: Timing,
+    /// `alpha`: until its first verdict the checker counts as failed (without it, as passed),
+    /// and a failure then is final at once (retries are for servers that are up).
+    pub alpha: bool,
     /// `log_all_failures`: every failed attempt while the checker is up becomes an
     /// [`Action::LogFailure`](crate::logic::Action::LogFailure).
     pub log_all_failures: bool,
@@ -122,16 +125,6 @@ impl CheckSpec {
     }
 }
 
-/// One checker of a real server: which unique check it is, and how the server reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckLink {
-    /// The unique check.
-    pub check: CheckId,
-    /// `alpha`: until the check's first verdict this checker counts as failed (without it, as
-    /// passed).
-    pub alpha: bool,
-}
-
 /// One real server of one virtual server, with what the engine needs to judge it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RsPlan {
@@ -149,8 +142,8 @@ pub struct RsPlan {
     pub notify_up: Option<Script>,
     /// `notify_down`: run when the server goes down (given with the event).
     pub notify_down: Option<Script>,
-    /// Its checkers, in configuration order. Empty: always up.
-    pub checks: Vec<CheckLink>,
+    /// The checks it depends on, in configuration order. Empty: always up.
+    pub checks: Vec<CheckId>,
 }
 
 /// One virtual server: its real servers and the options its quorum logic will need.
@@ -195,6 +188,7 @@ struct Key {
     type_name: &'static str,
     target: Target,
     timing: Timing,
+    alpha: bool,
     log_all_failures: bool,
     track_file: Option<PathBuf>,
 }
@@ -215,6 +209,7 @@ pub fn plan(config: &Config) -> CheckPlan {
                     type_name: spec.type_name(),
                     target: spec.target.clone(),
                     timing: spec.timing,
+                    alpha: spec.alpha,
                     log_all_failures: spec.log_all_failures,
                     track_file: spec.track_file.clone(),
                 };
@@ -240,19 +235,17 @@ pub fn plan(config: &Config) -> CheckPlan {
                 {
                     s.dependents.push(id);
                 }
-                links.push(CheckLink {
-                    check,
-                    alpha: checker.common.alpha,
-                });
+                links.push(check);
             }
             out.servers.push(rs_plan(vs_i, rs_i, rs, links));
         }
-        out.virtual_servers.push(vs_plan(vs, start..out.servers.len()));
+        out.virtual_servers
+            .push(vs_plan(vs, start..out.servers.len()));
     }
     out
 }
 
-fn rs_plan(vs: usize, rs_i: usize, rs: &RealServer, checks: Vec<CheckLink>) -> RsPlan {
+fn rs_plan(vs: usize, rs_i: usize, rs: &RealServer, checks: Vec<CheckId>) -> RsPlan {
     RsPlan {
         vs,
         rs: rs_i,
@@ -320,6 +313,7 @@ fn spec_of(config: &Config, rs: &RealServer, checker: &Checker) -> CheckSpec {
             delay_loop: c.delay_loop,
             warmup: c.warmup,
         },
+        alpha: c.alpha,
         log_all_failures: c.log_all_failures,
         track_file,
         loc: checker.loc,

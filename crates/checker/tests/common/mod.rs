@@ -132,7 +132,10 @@ impl Sim {
 
     /// Non-initial events only.
     pub fn transitions(&self) -> Vec<(f64, RsEvent)> {
-        self.events().into_iter().filter(|(_, e)| !e.initial).collect()
+        self.events()
+            .into_iter()
+            .filter(|(_, e)| !e.initial)
+            .collect()
     }
 }
 
