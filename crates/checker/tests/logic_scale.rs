@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::fmt::Write;
 use common::{at, plan_of};
 use keepalived_checker::logic::{Action, CheckerEngine, Instant, Outcome};
+use std::fmt::Write;
 
 #[test]
 fn every_check_runs_once_per_delay_loop_at_scale() {

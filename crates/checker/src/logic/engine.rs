@@ -170,7 +170,9 @@ impl CheckerEngine {
             let Some(s) = self.plan.servers.get(i) else {
                 continue;
             };
-            self.servers[i] = RsStatus { up, weight };
+            if let Some(st) = self.servers.get_mut(i) {
+                *st = RsStatus { up, weight };
+            }
             if up && let Some(v) = self.vss.get_mut(s.vs) {
                 v.up += 1;
                 v.up_weight += u64::from(weight);
@@ -398,8 +400,8 @@ impl CheckerEngine {
             };
             if let Some(v) = self.vss.get_mut(s.vs) {
                 if old.up {
-                    v.up -= 1;
-                    v.up_weight -= u64::from(old.weight);
+                    v.up = v.up.saturating_sub(1);
+                    v.up_weight = v.up_weight.saturating_sub(u64::from(old.weight));
                 }
                 if up {
                     v.up += 1;
