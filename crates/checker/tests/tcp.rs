@@ -7,23 +7,34 @@ use keepalived_checker::probe::tcp::{self, ConnectOpts};
 
 #[tokio::test]
 async fn connect_passes_and_refused_fails() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let opts = ConnectOpts::new(addr, Duration::from_secs(1));
     assert_eq!(tcp::probe(&opts).await, Outcome::Success);
     drop(listener);
     match tcp::probe(&opts).await {
-        Outcome::Failure(r) => assert!(r.contains("refused") && r.contains(&addr.to_string()), "{r}"),
+        Outcome::Failure(r) => assert!(
+            r.contains("refused") && r.contains(&addr.to_string()),
+            "{r}"
+        ),
         Outcome::Success => panic!("connected to a closed port"),
     }
 }
 
 #[tokio::test]
 async fn bindto_bind_port_bind_if_and_fwmark_are_applied() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     // A free source port.
-    let src_port = std::net::TcpListener::bind("127.0.0.2:0").expect("bind").local_addr().expect("addr").port();
+    let src_port = std::net::TcpListener::bind("127.0.0.2:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let mut opts = ConnectOpts::new(addr, Duration::from_secs(1));
     opts.bindto = Some("127.0.0.2".parse().expect("ip"));
     opts.bind_port = Some(src_port);
@@ -32,7 +43,10 @@ async fn bindto_bind_port_bind_if_and_fwmark_are_applied() {
     opts.fwmark = Some(7);
     let stream = tcp::connect_timeout(&opts).await.expect("connect");
     let (_peer, from) = listener.accept().await.expect("accept");
-    assert_eq!(from, std::net::SocketAddr::new("127.0.0.2".parse().expect("ip"), src_port));
+    assert_eq!(
+        from,
+        std::net::SocketAddr::new("127.0.0.2".parse().expect("ip"), src_port)
+    );
     drop(stream);
     // An interface that does not exist is a setup failure, not a panic.
     opts.bind_if = Some("nonexistent0".into());
@@ -55,9 +69,16 @@ async fn connect_timeout_is_honoured() {
     // 192.0.2.1 (TEST-NET-1) via a blackhole route in a namespace would be exact; on the host the
     // SYN to a documentation address either goes unanswered (timeout) or has no route (error):
     // both must end within the timeout.
-    let opts = ConnectOpts::new("192.0.2.1:80".parse().expect("addr"), Duration::from_millis(300));
+    let opts = ConnectOpts::new(
+        "192.0.2.1:80".parse().expect("addr"),
+        Duration::from_millis(300),
+    );
     let start = std::time::Instant::now();
     let o = tcp::probe(&opts).await;
     assert!(!o.is_success());
-    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
 }

@@ -81,12 +81,18 @@ fn parse_protocol(s: &str) -> Result<HttpProtocol, String> {
         "1.0" => Ok(HttpProtocol::Http10),
         "1.0C" | "1.0c" => Ok(HttpProtocol::Http10C),
         "1.1" => Ok(HttpProtocol::Http11),
-        _ => Err(format!("invalid HTTP protocol version '{s}' (1.0, 1.0C or 1.1)")),
+        _ => Err(format!(
+            "invalid HTTP protocol version '{s}' (1.0, 1.0C or 1.1)"
+        )),
     }
 }
 
 fn parse_hash(s: &str) -> Result<String, String> {
-    if s.eq_ignore_ascii_case("md5") { Ok("MD5".to_owned()) } else { Err(format!("unknown hash algorithm: {s} (only MD5)")) }
+    if s.eq_ignore_ascii_case("md5") {
+        Ok("MD5".to_owned())
+    } else {
+        Err(format!("unknown hash algorithm: {s} (only MD5)"))
+    }
 }
 
 const DELIM: &str = "-----------------------";
@@ -103,7 +109,16 @@ fn hex_dump(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
             write!(out, " {b:02x}")?;
         }
         let pad = (16 - line.len()) * 3;
-        let text: String = line.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+        let text: String = line
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
         writeln!(out, "{:pad$}  {text}", "")?;
     }
     Ok(())
@@ -139,10 +154,16 @@ fn run(args: Args, server: IpAddr, port: u16, path: String) -> Result<(), String
         }],
         ..Default::default()
     };
-    let mut opts = ConnectOpts::new(SocketAddr::new(server, port), Duration::from_secs(args.timeout));
+    let mut opts = ConnectOpts::new(
+        SocketAddr::new(server, port),
+        Duration::from_secs(args.timeout),
+    );
     opts.fwmark = args.fwmark;
     let probe = HttpProbe::new(&check, args.ssl, opts, &TlsVerify::None).map_err(|e| report(&e))?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| report(&e))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| report(&e))?;
     let start = Instant::now();
     let mut body = Vec::new();
     let fetched = rt.block_on(async {
@@ -154,7 +175,8 @@ fn run(args: Args, server: IpAddr, port: u16, path: String) -> Result<(), String
         }
     });
     let elapsed = start.elapsed();
-    let fetched = fetched.map_err(|e| format!("cannot fetch [{}]:{}: {}", server, port, report(&e)))?;
+    let fetched =
+        fetched.map_err(|e| format!("cannot fetch [{}]:{}: {}", server, port, report(&e)))?;
     let md5 = fetched.md5.map(|d| hex(&d)).unwrap_or_default();
     let mut out = std::io::stdout().lock();
     let res = (|| -> std::io::Result<()> {
@@ -171,13 +193,20 @@ fn run(args: Args, server: IpAddr, port: u16, path: String) -> Result<(), String
         if args.verbose {
             writeln!(out)?;
             let path = check.urls.first().map(|u| u.path.as_str()).unwrap_or("");
-            writeln!(out, "Global response time for [{path}] = {} usecs", elapsed.as_micros())?;
+            writeln!(
+                out,
+                "Global response time for [{path}] = {} usecs",
+                elapsed.as_micros()
+            )?;
         }
         out.flush()
     })();
     res.map_err(|e| format!("writing output: {e}"))?;
     if !fetched.status.is_success() {
-        eprintln!("genhash: note: HTTP status {} (HTTP_GET accepts 200-299 unless status_code says otherwise)", fetched.status.as_u16());
+        eprintln!(
+            "genhash: note: HTTP status {} (HTTP_GET accepts 200-299 unless status_code says otherwise)",
+            fetched.status.as_u16()
+        );
     }
     Ok(())
 }

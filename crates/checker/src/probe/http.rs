@@ -172,15 +172,36 @@ impl HttpProbe {
         };
         let mut urls = Vec::with_capacity(check.urls.len());
         for url in &check.urls {
-            let uri: Uri = url.path.parse().map_err(|_| HttpConfigError::BadPath(url.path.clone()))?;
+            let uri: Uri = url
+                .path
+                .parse()
+                .map_err(|_| HttpConfigError::BadPath(url.path.clone()))?;
             let vhost = url.virtualhost.as_deref().or(check.virtualhost.as_deref());
             let host = host_header(vhost.unwrap_or(&default_host))?;
-            let sni = if check.enable_sni { check.sni_name.as_deref().or(vhost) } else { None };
+            let sni = if check.enable_sni {
+                check.sni_name.as_deref().or(vhost)
+            } else {
+                None
+            };
             let server_name = tls::server_name(sni, dst.ip())?;
-            let status = if url.status_codes.is_empty() { vec![DEFAULT_STATUS] } else { url.status_codes.clone() };
-            urls.push(UrlProbe { uri, host, status, digest: url.digest, server_name });
+            let status = if url.status_codes.is_empty() {
+                vec![DEFAULT_STATUS]
+            } else {
+                url.status_codes.clone()
+            };
+            urls.push(UrlProbe {
+                uri,
+                host,
+                status,
+                digest: url.digest,
+                server_name,
+            });
         }
-        let tls = if ssl { Some(tls::client_config(verify, check.enable_sni)?) } else { None };
+        let tls = if ssl {
+            Some(tls::client_config(verify, check.enable_sni)?)
+        } else {
+            None
+        };
         let mut builder = http1::Builder::new();
         builder
             .title_case_headers(true)
@@ -192,7 +213,14 @@ impl HttpProbe {
             HttpProtocol::Http10C => (Version::HTTP_10, true),
             HttpProtocol::Http11 => (Version::HTTP_11, true),
         };
-        Ok(HttpProbe { connect, version, close, tls, urls, builder })
+        Ok(HttpProbe {
+            connect,
+            version,
+            close,
+            tls,
+            urls,
+            builder,
+        })
     }
 
     /// The number of URLs.
@@ -223,18 +251,26 @@ impl HttpProbe {
         let Some(url) = self.urls.get(index) else {
             return Err::<(), _>(HttpError::NoSuchUrl(index)).into();
         };
-        let res = self.run(url, Mode::Judge).await.and_then(|f| match (url.digest, f.md5) {
-            (Some(want), Some(got)) if want.0 != got => {
-                Err(HttpError::Digest { got: hex(&got), expected: hex(&want.0) })
-            }
-            _ => Ok(()),
-        });
+        let res = self
+            .run(url, Mode::Judge)
+            .await
+            .and_then(|f| match (url.digest, f.md5) {
+                (Some(want), Some(got)) if want.0 != got => Err(HttpError::Digest {
+                    got: hex(&got),
+                    expected: hex(&want.0),
+                }),
+                _ => Ok(()),
+            });
         res.into()
     }
 
     /// Requests URL `index` and reads the whole body (up to [`MAX_BODY_BYTES`]) whatever the
     /// status, passing each piece to `sink`: genhash's fetch. Bounded by `connect_timeout`.
-    pub async fn fetch(&self, index: usize, sink: Option<BodySink<'_>>) -> Result<Fetched, HttpError> {
+    pub async fn fetch(
+        &self,
+        index: usize,
+        sink: Option<BodySink<'_>>,
+    ) -> Result<Fetched, HttpError> {
         let url = self.urls.get(index).ok_or(HttpError::NoSuchUrl(index))?;
         self.run(url, Mode::Fetch(sink)).await
     }
@@ -242,9 +278,16 @@ impl HttpProbe {
     /// The request head sent for URL `index`, as text (genhash's verbose output).
     pub fn request_text(&self, index: usize) -> Option<String> {
         let url = self.urls.get(index)?;
-        let version = if self.version == Version::HTTP_11 { "HTTP/1.1" } else { "HTTP/1.0" };
+        let version = if self.version == Version::HTTP_11 {
+            "HTTP/1.1"
+        } else {
+            "HTTP/1.0"
+        };
         let mut s = format!("GET {} {version}\r\n", url.uri);
-        s.push_str(&format!("Host: {}\r\n", String::from_utf8_lossy(url.host.as_bytes())));
+        s.push_str(&format!(
+            "Host: {}\r\n",
+            String::from_utf8_lossy(url.host.as_bytes())
+        ));
         s.push_str(&format!("User-Agent: {USER_AGENT_VALUE}\r\n"));
         if self.close {
             s.push_str("Connection: close\r\n");
@@ -268,7 +311,10 @@ impl HttpProbe {
             Some(config) => {
                 // A connector is only a handle on the shared configuration.
                 let connector = TlsConnector::from(Arc::clone(config));
-                let stream = connector.connect(url.server_name.clone(), tcp).await.map_err(HttpError::Tls)?;
+                let stream = connector
+                    .connect(url.server_name.clone(), tcp)
+                    .await
+                    .map_err(HttpError::Tls)?;
                 self.exchange(TokioIo::new(stream), url, mode).await
             }
         }
@@ -294,7 +340,11 @@ impl HttpProbe {
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let (mut sender, conn) = self.builder.handshake::<I, Empty<Bytes>>(io).await.map_err(HttpError::Http)?;
+        let (mut sender, conn) = self
+            .builder
+            .handshake::<I, Empty<Bytes>>(io)
+            .await
+            .map_err(HttpError::Http)?;
         let req = self.request(url);
         let work = async move {
             let resp = sender.send_request(req).await.map_err(HttpError::Http)?;
@@ -303,7 +353,10 @@ impl HttpProbe {
                 Mode::Judge => {
                     let code = head.status.as_u16();
                     if !url.status.iter().any(|r| r.contains(code)) {
-                        return Err(HttpError::Status { got: code, expected: ranges_text(&url.status) });
+                        return Err(HttpError::Status {
+                            got: code,
+                            expected: ranges_text(&url.status),
+                        });
                     }
                     (url.digest.is_some(), None)
                 }
@@ -346,10 +399,14 @@ async fn read_body(
     let mut len: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(HttpError::Body)?;
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         len = len.saturating_add(data.len() as u64);
         if len > MAX_BODY_BYTES {
-            return Err(HttpError::BodyTooLarge { limit: MAX_BODY_BYTES });
+            return Err(HttpError::BodyTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         md5.update(&data);
         if let Some(sink) = sink.as_mut() {
@@ -362,7 +419,13 @@ async fn read_body(
 fn ranges_text(ranges: &[StatusRange]) -> String {
     let parts: Vec<String> = ranges
         .iter()
-        .map(|r| if r.from == r.to { r.from.to_string() } else { format!("{}-{}", r.from, r.to) })
+        .map(|r| {
+            if r.from == r.to {
+                r.from.to_string()
+            } else {
+                format!("{}-{}", r.from, r.to)
+            }
+        })
         .collect();
     parts.join(",")
 }
@@ -376,4 +439,3 @@ pub fn hex(bytes: &[u8]) -> String {
     }
     s
 }
-

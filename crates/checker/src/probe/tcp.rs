@@ -37,7 +37,14 @@ pub struct ConnectOpts {
 impl ConnectOpts {
     /// Options to reach `dst` directly, with no binding, no mark and the given timeout.
     pub fn new(dst: SocketAddr, connect_timeout: Duration) -> Self {
-        ConnectOpts { dst, bindto: None, bind_port: None, bind_if: None, fwmark: None, connect_timeout }
+        ConnectOpts {
+            dst,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            connect_timeout,
+        }
     }
 
     /// The options of a checker of the real server at `real_server`: `connect_ip` and
@@ -103,10 +110,15 @@ fn setup(what: &'static str) -> impl FnOnce(io::Error) -> ConnectError {
 /// A socket for `opts`, bound and marked as configured, not yet connected.
 fn socket(opts: &ConnectOpts) -> Result<TcpSocket, ConnectError> {
     let domain = Domain::for_address(opts.dst);
-    let sock = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))
-        .map_err(setup("socket"))?;
+    let sock = Socket::new(
+        domain,
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )
+    .map_err(setup("socket"))?;
     if let Some(dev) = &opts.bind_if {
-        sock.bind_device(Some(dev.as_bytes())).map_err(setup("bind_if (SO_BINDTODEVICE)"))?;
+        sock.bind_device(Some(dev.as_bytes()))
+            .map_err(setup("bind_if (SO_BINDTODEVICE)"))?;
     }
     if let Some(mark) = opts.fwmark {
         sock.set_mark(mark).map_err(setup("fwmark (SO_MARK)"))?;
@@ -114,7 +126,10 @@ fn socket(opts: &ConnectOpts) -> Result<TcpSocket, ConnectError> {
     if opts.bindto.is_some() || opts.bind_port.is_some() {
         let ip = match opts.bindto {
             Some(ip) if ip.is_ipv4() != opts.dst.is_ipv4() => {
-                return Err(ConnectError::FamilyMismatch { bindto: ip, dst: opts.dst });
+                return Err(ConnectError::FamilyMismatch {
+                    bindto: ip,
+                    dst: opts.dst,
+                });
             }
             Some(ip) => ip,
             None if opts.dst.is_ipv4() => IpAddr::from([0u8; 4]),
@@ -123,9 +138,11 @@ fn socket(opts: &ConnectOpts) -> Result<TcpSocket, ConnectError> {
         let port = opts.bind_port.unwrap_or(0);
         if port != 0 {
             // Several checkers (or a fast retry) may reuse one source port.
-            sock.set_reuse_address(true).map_err(setup("SO_REUSEADDR"))?;
+            sock.set_reuse_address(true)
+                .map_err(setup("SO_REUSEADDR"))?;
         }
-        sock.bind(&SocketAddr::new(ip, port).into()).map_err(setup("bindto/bind_port"))?;
+        sock.bind(&SocketAddr::new(ip, port).into())
+            .map_err(setup("bindto/bind_port"))?;
     }
     sock.set_tcp_nodelay(true).map_err(setup("TCP_NODELAY"))?;
     let std_stream: std::net::TcpStream = sock.into();
@@ -135,14 +152,22 @@ fn socket(opts: &ConnectOpts) -> Result<TcpSocket, ConnectError> {
 /// Connects as `opts` says, without a timeout of its own: callers bound it (see [`probe`]).
 pub async fn connect(opts: &ConnectOpts) -> Result<TcpStream, ConnectError> {
     let sock = socket(opts)?;
-    sock.connect(opts.dst).await.map_err(|source| ConnectError::Connect { dst: opts.dst, source })
+    sock.connect(opts.dst)
+        .await
+        .map_err(|source| ConnectError::Connect {
+            dst: opts.dst,
+            source,
+        })
 }
 
 /// [`connect`] within `opts.connect_timeout`.
 pub async fn connect_timeout(opts: &ConnectOpts) -> Result<TcpStream, ConnectError> {
     match tokio::time::timeout(opts.connect_timeout, connect(opts)).await {
         Ok(r) => r,
-        Err(_) => Err(ConnectError::Timeout { dst: opts.dst, timeout: opts.connect_timeout }),
+        Err(_) => Err(ConnectError::Timeout {
+            dst: opts.dst,
+            timeout: opts.connect_timeout,
+        }),
     }
 }
 

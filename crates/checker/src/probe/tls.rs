@@ -80,7 +80,10 @@ impl ServerCertVerifier for NoVerify {
 
 /// A client configuration: TLS 1.2 and 1.3, no ALPN (HTTP/1 only), no client certificate,
 /// SNI sent only when `enable_sni`.
-pub fn client_config(verify: &TlsVerify, enable_sni: bool) -> Result<Arc<ClientConfig>, TlsConfigError> {
+pub fn client_config(
+    verify: &TlsVerify,
+    enable_sni: bool,
+) -> Result<Arc<ClientConfig>, TlsConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algs = provider.signature_verification_algorithms;
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -90,7 +93,9 @@ pub fn client_config(verify: &TlsVerify, enable_sni: bool) -> Result<Arc<ClientC
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(NoVerify(algs)))
             .with_no_client_auth(),
-        TlsVerify::Roots(roots) => builder.with_root_certificates(Arc::clone(roots)).with_no_client_auth(),
+        TlsVerify::Roots(roots) => builder
+            .with_root_certificates(Arc::clone(roots))
+            .with_no_client_auth(),
     };
     config.enable_sni = enable_sni;
     Ok(Arc::new(config))
@@ -98,10 +103,13 @@ pub fn client_config(verify: &TlsVerify, enable_sni: bool) -> Result<Arc<ClientC
 
 /// The name given to rustls: `sni` when set (it must be a DNS name), else the address (rustls
 /// sends no SNI for an address).
-pub fn server_name(sni: Option<&str>, addr: std::net::IpAddr) -> Result<ServerName<'static>, TlsConfigError> {
+pub fn server_name(
+    sni: Option<&str>,
+    addr: std::net::IpAddr,
+) -> Result<ServerName<'static>, TlsConfigError> {
     match sni {
-        Some(name) => ServerName::try_from(name.to_owned()).map_err(|_| TlsConfigError::BadSniName(name.to_owned())),
+        Some(name) => ServerName::try_from(name.to_owned())
+            .map_err(|_| TlsConfigError::BadSniName(name.to_owned())),
         None => Ok(ServerName::IpAddress(addr.into())),
     }
 }
-

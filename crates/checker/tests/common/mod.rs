@@ -45,15 +45,23 @@ pub type Route = fn(&str) -> (u16, Vec<u8>);
 
 fn respond(req: &Request<Incoming>, log: &Log, route: Route) -> Response<Full<Bytes>> {
     if let Ok(mut s) = log.lock() {
-        let host = req.headers().get("host").map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
+        let host = req
+            .headers()
+            .get("host")
+            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
         s.hosts.push(host.unwrap_or_default());
         s.versions.push(req.version());
-        s.connection.push(req.headers().get("connection").map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()));
+        s.connection.push(
+            req.headers()
+                .get("connection")
+                .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()),
+        );
         s.paths.push(req.uri().to_string());
     }
     let (status, body) = route(req.uri().path());
     let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     resp
 }
 
@@ -65,7 +73,9 @@ where
         let resp = respond(&req, &log, route);
         async move { Ok::<_, Infallible>(resp) }
     });
-    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), svc).await;
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), svc)
+        .await;
 }
 
 /// A hyper HTTP server on 127.0.0.1.
@@ -115,9 +125,12 @@ pub async fn https_server(
             let acceptor = acceptor.clone();
             let log = Arc::clone(&l2);
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(s).await else { return };
+                let Ok(tls) = acceptor.accept(s).await else {
+                    return;
+                };
                 if let Ok(mut seen) = log.lock() {
-                    seen.sni.push(tls.get_ref().1.server_name().map(str::to_owned));
+                    seen.sni
+                        .push(tls.get_ref().1.server_name().map(str::to_owned));
                 }
                 serve_conn(tls, log, route).await;
             });
@@ -196,11 +209,19 @@ pub async fn raw_server(mode: Raw) -> (SocketAddr, Arc<Mutex<u64>>) {
 }
 
 /// A url block.
-pub fn url(path: &str, digest: Option<[u8; 16]>, status: &[(u16, u16)], vhost: Option<&str>) -> Url {
+pub fn url(
+    path: &str,
+    digest: Option<[u8; 16]>,
+    status: &[(u16, u16)],
+    vhost: Option<&str>,
+) -> Url {
     Url {
         path: path.to_owned(),
         digest: digest.map(Digest),
-        status_codes: status.iter().map(|&(from, to)| StatusRange { from, to }).collect(),
+        status_codes: status
+            .iter()
+            .map(|&(from, to)| StatusRange { from, to })
+            .collect(),
         virtualhost: vhost.map(str::to_owned),
         regex: None,
         regex_no_match: false,
@@ -215,7 +236,11 @@ pub fn url(path: &str, digest: Option<[u8; 16]>, status: &[(u16, u16)], vhost: O
 
 /// An HTTP_GET/SSL_GET check of `urls`.
 pub fn check(urls: Vec<Url>, protocol: HttpProtocol) -> HttpCheck {
-    HttpCheck { http_protocol: protocol, urls, ..Default::default() }
+    HttpCheck {
+        http_protocol: protocol,
+        urls,
+        ..Default::default()
+    }
 }
 
 /// A probe of `check` at `addr` with a timeout.
