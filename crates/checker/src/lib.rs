@@ -2,9 +2,10 @@
 //!
 //! * `logic`: which check runs when, retries, alpha/omega, a real server's state from all its
 //!   checkers, weight changes, and the events that come out. No I/O: time is an argument.
-//! * `probe`: one attempt of each checker type against a real server (tokio sockets), returning
-//!   an outcome for the logic to judge.
+//! * [`probe`]: one attempt of each checker type against a real server (tokio sockets),
+//!   returning an outcome for the logic to judge.
 
 #![forbid(unsafe_code)]
 
 pub mod logic;
+pub mod probe;
