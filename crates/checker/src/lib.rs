@@ -6,3 +6,5 @@
 //!   an outcome for the logic to judge.
 
 #![forbid(unsafe_code)]
+
+pub mod probe;
