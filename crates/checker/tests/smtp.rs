@@ -115,23 +115,22 @@ fn multi_line_replies_pass_and_the_conversation_is_right() {
     );
 }
 
+/// What a failure case expects.
+type Expected = fn(&SmtpFailure) -> bool;
+
 #[test]
 fn bad_greetings_fail() {
     let rt = rt();
-    let cases: Vec<(&str, Vec<Act>, fn(&SmtpFailure) -> bool)> = vec![
-        (
-            "garbage",
-            vec![send("HTTP/1.0 200 OK\r\n\r\n")],
-            |f| {
-                matches!(
-                    f,
-                    SmtpFailure::BadReply {
-                        step: Step::Greeting,
-                        reason: ReplyError::Syntax { line: 1 }
-                    }
-                )
-            },
-        ),
+    let cases: Vec<(&str, Vec<Act>, Expected)> = vec![
+        ("garbage", vec![send("HTTP/1.0 200 OK\r\n\r\n")], |f| {
+            matches!(
+                f,
+                SmtpFailure::BadReply {
+                    step: Step::Greeting,
+                    reason: ReplyError::Syntax { line: 1 }
+                }
+            )
+        }),
         ("554", vec![send("554 no service here\r\n")], |f| {
             matches!(
                 f,
@@ -145,25 +144,63 @@ fn bad_greetings_fail() {
         (
             "code changes mid-reply",
             vec![send("220-hello\r\n554 bye\r\n")],
-            |f| matches!(f, SmtpFailure::BadReply { step: Step::Greeting, reason: ReplyError::CodeChanged { line: 2 } }),
+            |f| {
+                matches!(
+                    f,
+                    SmtpFailure::BadReply {
+                        step: Step::Greeting,
+                        reason: ReplyError::CodeChanged { line: 2 }
+                    }
+                )
+            },
         ),
         (
             "oversized reply",
             vec![Act::Send(b"220-xxxxxxxxxxxxxxxxxxxx\r\n".repeat(2000))],
-            |f| matches!(f, SmtpFailure::BadReply { step: Step::Greeting, reason: ReplyError::TooLong }),
+            |f| {
+                matches!(
+                    f,
+                    SmtpFailure::BadReply {
+                        step: Step::Greeting,
+                        reason: ReplyError::TooLong
+                    }
+                )
+            },
         ),
         (
             "endless line",
             vec![Act::Send([b"220 ".to_vec(), vec![b'x'; 100_000]].concat())],
-            |f| matches!(f, SmtpFailure::BadReply { step: Step::Greeting, reason: ReplyError::LineTooLong }),
+            |f| {
+                matches!(
+                    f,
+                    SmtpFailure::BadReply {
+                        step: Step::Greeting,
+                        reason: ReplyError::LineTooLong
+                    }
+                )
+            },
         ),
         ("closed at once", vec![], |f| {
-            matches!(f, SmtpFailure::Closed { step: Step::Greeting })
+            matches!(
+                f,
+                SmtpFailure::Closed {
+                    step: Step::Greeting
+                }
+            )
         }),
         (
             "HELO refused",
             vec![send("220 hi\r\n"), Act::Line, send("550 go away\r\n")],
-            |f| matches!(f, SmtpFailure::UnexpectedCode { step: Step::Helo, code: 550, expected: 250 }),
+            |f| {
+                matches!(
+                    f,
+                    SmtpFailure::UnexpectedCode {
+                        step: Step::Helo,
+                        code: 550,
+                        expected: 250
+                    }
+                )
+            },
         ),
         (
             "closed after the greeting",
@@ -193,11 +230,20 @@ fn silent_and_trickling_servers_time_out() {
     let t = Instant::now();
     let r = rt.block_on(smtp::check(&ep(silent.addr, 500), &opts()));
     assert!(
-        matches!(r, Err(SmtpFailure::Timeout { step: Step::Greeting, .. })),
+        matches!(
+            r,
+            Err(SmtpFailure::Timeout {
+                step: Step::Greeting,
+                ..
+            })
+        ),
         "{r:?}"
     );
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
 
     // A byte every 100 ms: the whole reply must come within the step's timeout.
     let mut script = Vec::new();
@@ -209,7 +255,13 @@ fn silent_and_trickling_servers_time_out() {
     let t = Instant::now();
     let r = rt.block_on(smtp::check(&ep(trickle.addr, 500), &opts()));
     assert!(
-        matches!(r, Err(SmtpFailure::Timeout { step: Step::Greeting, .. })),
+        matches!(
+            r,
+            Err(SmtpFailure::Timeout {
+                step: Step::Greeting,
+                ..
+            })
+        ),
         "{r:?}"
     );
     assert!(t.elapsed() < Duration::from_secs(2));
@@ -218,10 +270,19 @@ fn silent_and_trickling_servers_time_out() {
 #[test]
 fn refused_connection_and_bad_helo_name_fail() {
     let rt = rt();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let r = rt.block_on(smtp::check(&ep(port, 1000), &opts()));
     assert!(
-        matches!(r, Err(SmtpFailure::Io { step: Step::Connect, .. })),
+        matches!(
+            r,
+            Err(SmtpFailure::Io {
+                step: Step::Connect,
+                ..
+            })
+        ),
         "{r:?}"
     );
     let evil = SmtpOptions {
@@ -266,7 +327,10 @@ impl Aiosmtpd {
         let server = Aiosmtpd { child, addr };
         let t = Instant::now();
         while TcpStream::connect(addr).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(15), "aiosmtpd did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "aiosmtpd did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -299,7 +363,8 @@ fn real_smtp_server_passes_and_host_blocks_are_all_checked() {
     // Two good hosts pass; a bad third one fails the checker and is named by its index.
     let bad = Scripted::start(vec![send("421 busy\r\n")]);
     let targets = [ep(v4.addr, 3000), ep(v6.addr, 3000)];
-    rt.block_on(smtp::check_all(&targets, &opts())).expect("all hosts up");
+    rt.block_on(smtp::check_all(&targets, &opts()))
+        .expect("all hosts up");
     let targets = [ep(v4.addr, 3000), ep(v6.addr, 3000), ep(bad.addr, 3000)];
     let r = rt.block_on(smtp::check_all(&targets, &opts()));
     assert!(

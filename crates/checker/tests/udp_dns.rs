@@ -31,10 +31,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(
-        addr: &str,
-        respond: impl Fn(&[u8]) -> Vec<Vec<u8>> + Send + 'static,
-    ) -> Server {
+    fn start(addr: &str, respond: impl Fn(&[u8]) -> Vec<Vec<u8>> + Send + 'static) -> Server {
         let sock = UdpSocket::bind(addr).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
@@ -117,27 +114,37 @@ fn udp_echo_passes_and_patterns_are_checked() {
         payload: None,
         ..reply_required(None, 16, 16)
     };
-    rt.block_on(udp::check(&e, &random)).expect("random payload of 16 bytes");
+    rt.block_on(udp::check(&e, &random))
+        .expect("random payload of 16 bytes");
 }
 
 #[test]
 fn udp_echo_over_ipv6() {
     let echo = Server::start("[::1]:0", |d| vec![d.to_vec()]);
-    rt().block_on(udp::check(&ep(echo.addr, 1000), &reply_required(None, 1, 100)))
-        .expect("IPv6 echo");
+    rt().block_on(udp::check(
+        &ep(echo.addr, 1000),
+        &reply_required(None, 1, 100),
+    ))
+    .expect("IPv6 echo");
 }
 
 #[test]
 fn udp_wrong_reply_length_fails() {
     let big = Server::start("127.0.0.1:0", |_| vec![vec![7u8; 300]]);
     let rt = rt();
-    let r = rt.block_on(udp::check(&ep(big.addr, 1000), &reply_required(None, 0, 255)));
+    let r = rt.block_on(udp::check(
+        &ep(big.addr, 1000),
+        &reply_required(None, 0, 255),
+    ));
     assert!(
         matches!(r, Err(UdpFailure::ReplyLength { len: 300, .. })),
         "{r:?}"
     );
     let small = Server::start("127.0.0.1:0", |_| vec![vec![7u8; 2]]);
-    let r = rt.block_on(udp::check(&ep(small.addr, 1000), &reply_required(None, 4, 255)));
+    let r = rt.block_on(udp::check(
+        &ep(small.addr, 1000),
+        &reply_required(None, 4, 255),
+    ));
     assert!(
         matches!(r, Err(UdpFailure::ReplyLength { len: 2, .. })),
         "{r:?}"
@@ -167,7 +174,10 @@ fn udp_silence_fails_only_when_a_reply_is_required() {
     let silent = Server::start("127.0.0.1:0", |_| vec![]);
     let rt = rt();
     let t = Instant::now();
-    let r = rt.block_on(udp::check(&ep(silent.addr, 300), &reply_required(None, 0, 255)));
+    let r = rt.block_on(udp::check(
+        &ep(silent.addr, 300),
+        &reply_required(None, 0, 255),
+    ));
     assert!(matches!(r, Err(UdpFailure::Timeout(_))), "{r:?}");
     let took = t.elapsed();
     assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(2));
@@ -225,11 +235,9 @@ fn dns_server(mode: Mode) -> Server {
         };
         match mode {
             Mode::Zone => vec![zone_answer(&q).to_vec().unwrap()],
-            Mode::NoiseThenZone => vec![
-                vec![1, 2, 3],
-                d.to_vec(),
-                zone_answer(&q).to_vec().unwrap(),
-            ],
+            Mode::NoiseThenZone => {
+                vec![vec![1, 2, 3], d.to_vec(), zone_answer(&q).to_vec().unwrap()]
+            }
             Mode::WrongId => {
                 let mut r = zone_answer(&q);
                 r.metadata.id = q.metadata.id.wrapping_add(1);
@@ -274,13 +282,19 @@ fn dns_answers_pass_and_nodata_passes_like_keepalived() {
     assert_eq!(reply.answers, 1);
     // NOERROR without answers (AAAA of a name that only has A): keepalived's rule passes it.
     let reply = rt
-        .block_on(dns::check(&e, &dns_opts(DnsType::Aaaa, "www.example.test.")))
+        .block_on(dns::check(
+            &e,
+            &dns_opts(DnsType::Aaaa, "www.example.test."),
+        ))
         .expect("NODATA is a success");
     assert_eq!(reply.answers, 0);
     // Junk before the answer is ignored.
     let noisy = dns_server(Mode::NoiseThenZone);
-    rt.block_on(dns::check(&ep(noisy.addr, 1000), &dns_opts(DnsType::A, "www.example.test")))
-        .expect("noise is skipped");
+    rt.block_on(dns::check(
+        &ep(noisy.addr, 1000),
+        &dns_opts(DnsType::A, "www.example.test"),
+    ))
+    .expect("noise is skipped");
 }
 
 #[test]
@@ -288,7 +302,10 @@ fn dns_failures() {
     let rt = rt();
     let a = dns_opts(DnsType::A, "www.example.test");
     let zone = dns_server(Mode::Zone);
-    let r = rt.block_on(dns::check(&ep(zone.addr, 1000), &dns_opts(DnsType::A, "nope.example.test")));
+    let r = rt.block_on(dns::check(
+        &ep(zone.addr, 1000),
+        &dns_opts(DnsType::A, "nope.example.test"),
+    ));
     assert!(
         matches!(r, Err(DnsFailure::Rcode(ResponseCode::NXDomain))),
         "{r:?}"

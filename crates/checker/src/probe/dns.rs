@@ -240,7 +240,9 @@ mod tests {
         let q = build_query(0x1234, &DnsOptions::default()).unwrap();
         assert_eq!(
             q,
-            [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1]
+            [
+                0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1
+            ]
         );
         // A name without the trailing dot is fully qualified.
         let q = build_query(1, &opts(DnsType::Aaaa, "ex.test")).unwrap();
@@ -289,7 +291,10 @@ mod tests {
         // Our own query echoed back (QR clear) is not an answer.
         let q = build_query(7, &o).unwrap();
         assert!(matches!(judge_response(7, &o, &q), Judgement::Ignore(_)));
-        assert!(matches!(judge_response(7, &o, &q[..5]), Judgement::Ignore(_)));
+        assert!(matches!(
+            judge_response(7, &o, &q[..5]),
+            Judgement::Ignore(_)
+        ));
         // Same id, QR set, garbage after the header.
         let mut bad = response(7, &o, ResponseCode::NoError);
         bad.truncate(15);

@@ -10,8 +10,9 @@
 //! identifier and filter ourselves. Either way a reply must echo our identifier (raw), our
 //! sequence number and the random 8-byte token that starts our payload.
 //!
-//! The socket is connected to the target, so it only hears that address, and an ICMP error
-//! the kernel attributes to it (host or network unreachable) fails the check at once. Other
+//! The socket is connected to the target, so it only hears that address, and has
+//! `IP_RECVERR`, so an ICMP error the kernel attributes to it (host or network unreachable)
+//! fails the check at once. Other
 //! ICMP messages (a raw socket sees every one the host receives) are ignored.
 //!
 //! `bindto` sets the source address, `bind_if` the interface (`SO_BINDTODEVICE`, needed for a
@@ -25,7 +26,7 @@ use std::time::Duration;
 use socket2::{Protocol, SockAddr, Socket, Type};
 use tokio::net::UdpSocket;
 
-use super::udp::Endpoint;
+use super::udp::{Endpoint, report_icmp_errors};
 
 /// Bytes of ICMP payload sent: an 8-byte token then a fixed pattern (ping's default size).
 pub const PAYLOAD_LEN: usize = 56;
@@ -100,7 +101,11 @@ pub fn checksum(data: &[u8]) -> u16 {
 /// Builds an echo request (the checksum is filled for IPv4; the kernel computes ICMPv6's).
 pub fn echo_request(v6: bool, id: u16, seq: u16, token: [u8; 8]) -> Vec<u8> {
     let mut p = Vec::with_capacity(HEADER_LEN + PAYLOAD_LEN);
-    p.push(if v6 { ICMPV6_ECHO_REQUEST } else { ICMP_ECHO_REQUEST });
+    p.push(if v6 {
+        ICMPV6_ECHO_REQUEST
+    } else {
+        ICMP_ECHO_REQUEST
+    });
     p.push(0);
     p.extend_from_slice(&[0, 0]);
     p.extend_from_slice(&id.to_be_bytes());
@@ -147,7 +152,11 @@ pub fn is_our_reply(datagram: &[u8], e: &Expect) -> bool {
     let Some(h) = icmp.get(..HEADER_LEN) else {
         return false;
     };
-    let reply_type = if e.v6 { ICMPV6_ECHO_REPLY } else { ICMP_ECHO_REPLY };
+    let reply_type = if e.v6 {
+        ICMPV6_ECHO_REPLY
+    } else {
+        ICMP_ECHO_REPLY
+    };
     h[0] == reply_type
         && h[1] == 0
         && e.id.is_none_or(|id| u16::from_be_bytes([h[4], h[5]]) == id)
@@ -186,6 +195,7 @@ pub async fn ping(ep: &Endpoint, kind: IcmpSocketKind) -> Result<PingReply, Ping
     let v6 = ep.dst.is_ipv6();
     let (sock, used) = open(ep, kind)?;
     ep.prepare(&sock, false).map_err(PingFailure::Setup)?;
+    report_icmp_errors(&sock, v6).map_err(PingFailure::Setup)?;
     sock.set_nonblocking(true).map_err(PingFailure::Setup)?;
     // Port 0: for a datagram socket the "port" is the identifier, chosen by the kernel.
     let dst = SockAddr::from(SocketAddr::new(ep.dst.ip(), 0));
@@ -210,7 +220,10 @@ pub async fn ping(ep: &Endpoint, kind: IcmpSocketKind) -> Result<PingReply, Ping
         sock.send(&request).await.map_err(PingFailure::Send)?;
         let mut buf = [0u8; 1500];
         loop {
-            let n = sock.recv(&mut buf).await.map_err(PingFailure::Unreachable)?;
+            let n = sock
+                .recv(&mut buf)
+                .await
+                .map_err(PingFailure::Unreachable)?;
             if is_our_reply(buf.get(..n).unwrap_or(&[]), &expect) {
                 return Ok(PingReply {
                     rtt: start.elapsed(),
@@ -237,7 +250,10 @@ mod tests {
     #[test]
     fn checksum_of_rfc1071_example() {
         // RFC 1071 §3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.
-        assert_eq!(checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0x220d);
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0x220d
+        );
         let req = echo_request(false, 0x1234, 7, [1; 8]);
         assert_eq!(checksum(&req), 0, "a packet with its checksum sums to zero");
         assert_eq!(req.len(), HEADER_LEN + PAYLOAD_LEN);
@@ -245,7 +261,11 @@ mod tests {
 
     fn reply_of(req: &[u8], v6: bool) -> Vec<u8> {
         let mut r = req.to_vec();
-        r[0] = if v6 { ICMPV6_ECHO_REPLY } else { ICMP_ECHO_REPLY };
+        r[0] = if v6 {
+            ICMPV6_ECHO_REPLY
+        } else {
+            ICMP_ECHO_REPLY
+        };
         r
     }
 
@@ -261,14 +281,26 @@ mod tests {
         let req = echo_request(false, 9, 3, [5; 8]);
         assert!(is_our_reply(&reply_of(&req, false), &e));
         assert!(!is_our_reply(&req, &e), "our own request is not a reply");
-        assert!(!is_our_reply(&reply_of(&echo_request(false, 8, 3, [5; 8]), false), &e));
-        assert!(!is_our_reply(&reply_of(&echo_request(false, 9, 4, [5; 8]), false), &e));
-        assert!(!is_our_reply(&reply_of(&echo_request(false, 9, 3, [6; 8]), false), &e));
+        assert!(!is_our_reply(
+            &reply_of(&echo_request(false, 8, 3, [5; 8]), false),
+            &e
+        ));
+        assert!(!is_our_reply(
+            &reply_of(&echo_request(false, 9, 4, [5; 8]), false),
+            &e
+        ));
+        assert!(!is_our_reply(
+            &reply_of(&echo_request(false, 9, 3, [6; 8]), false),
+            &e
+        ));
         assert!(!is_our_reply(&[], &e));
         assert!(!is_our_reply(&[0; 12], &e));
         // Datagram sockets: the kernel checked the identifier.
         let any_id = Expect { id: None, ..e };
-        assert!(is_our_reply(&reply_of(&echo_request(false, 1, 3, [5; 8]), false), &any_id));
+        assert!(is_our_reply(
+            &reply_of(&echo_request(false, 1, 3, [5; 8]), false),
+            &any_id
+        ));
         // Raw IPv4: skip a 24-byte header (IHL 6).
         let with_ip = Expect {
             ip_header: true,

@@ -223,7 +223,10 @@ pub fn parse_reply(buf: &[u8]) -> Result<Reply, ReplyError> {
             return Err(ReplyError::TooLong);
         }
         if !more {
-            return Ok(Reply::Complete { code: this, len: pos });
+            return Ok(Reply::Complete {
+                code: this,
+                len: pos,
+            });
         }
     }
     Err(ReplyError::TooLong)
@@ -331,8 +334,8 @@ impl Conn {
 
 /// Opens a TCP connection to `ep.dst` with its source options, within `ep.timeout`.
 async fn connect(ep: &Endpoint) -> Result<TcpStream, SmtpFailure> {
-    let sock = Socket::new(ep.domain(), Type::STREAM, Some(Protocol::TCP))
-        .map_err(SmtpFailure::Socket)?;
+    let sock =
+        Socket::new(ep.domain(), Type::STREAM, Some(Protocol::TCP)).map_err(SmtpFailure::Socket)?;
     ep.prepare(&sock, true).map_err(SmtpFailure::Socket)?;
     sock.set_nonblocking(true).map_err(SmtpFailure::Socket)?;
     let sock = TcpSocket::from_std_stream(sock.into());
@@ -361,8 +364,11 @@ pub async fn check(ep: &Endpoint, opts: &SmtpOptions) -> Result<(), SmtpFailure>
         timeout: ep.timeout,
     };
     c.expect(Step::Greeting, 220).await?;
-    c.send(Step::Helo, format!("HELO {}\r\n", opts.helo_name).as_bytes())
-        .await?;
+    c.send(
+        Step::Helo,
+        format!("HELO {}\r\n", opts.helo_name).as_bytes(),
+    )
+    .await?;
     c.expect(Step::Helo, 250).await?;
     c.send(Step::Quit, b"QUIT\r\n").await?;
     c.reply(Step::Quit).await?;
@@ -394,7 +400,10 @@ mod tests {
             parse_reply(b"220 mx.example.test ESMTP\r\n"),
             Ok(Reply::Complete { code: 220, len: 27 })
         );
-        assert_eq!(parse_reply(b"250\n"), Ok(Reply::Complete { code: 250, len: 4 }));
+        assert_eq!(
+            parse_reply(b"250\n"),
+            Ok(Reply::Complete { code: 250, len: 4 })
+        );
         let multi = b"220-first\r\n220-second\r\n220 last\r\n250 next";
         assert_eq!(
             parse_reply(multi),
@@ -411,14 +420,26 @@ mod tests {
             parse_reply(b"HTTP/1.1 400"),
             Err(ReplyError::Syntax { line: 1 })
         );
-        assert_eq!(parse_reply(b"2x0 hi\r\n"), Err(ReplyError::Syntax { line: 1 }));
-        assert_eq!(parse_reply(b"220+hi\r\n"), Err(ReplyError::Syntax { line: 1 }));
-        assert_eq!(parse_reply(b"999 hi\r\n"), Err(ReplyError::Syntax { line: 1 }));
+        assert_eq!(
+            parse_reply(b"2x0 hi\r\n"),
+            Err(ReplyError::Syntax { line: 1 })
+        );
+        assert_eq!(
+            parse_reply(b"220+hi\r\n"),
+            Err(ReplyError::Syntax { line: 1 })
+        );
+        assert_eq!(
+            parse_reply(b"999 hi\r\n"),
+            Err(ReplyError::Syntax { line: 1 })
+        );
         assert_eq!(
             parse_reply(b"220-a\r\n554 no\r\n"),
             Err(ReplyError::CodeChanged { line: 2 })
         );
-        assert_eq!(parse_reply(&[b'2'; 1200]), Err(ReplyError::Syntax { line: 1 }));
+        assert_eq!(
+            parse_reply(&[b'2'; 1200]),
+            Err(ReplyError::Syntax { line: 1 })
+        );
         let mut long = b"220 ".to_vec();
         long.extend(std::iter::repeat_n(b'x', MAX_LINE));
         assert_eq!(parse_reply(&long), Err(ReplyError::LineTooLong));

@@ -5,7 +5,10 @@
 //! * The `payload` bytes are sent (16 random bytes when no payload is configured) on a UDP
 //!   socket connected to the target, so the kernel reports ICMP errors for it.
 //! * An ICMP error (port, host or network unreachable: `ECONNREFUSED`, `EHOSTUNREACH`,
-//!   `ENETUNREACH` on the connected socket) within `connect_timeout` is a failure.
+//!   `ENETUNREACH` on the connected socket, which has `IP_RECVERR` set as keepalived's has)
+//!   within `connect_timeout` is a failure. Host unreachable comes when neighbour resolution
+//!   gives up, about 3 s after the send: hence keepalived's advice of a `connect_timeout` of at
+//!   least 4 s.
 //! * Without `require_reply`: a reply, or silence until `connect_timeout`, is a success.
 //! * With `require_reply`: a reply must come within `connect_timeout`; its length must lie in
 //!   `min_reply_length..=max_reply_length` (the man page's rule; keepalived's code checks the
@@ -201,11 +204,26 @@ pub fn judge_reply(reply: &[u8], opts: &UdpOptions) -> Result<(), UdpFailure> {
     Ok(())
 }
 
+/// Asks the kernel to report every ICMP error for the connected target on `sock`
+/// (`IP_RECVERR` / `IPV6_RECVERR`). Without it Linux reports only "hard" errors (port or
+/// protocol unreachable) and drops host and network unreachable, which keepalived's UDP_CHECK
+/// counts as failures too.
+pub(crate) fn report_icmp_errors(sock: &Socket, v6: bool) -> io::Result<()> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if v6 {
+        setsockopt(sock, sockopt::Ipv6RecvErr, &true)?;
+    } else {
+        setsockopt(sock, sockopt::Ipv4RecvErr, &true)?;
+    }
+    Ok(())
+}
+
 /// A UDP socket connected to `ep.dst` with `ep`'s source options, registered with tokio.
 /// Shared with the DNS probe.
 pub(crate) fn connected_socket(ep: &Endpoint) -> io::Result<UdpSocket> {
     let sock = Socket::new(ep.domain(), Type::DGRAM, Some(Protocol::UDP))?;
     ep.prepare(&sock, true)?;
+    report_icmp_errors(&sock, ep.dst.is_ipv6())?;
     sock.set_nonblocking(true)?;
     sock.connect(&SockAddr::from(ep.dst))?;
     UdpSocket::from_std(sock.into())
@@ -218,7 +236,10 @@ pub(crate) fn is_icmp_error(e: &io::Error) -> bool {
         io::ErrorKind::ConnectionRefused
             | io::ErrorKind::HostUnreachable
             | io::ErrorKind::NetworkUnreachable
-    ) || matches!(e.raw_os_error(), Some(libc_errno::EPROTO | libc_errno::ENOPROTOOPT))
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc_errno::EPROTO | libc_errno::ENOPROTOOPT)
+    )
 }
 
 /// The few errno values `io::ErrorKind` does not name (Linux values).
@@ -300,7 +321,10 @@ mod tests {
         // Pattern AB 1X: the low nibble of the second byte is free.
         let o = opts(Some((&[0xab, 0x10], &[0xff, 0xf0])), 0, 255);
         assert!(judge_reply(&[0xab, 0x17, 0x99], &o).is_ok());
-        assert!(judge_reply(&[0xab], &o).is_ok(), "shorter reply: compared over its length");
+        assert!(
+            judge_reply(&[0xab], &o).is_ok(),
+            "shorter reply: compared over its length"
+        );
         assert!(matches!(
             judge_reply(&[0xab, 0x27], &o),
             Err(UdpFailure::ReplyMismatch { offset: 1 })
