@@ -137,7 +137,14 @@ fn udp_wrong_reply_length_fails() {
         &reply_required(None, 0, 255),
     ));
     assert!(
-        matches!(r, Err(UdpFailure::ReplyLength { len: 300, .. })),
+        matches!(
+            r,
+            Err(UdpFailure::ReplyLength {
+                len: 256,
+                max: 255,
+                ..
+            })
+        ),
         "{r:?}"
     );
     let small = Server::start("127.0.0.1:0", |_| vec![vec![7u8; 2]]);
@@ -229,7 +236,11 @@ fn zone_answer(q: &Message) -> Message {
 }
 
 fn dns_server(mode: Mode) -> Server {
-    Server::start("127.0.0.1:0", move |d| {
+    dns_server_on("127.0.0.1:0", mode)
+}
+
+fn dns_server_on(addr: &str, mode: Mode) -> Server {
+    Server::start(addr, move |d| {
         let Ok(q) = Message::from_vec(d) else {
             return vec![];
         };
@@ -295,6 +306,12 @@ fn dns_answers_pass_and_nodata_passes_like_keepalived() {
         &dns_opts(DnsType::A, "www.example.test"),
     ))
     .expect("noise is skipped");
+    let v6 = dns_server_on("[::1]:0", Mode::Zone);
+    rt.block_on(dns::check(
+        &ep(v6.addr, 1000),
+        &dns_opts(DnsType::A, "www.example.test"),
+    ))
+    .expect("over IPv6");
 }
 
 #[test]

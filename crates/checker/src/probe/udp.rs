@@ -26,10 +26,6 @@ use tokio::net::UdpSocket;
 /// Length of the random payload sent when UDP_CHECK has no `payload`.
 pub const RANDOM_PAYLOAD_LEN: usize = 16;
 
-/// The largest UDP payload we read: longer replies are truncated by the kernel, and any reply
-/// over `max_reply_length` fails anyway.
-const RECV_BUF_LEN: usize = 65_536;
-
 /// Where a probe connects and from where: the resolved connection options of a checker
 /// (`connect_ip`, `connect_port`, `bindto`, `bind_port`, `bind_if`, `fwmark`,
 /// `connect_timeout`).
@@ -164,7 +160,7 @@ pub enum UdpFailure {
     /// The reply's length is outside `min_reply_length..=max_reply_length`.
     #[error("reply of {len} bytes, expected {min}..={max}")]
     ReplyLength {
-        /// The reply's length.
+        /// The reply's length (a longer reply is read only up to `max_reply_length + 1`).
         len: usize,
         /// `min_reply_length`.
         min: u16,
@@ -273,7 +269,15 @@ pub async fn check(ep: &Endpoint, opts: &UdpOptions) -> Result<(), UdpFailure> {
             UdpFailure::Send(e)
         }
     })?;
-    let mut buf = vec![0u8; RECV_BUF_LEN];
+    // One byte more than the longest acceptable reply: a longer datagram is cut to that
+    // length by the kernel and still judged too long. Without require_reply the content is
+    // not looked at.
+    let cap = if opts.require_reply {
+        usize::from(opts.max_reply_length) + 1
+    } else {
+        1
+    };
+    let mut buf = vec![0u8; cap];
     match tokio::time::timeout(ep.timeout, sock.recv(&mut buf)).await {
         // Silence is success unless a reply is required (keepalived's rule).
         Err(_elapsed) if opts.require_reply => Err(UdpFailure::Timeout(ep.timeout)),
