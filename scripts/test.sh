@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(keepalived iproute2 tcpdump python3 procps)
+packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd)
 if [ "$(id -u)" = 0 ]; then
     missing=()
     for p in "${packages[@]}"; do

@@ -4,16 +4,13 @@
 //! never decides whether a real server is up: the `logic` module does that from the outcomes.
 //! Every probe honours its own timeout, so an attempt always ends.
 
+pub mod dns;
 pub mod http;
+pub mod ping;
+pub mod smtp;
 pub mod tcp;
 pub mod tls;
-
-// ---- Probes written by other helpers: declare them here (keep this block). ----
-// pub mod ping;
-// pub mod udp;
-// pub mod dns;
-// pub mod smtp;
-// ---- End of the other helpers' block. ----
+pub mod udp;
 
 /// The result of one attempt of a checker.
 #[derive(Debug, Clone, PartialEq, Eq)]
