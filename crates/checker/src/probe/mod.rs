@@ -8,6 +8,7 @@ pub mod dns;
 pub mod http;
 pub mod ping;
 pub mod smtp;
+pub mod spec;
 pub mod tcp;
 pub mod tls;
 pub mod udp;

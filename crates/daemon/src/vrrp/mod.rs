@@ -120,6 +120,8 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
+    let config = std::sync::Arc::new(read.config.clone());
+    let checker = crate::checker::start(config.clone());
     let code = match runtime {
         Ok(rt) => rt.block_on(serve(driver::Setup {
             tracks: track_plan::plan(&read.config, |name| {
@@ -132,13 +134,16 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             plans,
             statics,
             release: !cli.dont_release_vrrp,
-            config: std::sync::Arc::new(read.config.clone()),
+            config,
         })),
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
         }
     };
+    if let Some(checker) = checker {
+        checker.stop(Duration::from_secs(2));
+    }
     for path in &pid_files {
         let _ = std::fs::remove_file(path);
     }
