@@ -107,3 +107,207 @@ fn failing_real_server_is_removed_notified_and_restored() {
     assert!(notified.is_some(), "notify lines: {:?}", lines());
     assert_eq!(lines(), ["down", "up"], "{}", daemon.log());
 }
+
+/// An HTTP server on 127.0.0.1:`port` in `host`'s namespace, run by a thread of this test: it
+/// answers 200, or 500 while `failing` is set, and records when each request arrived.
+struct CountingServer {
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+}
+
+impl CountingServer {
+    fn start(host: &Host, port: u16) -> CountingServer {
+        use std::io::{Read as _, Write as _};
+        use std::sync::atomic::Ordering;
+
+        let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let ns = std::fs::File::open(format!("/run/netns/{}", host.netns())).expect("netns");
+        let (f, r) = (failing.clone(), requests.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
+            let _ = ready_tx.send(());
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf);
+                if let Ok(mut v) = r.lock() {
+                    v.push(std::time::Instant::now());
+                }
+                let status = if f.load(Ordering::SeqCst) {
+                    "500 Internal Server Error"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(conn, "HTTP/1.0 {status}\r\nContent-Length: 2\r\n\r\nok");
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("server ready");
+        CountingServer { failing, requests }
+    }
+
+    fn set_failing(&self) -> std::time::Instant {
+        self.failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        std::time::Instant::now()
+    }
+
+    fn requests_since(&self, t: std::time::Instant) -> Vec<std::time::Instant> {
+        self.requests
+            .lock()
+            .map(|v| v.iter().copied().filter(|at| *at >= t).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn retries_are_counted_and_spaced_by_delay_before_retry() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvretry").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("retry");
+    let server = CountingServer::start(&host, 18090);
+    let conf = "virtual_server 192.0.2.100 80 {\n    delay_loop 2\n    lb_algo rr\n    lb_kind NAT\n    \
+                protocol TCP\n    real_server 127.0.0.1 18090 {\n        HTTP_GET {\n            url {\n                \
+                path /\n                status_code 200\n            }\n            connect_timeout 1\n            \
+                retry 2\n            delay_before_retry 1\n        }\n    }\n}\n";
+    let daemon = Daemon::start(&host, &dir.0, "lb", conf, &[]);
+    // Healthy for a while: requests arrive, nothing is removed.
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || !server
+            .requests_since(std::time::Instant::now() - Duration::from_secs(10))
+            .is_empty())
+        .is_some(),
+        "no check reached the server\n{}",
+        daemon.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!daemon.logged("Removing service"), "{}", daemon.log());
+    let flipped = server.set_failing();
+    let removed = wait_until(Duration::from_secs(8), Duration::from_millis(10), || {
+        daemon.logged("Removing service [127.0.0.1]:tcp:18090")
+    });
+    assert!(removed.is_some(), "{}", daemon.log());
+    let failing = server.requests_since(flipped);
+    // The first failing attempt, then `retry 2` more, `delay_before_retry 1` apart; then down.
+    assert_eq!(
+        failing.len(),
+        3,
+        "failing attempts before removal: {failing:?}"
+    );
+    for pair in failing.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (Duration::from_millis(900)..Duration::from_millis(1500)).contains(&gap),
+            "attempts {gap:?} apart, not delay_before_retry (1 s)"
+        );
+    }
+}
+
+/// Processes whose command line contains `needle`.
+fn count_processes(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c)
+                    .replace('\0', " ")
+                    .contains(needle)
+            })
+        })
+        .count()
+}
+
+#[test]
+fn hanging_misc_check_is_killed_at_misc_timeout_and_fails() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvmisc").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("misc");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let marker = format!("{}.5", 3000 + std::process::id() % 1000);
+    let script = dir.0.join("hang.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nexec sleep {marker}\n")).expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\n\
+         virtual_server 192.0.2.100 80 {{\n    delay_loop 5\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+         real_server 127.0.0.1 18091 {{\n        MISC_CHECK {{\n            misc_path \"{}\"\n            misc_timeout 1\n        }}\n    }}\n}}\n",
+        script.display()
+    );
+    let daemon = Daemon::start(&host, &dir.0, "lb", &conf, &[]);
+    let needle = format!("sleep {marker}");
+    let started = wait_until(Duration::from_secs(7), Duration::from_millis(5), || {
+        count_processes(&needle) > 0
+    });
+    assert!(started.is_some(), "MISC_CHECK never ran\n{}", daemon.log());
+    let killed = wait_until(
+        Duration::from_millis(1800),
+        Duration::from_millis(10),
+        || count_processes(&needle) == 0,
+    );
+    assert!(
+        killed.is_some(),
+        "not killed at misc_timeout\n{}",
+        daemon.log()
+    );
+    let removed = wait_until(Duration::from_secs(2), POLL, || {
+        daemon.logged("Removing service [127.0.0.1]:tcp:18091")
+    });
+    assert!(removed.is_some(), "{}", daemon.log());
+}
+
+#[test]
+fn a_real_server_shared_by_two_virtual_servers_is_checked_once() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvshare").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("share");
+    let server = CountingServer::start(&host, 18092);
+    let vs = |addr: &str| {
+        format!(
+            "virtual_server {addr} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+             real_server 127.0.0.1 18092 {{\n        HTTP_GET {{\n            url {{\n                path /\n            \
+             }}\n            connect_timeout 1\n        }}\n    }}\n}}\n"
+        )
+    };
+    let conf = vs("192.0.2.100") + &vs("192.0.2.101");
+    let daemon = Daemon::start(&host, &dir.0, "lb", &conf, &[]);
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || daemon
+            .logged("identical checks shared"))
+        .is_some(),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        daemon.logged("1 checks of 2 real servers (1 identical checks shared)"),
+        "{}",
+        daemon.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    let n = server.requests_since(t0).len();
+    // delay_loop 1 s counted from the end of each attempt: about 4 requests in 4 s, not 8.
+    assert!(
+        (3..=5).contains(&n),
+        "{n} requests in 4 s\n{}",
+        daemon.log()
+    );
+}
