@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lab::{Host, Lab, LabChild, wait_until};
+use support::count_processes;
 use support::daemon::{Daemon, TempDir};
 
 mod support;
@@ -209,22 +210,6 @@ fn retries_are_counted_and_spaced_by_delay_before_retry() {
             "attempts {gap:?} apart, not delay_before_retry (1 s)"
         );
     }
-}
-
-/// Processes whose command line contains `needle`.
-fn count_processes(needle: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
-                String::from_utf8_lossy(&c)
-                    .replace('\0', " ")
-                    .contains(needle)
-            })
-        })
-        .count()
 }
 
 #[test]

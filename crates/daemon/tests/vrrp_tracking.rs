@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use lab::{Host, LabChild};
 use support::daemon::TempDir;
-use support::{Impl, Roles, Router, VIP4, holders, skip_reason, skip_reason_for, two_hosts};
+use support::{
+    Impl, Roles, Router, VIP4, count_processes, holders, skip_reason, skip_reason_for, two_hosts,
+};
 
 mod support;
 
@@ -392,21 +394,6 @@ fn notify_scripts_and_fifo_keepalived_reference() {
 #[test]
 fn notify_scripts_and_fifo_ours() {
     notify_case(Impl::Ours);
-}
-
-/// Processes whose command line contains `needle`.
-fn count_processes(needle: &str) -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmd)
-                .replace('\0', " ")
-                .contains(needle)
-        {
-            n += 1;
-        }
-    }
-    n
 }
 
 /// A tracking script that hangs (sleep) with `timeout 1`: killed, counted as failed (weight 0:

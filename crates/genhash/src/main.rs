@@ -138,20 +138,7 @@ fn run(args: Args, server: IpAddr, port: u16, path: String) -> Result<(), String
         http_protocol: args.protocol,
         virtualhost: args.vhost.clone(),
         enable_sni: args.sni,
-        urls: vec![Url {
-            path,
-            digest: None,
-            status_codes: Vec::new(),
-            virtualhost: None,
-            regex: None,
-            regex_no_match: false,
-            regex_options: Vec::new(),
-            regex_min_offset: None,
-            regex_max_offset: None,
-            regex_stack: None,
-            tls_compliant: false,
-            loc: Default::default(),
-        }],
+        urls: vec![Url::new(path, Default::default())],
         ..Default::default()
     };
     let mut opts = ConnectOpts::new(

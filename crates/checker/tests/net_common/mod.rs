@@ -216,21 +216,13 @@ pub fn url(
     vhost: Option<&str>,
 ) -> Url {
     Url {
-        path: path.to_owned(),
         digest: digest.map(Digest),
         status_codes: status
             .iter()
             .map(|&(from, to)| StatusRange { from, to })
             .collect(),
         virtualhost: vhost.map(str::to_owned),
-        regex: None,
-        regex_no_match: false,
-        regex_options: Vec::new(),
-        regex_min_offset: None,
-        regex_max_offset: None,
-        regex_stack: None,
-        tls_compliant: false,
-        loc: Default::default(),
+        ..Url::new(path, Default::default())
     }
 }
 

@@ -770,3 +770,19 @@ pub fn report(case: &str, roles: &str, event: &str, took: Duration, bound: Durat
         bound.as_millis()
     );
 }
+
+/// The number of processes whose command line contains `needle`.
+pub fn count_processes(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c)
+                    .replace('\0', " ")
+                    .contains(needle)
+            })
+        })
+        .count()
+}

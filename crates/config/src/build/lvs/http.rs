@@ -96,20 +96,7 @@ pub(super) fn http_keyword(
 }
 
 fn build_url(cx: &mut Cx, node: &Node) -> Option<Url> {
-    let mut url = Url {
-        path: String::new(),
-        digest: None,
-        status_codes: Vec::new(),
-        virtualhost: None,
-        regex: None,
-        regex_no_match: false,
-        regex_options: Vec::new(),
-        regex_min_offset: None,
-        regex_max_offset: None,
-        regex_stack: None,
-        tls_compliant: false,
-        loc: node.loc(),
-    };
+    let mut url = Url::new(String::new(), node.loc());
     let mut has_path = false;
     for child in cx.block(node).unwrap_or(&[]) {
         match child.name() {

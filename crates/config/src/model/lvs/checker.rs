@@ -209,6 +209,26 @@ pub struct Url {
     pub loc: Loc,
 }
 
+impl Url {
+    /// A `url { path PATH }` with nothing else set, configured at `loc`.
+    pub fn new(path: impl Into<String>, loc: Loc) -> Self {
+        Url {
+            path: path.into(),
+            digest: None,
+            status_codes: Vec::new(),
+            virtualhost: None,
+            regex: None,
+            regex_no_match: false,
+            regex_options: Vec::new(),
+            regex_min_offset: None,
+            regex_max_offset: None,
+            regex_stack: None,
+            tls_compliant: false,
+            loc,
+        }
+    }
+}
+
 /// MISC_CHECK options.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MiscCheck {
