@@ -10,7 +10,7 @@ use keepalived_checker::probe::Outcome;
 use keepalived_checker::probe::http::HttpProbe;
 use keepalived_checker::probe::tcp::ConnectOpts;
 use keepalived_checker::probe::tls::TlsVerify;
-use keepalived_config::model::lvs::checker::HttpProtocol;
+use keepalived_config::model::lvs::checker::{HttpCheck, HttpProtocol};
 
 const PAGE: &[u8] = b"<html>keepalived-rs test page</html>\n";
 
@@ -386,4 +386,52 @@ async fn ipv6_default_host_is_bracketed() {
         head.contains(&format!("Host: [::1]:{}\r\n", addr.port())),
         "{head}"
     );
+}
+
+#[tokio::test]
+async fn regex_on_the_body_with_no_match_and_offsets() {
+    use keepalived_config::model::lvs::checker::RegexOption;
+
+    let (addr, _) = http_server(route).await;
+    let with = |pattern: &str, no_match: bool, min: Option<u32>, options: Vec<RegexOption>| {
+        let mut u = url("/", None, &[], None);
+        u.regex = Some(pattern.to_owned());
+        u.regex_no_match = no_match;
+        u.regex_min_offset = min;
+        u.regex_options = options;
+        check(vec![u], HttpProtocol::Http10)
+    };
+    let run = |c: HttpCheck| async move { probe(&c, false, addr, 2000).probe().await };
+    assert!(
+        run(with("test page", false, None, vec![]))
+            .await
+            .is_success()
+    );
+    let o = run(with("missing", false, None, vec![])).await;
+    assert!(
+        failure(&o).contains("does not match regex `missing`"),
+        "{o:?}"
+    );
+    assert!(run(with("missing", true, None, vec![])).await.is_success());
+    let o = run(with("test", true, None, vec![])).await;
+    assert!(failure(&o).contains("matches regex"), "{o:?}");
+    // `<html>` starts at 0: not found from offset 1 on.
+    assert!(
+        !run(with("<html>", false, Some(1), vec![]))
+            .await
+            .is_success()
+    );
+    assert!(
+        run(with("TEST PAGE", false, None, vec![RegexOption::Caseless]))
+            .await
+            .is_success()
+    );
+    let bad = with("(", false, None, vec![]);
+    let err = HttpProbe::new(
+        &bad,
+        false,
+        ConnectOpts::new(addr, Duration::from_secs(1)),
+        &TlsVerify::None,
+    );
+    assert!(err.is_err(), "an invalid regex is a configuration error");
 }

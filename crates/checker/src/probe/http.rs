@@ -8,7 +8,8 @@
 //! Hostile or broken servers are bounded: the whole attempt (connect, TLS handshake, request,
 //! response) must end within `connect_timeout`; the response head may not exceed
 //! [`MAX_HEADER_BYTES`] (a giant status line as in CVE-2018-19115 is a failure); the body is read
-//! only when a digest is wanted, streamed through MD5, and at most [`MAX_BODY_BYTES`] of it; a
+//! only when a digest or a `regex` is wanted, streamed through MD5, and at most
+//! [`MAX_BODY_BYTES`] of it (kept in memory only for a `regex`); a
 //! body shorter than its `Content-Length` is a failure. TLS is described in [`super::tls`].
 
 use std::sync::Arc;
@@ -54,6 +55,9 @@ pub enum HttpConfigError {
     /// The TLS configuration (SNI name, rustls).
     #[error(transparent)]
     Tls(#[from] TlsConfigError),
+    /// A `regex` the regex crate cannot compile.
+    #[error("invalid regex {0}")]
+    BadRegex(String),
 }
 
 /// Why one HTTP attempt failed.
@@ -100,6 +104,14 @@ pub enum HttpError {
     /// There is no URL with this index.
     #[error("no url #{0}")]
     NoSuchUrl(usize),
+    /// The body does not match the url's `regex` (or matches it, with `regex_no_match`).
+    #[error("body {} regex `{pattern}`", if *no_match { "matches" } else { "does not match" })]
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// `regex_no_match` was set.
+        no_match: bool,
+    },
 }
 
 /// One `url`, ready to be requested.
@@ -109,7 +121,63 @@ struct UrlProbe {
     host: HeaderValue,
     status: Vec<StatusRange>,
     digest: Option<Digest>,
+    regex: Option<BodyRegex>,
     server_name: ServerName<'static>,
+}
+
+/// A url's `regex` with `regex_no_match`, `regex_min_offset`, `regex_max_offset` and the
+/// `regex_options` the regex crate has: caseless, multiline, dotall, extended, ungreedy (utf/ucp
+/// are always on; PCRE2-only options are ignored).
+#[derive(Debug, Clone)]
+struct BodyRegex {
+    re: regex::bytes::Regex,
+    no_match: bool,
+    min_offset: usize,
+    max_offset: Option<usize>,
+}
+
+impl BodyRegex {
+    fn new(url: &keepalived_config::model::lvs::Url) -> Result<Option<Self>, HttpConfigError> {
+        use keepalived_config::model::lvs::RegexOption as O;
+        let Some(pattern) = &url.regex else {
+            return Ok(None);
+        };
+        let mut b = regex::bytes::RegexBuilder::new(pattern);
+        for o in &url.regex_options {
+            match o {
+                O::Caseless => b.case_insensitive(true),
+                O::Multiline => b.multi_line(true),
+                O::Dotall => b.dot_matches_new_line(true),
+                O::Extended => b.ignore_whitespace(true),
+                O::Ungreedy => b.swap_greed(true),
+                _ => &mut b,
+            };
+        }
+        let re = b
+            .build()
+            .map_err(|e| HttpConfigError::BadRegex(format!("{pattern}: {e}")))?;
+        Ok(Some(BodyRegex {
+            re,
+            no_match: url.regex_no_match,
+            min_offset: url.regex_min_offset.map_or(0, |o| o as usize),
+            max_offset: url.regex_max_offset.map(|o| o as usize),
+        }))
+    }
+
+    /// Whether `body` passes: the pattern found (or, with `regex_no_match`, not found) in the
+    /// bytes from `regex_min_offset` to `regex_max_offset`.
+    fn judge(&self, body: &[u8]) -> Result<(), HttpError> {
+        let end = self.max_offset.map_or(body.len(), |m| m.min(body.len()));
+        let window = body.get(self.min_offset.min(end)..end).unwrap_or_default();
+        let found = self.re.is_match(window);
+        if found == self.no_match {
+            return Err(HttpError::Regex {
+                pattern: self.re.as_str().to_owned(),
+                no_match: self.no_match,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// What was received for one URL (see [`HttpProbe::fetch`]).
@@ -194,6 +262,7 @@ impl HttpProbe {
                 host,
                 status,
                 digest: url.digest,
+                regex: BodyRegex::new(url)?,
                 server_name,
             });
         }
@@ -358,10 +427,11 @@ impl HttpProbe {
                             expected: ranges_text(&url.status),
                         });
                     }
-                    (url.digest.is_some(), None)
+                    (url.digest.is_some() || url.regex.is_some(), None)
                 }
                 Mode::Fetch(sink) => (true, sink),
             };
+            let keep = url.regex.is_some();
             let mut fetched = Fetched {
                 version: head.version,
                 status: head.status,
@@ -370,9 +440,12 @@ impl HttpProbe {
                 md5: None,
             };
             if read {
-                let (len, md5) = read_body(body, sink).await?;
+                let (len, md5, kept) = read_body(body, sink, keep).await?;
                 fetched.body_len = Some(len);
                 fetched.md5 = Some(md5);
+                if let (Some(re), Some(kept)) = (&url.regex, kept) {
+                    re.judge(&kept)?;
+                }
             }
             Ok(fetched)
         };
@@ -390,11 +463,14 @@ impl HttpProbe {
     }
 }
 
-/// Streams the body through MD5, at most [`MAX_BODY_BYTES`].
+/// Streams the body through MD5, at most [`MAX_BODY_BYTES`]; with `keep`, also returns it (for
+/// a `regex`).
 async fn read_body(
     mut body: hyper::body::Incoming,
     mut sink: Option<BodySink<'_>>,
-) -> Result<(u64, [u8; 16]), HttpError> {
+    keep: bool,
+) -> Result<(u64, [u8; 16], Option<Vec<u8>>), HttpError> {
+    let mut kept = keep.then(Vec::new);
     let mut md5 = Md5::new();
     let mut len: u64 = 0;
     while let Some(frame) = body.frame().await {
@@ -412,8 +488,11 @@ async fn read_body(
         if let Some(sink) = sink.as_mut() {
             sink(&data);
         }
+        if let Some(kept) = kept.as_mut() {
+            kept.extend_from_slice(&data);
+        }
     }
-    Ok((len, md5.finalize().into()))
+    Ok((len, md5.finalize().into(), kept))
 }
 
 fn ranges_text(ranges: &[StatusRange]) -> String {
