@@ -1,0 +1,11 @@
+//! keepalived-rs load balancer: the virtual-server model, the reconciler and its backends,
+//! without I/O.
+//!
+//! * [`table`]: the desired IPVS table (services and destinations) from the configuration and
+//!   the real servers' health, with keepalived's rules (inhibit_on_failure, quorum with
+//!   hysteresis, sorry server).
+//! * [`diff`]: the smallest set of changes from what the kernel holds to the desired table,
+//!   touching only what we own.
+
+pub mod diff;
+pub mod table;
