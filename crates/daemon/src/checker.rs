@@ -6,7 +6,7 @@
 //! Network probes come from `keepalived_checker::probe`; MISC_CHECK scripts run through the
 //! daemon's script runner and FILE_CHECK values come from the `track_file` watcher. Without IPVS
 //! in the kernel (as on this project's test machines) the checks still run, log and notify, with
-//! one warning; programming IPVS is the load-balancer issue's work.
+//! one warning; the balancer ([`crate::lb`]) still computes and logs every IPVS change.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +23,7 @@ use keepalived_vrrp::{TrackerId, TrackerValue};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
+use crate::lb::Balancer;
 use crate::script::{PreparedScript, RunOutcome, ScriptEnv};
 use crate::vrrp::track_file;
 
@@ -214,12 +215,14 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
     let file_checks: HashMap<TrackerId, CheckId> =
         files.iter().map(|(id, _, check)| (*id, *check)).collect();
 
+    let mut balancer = Balancer::new(config.clone());
     let epoch = tokio::time::Instant::now();
     let now = || Instant::from_duration(epoch.elapsed());
     let seed = fastrand::u64(..);
     let mut engine = CheckerEngine::new(plan, seed);
     engine.handle_start(now());
     loop {
+        let mut changed = false;
         while let Some(action) = engine.poll_action() {
             match action {
                 Action::Run(id) => {
@@ -233,7 +236,11 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
                         let _ = tx.send((id, outcome));
                     });
                 }
-                Action::Event(ev) => report(&config, &env, &ev),
+                Action::Event(ev) => {
+                    report(&config, &env, &ev);
+                    balancer.note(&ev);
+                    changed = true;
+                }
                 Action::LogFailure(f) => {
                     let what = engine
                         .plan()
@@ -246,6 +253,9 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
                     );
                 }
             }
+        }
+        if changed {
+            balancer.sync(&env);
         }
         let sleep_until = engine
             .poll_timeout()

@@ -85,6 +85,20 @@ fn failing_real_server_is_removed_notified_and_restored() {
         daemon.log()
     );
     assert!(!daemon.logged("Removing service [127.0.0.1]:tcp:18080"));
+    // The balancer's decisions are logged even without IPVS in the kernel.
+    assert!(
+        daemon.logged("IPVS: add service tcp 192.0.2.100:80 scheduler rr"),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        logged(
+            "IPVS: remove real server 127.0.0.1:18081 from tcp 192.0.2.100:80",
+            2
+        ),
+        "{}",
+        daemon.log()
+    );
     server.kill();
     assert!(
         logged("Removing service [127.0.0.1]:tcp:18080", 10),
