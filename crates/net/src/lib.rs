@@ -55,7 +55,7 @@ pub use garp::{
     ALL_NODES_MAC, ALL_NODES_V6, ARP_FRAME_LEN, BROADCAST_MAC, Garp, MacAddr, NA_FRAME_LEN,
     arp_frame, na_frame,
 };
-pub use ipvs::{Ipvs, IpvsError, IpvsTarget, ipvs_kernel_error};
+pub use ipvs::{BATCH_MAX, Ipvs, IpvsError, IpvsTarget, ipvs_kernel_error};
 pub use link::{ifindex, ifname};
 pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};
 pub use proc_events::{CN_IDX_PROC, CN_VAL_PROC, ProcConnector, ProcEvent, parse_proc_events};

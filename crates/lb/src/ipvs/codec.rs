@@ -181,9 +181,9 @@ fn emit_key_nest(w: &mut Writer<'_>, key: &ServiceKey) {
 }
 
 fn emit_dest_key(w: &mut Writer<'_>, k: DestKey) {
+    w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, Family::of(k.addr).to_raw());
     w.addr(IPVS_DEST_ATTR_ADDR, k.addr);
     w.be16(IPVS_DEST_ATTR_PORT, k.port);
-    w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, Family::of(k.addr).to_raw());
 }
 
 fn emit_dest(w: &mut Writer<'_>, d: &Destination) {
@@ -191,13 +191,13 @@ fn emit_dest(w: &mut Writer<'_>, d: &Destination) {
         emit_dest_key(w, d.key());
         w.u32(IPVS_DEST_ATTR_FWD_METHOD, d.fwd.to_raw());
         w.put(IPVS_DEST_ATTR_WEIGHT, &d.weight.to_ne_bytes());
-        w.u32(IPVS_DEST_ATTR_U_THRESH, d.u_threshold);
-        w.u32(IPVS_DEST_ATTR_L_THRESH, d.l_threshold);
         if let Some(t) = d.tunnel {
             w.u8(IPVS_DEST_ATTR_TUN_TYPE, t.kind.to_raw());
             w.be16(IPVS_DEST_ATTR_TUN_PORT, t.port);
             w.u16(IPVS_DEST_ATTR_TUN_FLAGS, t.flags);
         }
+        w.u32(IPVS_DEST_ATTR_U_THRESH, d.u_threshold);
+        w.u32(IPVS_DEST_ATTR_L_THRESH, d.l_threshold);
         if let Some(c) = d.conns {
             w.u32(IPVS_DEST_ATTR_ACTIVE_CONNS, c.active);
             w.u32(IPVS_DEST_ATTR_INACT_CONNS, c.inactive);
@@ -698,7 +698,8 @@ impl ParseableParametrized<[u8], GenlHeader> for IpvsMessage {
     }
 }
 
-/// One complete netlink request for family id `family_id`: `NLM_F_REQUEST | NLM_F_ACK`, plus
+/// One complete netlink request (attributes in libipvs's order, so the bytes are those
+/// `ipvsadm` sends) for family id `family_id`: `NLM_F_REQUEST | NLM_F_ACK`, plus
 /// `NLM_F_DUMP` for [dumps](IpvsMessage::is_dump) (which are answered by `NLMSG_DONE`, not an
 /// acknowledgement).
 pub fn encode(msg: &IpvsMessage, family_id: u16, seq: u32) -> Vec<u8> {

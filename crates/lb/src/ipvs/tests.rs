@@ -247,9 +247,30 @@ static DEL_DEST_V6: [u8; 108] = [
     20, 0, 3, 0,  0x20, 0x01, 0x0d, 0xb8,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 1,
     6, 0, 4, 0,  0x01, 0xbb, 0, 0,                                // PORT 443 (BE)
     40, 0, 2, 0,                                                  // IPVS_CMD_ATTR_DEST
+    6, 0, 11, 0,  10, 0, 0, 0,                                    // ADDR_FAMILY
     20, 0, 1, 0,  0x20, 0x01, 0x0d, 0xb8,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0x10,
     6, 0, 2, 0,  0x20, 0xfb, 0, 0,                                // PORT 8443 (BE)
-    6, 0, 11, 0,  10, 0, 0, 0,                                    // ADDR_FAMILY
+];
+
+/// `ipvsadm -a -t 192.0.2.1:80 -r 198.51.100.10:8080 -m -w 100`, family id 0x21, seq 4, in
+/// libipvs's order (ADDR_FAMILY, ADDR, PORT, FWD_METHOD, WEIGHT, U_THRESH, L_THRESH).
+#[rustfmt::skip]
+static NEW_DEST_V4: [u8; 140] = [
+    140, 0, 0, 0,  0x21, 0,  0x05, 0,  4, 0, 0, 0,  0, 0, 0, 0,
+    IPVS_CMD_NEW_DEST, 1, 0, 0,
+    48, 0, 1, 0,                                                  // IPVS_CMD_ATTR_SERVICE
+    6, 0, 1, 0,  2, 0, 0, 0,
+    6, 0, 2, 0,  6, 0, 0, 0,
+    20, 0, 3, 0,  192, 0, 2, 1,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,
+    6, 0, 4, 0,  0, 80, 0, 0,
+    72, 0, 2, 0,                                                  // IPVS_CMD_ATTR_DEST
+    6, 0, 11, 0,  2, 0, 0, 0,                                     // ADDR_FAMILY
+    20, 0, 1, 0,  198, 51, 100, 10,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,
+    6, 0, 2, 0,  0x1f, 0x90, 0, 0,                                // PORT 8080 (BE)
+    8, 0, 3, 0,  0, 0, 0, 0,                                      // FWD_METHOD MASQ
+    8, 0, 4, 0,  100, 0, 0, 0,                                    // WEIGHT
+    8, 0, 5, 0,  0, 0, 0, 0,                                      // U_THRESH
+    8, 0, 6, 0,  0, 0, 0, 0,                                      // L_THRESH
 ];
 
 /// `ipvsadm --set 900 120 300`, family id 0x21, seq 2.
@@ -288,6 +309,11 @@ fn requests_match_golden_bytes() {
         },
     };
     assert_eq!(encode(&del, 0x21, 7), DEL_DEST_V6);
+    let add = IpvsMessage::NewDest {
+        service: tcp(V4, 80),
+        dest: Destination::new(V4_RS, 8080, FwdMethod::Masq, 100),
+    };
+    assert_eq!(encode(&add, 0x21, 4), NEW_DEST_V4);
     let set = IpvsMessage::SetConfig(Timeouts {
         tcp: Some(900),
         tcp_fin: Some(120),
