@@ -463,6 +463,21 @@ impl Ipvs {
             .collect())
     }
 
+    /// One service, with its counters; `None` when the kernel has no such service.
+    ///
+    /// # Errors
+    /// As [`Ipvs::execute`].
+    pub fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, IpvsError> {
+        match self.execute(&IpvsMessage::GetService(Some(*key))) {
+            Ok(replies) => Ok(replies.into_iter().find_map(|m| match m {
+                IpvsMessage::NewService(s) => Some(s),
+                _ => None,
+            })),
+            Err(IpvsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Adds a real server to a service (`ipvsadm -a`).
     ///
     /// # Errors
