@@ -6,6 +6,10 @@
 //!   hysteresis, sorry server).
 //! * [`diff`]: the smallest set of changes from what the kernel holds to the desired table,
 //!   touching only what we own.
+//! * [`ipvs`]: the kernel's IPVS generic netlink protocol (commands, attributes, typed
+//!   services, destinations, sync daemons, timeouts), encoded and decoded symmetrically.
+//!   The socket that carries it lives in `keepalived-net` (`Ipvs`).
 
 pub mod diff;
+pub mod ipvs;
 pub mod table;

@@ -20,6 +20,8 @@
 //!   [`Rtnl::links`] for the current state of every link ([`LinkInfo`]).
 //! * [`Vmacs`]: VRRP virtual MAC interfaces (macvlans, keepalived's `use_vmac`) with the
 //!   sysctls and IPv6 link-local address keepalived gives them; leftovers of a crashed run.
+//! * [`Ipvs`]: the kernel's IPVS over generic netlink (services, real servers, timeouts, sync
+//!   daemons), with the codec of `keepalived_lb::ipvs`; [`IpvsError`] names the service.
 //! * [`prepare_child`]: credentials and parent-death signal of a script's process.
 //!
 //! Everything acts in the network namespace of the thread that opens the
@@ -35,6 +37,7 @@ mod address;
 mod error;
 mod exec;
 mod garp;
+mod ipvs;
 mod link;
 mod link_monitor;
 mod proc_events;
@@ -52,6 +55,7 @@ pub use garp::{
     ALL_NODES_MAC, ALL_NODES_V6, ARP_FRAME_LEN, BROADCAST_MAC, Garp, MacAddr, NA_FRAME_LEN,
     arp_frame, na_frame,
 };
+pub use ipvs::{BATCH_MAX, Ipvs, IpvsError, IpvsTarget, ipvs_kernel_error};
 pub use link::{ifindex, ifname};
 pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};
 pub use proc_events::{CN_IDX_PROC, CN_VAL_PROC, ProcConnector, ProcEvent, parse_proc_events};
