@@ -6,10 +6,12 @@
 //!   hysteresis, sorry server).
 //! * [`diff`]: the smallest set of changes from what the kernel holds to the desired table,
 //!   touching only what we own.
+//! * [`backend`]: reconciler changes as IPVS requests, and a kernel dump as a table.
 //! * [`ipvs`]: the kernel's IPVS generic netlink protocol (commands, attributes, typed
 //!   services, destinations, sync daemons, timeouts), encoded and decoded symmetrically.
 //!   The socket that carries it lives in `keepalived-net` (`Ipvs`).
 
+pub mod backend;
 pub mod diff;
 pub mod ipvs;
 pub mod table;

@@ -238,3 +238,47 @@ fn only_owned_services_are_touched_and_leftovers_are_adopted() {
     })));
     assert!(!changes.contains(&Change::DelService(foreign)));
 }
+
+/// The changes as IPVS requests, "executed" into a dump the way the kernel would hold them,
+/// read back as a table: the same table (so the start-up comparison sees no difference), and
+/// every request survives the netlink codec.
+#[test]
+fn changes_as_ipvs_requests_and_a_kernel_dump_as_a_table() {
+    use keepalived_lb::backend::{kernel_table, messages};
+    use keepalived_lb::ipvs::{Destination, IpvsMessage, Service as KService, ServiceKey as KKey};
+
+    let cfg = config(CONF);
+    let mut q = Vec::new();
+    let want = desired(&cfg, &all_up, &mut q);
+    let changes = diff(&Table::new(), &want, &Owned::default());
+    let msgs = messages(&changes);
+    assert_eq!(msgs.len(), changes.len());
+    let mut dump: Vec<(KService, Vec<Destination>)> = Vec::new();
+    for m in &msgs {
+        let mut buf = Vec::new();
+        m.emit(&mut buf);
+        assert_eq!(
+            IpvsMessage::parse(m.command(), &buf).as_ref(),
+            Ok(m),
+            "codec round trip"
+        );
+        match m {
+            IpvsMessage::NewService(s) => dump.push((s.clone(), Vec::new())),
+            IpvsMessage::NewDest { service, dest } => {
+                let entry = dump
+                    .iter_mut()
+                    .find(|(s, _)| s.key == *service)
+                    .expect("service before its destinations");
+                entry.1.push(dest.clone());
+            }
+            other => panic!("unexpected request at cold start: {other:?}"),
+        }
+    }
+    assert_eq!(kernel_table(&dump), want);
+    let fw: Vec<&KKey> = dump
+        .iter()
+        .map(|(s, _)| &s.key)
+        .filter(|k| matches!(k, KKey::Fwmark { .. }))
+        .collect();
+    assert_eq!(fw.len(), 1);
+}
