@@ -162,9 +162,27 @@ pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
     }
 }
 
-/// Whether the kernel has IPVS (`/proc/net/ip_vs` exists once the module is loaded).
-fn ipvs_available() -> bool {
-    std::path::Path::new("/proc/net/ip_vs").exists()
+
+/// The kernel's IPVS; like keepalived, asks for the module (`modprobe ip_vs`) when its generic
+/// netlink family is missing.
+fn open_ipvs() -> Result<keepalived_net::Ipvs, keepalived_net::IpvsError> {
+    match keepalived_net::Ipvs::open() {
+        Err(keepalived_net::IpvsError::Unavailable) => {
+            let loaded = std::process::Command::new("modprobe")
+                .arg("ip_vs")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if loaded {
+                keepalived_net::Ipvs::open()
+            } else {
+                Err(keepalived_net::IpvsError::Unavailable)
+            }
+        }
+        other => other,
+    }
 }
 
 /// `[192.0.2.10]:tcp:80`, keepalived's way of naming a service.
@@ -186,12 +204,16 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
     if plan.servers.is_empty() {
         return;
     }
-    if !ipvs_available() {
-        warn!(
-            "IPVS is not available in this kernel: health checks run, log and notify, but no \
-             virtual server is programmed"
-        );
-    }
+    let ipvs = match open_ipvs() {
+        Ok(ipvs) => Some(ipvs),
+        Err(e) => {
+            warn!(
+                "IPVS is not available in this kernel ({e}): health checks run, log and notify, \
+                 but no virtual server is programmed"
+            );
+            None
+        }
+    };
     let env = ScriptEnv::from_defs(&config.global.defs);
     let probes: Vec<Arc<Probe>> = plan
         .checks
@@ -215,7 +237,10 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
     let file_checks: HashMap<TrackerId, CheckId> =
         files.iter().map(|(id, _, check)| (*id, *check)).collect();
 
-    let mut balancer = Balancer::new(config.clone());
+    let mut balancer = match ipvs {
+        Some(ipvs) => Balancer::with_kernel(config.clone(), ipvs),
+        None => Balancer::new(config.clone()),
+    };
     let epoch = tokio::time::Instant::now();
     let now = || Instant::from_duration(epoch.elapsed());
     let seed = fastrand::u64(..);

@@ -2,16 +2,18 @@
 //! events, the desired IPVS table ([`keepalived_lb::table::desired`]), the smallest change set
 //! to reach it ([`keepalived_lb::diff`]), quorum transitions with `quorum_up` / `quorum_down`.
 //!
-//! Without IPVS in the kernel the changes are logged and applied to the in-memory table only,
-//! so what the balancer decides is visible (and tested) on any host; programming the kernel
-//! goes through the IPVS client when it is there (the load-balancer issue).
+//! With IPVS in the kernel every change is one generic netlink request (batched) through
+//! `keepalived_net::Ipvs`; without it the changes are logged and applied to the in-memory table
+//! only, so what the balancer decides is visible (and tested) on any host.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use keepalived_checker::logic::{RsEvent, RsEventKind};
 use keepalived_config::Config;
+use keepalived_lb::backend::{kernel_table, messages};
 use keepalived_lb::diff::{Change, Owned, apply, diff};
+use keepalived_net::Ipvs;
 use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
 use tracing::{info, warn};
 
@@ -24,10 +26,12 @@ pub struct Balancer {
     quorum: Vec<Quorum>,
     kernel: Table,
     owned: Owned,
+    /// The kernel's IPVS, when there is one.
+    ipvs: Option<Ipvs>,
 }
 
 impl Balancer {
-    /// A balancer for `config`, with nothing applied yet.
+    /// A balancer for `config`, with nothing applied yet, and no kernel behind it.
     pub fn new(config: Arc<Config>) -> Self {
         Balancer {
             config,
@@ -35,7 +39,23 @@ impl Balancer {
             quorum: Vec::new(),
             kernel: Table::new(),
             owned: Owned::default(),
+            ipvs: None,
         }
+    }
+
+    /// A balancer that programs the kernel's IPVS: what the kernel holds now is read first, so
+    /// the services of the configuration left by an earlier run are adopted and corrected.
+    pub fn with_kernel(config: Arc<Config>, mut ipvs: Ipvs) -> Self {
+        let mut b = Balancer::new(config);
+        match read_kernel(&mut ipvs) {
+            Ok(table) => b.kernel = table,
+            Err(e) => warn!("IPVS: cannot read the current table: {e}"),
+        }
+        let health = |_: usize, _: usize| None;
+        let want = desired(&b.config, &health, &mut b.quorum.clone());
+        b.owned.adopt(&b.kernel, &want);
+        b.ipvs = Some(ipvs);
+        b
     }
 
     /// Records a real server's change (apply with [`Balancer::sync`]).
@@ -59,9 +79,12 @@ impl Balancer {
         let before = self.quorum.clone();
         let health = |v: usize, r: usize| self.health.get(&(v, r)).copied();
         let want = desired(&self.config, &health, &mut self.quorum);
-        let changes = diff(&self.kernel, &want, &self.owned);
+        let mut changes = diff(&self.kernel, &want, &self.owned);
         for c in &changes {
             info!("IPVS: {}", describe(c));
+        }
+        if let Some(ipvs) = self.ipvs.as_mut() {
+            changes = program(ipvs, changes);
         }
         apply(&mut self.kernel, &changes);
         self.owned.apply(&changes);
@@ -97,6 +120,41 @@ impl Balancer {
     pub fn table(&self) -> &Table {
         &self.kernel
     }
+}
+
+/// What the kernel holds: every service with its destinations.
+fn read_kernel(ipvs: &mut Ipvs) -> Result<Table, keepalived_net::IpvsError> {
+    let mut dump = Vec::new();
+    for svc in ipvs.services()? {
+        let dests = ipvs.dests(&svc.key)?;
+        dump.push((svc, dests));
+    }
+    Ok(kernel_table(&dump))
+}
+
+/// Sends `changes` to the kernel (batched); returns those that took effect. A refused change
+/// is logged with the kernel's reason (naming the service or real server) and left out, so the
+/// next sync tries it again.
+fn program(ipvs: &mut Ipvs, changes: Vec<Change>) -> Vec<Change> {
+    let msgs = messages(&changes);
+    let mut done = Vec::with_capacity(changes.len());
+    let mut results = Vec::with_capacity(msgs.len());
+    for chunk in msgs.chunks(keepalived_net::BATCH_MAX) {
+        match ipvs.execute_batch(chunk) {
+            Ok(r) => results.extend(r),
+            Err(e) => {
+                warn!("IPVS: {e}");
+                return done;
+            }
+        }
+    }
+    for (change, result) in changes.into_iter().zip(results) {
+        match result {
+            Ok(()) => done.push(change),
+            Err(e) => warn!("IPVS: {e}"),
+        }
+    }
+    done
 }
 
 fn key_text(k: &ServiceKey) -> String {
