@@ -17,7 +17,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 use std::{fs, thread};
 
@@ -237,24 +237,29 @@ impl VmBuilder {
         }
         let cache = self.cache.clone().unwrap_or_else(default_cache_dir);
         fs::create_dir_all(&cache).map_err(io(format!("creating {}", cache.display())))?;
+        // One builder at a time per process fetches the kernel or packs the
+        // base archive; the others then find it cached.
+        static PREPARE: Mutex<()> = Mutex::new(());
+        let guard = PREPARE.lock().unwrap_or_else(|e| e.into_inner());
         let kernel = vm_image::ensure_kernel(&cache)?;
         let mut required: Vec<String> = REQUIRED_MODULES.iter().map(|s| s.to_string()).collect();
         required.extend(self.modules.iter().cloned());
         let optional: Vec<String> = OPTIONAL_MODULES.iter().map(|s| s.to_string()).collect();
         let order = vm_image::module_order(&kernel, &required, &optional)?;
         let base = vm_image::ensure_base(&cache, &kernel, &order)?;
+        drop(guard);
         let work = cache.join(format!("vm-{}", unique()));
         fs::create_dir_all(&work).map_err(io(format!("creating {}", work.display())))?;
-        let vm = Vm {
+        let mut vm = Vm {
             qemu: vm_image::find_program("qemu-system-x86_64")
                 .unwrap_or_else(|| "qemu-system-x86_64".into()),
             kernel,
-            base,
-            extras: work.join("extras.cpio.gz"),
+            prefix: Vec::new(),
             work,
             memory_mb: self.memory_mb,
             timeout: self.timeout,
         };
+        let extras = vm.work.join("extras.cpio.gz");
         let stage = Stage::new(&vm.work)?;
         for extra in &self.extras {
             match extra {
@@ -263,7 +268,12 @@ impl VmBuilder {
                 Extra::Data(dest, data, mode) => stage.data(dest, data, *mode)?,
             }
         }
-        stage.pack(&vm.extras, 1)?;
+        stage.pack(&extras, 1)?;
+        // Kept in memory: a later prune of the cache cannot pull it away.
+        vm.prefix = fs::read(&base).map_err(io("reading the base initramfs"))?;
+        vm.prefix
+            .extend(fs::read(&extras).map_err(io("reading the extras archive"))?);
+        let _ = fs::remove_file(&extras);
         Ok(vm)
     }
 
@@ -287,8 +297,8 @@ impl VmBuilder {
 pub struct Vm {
     qemu: PathBuf,
     kernel: Kernel,
-    base: PathBuf,
-    extras: PathBuf,
+    /// The base and extras archives, concatenated.
+    prefix: Vec<u8>,
     work: PathBuf,
     memory_mb: u32,
     timeout: Duration,
@@ -316,28 +326,41 @@ impl Vm {
     /// `/dev/null`), powers off, and returns its output and exit code. A
     /// script exit code other than 0 is not an error.
     pub fn run(&self, script: &str) -> Result<VmOutput, VmError> {
+        self.run_with(script, &[])
+    }
+
+    /// Like [`Vm::run`], with files for this run only: `(absolute path in
+    /// the VM, contents)`, written with mode 0755 (configs, scripts).
+    pub fn run_with(&self, script: &str, files: &[(&str, &[u8])]) -> Result<VmOutput, VmError> {
         let id = unique();
         let stage = Stage::new(&self.work)?;
         let script = format!("{SCRIPT_PRELUDE}{script}");
         stage.data("/vm-test.sh", script.as_bytes(), 0o755)?;
+        let watchdog = self.timeout.as_secs() + 5;
+        stage.data(
+            "/etc/vm-watchdog",
+            format!("{watchdog}\n").as_bytes(),
+            0o644,
+        )?;
+        for (dest, data) in files {
+            stage.data(dest, data, 0o755)?;
+        }
         let script_cpio = self.work.join(format!("script-{id}.cpio.gz"));
         stage.pack(&script_cpio, 1)?;
         let initrd = self.work.join(format!("initrd-{id}.img"));
-        let result = self
-            .concat_initrd(&script_cpio, &initrd)
+        let result = fs::read(&script_cpio)
+            .map_err(io("reading the script archive"))
+            .and_then(|tail| {
+                // The kernel unpacks concatenated archives in turn.
+                let mut bytes = Vec::with_capacity(self.prefix.len() + tail.len());
+                bytes.extend_from_slice(&self.prefix);
+                bytes.extend(tail);
+                fs::write(&initrd, bytes).map_err(io(format!("writing {}", initrd.display())))
+            })
             .and_then(|()| self.boot(&initrd));
         let _ = fs::remove_file(&script_cpio);
         let _ = fs::remove_file(&initrd);
         result
-    }
-
-    /// Base + extras + script archives, concatenated (the kernel unpacks
-    /// each in turn).
-    fn concat_initrd(&self, script: &Path, out: &Path) -> Result<(), VmError> {
-        let mut bytes = fs::read(&self.base).map_err(io("reading the base initramfs"))?;
-        bytes.extend(fs::read(&self.extras).map_err(io("reading the extras archive"))?);
-        bytes.extend(fs::read(script).map_err(io("reading the script archive"))?);
-        fs::write(out, bytes).map_err(io(format!("writing {}", out.display())))
     }
 
     /// Runs QEMU on `initrd` and reads the serial console until it exits or

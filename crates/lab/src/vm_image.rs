@@ -130,14 +130,16 @@ pub(crate) fn ensure_kernel(cache: &Path) -> Result<Kernel, VmError> {
         found.sort_by(|a, b| a.package.cmp(&b.package));
         found.pop()
     };
+    // A kernel unpacked earlier is used as is: no apt query (slow, and it
+    // keeps runs on one kernel). Delete target/ipvs-vm/kernel-* to refresh.
+    if let Some(k) = cached() {
+        return Ok(k);
+    }
     let Some(package) = current_image_package() else {
-        // No apt metadata: a kernel unpacked earlier still does.
-        return cached().ok_or_else(|| {
-            VmError::Unavailable(
-                "`apt-cache depends linux-image-amd64` names no kernel package (run apt-get update?)"
-                    .into(),
-            )
-        });
+        return Err(VmError::Unavailable(
+            "`apt-cache depends linux-image-amd64` names no kernel package (run apt-get update?)"
+                .into(),
+        ));
     };
     let dir = cache.join(format!("kernel-{package}"));
     if let Some(k) = load_kernel(&dir, &package) {
@@ -419,6 +421,8 @@ while read -r m; do
     insmod "/lib/modules/vm/$m.ko" || echo "@@VM-INSMOD-FAILED@@ $m"
 done < /etc/vm-modules
 ip link set lo up
+# Powers off if the script hangs, even when the host side is gone.
+( sleep "$(cat /etc/vm-watchdog 2>/dev/null || echo 600)"; echo "@@VM-WATCHDOG@@"; poweroff -f ) &
 echo "@@VM-BOOTED@@ $(cut -d' ' -f1 /proc/uptime)"
 echo "@@VM-STDOUT-BEGIN@@"
 cd /
@@ -487,7 +491,29 @@ pub(crate) fn ensure_base(
     stage.data("/etc/group", b"root:x:0:\n", 0o644)?;
     stage.data("/init", INIT.as_bytes(), 0o755)?;
     stage.pack(&out, 6)?;
+    prune_bases(cache, &out);
     Ok(out)
+}
+
+/// Deletes base archives other than `keep` that are over ten minutes old
+/// (built for other module lists or an older `/init`).
+fn prune_bases(cache: &Path, keep: &Path) {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p != keep && old && name.starts_with("base-") && name.ends_with(".cpio.gz") {
+            let _ = fs::remove_file(p);
+        }
+    }
 }
 
 #[cfg(test)]

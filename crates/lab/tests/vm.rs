@@ -3,9 +3,9 @@
 //! network namespaces with veth inside the VM. Each test skips (with a
 //! message) when QEMU, the helper packages or the kernel package are missing.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use lab::vm::{Vm, VmBuilder};
+use lab::vm::{Vm, VmBuilder, VmError};
 
 /// The smoke script of `scripts/ipvs-vm.sh`.
 const SMOKE: &str = "ipvsadm -A -t 192.0.2.10:80 -s rr
@@ -31,8 +31,8 @@ fn ipvsadm_programs_the_real_kernel_table() {
     };
     let out = vm.run(SMOKE).expect("running the VM");
     eprintln!(
-        "boot {:?}, total {:?}\n{}\nCONSOLE\n{}",
-        out.boot_time, out.total_time, out.stdout, out.console
+        "boot {:?}, total {:?}\n{}",
+        out.boot_time, out.total_time, out.stdout
     );
     assert_eq!(out.exit_code, 0, "stderr: {}", out.stderr);
     assert!(out.module_failures.is_empty(), "{:?}", out.module_failures);
@@ -57,16 +57,36 @@ fn ipvsadm_programs_the_real_kernel_table() {
 }
 
 #[test]
-fn script_exit_code_and_stderr_come_back() {
+fn script_exit_code_stderr_and_run_files_come_back() {
     let Some(vm) = vm(VmBuilder::new()) else {
         return;
     };
     let out = vm
-        .run("echo out; echo err >&2; grep -c '^ip_vs_wrr ' /proc/modules; exit 7")
+        .run_with(
+            "echo out; echo err >&2; grep -c '^ip_vs_wrr ' /proc/modules; /etc/run.sh; exit 7",
+            &[("/etc/run.sh", b"#!/bin/sh\necho from-run-file\n")],
+        )
         .expect("running the VM");
-    assert_eq!(out.exit_code, 7);
-    assert_eq!(out.stdout, "out\n1\n");
+    assert_eq!(out.exit_code, 7, "{}", out.console);
+    assert_eq!(out.stdout, "out\n1\nfrom-run-file\n");
     assert_eq!(out.stderr, "err\n");
+}
+
+#[test]
+fn a_run_past_its_timeout_is_killed_and_reported() {
+    let Some(vm) = vm(VmBuilder::new().timeout(Duration::from_millis(300))) else {
+        return;
+    };
+    let start = Instant::now();
+    match vm.run("sleep 600") {
+        Err(VmError::Timeout { after, .. }) => assert_eq!(after, Duration::from_millis(300)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
