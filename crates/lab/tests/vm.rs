@@ -136,3 +136,59 @@ ip -n server -br addr show dev s0
     assert!(lines.iter().any(|l| l.starts_with("server")), "{lines:?}");
     assert!(out.stdout.contains("192.0.2.2/24"), "{}", out.stdout);
 }
+
+/// A director (the VM's own namespace) with a VIP on a dummy link, a client
+/// namespace on one veth and two real servers (busybox httpd) behind a
+/// bridge; the client asks the VIP four times through IPVS NAT. (Busybox's
+/// static `wget` crashes here; `nc` works.)
+const NAT_TRAFFIC: &str = r#"set -e
+echo 1 > /proc/sys/net/ipv4/ip_forward
+ip netns add client
+ip link add c0 netns client type veth peer name d-c
+ip -n client addr add 198.51.100.2/24 dev c0
+ip -n client link set c0 up
+ip -n client link set lo up
+ip -n client route add default via 198.51.100.1
+ip addr add 198.51.100.1/24 dev d-c
+ip link set d-c up
+ip link add br0 type bridge
+ip link set br0 up
+ip addr add 192.0.2.1/24 dev br0
+for i in 1 2; do
+  ip netns add rs$i
+  ip link add e0 netns rs$i type veth peer name d-rs$i
+  ip link set d-rs$i master br0 up
+  ip -n rs$i addr add 192.0.2.2$i/24 dev e0
+  ip -n rs$i link set e0 up
+  ip -n rs$i link set lo up
+  ip -n rs$i route add default via 192.0.2.1
+  mkdir -p /www/rs$i && echo rs$i > /www/rs$i/index.html
+  ip netns exec rs$i httpd -p 80 -h /www/rs$i
+done
+ip link add vip0 type dummy
+ip link set vip0 up
+ip addr add 203.0.113.10/32 dev vip0
+ipvsadm -A -t 203.0.113.10:80 -s rr
+ipvsadm -a -t 203.0.113.10:80 -r 192.0.2.21:80 -m
+ipvsadm -a -t 203.0.113.10:80 -r 192.0.2.22:80 -m
+sleep 0.5
+for n in 1 2 3 4; do printf "GET / HTTP/1.0\r\n\r\n" | ip netns exec client nc -w 5 203.0.113.10 80 | tail -1; done
+ipvsadm -Ln --stats | tail -3
+"#;
+
+#[test]
+fn ipvs_nat_carries_traffic_from_a_client_namespace_to_real_servers() {
+    let Some(vm) = vm(VmBuilder::new()) else {
+        return;
+    };
+    let out = vm.run(NAT_TRAFFIC).expect("running the VM");
+    assert_eq!(out.exit_code, 0, "stderr: {}", out.stderr);
+    let replies: Vec<&str> = out.stdout.lines().take(4).collect();
+    assert_eq!(replies.len(), 4, "{}", out.stdout);
+    for pair in replies.windows(2) {
+        assert_ne!(pair[0], pair[1], "rr alternates: {replies:?}");
+    }
+    let mut seen = replies.clone();
+    seen.sort_unstable();
+    assert_eq!(seen, ["rs1", "rs1", "rs2", "rs2"]);
+}
