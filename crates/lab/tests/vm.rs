@@ -1,6 +1,7 @@
 //! The IPVS VM harness against Debian's real kernel under QEMU: the IPVS
 //! table through ipvsadm, a cargo-built binary with its libraries, and
-//! network namespaces with veth inside the VM. Each test skips (with a
+//! network namespaces with veth, IPVS NAT traffic, and Debian's keepalived
+//! inside the VM. Each test skips (with a
 //! message) when QEMU, the helper packages or the kernel package are missing.
 
 use std::time::{Duration, Instant};
@@ -191,4 +192,50 @@ fn ipvs_nat_carries_traffic_from_a_client_namespace_to_real_servers() {
     let mut seen = replies.clone();
     seen.sort_unstable();
     assert_eq!(seen, ["rs1", "rs1", "rs2", "rs2"]);
+}
+
+/// Debian's keepalived (the benchmarks' reference) runs inside the VM with
+/// its libraries and programs the kernel's IPVS from a config file.
+#[test]
+fn debian_keepalived_programs_ipvs_inside() {
+    let keepalived = "/usr/sbin/keepalived";
+    if !std::path::Path::new(keepalived).exists() {
+        eprintln!("skipping: {keepalived} is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let conf = "virtual_server 192.0.2.10 80 {
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server 192.0.2.20 80 {
+        weight 2
+    }
+}
+";
+    let Some(vm) = vm(VmBuilder::new().binary(keepalived, keepalived).data(
+        "/etc/keepalived/keepalived.conf",
+        conf,
+        0o644,
+    )) else {
+        return;
+    };
+    let script = "keepalived -n -l -C -f /etc/keepalived/keepalived.conf >/tmp/ka.log 2>&1 &
+for i in $(seq 50); do ipvsadm -Ln | grep -q Masq && break; sleep 0.2; done
+ipvsadm -Ln
+";
+    let out = vm.run(script).expect("running the VM");
+    assert_eq!(out.exit_code, 0, "stderr: {}", out.stderr);
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        rows.contains(&vec!["TCP", "192.0.2.10:80", "wrr"]),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&vec!["->", "192.0.2.20:80", "Masq", "2", "0", "0"]),
+        "{rows:?}"
+    );
 }
