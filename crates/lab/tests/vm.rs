@@ -1,8 +1,8 @@
 //! The IPVS VM harness against Debian's real kernel under QEMU: the IPVS
-//! table through ipvsadm, a cargo-built binary with its libraries, and
-//! network namespaces with veth, IPVS NAT traffic, and Debian's keepalived
-//! inside the VM. Each test skips (with a
-//! message) when QEMU, the helper packages or the kernel package are missing.
+//! table through ipvsadm, a cargo-built binary with its libraries, network
+//! namespaces with veth, IPVS NAT traffic, and Debian's keepalived inside
+//! the VM. Each test skips (with a message) when QEMU, the helper packages
+//! or the kernel package are missing.
 
 use std::time::{Duration, Instant};
 
