@@ -19,6 +19,9 @@
 //! // Dropping `lab` kills its processes and deletes its namespaces.
 //! ```
 //!
+//! [`vm`] boots Debian's kernel with IPVS under QEMU for tests the host
+//! kernel cannot run.
+//!
 //! This file owns the crate layout, the re-exports and [`require_root!`].
 
 mod cmd;
@@ -28,6 +31,8 @@ mod lab;
 mod ping;
 mod process;
 mod util;
+pub mod vm;
+mod vm_image;
 
 pub use error::{LabError, Result};
 pub use host::Host;
