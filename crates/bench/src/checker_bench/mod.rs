@@ -99,12 +99,9 @@ fn bed() -> Result<Bed, String> {
     lb.link_set_up("lo").map_err(e)?;
     // Backlog for the target server; TIME_WAIT reuse for the checker's many connections.
     lb.sysctl("net.core.somaxconn", "65535").map_err(e)?;
-    lb.sysctl("net.ipv4.tcp_max_syn_backlog", "65535").map_err(e)?;
-    Ok(Bed {
-        _lab: lab,
-        lb,
-        obs,
-    })
+    lb.sysctl("net.ipv4.tcp_max_syn_backlog", "65535")
+        .map_err(e)?;
+    Ok(Bed { _lab: lab, lb, obs })
 }
 
 fn run(opts: &Opts) -> Result<(), String> {
@@ -166,7 +163,10 @@ fn measure_baseline(bed: &Bed, bin: &Path, secs: u64, dir: &Path) -> Result<Jitt
     let mut d = Daemon::start(&bed.lb, Impl::Ours, bin, &path, dir, "baseline")?;
     std::thread::sleep(Duration::from_secs(2));
     if let Some(st) = d.exited() {
-        return Err(format!("keepalived-rs exited ({st}), see {}", d.log.display()));
+        return Err(format!(
+            "keepalived-rs exited ({st}), see {}",
+            d.log.display()
+        ));
     }
     let j = capture_jitter(bed, secs, || std::thread::sleep(Duration::from_secs(secs)))?;
     d.stop(Duration::from_secs(5));
@@ -234,7 +234,14 @@ fn wait_log(path: &Path, needle: &str, t: Duration) -> bool {
     .is_some()
 }
 
-fn measure(bed: &Bed, bin: &Path, kind: Kind, n: usize, secs: u64, dir: &Path) -> Result<Row, String> {
+fn measure(
+    bed: &Bed,
+    bin: &Path,
+    kind: Kind,
+    n: usize,
+    secs: u64,
+    dir: &Path,
+) -> Result<Row, String> {
     let tag = format!("{}-{n}", kind.name());
     let path = dir.join(format!("{tag}.conf"));
     std::fs::write(&path, conf::config(Some(kind), n)).map_err(|e| e.to_string())?;
@@ -248,12 +255,19 @@ fn measure(bed: &Bed, bin: &Path, kind: Kind, n: usize, secs: u64, dir: &Path) -
     // Warmup: initial checks spread over delay_loop, then a little more.
     std::thread::sleep(Duration::from_secs(3));
     if let Some(st) = d.exited() {
-        return Err(format!("keepalived-rs exited ({st}), see {}", d.log.display()));
+        return Err(format!(
+            "keepalived-rs exited ({st}), see {}",
+            d.log.display()
+        ));
     }
     let pid = d.pid();
     let mut before = None;
     let jitter = capture_jitter(bed, secs, || {
-        before = Some((procs::cpu_time(&procs::tree(pid)), server.stats(), server.cpu()));
+        before = Some((
+            procs::cpu_time(&procs::tree(pid)),
+            server.stats(),
+            server.cpu(),
+        ));
         std::thread::sleep(Duration::from_secs(secs));
     })?;
     let (cpu1, stats1, scpu1) = (
@@ -277,7 +291,7 @@ fn measure(bed: &Bed, bin: &Path, kind: Kind, n: usize, secs: u64, dir: &Path) -
         server_cpu: scpu1.saturating_sub(scpu0),
         hwm_kib,
         removed: log.matches("Removing service").count(),
-        failures: log.matches(" failed (attempt").count(),
+        failures: log.lines().filter(|l| l.contains(" failed")).count(),
         alive,
         jitter,
     })

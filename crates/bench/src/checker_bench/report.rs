@@ -93,6 +93,10 @@ impl Row {
     fn us_per_check(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / (self.checks.max(1) as f64)
     }
+
+    fn server_us_per_check(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / (self.checks.max(1) as f64)
+    }
 }
 
 /// Prints one row as soon as it is measured (stderr: progress).
@@ -118,7 +122,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
          advert_int 0.1 beside them"
     );
     println!(
-        "{:<5} {:>6} | {:>9} {:>6} | {:>7} {:>7} | {:>12} {:>7} {:>8} | {:>7} | {:>7} {:>6} | {:>18}",
+        "{:<5} {:>6} | {:>9} {:>6} | {:>7} {:>7} | {:>12} {:>7} {:>8} | {:>7} | {:>7} {:>6} | {:>18} | {:>8}",
         "kind",
         "N",
         "checks/s",
@@ -131,13 +135,14 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
         "RSS MB",
         "removed",
         "fails",
-        "jitter med/p99/max"
+        "jitter med/p99/max",
+        "srv µs/ch"
     );
     for r in rows {
         let w = r.wall.as_secs_f64().max(1e-9);
         println!(
             "{:<5} {:>6} | {:>9.0} {:>5.0}% | {:>7.2} {:>6.1}% | {:>13.0} {:>6.2}x {:>8.2} | {:>7.1} | \
-             {:>7} {:>6} | {:>18}{}",
+             {:>7} {:>6} | {:>18} | {:>9.2}{}",
             r.kind.name(),
             r.n,
             r.rate(),
@@ -151,6 +156,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
             r.removed,
             r.failures,
             r.jitter.cell(),
+            r.server_us_per_check(),
             if r.alive { "" } else { "  (daemon died)" }
         );
     }
@@ -163,9 +169,20 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
             b.cell()
         );
     }
+    let mut counts: Vec<String> = baseline
+        .map(|b| format!("baseline {}", b.adverts))
+        .into_iter()
+        .collect();
+    counts.extend(
+        rows.iter()
+            .map(|r| format!("{} {} {}", r.kind.name(), r.n, r.jitter.adverts)),
+    );
+    println!("adverts captured: {}", counts.join(", "));
     println!(
         "(target: checks/s/core over the issue's {:.0} for TCP_CHECK, {:.0} for HTTP_GET; CPU is \
-         utime+stime of the whole daemon; jitter in ms = |advert gap - 100 ms|; RSS is VmHWM; \
+         utime+stime of the whole daemon, \
+         including the kernel's work for the loopback packets it sends, which runs in its context; \
+         srv µs/ch is the target server's CPU per check; jitter in ms = |advert gap - 100 ms|; RSS is VmHWM; \
          startup times: {})",
         Kind::Tcp.target(),
         Kind::Http.target(),
