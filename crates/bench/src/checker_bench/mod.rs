@@ -114,6 +114,7 @@ fn run(opts: &Opts) -> Result<(), String> {
     let bin = opts.bin.clone().map_or_else(build_ours, Ok)?;
     let bin = std::fs::canonicalize(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
     println!("ours: {}", bin.display());
+    println!("load average at start: {}", loadavg());
     // Inherited by the daemon and the server: one descriptor per check in flight.
     serve::raise_nofile(1 << 20);
     let bed = bed()?;
@@ -136,8 +137,20 @@ fn run(opts: &Opts) -> Result<(), String> {
         }
     }
     report::table(opts.secs, baseline.as_ref(), &rows);
+    println!(
+        "load average at the end: {} ({} cores; other processes compete for them)",
+        loadavg(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     println!("configurations, logs and stats: {}", dir.display());
     Ok(())
+}
+
+/// The first three fields of `/proc/loadavg`.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// The adverts of the VRRP instance captured over `secs`.
