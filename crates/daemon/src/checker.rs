@@ -20,7 +20,7 @@ use keepalived_checker::probe::spec::Prober;
 use keepalived_config::Config;
 use keepalived_config::model::lvs::{CheckerKind, VsAddress};
 use keepalived_vrrp::{TrackerId, TrackerValue};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::lb::Balancer;
@@ -162,7 +162,6 @@ pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
     }
 }
 
-
 /// The kernel's IPVS; like keepalived, asks for the module (`modprobe ip_vs`) when its generic
 /// netlink family is missing.
 fn open_ipvs() -> Result<keepalived_net::Ipvs, keepalived_net::IpvsError> {
@@ -183,6 +182,28 @@ fn open_ipvs() -> Result<keepalived_net::Ipvs, keepalived_net::IpvsError> {
         }
         other => other,
     }
+}
+
+/// Descriptors kept free of checks for the rest of the daemon (VRRP sockets, logs, scripts).
+const FD_RESERVE: u64 = 256;
+
+/// How many attempts may be in flight at once: each holds a socket (or a script's pipes), so
+/// the soft RLIMIT_NOFILE is first raised to the hard limit and three quarters of it, less
+/// [`FD_RESERVE`], are shared by the checks. Attempts beyond that wait for a slot (their
+/// timeout starts once they have one) instead of failing with "Too many open files" and
+/// marking a healthy real server down.
+fn attempt_slots() -> usize {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    let soft = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        hard
+    } else {
+        soft
+    };
+    let slots = soft.saturating_sub(FD_RESERVE) / 4 * 3;
+    usize::try_from(slots.max(16)).unwrap_or(usize::MAX)
 }
 
 /// `[192.0.2.10]:tcp:80`, keepalived's way of naming a service.
@@ -227,6 +248,11 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
         plan.servers.len(),
         plan.merged
     );
+    let slots = Arc::new(Semaphore::new(attempt_slots()));
+    debug!(
+        "checkers: at most {} attempts in flight",
+        slots.available_permits()
+    );
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(CheckId, Outcome)>();
     let (file_tx, mut file_rx) = mpsc::unbounded_channel();
     let files = file_checks(&config, &plan.checks);
@@ -256,7 +282,10 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
                         continue;
                     };
                     let (probe, timeout, tx) = (probe.clone(), *timeout, out_tx.clone());
+                    let slots = slots.clone();
                     tokio::spawn(async move {
+                        // The semaphore is never closed; without a slot the attempt still runs.
+                        let _slot = slots.acquire_owned().await.ok();
                         let outcome = probe.run(timeout).await;
                         let _ = tx.send((id, outcome));
                     });

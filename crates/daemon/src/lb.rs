@@ -13,8 +13,8 @@ use keepalived_checker::logic::{RsEvent, RsEventKind};
 use keepalived_config::Config;
 use keepalived_lb::backend::{kernel_table, messages};
 use keepalived_lb::diff::{Change, Owned, apply, diff};
-use keepalived_net::Ipvs;
 use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
+use keepalived_net::Ipvs;
 use tracing::{info, warn};
 
 use crate::script::ScriptEnv;

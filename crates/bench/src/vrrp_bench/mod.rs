@@ -1,12 +1,12 @@
 //! `vrrp-bench`: failover time and scale figures of keepalived-rs next to Debian's keepalived,
 //! in network-namespace labs. See [`Opts`] (`vrrp-bench --help`) and `issues show 3` ("Speed").
 
-mod conf;
+pub(crate) mod conf;
 mod failover;
-mod procs;
+pub(crate) mod procs;
 mod report;
 mod scale;
-mod tcpdump;
+pub(crate) mod tcpdump;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -237,19 +237,21 @@ async fn a_sleeping_notify_script_does_not_delay_the_caller() {
     let start = Instant::now();
     n.instance("VI_1", NotifyState::Master, 100);
     n.instance("VI_1", NotifyState::Backup, 100);
+    // Not waiting for the sleeper (that would take order_wait, 300 ms).
     assert!(
-        start.elapsed() < Duration::from_millis(20),
+        start.elapsed() < Duration::from_millis(250),
         "{:?}",
         start.elapsed()
     );
-    // The runtime thread stays free while the script sleeps.
+    // The runtime thread stays free while the script sleeps (a blocked one would stall for
+    // order_wait or the script's 5 s).
     let mut worst = Duration::ZERO;
     for _ in 0..20 {
         let t = Instant::now();
         tokio::time::sleep(Duration::from_millis(10)).await;
         worst = worst.max(t.elapsed());
     }
-    assert!(worst < Duration::from_millis(60), "a tick took {worst:?}");
+    assert!(worst < Duration::from_millis(250), "a tick took {worst:?}");
     // The next script of the instance waits for the sleeper only up to order_wait.
     let text = wait_lines(&log, 1, Duration::from_secs(4)).await;
     assert_eq!(text, "backup|\n");

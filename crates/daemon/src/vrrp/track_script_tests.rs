@@ -161,8 +161,9 @@ async fn first_failure_without_init_fail_reports_down_at_once() {
     let _trackers = spawn_script_trackers(vec![(TrackerId(1), cfg)], tx);
     let u = next(&mut rx, Duration::from_secs(2)).await;
     assert_eq!(u.value, TrackerValue::Down);
+    // At once: from the first run, well before a second one (interval 1 s) could count.
     assert!(
-        start.elapsed() < Duration::from_millis(200),
+        start.elapsed() < Duration::from_millis(800),
         "{:?}",
         start.elapsed()
     );
@@ -238,7 +239,8 @@ async fn a_hanging_script_delays_nothing_else() {
         tokio::time::sleep(Duration::from_millis(10)).await;
         worst = worst.max(t.elapsed());
     }
-    assert!(worst < Duration::from_millis(60), "a tick took {worst:?}");
+    // A blocked runtime would stall for the hanging script's 60 s.
+    assert!(worst < Duration::from_millis(900), "a tick took {worst:?}");
 }
 
 #[tokio::test]

@@ -1,0 +1,311 @@
+//! `checker-bench`: throughput of keepalived-rs's health checkers (TCP_CHECK, HTTP_GET) against
+//! N local targets, its CPU per check, and the advert jitter of a VRRP instance running beside
+//! them. See [`Opts`] (`checker-bench --help`) and `issues show 5` ("Speed").
+
+mod conf;
+mod report;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use lab::{Host, Lab, LabChild};
+
+use crate::vrrp_bench::conf::Impl;
+use crate::vrrp_bench::procs::{self, Daemon};
+use crate::vrrp_bench::tcpdump::Capture;
+pub use conf::Kind;
+use report::{Jitter, Row};
+
+/// Command-line options of `checker-bench`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "checker-bench",
+    about = "Health-checker throughput and CPU per check of keepalived-rs, with VRRP jitter"
+)]
+pub struct Opts {
+    /// Numbers of targets (real servers), comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
+    pub targets: Vec<usize>,
+    /// Checkers, comma-separated
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "tcp,http")]
+    pub kind: Vec<Kind>,
+    /// Length of each measuring window, in seconds
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub secs: u64,
+    /// Skip the VRRP-only jitter baseline
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// keepalived-rs binary [default: build target/release/keepalived-rs first]
+    #[arg(long = "bin", value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+    /// Directory for configurations, logs and stats [default: <target>/checker-bench]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Entry point of the `checker-bench` binary (also the target server, see [`serve`]).
+pub fn main_entry() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(serve::SERVE_ARG) {
+        return serve::serve_main(&args[2..]);
+    }
+    let opts = Opts::parse();
+    if !lab::is_root() {
+        eprintln!("checker-bench: needs root (network namespaces)");
+        return ExitCode::from(2);
+    }
+    match run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("checker-bench: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn build_ours() -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("checker-bench: cargo build --release --bin keepalived-rs");
+    let ok = std::process::Command::new(cargo)
+        .args(["build", "--release", "--bin", "keepalived-rs"])
+        .current_dir(crate::workspace_root())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("cargo build --release --bin keepalived-rs failed".into());
+    }
+    Ok(crate::target_dir().join("release/keepalived-rs"))
+}
+
+/// The lab: `lb` runs the daemon and the target server (loopback targets, VRRP on `eth0`),
+/// `obs` captures the adverts on the other end of the veth.
+struct Bed {
+    _lab: Lab,
+    lb: Host,
+    obs: Host,
+}
+
+fn bed() -> Result<Bed, String> {
+    let e = |e: lab::LabError| e.to_string();
+    let lab = Lab::new("chkbench").map_err(e)?;
+    let lb = lab.host("lb").map_err(e)?;
+    let obs = lab.host("obs").map_err(e)?;
+    lab.veth(&lb, "eth0", &obs, "eth0").map_err(e)?;
+    lb.add_addr("eth0", "203.0.113.1/24").map_err(e)?;
+    obs.add_addr("eth0", "203.0.113.2/24").map_err(e)?;
+    lb.link_set_up("lo").map_err(e)?;
+    // Backlog for the target server; TIME_WAIT reuse for the checker's many connections.
+    lb.sysctl("net.core.somaxconn", "65535").map_err(e)?;
+    lb.sysctl("net.ipv4.tcp_max_syn_backlog", "65535")
+        .map_err(e)?;
+    Ok(Bed { _lab: lab, lb, obs })
+}
+
+fn run(opts: &Opts) -> Result<(), String> {
+    let dir = opts
+        .dir
+        .clone()
+        .unwrap_or_else(|| crate::target_dir().join("checker-bench"));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = std::fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bin = opts.bin.clone().map_or_else(build_ours, Ok)?;
+    let bin = std::fs::canonicalize(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    println!("ours: {}", bin.display());
+    println!("load average at start: {}", loadavg());
+    // Inherited by the daemon and the server: one descriptor per check in flight.
+    serve::raise_nofile(1 << 20);
+    let bed = bed()?;
+    let baseline = if opts.no_baseline {
+        None
+    } else {
+        Some(measure_baseline(&bed, &bin, opts.secs, &dir)?)
+    };
+    let mut rows = Vec::new();
+    for kind in &opts.kind {
+        for n in &opts.targets {
+            eprintln!("checker-bench: {} x {n} ...", kind.name());
+            match measure(&bed, &bin, *kind, *n, opts.secs, &dir) {
+                Ok(r) => {
+                    report::row_line(&r);
+                    rows.push(r);
+                }
+                Err(e) => eprintln!("checker-bench: {} x {n}: {e}", kind.name()),
+            }
+        }
+    }
+    report::table(opts.secs, baseline.as_ref(), &rows);
+    println!(
+        "load average at the end: {} ({} cores; other processes compete for them)",
+        loadavg(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    println!("configurations, logs and stats: {}", dir.display());
+    Ok(())
+}
+
+/// The first three fields of `/proc/loadavg`.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The adverts of the VRRP instance captured over `secs`.
+fn capture_jitter(bed: &Bed, secs: u64, during: impl FnOnce()) -> Result<Jitter, String> {
+    let cap = Capture::start(&bed.obs, "eth0")?;
+    // tcpdump needs a moment to attach.
+    std::thread::sleep(Duration::from_millis(500));
+    during();
+    let ads = cap.stop();
+    let ts: Vec<i64> = ads
+        .iter()
+        .filter(|a| a.src == std::net::Ipv4Addr::new(203, 0, 113, 1))
+        .map(|a| a.ts_us)
+        .collect();
+    let _ = secs;
+    Ok(Jitter::of(&ts, 100_000))
+}
+
+fn measure_baseline(bed: &Bed, bin: &Path, secs: u64, dir: &Path) -> Result<Jitter, String> {
+    eprintln!("checker-bench: VRRP-only baseline ...");
+    let path = dir.join("baseline.conf");
+    std::fs::write(&path, conf::config(None, 0)).map_err(|e| e.to_string())?;
+    let mut d = Daemon::start(&bed.lb, Impl::Ours, bin, &path, dir, "baseline")?;
+    std::thread::sleep(Duration::from_secs(2));
+    if let Some(st) = d.exited() {
+        return Err(format!(
+            "keepalived-rs exited ({st}), see {}",
+            d.log.display()
+        ));
+    }
+    let j = capture_jitter(bed, secs, || std::thread::sleep(Duration::from_secs(secs)))?;
+    d.stop(Duration::from_secs(5));
+    Ok(j)
+}
+
+/// The target server of one run, killed on drop.
+struct Server {
+    child: LabChild,
+    stats: PathBuf,
+}
+
+impl Server {
+    fn start(host: &Host, kind: Kind, dir: &Path) -> Result<Server, String> {
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let stats = dir.join(format!("serve-{}.stats", kind.name()));
+        let _ = std::fs::remove_file(&stats);
+        let log = dir.join(format!("serve-{}.log", kind.name()));
+        let log = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut cmd = host.command(me);
+        cmd.args([serve::SERVE_ARG, kind.name()])
+            .arg(&stats)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        let child = LabChild::spawn(&mut cmd).map_err(|e| e.to_string())?;
+        let mut s = Server { child, stats };
+        let up = lab::wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+            serve::read_stats(&s.stats).is_some()
+        });
+        if up.is_none() || s.child.try_status().is_some() {
+            return Err("target server did not start (see serve-*.log)".into());
+        }
+        Ok(s)
+    }
+
+    fn stats(&self) -> (Duration, u64) {
+        serve::read_stats(&self.stats).unwrap_or_default()
+    }
+
+    fn cpu(&self) -> Duration {
+        procs::cpu_time(&procs::tree(self.child.id()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        for p in procs::tree(self.child.id()) {
+            if let Ok(p) = i32::try_from(p) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(p),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        self.child.kill();
+    }
+}
+
+/// Waits up to `t` for `needle` in the file at `path`.
+fn wait_log(path: &Path, needle: &str, t: Duration) -> bool {
+    lab::wait_until(t, Duration::from_millis(100), || {
+        std::fs::read_to_string(path).is_ok_and(|s| s.contains(needle))
+    })
+    .is_some()
+}
+
+fn measure(
+    bed: &Bed,
+    bin: &Path,
+    kind: Kind,
+    n: usize,
+    secs: u64,
+    dir: &Path,
+) -> Result<Row, String> {
+    let tag = format!("{}-{n}", kind.name());
+    let path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&path, conf::config(Some(kind), n)).map_err(|e| e.to_string())?;
+    let server = Server::start(&bed.lb, kind, dir)?;
+    let mut d = Daemon::start(&bed.lb, Impl::Ours, bin, &path, dir, &tag)?;
+    let started = Instant::now();
+    if !wait_log(&d.log, "Checkers:", Duration::from_secs(120)) {
+        return Err(format!("checkers did not start, see {}", d.log.display()));
+    }
+    let startup = started.elapsed();
+    // Warmup: initial checks spread over delay_loop, then a little more.
+    std::thread::sleep(Duration::from_secs(3));
+    if let Some(st) = d.exited() {
+        return Err(format!(
+            "keepalived-rs exited ({st}), see {}",
+            d.log.display()
+        ));
+    }
+    let pid = d.pid();
+    let mut before = None;
+    let jitter = capture_jitter(bed, secs, || {
+        before = Some((
+            procs::cpu_time(&procs::tree(pid)),
+            server.stats(),
+            server.cpu(),
+        ));
+        std::thread::sleep(Duration::from_secs(secs));
+    })?;
+    let (cpu1, stats1, scpu1) = (
+        procs::cpu_time(&procs::tree(pid)),
+        server.stats(),
+        server.cpu(),
+    );
+    let (cpu0, stats0, scpu0) = before.unwrap_or_default();
+    let hwm_kib = procs::hwm_kib(&procs::tree(pid)).iter().sum();
+    let alive = d.exited().is_none();
+    d.stop(Duration::from_secs(10));
+    drop(server);
+    let log = std::fs::read_to_string(&d.log).unwrap_or_default();
+    Ok(Row {
+        kind,
+        n,
+        startup,
+        wall: stats1.0.saturating_sub(stats0.0),
+        checks: stats1.1.saturating_sub(stats0.1),
+        cpu: cpu1.saturating_sub(cpu0),
+        server_cpu: scpu1.saturating_sub(scpu0),
+        hwm_kib,
+        removed: log.matches("Removing service").count(),
+        failures: log.lines().filter(|l| l.contains(" failed")).count(),
+        alive,
+        jitter,
+    })
+}
