@@ -1,0 +1,91 @@
+//! keepalived-rs programming the real kernel IPVS, inside Debian's kernel under QEMU (the host
+//! kernel has none; see lab::vm): NAT with persistence and weights, a DR fwmark service, a real
+//! server whose TCP_CHECK fails removed, and one with `inhibit_on_failure` kept at weight 0 —
+//! read back with `ipvsadm -Ln`. Skips with a message when the VM cannot be had here.
+
+use lab::vm::VmBuilder;
+
+const CONF: &str = "\
+virtual_server 192.0.2.10 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 300
+    real_server 198.51.100.1 8080 {
+        weight 3
+    }
+    real_server 198.51.100.2 8080 {
+        weight 1
+    }
+    real_server 198.51.100.4 8080 {
+        weight 5
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 198.51.100.5 8080 {
+        weight 4
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+virtual_server fwmark 7 {
+    lb_algo rr
+    lb_kind DR
+    real_server 198.51.100.3 0 {
+        weight 2
+    }
+}
+";
+
+/// The `ipvsadm -Ln` lines of services and real servers, whitespace-normalised.
+fn table(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| l.starts_with("TCP ") || l.starts_with("FWM ") || l.starts_with("-> 198."))
+        .collect()
+}
+
+#[test]
+fn keepalived_rs_programs_the_kernel_ipvs_table() {
+    let bin = std::env::var("KEEPALIVED_RS_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned());
+    let builder = VmBuilder::new()
+        .binary(bin, "/usr/sbin/keepalived-rs")
+        .data("/etc/keepalived.conf", CONF, 0o644);
+    let Some(vm) = builder.build_or_skip().expect("building the VM") else {
+        return;
+    };
+    // No route to 198.51.100.0/24 in the VM: both TCP_CHECKs fail at once.
+    let script = "(/usr/sbin/keepalived-rs -n -l -f /etc/keepalived.conf > /tmp/k.log 2>&1 &)\n\
+                  sleep 5\nipvsadm -Ln\necho ---\ncat /tmp/k.log\n";
+    let out = vm.run(script).expect("running the VM");
+    assert_eq!(out.exit_code, 0, "{}\n{}", out.stdout, out.stderr);
+    let (ipvsadm, log) = out.stdout.split_once("---").unwrap_or((&out.stdout, ""));
+    assert_eq!(
+        table(ipvsadm),
+        [
+            "TCP 192.0.2.10:80 wrr persistent 300",
+            "-> 198.51.100.1:8080 Masq 3 0 0",
+            "-> 198.51.100.2:8080 Masq 1 0 0",
+            "-> 198.51.100.5:8080 Masq 0 0 0",
+            "FWM 7 rr",
+            "-> 198.51.100.3:0 Route 2 0 0",
+        ],
+        "ipvsadm -Ln:\n{ipvsadm}\nlog:\n{log}"
+    );
+    assert!(
+        log.contains("IPVS: remove real server 198.51.100.4:8080"),
+        "{log}"
+    );
+    assert!(
+        log.contains("IPVS: set real server 198.51.100.5:8080 of tcp 192.0.2.10:80 weight 0"),
+        "{log}"
+    );
+    assert!(!log.contains("IPVS is not available"), "{log}");
+}
