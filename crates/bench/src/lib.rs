@@ -89,10 +89,11 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-/// Builds `target/release/keepalived-rs` with cargo and returns its path.
-fn build_ours() -> Result<PathBuf, String> {
+/// Builds `target/release/keepalived-rs` with cargo and returns its path (`tool` names the
+/// benchmark in the progress line).
+pub(crate) fn build_ours(tool: &str) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("config-bench: cargo build --release --bin keepalived-rs");
+    eprintln!("{tool}: cargo build --release --bin keepalived-rs");
     let status = Command::new(cargo)
         .args(["build", "--release", "--bin", "keepalived-rs"])
         .current_dir(workspace_root())
@@ -154,7 +155,7 @@ pub fn run(opts: &Opts) -> Result<bool, String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let ours_bin = match &opts.bin {
         Some(p) => p.clone(),
-        None => build_ours()?,
+        None => build_ours("config-bench")?,
     };
     let ours_bin =
         std::fs::canonicalize(&ours_bin).map_err(|e| format!("{}: {e}", ours_bin.display()))?;

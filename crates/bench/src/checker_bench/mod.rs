@@ -66,20 +66,6 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-fn build_ours() -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("checker-bench: cargo build --release --bin keepalived-rs");
-    let ok = std::process::Command::new(cargo)
-        .args(["build", "--release", "--bin", "keepalived-rs"])
-        .current_dir(crate::workspace_root())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        return Err("cargo build --release --bin keepalived-rs failed".into());
-    }
-    Ok(crate::target_dir().join("release/keepalived-rs"))
-}
-
 /// The lab: `lb` runs the daemon and the target server (loopback targets, VRRP on `eth0`),
 /// `obs` captures the adverts on the other end of the veth.
 struct Bed {
@@ -111,7 +97,10 @@ fn run(opts: &Opts) -> Result<(), String> {
         .unwrap_or_else(|| crate::target_dir().join("checker-bench"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dir = std::fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let bin = opts.bin.clone().map_or_else(build_ours, Ok)?;
+    let bin = opts
+        .bin
+        .clone()
+        .map_or_else(|| crate::build_ours("checker-bench"), Ok)?;
     let bin = std::fs::canonicalize(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
     println!("ours: {}", bin.display());
     println!("load average at start: {}", loadavg());

@@ -126,20 +126,6 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-fn build_ours() -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("vrrp-bench: cargo build --release --bin keepalived-rs");
-    let ok = Command::new(cargo)
-        .args(["build", "--release", "--bin", "keepalived-rs"])
-        .current_dir(crate::workspace_root())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        return Err("cargo build --release --bin keepalived-rs failed".into());
-    }
-    Ok(crate::target_dir().join("release/keepalived-rs"))
-}
-
 /// Whether keepalived-rs runs the VRRP engine: it must still be running after a second.
 fn probe_ours(lab: &FailoverLab, bin: &Path, conf: &Path, dir: &Path) -> Result<(), String> {
     let mut d = procs::Daemon::start(lab.master_host(), Impl::Ours, bin, conf, dir, "ours-probe")?;
@@ -168,7 +154,11 @@ fn run(opts: &Opts) -> Result<(), String> {
     let mut impls: Vec<(Impl, PathBuf)> = Vec::new();
     let mut unavailable: Option<String> = None;
     if opts.imp != Which::Keepalived {
-        match opts.bin.clone().map_or_else(build_ours, Ok) {
+        match opts
+            .bin
+            .clone()
+            .map_or_else(|| crate::build_ours("vrrp-bench"), Ok)
+        {
             Ok(b) => match std::fs::canonicalize(&b) {
                 Ok(b) => impls.push((Impl::Ours, b)),
                 Err(e) => unavailable = Some(format!("{}: {e}", b.display())),
