@@ -22,6 +22,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::error::{NetError, Result};
+use crate::netlink::{recv_datagram, split_messages};
 
 /// Longest address label (`IFNAMSIZ` - 1).
 pub const LABEL_MAX: usize = 15;
@@ -301,30 +302,40 @@ impl Rtnl {
     /// # Errors
     /// [`NetError::Netlink`] / [`NetError::NetlinkDecode`].
     pub fn addrs(&mut self, ifindex: Option<u32>) -> Result<Vec<AddrInfo>> {
-        const OP: &str = "RTM_GETADDR";
-        let seq = self.send(
-            OP,
+        let msgs = self.dump(
+            "RTM_GETADDR",
             RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-            NLM_F_DUMP,
         )?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a)
+                    if ifindex.is_none_or(|i| i == a.header.index) =>
+                {
+                    AddrInfo::from_message(a)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sends a dump request and collects every reply until `NLMSG_DONE`.
+    pub(crate) fn dump(
+        &mut self,
+        op: &'static str,
+        msg: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        let seq = self.send(op, msg, NLM_F_DUMP)?;
         let mut out = Vec::new();
         loop {
-            for msg in self.recv_batch(OP)? {
+            for msg in self.recv_batch(op)? {
                 if msg.header.sequence_number != seq {
                     continue;
                 }
                 match msg.payload {
                     NetlinkPayload::Done(_) => return Ok(out),
-                    NetlinkPayload::Error(e) => {
-                        return Err(netlink_error(OP, e.code));
-                    }
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => {
-                        if ifindex.is_none_or(|i| i == a.header.index)
-                            && let Some(info) = AddrInfo::from_message(&a)
-                        {
-                            out.push(info);
-                        }
-                    }
+                    NetlinkPayload::Error(e) => return Err(netlink_error(op, e.code)),
+                    NetlinkPayload::InnerMessage(m) => out.push(m),
                     _ => {}
                 }
             }
@@ -379,32 +390,8 @@ impl Rtnl {
         &mut self,
         op: &'static str,
     ) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
-        let (buf, _) = loop {
-            match self.socket.recv_from_full() {
-                Ok(r) => break r,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(NetError::Netlink { op, source }),
-            }
-        };
-        let mut out = Vec::new();
-        let mut at = 0;
-        while at < buf.len() {
-            let rest = &buf[at..];
-            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest).map_err(|e| {
-                NetError::NetlinkDecode {
-                    op,
-                    detail: e.to_string(),
-                }
-            })?;
-            let len = usize::try_from(msg.header.length).unwrap_or(0);
-            if len == 0 {
-                break;
-            }
-            // Messages are 4-byte aligned within a datagram.
-            at += len.next_multiple_of(4);
-            out.push(msg);
-        }
-        Ok(out)
+        let buf = recv_datagram(&self.socket).map_err(|source| NetError::Netlink { op, source })?;
+        split_messages(&buf).map_err(|detail| NetError::NetlinkDecode { op, detail })
     }
 }
 

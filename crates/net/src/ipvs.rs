@@ -16,6 +16,8 @@ use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
 
+use crate::netlink::{recv_datagram, split_messages};
+
 /// What a failed IPVS request was about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IpvsTarget {
@@ -398,28 +400,11 @@ impl Ipvs {
     where
         T: NetlinkDeserializable,
     {
-        let (buf, _) = loop {
-            match self.socket.recv_from_full() {
-                Ok(r) => break r,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(IpvsError::Io { op, source }),
-            }
-        };
-        let mut out = Vec::new();
-        let mut at = 0;
-        while let Some(rest) = buf.get(at..).filter(|r| !r.is_empty()) {
-            let msg = NetlinkMessage::<T>::deserialize(rest).map_err(|e| IpvsError::Decode {
-                op,
-                source: IpvsDecodeError::Framing(e.to_string()),
-            })?;
-            let len = usize::try_from(msg.header.length).unwrap_or(0);
-            if len == 0 {
-                break;
-            }
-            at += len.next_multiple_of(4);
-            out.push(msg);
-        }
-        Ok(out)
+        let buf = recv_datagram(&self.socket).map_err(|source| IpvsError::Io { op, source })?;
+        split_messages(&buf).map_err(|detail| IpvsError::Decode {
+            op,
+            source: IpvsDecodeError::Framing(detail),
+        })
     }
 
     /// Adds a service (`ipvsadm -A`).

@@ -40,6 +40,7 @@ mod garp;
 mod ipvs;
 mod link;
 mod link_monitor;
+mod netlink;
 mod proc_events;
 mod route;
 mod rule;

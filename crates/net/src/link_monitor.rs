@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_DUMP, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
@@ -20,9 +20,10 @@ use netlink_packet_route::link::{
 };
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-use crate::address::{Rtnl, netlink_error};
+use crate::address::Rtnl;
 use crate::error::{NetError, Result};
 use crate::garp::MacAddr;
+use crate::netlink::{recv_datagram, split_messages};
 
 /// The rtnetlink multicast group of link notifications (`RTNLGRP_LINK`).
 const RTNLGRP_LINK: u32 = 1;
@@ -167,28 +168,17 @@ impl Rtnl {
     /// # Errors
     /// [`NetError::Netlink`] / [`NetError::NetlinkDecode`].
     pub fn links(&mut self) -> Result<Vec<LinkInfo>> {
-        const OP: &str = "RTM_GETLINK";
-        let seq = self.send(
-            OP,
+        let msgs = self.dump(
+            "RTM_GETLINK",
             RouteNetlinkMessage::GetLink(LinkMessage::default()),
-            NLM_F_DUMP,
         )?;
-        let mut out = Vec::new();
-        loop {
-            for msg in self.recv_batch(OP)? {
-                if msg.header.sequence_number != seq {
-                    continue;
-                }
-                match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(out),
-                    NetlinkPayload::Error(e) => return Err(netlink_error(OP, e.code)),
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
-                        out.extend(LinkInfo::from_message(&l));
-                    }
-                    _ => {}
-                }
-            }
-        }
+        Ok(msgs
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => LinkInfo::from_message(l),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The link named `name`, if there is one.
@@ -278,14 +268,7 @@ impl LinkMonitor {
     /// the type's documentation); [`io::ErrorKind::InvalidData`] if the datagram does not
     /// decode (the events before the bad message are lost with it: treat it as an overrun).
     pub fn recv(&mut self) -> io::Result<Vec<LinkEvent>> {
-        let (buf, _) = loop {
-            match self.socket.recv_from_full() {
-                Ok(r) => break r,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        };
-        decode_events(&buf)
+        decode_events(&recv_datagram(&self.socket)?)
     }
 
     /// Sets the socket's receive buffer (keepalived's `vrrp_netlink_monitor_rcv_bufs`); the
@@ -333,16 +316,10 @@ impl AsRawFd for LinkMonitor {
 
 /// The link events in one datagram of rtnetlink notifications.
 fn decode_events(buf: &[u8]) -> io::Result<Vec<LinkEvent>> {
+    let msgs = split_messages::<RouteNetlinkMessage>(buf)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let mut out = Vec::new();
-    let mut at = 0;
-    while at < buf.len() {
-        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[at..])
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-        let len = usize::try_from(msg.header.length).unwrap_or(0);
-        if len == 0 {
-            break;
-        }
-        at += len.next_multiple_of(4);
+    for msg in msgs {
         let (link, deleted) = match &msg.payload {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => (l, false),
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => (l, true),
@@ -362,7 +339,7 @@ fn decode_events(buf: &[u8]) -> io::Result<Vec<LinkEvent>> {
 
 #[cfg(test)]
 mod tests {
-    use netlink_packet_core::NetlinkHeader;
+    use netlink_packet_core::{NetlinkHeader, NetlinkMessage};
 
     use super::*;
 

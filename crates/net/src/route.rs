@@ -10,14 +10,14 @@
 
 use std::net::IpAddr;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkPayload};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
     RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::address::{AddrScope, Rtnl, netlink_error};
+use crate::address::{AddrScope, Rtnl};
 use crate::error::{NetError, Result};
 use crate::vrrp_socket::IpFamily;
 
@@ -429,29 +429,6 @@ impl Rtnl {
                 _ => None,
             })
             .collect())
-    }
-
-    /// Sends a dump request and collects every reply until `NLMSG_DONE`.
-    pub(crate) fn dump(
-        &mut self,
-        op: &'static str,
-        msg: RouteNetlinkMessage,
-    ) -> Result<Vec<RouteNetlinkMessage>> {
-        let seq = self.send(op, msg, NLM_F_DUMP)?;
-        let mut out = Vec::new();
-        loop {
-            for msg in self.recv_batch(op)? {
-                if msg.header.sequence_number != seq {
-                    continue;
-                }
-                match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(out),
-                    NetlinkPayload::Error(e) => return Err(netlink_error(op, e.code)),
-                    NetlinkPayload::InnerMessage(m) => out.push(m),
-                    _ => {}
-                }
-            }
-        }
     }
 }
 
