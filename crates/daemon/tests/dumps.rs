@@ -253,3 +253,72 @@ fn signals_write_fresh_state_stats_and_json_dumps() {
     assert!(r1.wait_timeout(Duration::from_secs(8)).is_some());
     assert!(r2.wait_timeout(Duration::from_secs(8)).is_some());
 }
+
+#[test]
+fn checker_data_dump_shows_real_servers() {
+    if lab::Lab::skip_unless_root() {
+        return;
+    }
+    let lab = lab::Lab::new("kvchkdump").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("chkdump");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut web = host.command("python3");
+    web.args(["-m", "http.server", "18097", "--bind", "127.0.0.1"])
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _web = LabChild::spawn(&mut web).expect("http.server");
+    let d = dir.0.display();
+    let conf = format!(
+        "global_defs {{\n    state_dump_file {d}/\n}}\n\
+         virtual_server 192.0.2.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 127.0.0.1 18097 {{\n        weight 3\n        TCP_CHECK {{\n            connect_timeout 1\n        }}\n    }}\n    \
+         real_server 127.0.0.1 18098 {{\n        TCP_CHECK {{\n            connect_timeout 1\n            retry 0\n        }}\n    }}\n}}\n"
+    );
+    let mut daemon = start(&host, &dir.0, "lb", &conf);
+    let path = dir.0.join("keepalived_check.data");
+    // Signals only once the handlers are there (SIGUSR1's default action is to terminate).
+    assert!(
+        wait_until(Duration::from_secs(10), POLL, || log(&dir.0, "lb")
+            .contains("Checkers:"))
+        .is_some(),
+        "{}",
+        log(&dir.0, "lb")
+    );
+    // The checker thread logs that while the main thread is still installing them.
+    std::thread::sleep(Duration::from_millis(500));
+    // Nothing listens on 18098: it goes down after its first failed check.
+    let mut text = None;
+    for _ in 0..10 {
+        kill(&daemon, "USR1");
+        text = wait_file(&path, 1, |t| {
+            t.contains("   RS = [127.0.0.1]:tcp:18098\n     Alive = no\n")
+        });
+        if text.is_some() {
+            break;
+        }
+    }
+    let text = text.unwrap_or_else(|| {
+        panic!(
+            "checker dump: {:?}\nlog:\n{}",
+            std::fs::read_to_string(&path),
+            log(&dir.0, "lb")
+        )
+    });
+    for needle in [
+        " VS = [192.0.2.100]:tcp:80\n",
+        "   RS = [127.0.0.1]:tcp:18097\n     Alive = yes\n     Weight = 3\n",
+        "     TCP_CHECK: failed",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    // Without VRRP instances there is no VRRP data dump.
+    assert!(!dir.0.join("keepalived.data").exists());
+    let m = std::fs::metadata(&path).expect("metadata");
+    assert_eq!(m.mode() & 0o777, 0o644);
+    daemon.signal("TERM").expect("TERM");
+    assert!(daemon.wait_timeout(Duration::from_secs(8)).is_some());
+}
