@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use keepalived_config::model::global::{GlobalDefs, JsonVersion};
 use tokio::sync::{mpsc, oneshot};
@@ -112,6 +113,8 @@ pub struct Dumper {
     json_v2: bool,
     vrrp: Option<mpsc::UnboundedSender<SnapshotRequest>>,
     checker: Option<mpsc::UnboundedSender<CheckerSnapshotRequest>>,
+    /// One dump at a time (two signals in a row must not race on the same path).
+    busy: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Dumper {
@@ -129,6 +132,7 @@ impl Dumper {
             json_v2: defs.json_version == JsonVersion::V2,
             vrrp,
             checker,
+            busy: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -140,6 +144,7 @@ impl Dumper {
 
     /// Takes the snapshots and writes the files of `kind`.
     pub async fn dump(&self, kind: DumpKind) {
+        let _one = self.busy.lock().await;
         if let Some(tx) = &self.vrrp {
             let (reply, rx) = oneshot::channel();
             if tx.send(reply).is_ok()
