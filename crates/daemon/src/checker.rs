@@ -1,7 +1,8 @@
 //! The checker runtime: runs the health checks of every real server on a thread and tokio
 //! runtime of its own (a slow or hanging check never shares a thread with the VRRP engine),
-//! drives the pure [`CheckerEngine`], logs real-server changes in keepalived's words and runs
-//! `notify_up` / `notify_down`.
+//! drives the pure [`CheckerEngine`], logs real-server changes in keepalived's words, runs
+//! `notify_up` / `notify_down` and sends the e-mail alerts ([`crate::mail`]); answers requests
+//! for the data dump ([`CheckerHandle::snapshots`]).
 //!
 //! Network probes come from `keepalived_checker::probe`; MISC_CHECK scripts run through the
 //! daemon's script runner and FILE_CHECK values come from the `track_file` watcher. Without IPVS
@@ -20,10 +21,12 @@ use keepalived_checker::probe::spec::Prober;
 use keepalived_config::Config;
 use keepalived_config::model::lvs::{CheckerKind, VsAddress};
 use keepalived_vrrp::{TrackerId, TrackerValue};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+use crate::dump::{CheckerSnapshot, checker_snapshot};
 use crate::lb::Balancer;
+use crate::mail::{Mail, MailConfig, Mailer, checker_alert};
 use crate::script::{PreparedScript, RunOutcome, ScriptEnv};
 use crate::vrrp::track_file;
 
@@ -114,13 +117,22 @@ fn misc_outcome(run: RunOutcome, dynamic: bool) -> Outcome {
     }
 }
 
+/// A request for the checker's data dump: the checker answers on the channel.
+pub type CheckerSnapshotRequest = oneshot::Sender<CheckerSnapshot>;
+
 /// The running checker thread.
 pub struct CheckerHandle {
     stop: watch::Sender<bool>,
     thread: std::thread::JoinHandle<()>,
+    snapshots: mpsc::UnboundedSender<CheckerSnapshotRequest>,
 }
 
 impl CheckerHandle {
+    /// Where to ask for the checker's data dump (answered between two checker events).
+    pub fn snapshots(&self) -> mpsc::UnboundedSender<CheckerSnapshotRequest> {
+        self.snapshots.clone()
+    }
+
     /// Stops the checks and waits for the thread (at most `wait`).
     pub fn stop(self, wait: Duration) {
         let _ = self.stop.send(true);
@@ -142,6 +154,7 @@ pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
         return None;
     }
     let (stop, stop_rx) = watch::channel(false);
+    let (snapshots, snapshot_rx) = mpsc::unbounded_channel();
     let thread = std::thread::Builder::new()
         .name("checker".to_owned())
         .spawn(move || {
@@ -149,12 +162,16 @@ pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
                 .enable_all()
                 .build();
             match runtime {
-                Ok(rt) => rt.block_on(run(config, stop_rx)),
+                Ok(rt) => rt.block_on(run(config, stop_rx, snapshot_rx)),
                 Err(e) => warn!("checkers not started: no runtime: {e}"),
             }
         });
     match thread {
-        Ok(thread) => Some(CheckerHandle { stop, thread }),
+        Ok(thread) => Some(CheckerHandle {
+            stop,
+            thread,
+            snapshots,
+        }),
         Err(e) => {
             warn!("checkers not started: {e}");
             None
@@ -220,7 +237,11 @@ fn vs_name(config: &Config, vs: usize) -> String {
     }
 }
 
-async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
+async fn run(
+    config: Arc<Config>,
+    mut stop: watch::Receiver<bool>,
+    mut snapshots: mpsc::UnboundedReceiver<CheckerSnapshotRequest>,
+) {
     let plan = plan(&config);
     if plan.servers.is_empty() {
         return;
@@ -236,6 +257,7 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
         }
     };
     let env = ScriptEnv::from_defs(&config.global.defs);
+    let mailer = MailConfig::from_defs(&config.global.defs).map(Mailer::start);
     let probes: Vec<Arc<Probe>> = plan
         .checks
         .iter()
@@ -292,6 +314,7 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
                 }
                 Action::Event(ev) => {
                     report(&config, &env, &ev);
+                    mail(&config, mailer.as_ref(), &ev);
                     balancer.note(&ev);
                     changed = true;
                 }
@@ -328,10 +351,17 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
                 }
             }
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
+            Some(reply) = snapshots.recv() => {
+                let _ = reply.send(checker_snapshot(&engine, service, |v| vs_name(&config, v)));
+            }
         }
     }
     if let Some(t) = file_task {
         t.abort();
+    }
+    if let Some(m) = &mailer {
+        m.shutdown(tokio::time::Instant::now() + Duration::from_secs(1))
+            .await;
     }
     debug!("checkers stopped");
 }
@@ -364,6 +394,41 @@ fn file_checks(
         }
     }
     out
+}
+
+/// Queues the e-mail alert of a real server going up or down, when its `smtp_alert` (or its
+/// virtual server's, or the global defaults) asks for one.
+fn mail(config: &Config, mailer: Option<&Mailer>, ev: &RsEvent) {
+    let Some(mailer) = mailer else { return };
+    let up = match ev.kind {
+        RsEventKind::Up => true,
+        RsEventKind::Down => false,
+        RsEventKind::Weight(_) => return,
+    };
+    if ev.initial {
+        return;
+    }
+    let vs = config.lvs.virtual_servers.get(ev.vs);
+    let rs_alert = vs
+        .and_then(|v| v.real_servers.get(ev.rs))
+        .and_then(|r| r.smtp_alert);
+    if !checker_alert(&config.global.defs, rs_alert, vs.and_then(|v| v.smtp_alert)) {
+        return;
+    }
+    let body = if up {
+        "=> CHECK succeed on service <=".to_owned()
+    } else if ev.reason.is_empty() {
+        "=> CHECK failed on service <=".to_owned()
+    } else {
+        format!("=> CHECK failed on service : {} <=", ev.reason)
+    };
+    mailer.send(Mail::real_server(
+        &mailer.config().router_id,
+        &service(ev.address),
+        &vs_name(config, ev.vs),
+        up,
+        &body,
+    ));
 }
 
 /// Logs a real server's change as keepalived does and runs its notify script.

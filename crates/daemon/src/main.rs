@@ -4,7 +4,9 @@
 mod checker;
 mod cli;
 mod config_test;
+mod dump;
 mod lb;
+mod mail;
 mod script;
 mod vrrp;
 

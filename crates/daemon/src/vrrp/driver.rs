@@ -29,6 +29,7 @@ pub use super::link::StartError;
 use super::link::{Link, build_links, read_socket};
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
 use super::notify::{Notifier, NotifyState};
+use super::snapshot::{self, SnapshotRequest};
 use super::timer::PreciseTimer;
 use super::track_plan::TrackPlan;
 use super::track_script::{ScriptTrackerConfig, ScriptTrackers, spawn_script_trackers};
@@ -73,6 +74,8 @@ pub struct Setup {
     pub release: bool,
     /// The whole configuration (notify scripts, FIFOs, script users).
     pub config: Arc<Config>,
+    /// Requests for state snapshots (the dumps), answered between two events.
+    pub snapshots: Option<mpsc::UnboundedReceiver<SnapshotRequest>>,
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
@@ -90,6 +93,7 @@ pub async fn run(
         tracks,
         release,
         config,
+        mut snapshots,
     } = setup;
     let env = ScriptEnv::from_defs(&config.global.defs);
     let notifier = Notifier::new(&config, &env);
@@ -185,6 +189,20 @@ pub async fn run(
                 // A one-shot timer that fired must be armed again even for the same deadline
                 // (the engine may not have reached it yet).
                 deadline = None;
+            }
+            request = next_request(&mut snapshots) => {
+                match request {
+                    Some(reply) => {
+                        let cx = snapshot::Context {
+                            tracks: &tracks,
+                            now: clock.now(),
+                            last_transition: &|name| notifier.last_transition(name),
+                            smtp_alert: &|name| notifier.smtp_alert(name),
+                        };
+                        let _ = reply.send(snapshot::take(&engine, &links, &cx));
+                    }
+                    None => snapshots = None,
+                }
             }
         }
         let next = drain(&mut engine, &mut links, &notifier);
@@ -396,6 +414,16 @@ fn drain(engine: &mut Engine, links: &mut [Link], notifier: &Notifier) -> Option
         }
     }
     engine.poll_timeout()
+}
+
+/// The next snapshot request (never, without a channel).
+async fn next_request(
+    rx: &mut Option<mpsc::UnboundedReceiver<SnapshotRequest>>,
+) -> Option<SnapshotRequest> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Arms the precise timer for engine deadline `deadline` (disarms it for none).

@@ -11,6 +11,7 @@ pub mod log;
 pub mod netops;
 pub mod notify;
 pub mod sched;
+pub mod snapshot;
 pub mod timer;
 pub mod track_file;
 pub mod track_link;
@@ -122,20 +123,32 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .build();
     let config = std::sync::Arc::new(read.config.clone());
     let checker = crate::checker::start(config.clone());
+    let (snapshot_tx, snapshot_rx) = tokio::sync::mpsc::unbounded_channel();
+    let dumper = crate::dump::Dumper::new(
+        &read.config.global.defs,
+        (!plans.is_empty()).then_some(snapshot_tx),
+        checker
+            .as_ref()
+            .map(crate::checker::CheckerHandle::snapshots),
+    );
     let code = match runtime {
-        Ok(rt) => rt.block_on(serve(driver::Setup {
-            tracks: track_plan::plan(&read.config, |name| {
-                plans
-                    .iter()
-                    .find(|p| p.cfg.name == name)
-                    .and_then(|p| p.vmac.as_ref())
-                    .map(|v| v.spec.name.clone())
-            }),
-            plans,
-            statics,
-            release: !cli.dont_release_vrrp,
-            config,
-        })),
+        Ok(rt) => rt.block_on(serve(
+            driver::Setup {
+                tracks: track_plan::plan(&read.config, |name| {
+                    plans
+                        .iter()
+                        .find(|p| p.cfg.name == name)
+                        .and_then(|p| p.vmac.as_ref())
+                        .map(|v| v.spec.name.clone())
+                }),
+                plans,
+                statics,
+                release: !cli.dont_release_vrrp,
+                config,
+                snapshots: Some(snapshot_rx),
+            },
+            dumper,
+        )),
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
@@ -150,7 +163,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     code
 }
 
-async fn serve(setup: driver::Setup) -> i32 {
+async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper) -> i32 {
     let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -158,6 +171,20 @@ async fn serve(setup: driver::Setup) -> i32 {
     );
     let (mut term, mut int, mut hup) = match signals {
         (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+        _ => {
+            error!("cannot install signal handlers");
+            return EXIT_START_FAILED;
+        }
+    };
+    // SIGUSR1: data dump; SIGUSR2: statistics; keepalived's JSON signal: the JSON dump.
+    let json_signal = crate::cli::signum("JSON").unwrap_or(36);
+    let dump_signals = (
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+        signal(SignalKind::from_raw(json_signal)),
+    );
+    let (mut usr1, mut usr2, mut json) = match dump_signals {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
         _ => {
             error!("cannot install signal handlers");
             return EXIT_START_FAILED;
@@ -171,6 +198,9 @@ async fn serve(setup: driver::Setup) -> i32 {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => info!("Reload requested (SIGHUP): reload not yet implemented"),
+            _ = usr1.recv() => dumper.request(crate::dump::DumpKind::Data),
+            _ = usr2.recv() => dumper.request(crate::dump::DumpKind::Stats),
+            _ = json.recv() => dumper.request(crate::dump::DumpKind::Json),
             done = &mut engine => {
                 return match done {
                     Ok(Err(e)) => {

@@ -12,6 +12,8 @@
 //! - FIFO lines (`INSTANCE "VI_1" MASTER 100`) are written at once with non-blocking writes.
 //!   The pipe's buffer (64 KiB on Linux, some 2,000 lines) is the only queue: when nobody reads
 //!   and it is full, lines are dropped (counted, logged once per episode), never waited for.
+//! - E-mail alerts (`smtp_alert`) are queued to the [`Mailer`]'s task, once per state entered
+//!   (not again for the same state, none for FAULT with `no_email_faults`), as keepalived does.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -20,7 +22,7 @@ use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use keepalived_config::Config;
 use keepalived_config::model::common::Script;
@@ -33,6 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
+use crate::mail::{Mail, MailConfig, Mailer, vrrp_alert, vrrp_words};
 use crate::script::{PreparedScript, RunOutcome, ScriptEnv};
 
 /// Transitions that may wait per instance or group before new ones are dropped.
@@ -156,6 +159,10 @@ struct Target {
     scripts: Scripts,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     priority_changes: bool,
+    /// `smtp_alert` (resolved against the global defaults).
+    smtp_alert: bool,
+    /// The state of the last e-mail sent (none is sent twice in a row for the same state).
+    last_mail: Mutex<Option<NotifyState>>,
 }
 
 /// An open notify FIFO.
@@ -181,6 +188,10 @@ pub struct Notifier {
     fifo_lines: AtomicU64,
     fifo_dropped: AtomicU64,
     scripts_dropped: AtomicU64,
+    mailer: Option<Mailer>,
+    no_email_faults: bool,
+    /// When each instance last changed state (for the state dumps).
+    last_transition: Mutex<HashMap<String, SystemTime>>,
 }
 
 impl Notifier {
@@ -206,6 +217,9 @@ impl Notifier {
             fifo_lines: AtomicU64::new(0),
             fifo_dropped: AtomicU64::new(0),
             scripts_dropped: AtomicU64::new(0),
+            mailer: MailConfig::from_defs(defs).map(Mailer::start),
+            no_email_faults: defs.no_email_faults,
+            last_transition: Mutex::new(HashMap::new()),
         };
         for inst in &config.vrrp.instances {
             let mut scripts = notify_scripts(env, &inst.name, &inst.notify);
@@ -229,12 +243,14 @@ impl Notifier {
                         .and_then(|g| g.notify_priority_changes)
                 })
                 .unwrap_or(defs.vrrp_notify_priority_changes);
-            let target = n.target(scripts, priority_changes);
+            let mut target = n.target(scripts, priority_changes);
+            target.smtp_alert = vrrp_alert(defs, inst.smtp_alert);
             n.instances.insert(inst.name.clone(), target);
         }
         for group in &config.vrrp.sync_groups {
             let scripts = notify_scripts(env, &group.name, &group.notify);
-            let target = n.target(scripts, false);
+            let mut target = n.target(scripts, false);
+            target.smtp_alert = vrrp_alert(defs, group.smtp_alert);
             n.groups.insert(group.name.clone(), target);
         }
         let mut seen: Vec<&str> = Vec::new();
@@ -343,6 +359,9 @@ impl Notifier {
                 w.abort();
             }
         }
+        if let Some(mailer) = &self.mailer {
+            mailer.shutdown(deadline).await;
+        }
         for fifo in &self.fifos {
             if fifo.created {
                 let _ = std::fs::remove_file(&fifo.path);
@@ -374,6 +393,8 @@ impl Notifier {
             scripts,
             queue: Mutex::new(queue),
             priority_changes,
+            smtp_alert: false,
+            last_mail: Mutex::new(None),
         }
     }
 
@@ -392,6 +413,45 @@ impl Notifier {
             }
         }
         self.write_fifos(&fifo_line(group, name, state.word(), priority));
+        if !group && let Ok(mut t) = self.last_transition.lock() {
+            t.insert(name.to_owned(), SystemTime::now());
+        }
+        if let Some(t) = targets.get(name) {
+            self.mail(t, group, name, state);
+        }
+    }
+
+    /// When instance `name` last changed state.
+    pub fn last_transition(&self, name: &str) -> Option<SystemTime> {
+        self.last_transition.lock().ok()?.get(name).copied()
+    }
+
+    /// Whether instance `name` sends e-mail alerts.
+    pub fn smtp_alert(&self, name: &str) -> bool {
+        self.instances.get(name).is_some_and(|t| t.smtp_alert)
+    }
+
+    /// Queues the e-mail alert of a transition, if the instance or group sends them.
+    fn mail(&self, target: &Target, group: bool, name: &str, state: NotifyState) {
+        let Some(mailer) = &self.mailer else { return };
+        if !target.smtp_alert || (self.no_email_faults && state == NotifyState::Fault) {
+            return;
+        }
+        let Some((what, body)) = vrrp_words(state.word(), group) else {
+            return;
+        };
+        if let Ok(mut last) = target.last_mail.lock() {
+            if *last == Some(state) {
+                return;
+            }
+            *last = Some(state);
+        }
+        let router_id = &mailer.config().router_id;
+        mailer.send(if group {
+            Mail::vrrp_group(router_id, name, what, body)
+        } else {
+            Mail::vrrp_instance(router_id, name, what, body)
+        });
     }
 
     fn queue(&self, target: &Target, name: &str, job: Job) {

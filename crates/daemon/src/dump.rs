@@ -1,0 +1,413 @@
+//! State and statistics dumps: where they go (keepalived's file names under its temporary
+//! directory, or `state_dump_file` / `stats_dump_file` / `json_dump_file`) and how they are
+//! written: always to a new file (unlink, then `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0644 whatever
+//! the umask), so a symlink, a hard link or a file held open by someone else at the dump's path
+//! is never written through (the /tmp attacks of CVE-2018-19044, -19045 and -19046). Also the
+//! checker's data dump ([`CheckerSnapshot`]).
+
+use std::fs::File;
+use std::io::{self, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keepalived_config::model::global::{GlobalDefs, JsonVersion};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use crate::checker::CheckerSnapshotRequest;
+use crate::vrrp::snapshot::SnapshotRequest;
+
+/// keepalived's temporary directory (its `KA_TMP_DIR`), where the dumps go by default.
+pub const TMP_DIR: &str = "/tmp";
+
+/// Mode of every dump file.
+const MODE: u32 = 0o644;
+
+/// The kinds of dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpKind {
+    /// SIGUSR1: the data dump (`keepalived.data`; the checker's `keepalived_check.data`).
+    Data,
+    /// SIGUSR2: the statistics (`keepalived.stats`).
+    Stats,
+    /// The JSON signal: `keepalived.json`.
+    Json,
+}
+
+impl DumpKind {
+    fn default_name(self, checker: bool) -> &'static str {
+        match (self, checker) {
+            (DumpKind::Data, false) => "keepalived.data",
+            (DumpKind::Data, true) => "keepalived_check.data",
+            (DumpKind::Stats, false) => "keepalived.stats",
+            (DumpKind::Stats, true) => "keepalived_check.stats",
+            (DumpKind::Json, _) => "keepalived.json",
+        }
+    }
+
+    fn configured(self, defs: &GlobalDefs) -> Option<&str> {
+        match self {
+            DumpKind::Data => defs.state_dump_file.as_deref(),
+            DumpKind::Stats => defs.stats_dump_file.as_deref(),
+            DumpKind::Json => defs.json_dump_file.as_deref(),
+        }
+    }
+}
+
+/// The path of a dump: keepalived's name in [`TMP_DIR`]; a configured path ending in `/` is a
+/// directory for keepalived's name, any other is the file itself (for the checker, `_checker`
+/// is added before its extension, as keepalived.conf(5) describes).
+pub fn path(defs: &GlobalDefs, kind: DumpKind, checker: bool) -> PathBuf {
+    let name = kind.default_name(checker);
+    match kind.configured(defs) {
+        None => Path::new(TMP_DIR).join(name),
+        Some(dir) if dir.ends_with('/') => Path::new(dir).join(name),
+        Some(file) if checker => PathBuf::from(with_suffix(file, "_checker")),
+        Some(file) => PathBuf::from(file),
+    }
+}
+
+/// `file` with `suffix` inserted before the extension of its last component.
+fn with_suffix(file: &str, suffix: &str) -> String {
+    let base = file.rfind('/').map_or(0, |i| i + 1);
+    match file[base..].rfind('.') {
+        Some(dot) if dot > 0 => {
+            let at = base + dot;
+            format!("{}{suffix}{}", &file[..at], &file[at..])
+        }
+        _ => format!("{file}{suffix}"),
+    }
+}
+
+/// Writes `contents` to a new file at `path`: whatever is there (a file, a symlink, a hard
+/// link) is unlinked first, and the file is created with `O_EXCL|O_NOFOLLOW`, so if anything
+/// appears at the path in between, the write fails instead of following it. The mode is 0644
+/// whatever the umask.
+pub fn write_fresh(path: &Path, contents: &[u8]) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut file: File = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(MODE)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(MODE))?;
+    file.write_all(contents)?;
+    file.flush()
+}
+
+/// Answers the dump signals: asks the engines for snapshots over their channels (the engines
+/// answer between two events and are never held up), then renders and writes the files on
+/// tokio's blocking pool.
+#[derive(Debug, Clone)]
+pub struct Dumper {
+    data: PathBuf,
+    stats: PathBuf,
+    json: PathBuf,
+    checker_data: PathBuf,
+    json_v2: bool,
+    vrrp: Option<mpsc::UnboundedSender<SnapshotRequest>>,
+    checker: Option<mpsc::UnboundedSender<CheckerSnapshotRequest>>,
+    /// One dump at a time (two signals in a row must not race on the same path).
+    busy: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Dumper {
+    /// Dumps of the VRRP engine (when it has instances) and of the checker (when running).
+    pub fn new(
+        defs: &GlobalDefs,
+        vrrp: Option<mpsc::UnboundedSender<SnapshotRequest>>,
+        checker: Option<mpsc::UnboundedSender<CheckerSnapshotRequest>>,
+    ) -> Dumper {
+        Dumper {
+            data: path(defs, DumpKind::Data, false),
+            stats: path(defs, DumpKind::Stats, false),
+            json: path(defs, DumpKind::Json, false),
+            checker_data: path(defs, DumpKind::Data, true),
+            json_v2: defs.json_version == JsonVersion::V2,
+            vrrp,
+            checker,
+            busy: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Writes the dump of `kind` in the background (call inside a tokio runtime).
+    pub fn request(&self, kind: DumpKind) {
+        let me = self.clone();
+        tokio::spawn(async move { me.dump(kind).await });
+    }
+
+    /// Takes the snapshots and writes the files of `kind`.
+    pub async fn dump(&self, kind: DumpKind) {
+        let _one = self.busy.lock().await;
+        if let Some(tx) = &self.vrrp {
+            let (reply, rx) = oneshot::channel();
+            if tx.send(reply).is_ok()
+                && let Ok(snap) = rx.await
+            {
+                let (path, text) = match kind {
+                    DumpKind::Data => (self.data.clone(), snap.data_text()),
+                    DumpKind::Stats => (self.stats.clone(), snap.stats_text()),
+                    DumpKind::Json => {
+                        let v = snap.json(self.json_v2);
+                        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+                        (self.json.clone(), text + "\n")
+                    }
+                };
+                write_logged(path, text).await;
+            }
+        }
+        if kind == DumpKind::Data
+            && let Some(tx) = &self.checker
+        {
+            let (reply, rx) = oneshot::channel();
+            if tx.send(reply).is_ok()
+                && let Ok(snap) = rx.await
+            {
+                write_logged(self.checker_data.clone(), snap.data_text()).await;
+            }
+        }
+    }
+}
+
+/// [`write_fresh`] on the blocking pool, logging the outcome.
+async fn write_logged(path: PathBuf, text: String) {
+    let done = tokio::task::spawn_blocking(move || {
+        let r = write_fresh(&path, text.as_bytes());
+        (path, r)
+    })
+    .await;
+    match done {
+        Ok((path, Ok(()))) => info!("Wrote {}", path.display()),
+        Ok((path, Err(e))) => warn!("Can't write {}: {e}", path.display()),
+        Err(e) => warn!("dump writer failed: {e}"),
+    }
+}
+
+/// One real server in the checker's data dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServerSnapshot {
+    /// `[ADDR]:tcp:PORT`.
+    pub name: String,
+    /// Whether it is up (in the balancer).
+    pub up: bool,
+    /// Its current weight.
+    pub weight: u32,
+    /// Its checks (type and `passed`/`failed`/`not run`), with run and failure counts.
+    pub checks: Vec<(String, Option<bool>, u64, u64)>,
+}
+
+/// One virtual server in the checker's data dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServerSnapshot {
+    /// `[ADDR]:tcp:PORT`, `FWM N` or `group NAME`.
+    pub name: String,
+    /// Real servers up, of all.
+    pub up: usize,
+    /// Sum of the weights of the real servers up.
+    pub up_weight: u64,
+    /// `quorum`.
+    pub quorum: u32,
+    /// Its real servers.
+    pub servers: Vec<RealServerSnapshot>,
+}
+
+/// What the checker's data dump shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckerSnapshot {
+    /// The virtual servers.
+    pub virtual_servers: Vec<VirtualServerSnapshot>,
+}
+
+impl CheckerSnapshot {
+    /// The data dump (`keepalived_check.data`).
+    pub fn data_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(o, "------< LVS Topology >------");
+        for vs in &self.virtual_servers {
+            let _ = writeln!(o, " VS = {}", vs.name);
+            let _ = writeln!(o, "   Quorum = {}", vs.quorum);
+            let _ = writeln!(
+                o,
+                "   Real servers up = {} of {} (weight {})",
+                vs.up,
+                vs.servers.len(),
+                vs.up_weight
+            );
+            for rs in &vs.servers {
+                let _ = writeln!(o, "   RS = {}", rs.name);
+                let _ = writeln!(o, "     Alive = {}", if rs.up { "yes" } else { "no" });
+                let _ = writeln!(o, "     Weight = {}", rs.weight);
+                for (kind, verdict, runs, failures) in &rs.checks {
+                    let v = match verdict {
+                        Some(true) => "passed",
+                        Some(false) => "failed",
+                        None => "not run",
+                    };
+                    let _ = writeln!(o, "     {kind}: {v} (runs {runs}, failures {failures})");
+                }
+            }
+        }
+        o
+    }
+}
+
+/// Copies what the checker's data dump shows out of the checker engine; `service` names an
+/// address as keepalived does, `vs_name` a virtual server by index.
+pub fn checker_snapshot(
+    engine: &keepalived_checker::logic::CheckerEngine,
+    service: impl Fn(std::net::SocketAddr) -> String,
+    vs_name: impl Fn(usize) -> String,
+) -> CheckerSnapshot {
+    use keepalived_checker::logic::RsId;
+    let plan = engine.plan();
+    let virtual_servers = plan
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(v, vs)| {
+            let status = engine.vs_status(v).unwrap_or_default();
+            let servers = vs
+                .servers
+                .clone()
+                .filter_map(|i| {
+                    let rs = plan.servers.get(i)?;
+                    let st = engine.server_status(RsId(i))?;
+                    let checks = rs
+                        .checks
+                        .iter()
+                        .map(|c| {
+                            let kind = plan
+                                .checks
+                                .get(c.0)
+                                .map_or("?", keepalived_checker::logic::CheckSpec::type_name);
+                            let stats = engine.check_stats(*c).unwrap_or_default();
+                            (
+                                kind.to_owned(),
+                                engine.verdict(*c),
+                                stats.runs,
+                                stats.failures,
+                            )
+                        })
+                        .collect();
+                    Some(RealServerSnapshot {
+                        name: service(rs.address),
+                        up: st.up,
+                        weight: st.weight,
+                        checks,
+                    })
+                })
+                .collect();
+            VirtualServerSnapshot {
+                name: vs_name(v),
+                up: status.up,
+                up_weight: status.up_weight,
+                quorum: vs.quorum,
+                servers,
+            }
+        })
+        .collect();
+    CheckerSnapshot { virtual_servers }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt as _;
+
+    fn defs() -> GlobalDefs {
+        keepalived_config::Config::default().global.defs
+    }
+
+    #[test]
+    fn default_paths_are_keepalived_names_in_tmp() {
+        let d = defs();
+        assert_eq!(
+            path(&d, DumpKind::Data, false),
+            Path::new("/tmp/keepalived.data")
+        );
+        assert_eq!(
+            path(&d, DumpKind::Stats, false),
+            Path::new("/tmp/keepalived.stats")
+        );
+        assert_eq!(
+            path(&d, DumpKind::Json, false),
+            Path::new("/tmp/keepalived.json")
+        );
+        assert_eq!(
+            path(&d, DumpKind::Data, true),
+            Path::new("/tmp/keepalived_check.data")
+        );
+    }
+
+    #[test]
+    fn configured_directory_or_file() {
+        let mut d = defs();
+        d.state_dump_file = Some("/run/ka/".into());
+        d.stats_dump_file = Some("/run/ka/st.txt".into());
+        d.json_dump_file = Some("/run/ka/j".into());
+        assert_eq!(
+            path(&d, DumpKind::Data, false),
+            Path::new("/run/ka/keepalived.data")
+        );
+        assert_eq!(
+            path(&d, DumpKind::Data, true),
+            Path::new("/run/ka/keepalived_check.data")
+        );
+        assert_eq!(
+            path(&d, DumpKind::Stats, false),
+            Path::new("/run/ka/st.txt")
+        );
+        assert_eq!(
+            path(&d, DumpKind::Stats, true),
+            Path::new("/run/ka/st_checker.txt")
+        );
+        assert_eq!(path(&d, DumpKind::Json, false), Path::new("/run/ka/j"));
+        assert_eq!(with_suffix("/a.b/c", "_x"), "/a.b/c_x");
+        assert_eq!(with_suffix("/a/.c", "_x"), "/a/.c_x");
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("kars-dump-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn symlink_hard_link_and_open_file_are_not_written_through() {
+        let d = tmp("unit");
+        let victim = d.join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let dump = d.join("keepalived.data");
+        std::os::unix::fs::symlink(&victim, &dump).unwrap();
+        write_fresh(&dump, b"dump 1\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert_eq!(std::fs::read_to_string(&dump).unwrap(), "dump 1\n");
+        assert!(
+            !std::fs::symlink_metadata(&dump)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+
+        std::fs::remove_file(&dump).unwrap();
+        std::fs::hard_link(&victim, &dump).unwrap();
+        let held = File::open(&dump).unwrap();
+        write_fresh(&dump, b"dump 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        let mut seen = String::new();
+        io::Read::read_to_string(&mut &held, &mut seen).unwrap();
+        assert_eq!(seen, "precious\n");
+        let meta = std::fs::metadata(&dump).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o644);
+        assert_eq!(meta.nlink(), 1);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
