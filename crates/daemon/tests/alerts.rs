@@ -15,6 +15,8 @@ use support::daemon::{Daemon, TempDir};
 
 mod support;
 
+use support::servers::{http_server, listening};
+
 const POLL: Duration = Duration::from_millis(50);
 
 /// A Python with aiosmtpd (Debian's python3-aiosmtpd installs it for /usr/bin/python3).
@@ -27,11 +29,6 @@ fn aiosmtpd_python() -> Option<&'static str> {
             .status()
             .is_ok_and(|s| s.success())
     })
-}
-
-fn listening(host: &Host, port: u16) -> bool {
-    host.run_ok("ss", ["-Htln", &format!("sport = :{port}")])
-        .is_ok_and(|out| !out.trim().is_empty())
 }
 
 /// aiosmtpd on 127.0.0.1:`port` in `host`, storing mail in the Maildir `maildir`.
@@ -47,28 +44,6 @@ fn smtp_server(host: &Host, py: &str, port: u16, maildir: &Path) -> LabChild {
     assert!(
         wait_until(Duration::from_secs(10), POLL, || listening(host, port)).is_some(),
         "aiosmtpd did not start"
-    );
-    child
-}
-
-/// A Python HTTP server on 127.0.0.1:`port` in `host`.
-fn http_server(host: &Host, dir: &Path, port: u16) -> LabChild {
-    let mut cmd = host.command("python3");
-    cmd.args([
-        "-m",
-        "http.server",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-    ])
-    .current_dir(dir)
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    let child = LabChild::spawn(&mut cmd).expect("http.server");
-    assert!(
-        wait_until(Duration::from_secs(10), POLL, || listening(host, port)).is_some(),
-        "http.server did not start"
     );
     child
 }

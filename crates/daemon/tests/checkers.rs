@@ -4,38 +4,17 @@
 //! of this kernel is one warning, not a stop. Needs root (skips otherwise).
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::Stdio;
 use std::time::Duration;
 
-use lab::{Host, Lab, LabChild, wait_until};
+use lab::{Host, Lab, wait_until};
 use support::count_processes;
 use support::daemon::{Daemon, TempDir};
 
 mod support;
 
+use support::servers::{http_server, listening};
+
 const POLL: Duration = Duration::from_millis(50);
-
-/// A Python HTTP server on 127.0.0.1:`port` inside `host`.
-fn http_server(host: &Host, dir: &std::path::Path, port: u16) -> LabChild {
-    let mut cmd = host.command("python3");
-    cmd.args([
-        "-m",
-        "http.server",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-    ])
-    .current_dir(dir)
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    LabChild::spawn(&mut cmd).expect("python3 http.server")
-}
-
-fn listening(host: &Host, port: u16) -> bool {
-    host.run_ok("ss", ["-Htln", &format!("sport = :{port}")])
-        .is_ok_and(|out| !out.trim().is_empty())
-}
 
 #[test]
 fn failing_real_server_is_removed_notified_and_restored() {

@@ -93,7 +93,7 @@ pub fn stamp(secs: u64) -> String {
 }
 
 /// Year, month (1..=12), day (1..=31) of day `days` since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;

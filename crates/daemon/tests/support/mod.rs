@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod servers;
 
 use std::fmt::Write as _;
 use std::fs::File;
