@@ -140,7 +140,7 @@ fn run_case(case: &Case) {
     );
 
     // The master freezes: the backup takes over within Master_Down_Interval.
-    master.child.signal("STOP").expect("SIGSTOP");
+    master.freeze();
     let took = wait_until(case.backup_mdi * 2, POLL, || ha2.has_addr(vip));
     eprintln!(
         "[{}] takeover after SIGSTOP of the master: {took:?} (Master_Down_Interval {:?})",
@@ -162,7 +162,7 @@ fn run_case(case: &Case) {
 
     // It thaws: its priority is higher, so it stays (or becomes again) master and the backup
     // steps down.
-    master.child.signal("CONT").expect("SIGCONT");
+    master.thaw();
     let back = wait_until(case.backup_mdi * 2, POLL, || {
         !ha2.has_addr(vip) && ha1.has_addr(vip)
     });

@@ -88,6 +88,21 @@ impl Daemon {
         }
     }
 
+    /// Freezes the whole daemon: SIGSTOP to its engine processes, then to the parent (a
+    /// stopped parent alone would leave the engines running).
+    pub fn freeze(&mut self) {
+        let mut pids: Vec<u32> = [self.vrrp_pid(), self.checker_pid()].into_iter().flatten().collect();
+        pids.push(self.child.id());
+        kill_each("STOP", &pids);
+    }
+
+    /// Resumes a frozen daemon (SIGCONT, parent first).
+    pub fn thaw(&mut self) {
+        let mut pids = vec![self.child.id()];
+        pids.extend([self.vrrp_pid(), self.checker_pid()].into_iter().flatten());
+        kill_each("CONT", &pids);
+    }
+
     /// The pid of the VRRP engine process (from its pid file), once it runs.
     pub fn vrrp_pid(&self) -> Option<u32> {
         read_pid(&self.vrrp_pid_file)
@@ -129,4 +144,13 @@ pub fn run_to_exit(dir: &Path, name: &str, conf: &str) -> (Option<i32>, String) 
 pub fn read_pid(path: &Path) -> Option<u32> {
     let pid: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
     Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+}
+
+/// `kill -s SIG PID...` in one run (the signals go out in argument order).
+fn kill_each(sig: &str, pids: &[u32]) {
+    let _ = std::process::Command::new("kill")
+        .arg("-s")
+        .arg(sig)
+        .args(pids.iter().map(u32::to_string))
+        .status();
 }
