@@ -194,7 +194,10 @@ struct Supervisor<'a> {
     slots: Vec<Slot>,
     exits_tx: mpsc::UnboundedSender<Exit>,
     exits: mpsc::UnboundedReceiver<Exit>,
-    ready: Option<ready::Listener>,
+    /// The readiness socket's name (none: engines count as up once started).
+    ready_name: Option<String>,
+    /// Readiness reports (pid, engine), read by a task of their own so none is lost.
+    ready: mpsc::UnboundedReceiver<(u32, Engine)>,
     /// Whether READY=1 was sent.
     announced: bool,
 }
@@ -242,8 +245,19 @@ async fn any_forwarded(signals: &mut [(i32, Signal)]) -> i32 {
 impl<'a> Supervisor<'a> {
     fn new(cli: &'a Cli, opts: &PreprocessOptions, checked: Checked) -> Result<Self, String> {
         let (exits_tx, exits) = mpsc::unbounded_channel();
-        let ready = match ready::Listener::bind() {
-            Ok(l) => Some(l),
+        let (ready_tx, ready) = mpsc::unbounded_channel();
+        let ready_name = match ready::Listener::bind() {
+            Ok(l) => {
+                let name = l.name().to_owned();
+                tokio::spawn(async move {
+                    loop {
+                        if ready_tx.send(l.next().await).is_err() {
+                            break;
+                        }
+                    }
+                });
+                Some(name)
+            }
             Err(e) => {
                 warn!("no readiness socket ({e}): engines count as up once started");
                 None
@@ -256,6 +270,7 @@ impl<'a> Supervisor<'a> {
             slots: Vec::new(),
             exits_tx,
             exits,
+            ready_name,
             ready,
             announced: false,
         })
@@ -279,7 +294,7 @@ impl<'a> Supervisor<'a> {
 
     /// Starts the process of slot `i`.
     fn spawn(&mut self, i: usize) {
-        let ready_name = self.ready.as_ref().map(|l| l.name().to_owned());
+        let ready_name = self.ready_name.clone();
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
@@ -417,7 +432,7 @@ impl<'a> Supervisor<'a> {
                         break stop;
                     }
                 }
-                (pid, engine) = next_ready(self.ready.as_ref()) => self.mark_ready(pid, engine),
+                Some((pid, engine)) = self.ready.recv() => self.mark_ready(pid, engine),
                 () = tokio::time::sleep_until(sleep_until), if next_restart.is_some() => {
                     let now = Instant::now();
                     for i in 0..self.slots.len() {
@@ -528,9 +543,7 @@ impl<'a> Supervisor<'a> {
         if stop {
             return Some(Stop::Failed);
         }
-        let Some(slot) = self.slots.get_mut(exit.slot) else {
-            return None;
-        };
+        let slot = self.slots.get_mut(exit.slot)?;
         let (delay, owed) = backoff::restart_delay(ran, slot.owed);
         slot.owed = owed;
         if delay.is_zero() {
@@ -598,14 +611,6 @@ async fn wait_reload<T>(
 ) -> Result<T, tokio::task::JoinError> {
     match reload {
         Some(h) => h.await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The next readiness report, or never without a listener.
-async fn next_ready(listener: Option<&ready::Listener>) -> (u32, Engine) {
-    match listener {
-        Some(l) => l.next().await,
         None => std::future::pending().await,
     }
 }

@@ -67,8 +67,14 @@ impl Listener {
     /// be read or parsed are skipped.
     pub async fn next(&self) -> (u32, Engine) {
         loop {
-            let Ok((stream, _)) = self.inner.accept().await else {
-                continue;
+            let stream = match self.inner.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, say: do not spin.
+                    debug!("readiness socket: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             let Some(pid) = stream
                 .peer_cred()
