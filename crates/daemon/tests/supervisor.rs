@@ -223,8 +223,9 @@ fn stopped_checker_engine_never_delays_adverts() {
         .filter(|l| l.contains("192.0.2.1 > 224.0.0.18"))
         .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect();
+    // 4.5 s of capture at advert_int 0.1.
     assert!(
-        times.len() >= 35,
+        times.len() >= 40,
         "too few adverts ({}):\n{text}",
         times.len()
     );
@@ -234,8 +235,11 @@ fn stopped_checker_engine_never_delays_adverts() {
         times.len(),
         max_gap * 1000.0
     );
+    // Anything waiting on the stopped checker would show as a gap of the whole 4 s stop; the
+    // bound of 2.5 intervals leaves room for scheduling noise on a loaded machine (164 ms seen
+    // at a load average of 8.5 on 2 cores).
     assert!(
-        max_gap < 0.15,
+        max_gap < 0.25,
         "an advert gap of {max_gap:.3} s (advert_int 0.1):\n{text}"
     );
     assert!(

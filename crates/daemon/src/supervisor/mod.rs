@@ -304,6 +304,9 @@ impl<'a> Supervisor<'a> {
         if let Some(arg0) = args.next() {
             std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
         }
+        // A process group of its own: a terminal's ^C reaches the parent only, which stops the
+        // engines itself (an engine dying first would be restarted).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args(args)
             .arg(format!("--engine={}", slot.engine.as_str()))
             .env(engine::ENV_PARENT, std::process::id().to_string())

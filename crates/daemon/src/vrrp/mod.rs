@@ -139,6 +139,11 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         ..
     } = checked;
 
+    // Whatever a predecessor left (it crashed, or was killed): gone before any instance starts,
+    // so this engine holds no address while it is BACKUP.
+    if !plans.is_empty() {
+        cleanup::remove_leftovers(&plans);
+    }
     sched::apply(&config.global.defs.vrrp_process);
     // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
     // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
