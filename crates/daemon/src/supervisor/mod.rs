@@ -631,3 +631,46 @@ fn describe(status: ExitStatus) -> String {
         (None, None) => format!("ended ({status})"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        keepalived_config::read_str("k.conf", text, &PreprocessOptions::default()).config
+    }
+
+    fn run_with(args: &[&str], text: &str) -> Vec<Engine> {
+        let cli = Cli::try_parse_from(std::iter::once("keepalived-rs").chain(args.iter().copied()))
+            .expect("arguments");
+        wanted(&cli, &config(text))
+    }
+
+    const VRRP: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+                        priority 100\n virtual_ipaddress {\n  192.0.2.10/24\n }\n}\n";
+    const LVS: &str = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+                       real_server 198.51.100.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
+    const STATIC: &str = "static_ipaddress {\n 198.51.100.7/24 dev eth0\n}\n";
+
+    #[test]
+    fn engines_follow_the_configuration_and_the_options() {
+        let both = format!("{VRRP}{LVS}");
+        assert_eq!(run_with(&[], &both), [Engine::Vrrp, Engine::Checker]);
+        assert_eq!(run_with(&["-P"], &both), [Engine::Vrrp]);
+        assert_eq!(run_with(&["-C"], &both), [Engine::Checker]);
+        assert_eq!(
+            run_with(&["-P", "-C"], &both),
+            [Engine::Vrrp, Engine::Checker]
+        );
+        // Only what the configuration needs, unless --all.
+        assert_eq!(run_with(&[], VRRP), [Engine::Vrrp]);
+        assert_eq!(run_with(&[], LVS), [Engine::Checker]);
+        assert_eq!(run_with(&[], STATIC), [Engine::Vrrp]);
+        assert_eq!(run_with(&[], ""), []);
+        assert_eq!(run_with(&["--all"], ""), [Engine::Vrrp, Engine::Checker]);
+        assert_eq!(run_with(&["--all", "-C"], VRRP), [Engine::Checker]);
+        assert_eq!(run_with(&["-C"], VRRP), []);
+    }
+}

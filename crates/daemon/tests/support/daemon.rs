@@ -91,7 +91,10 @@ impl Daemon {
     /// Freezes the whole daemon: SIGSTOP to its engine processes, then to the parent (a
     /// stopped parent alone would leave the engines running).
     pub fn freeze(&mut self) {
-        let mut pids: Vec<u32> = [self.vrrp_pid(), self.checker_pid()].into_iter().flatten().collect();
+        let mut pids: Vec<u32> = [self.vrrp_pid(), self.checker_pid()]
+            .into_iter()
+            .flatten()
+            .collect();
         pids.push(self.child.id());
         kill_each("STOP", &pids);
     }
