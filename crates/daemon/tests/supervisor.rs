@@ -2,7 +2,8 @@
 //! namespaces. A SIGKILLed VRRP engine is restarted and the pair converges with no VIP held
 //! twice for longer than Master_Down_Interval; `-R` stops instead; a SIGSTOPped checker engine
 //! never delays an advert; pid files resist a planted symlink and keep a second daemon out;
-//! SIGTERM stops everything cleanly; systemd's notification socket hears READY=1, RELOADING=1
+//! SIGTERM stops everything cleanly, and so does a SIGKILLed parent (the engines get the
+//! parent-death signal); systemd's notification socket hears READY=1, RELOADING=1
 //! and STOPPING=1, and an invalid config on reload changes nothing; the unit file verifies.
 //! Needs root (skips otherwise). Documentation addresses only.
 
@@ -478,4 +479,29 @@ fn systemd_unit_verifies() {
         .output()
         .expect("systemd-analyze");
     assert!(String::from_utf8_lossy(&out.stderr).contains("keepalived-rs.service"));
+}
+
+#[test]
+fn engines_stop_cleanly_when_the_parent_is_killed() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("ksorphan").expect("lab");
+    let (ha1, _ha2) = two_hosts(&lab);
+    let dir = TempDir::new("svorphan");
+    let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &[]);
+    assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
+    let (vrrp, checker) = (
+        wait_pid(&d, Daemon::vrrp_pid),
+        wait_pid(&d, Daemon::checker_pid),
+    );
+    // SIGKILL of the parent: the engines get SIGTERM (parent-death signal) and stop as on
+    // SIGTERM, priority-0 advert and VIP removal included.
+    d.child.kill();
+    let gone = wait_until(Duration::from_secs(6), POLL, || {
+        !alive(vrrp) && !alive(checker)
+    });
+    assert!(gone.is_some(), "engines outlived the parent\n{}", d.log());
+    assert!(!ha1.has_addr(vip()), "VIP left behind\n{}", d.log());
+    assert!(d.logged("(VI_1) sent 0 priority"), "{}", d.log());
 }

@@ -403,7 +403,7 @@ impl<'a> Supervisor<'a> {
             self.maybe_ready();
         }
         let mut reload: Option<tokio::task::JoinHandle<Result<Checked, Vec<String>>>> = None;
-        let mut reload_queued = false;
+        let mut queue = ReloadQueue::default();
         let stop = loop {
             let next_restart = self.slots.iter().filter_map(|s| s.restart_at).min();
             let sleep_until =
@@ -412,17 +412,16 @@ impl<'a> Supervisor<'a> {
                 _ = signals.term.recv() => break Stop::Signal,
                 _ = signals.int.recv() => break Stop::Signal,
                 _ = signals.hup.recv() => {
-                    if reload.is_some() {
-                        info!("Reload requested during a reload: queued");
-                        reload_queued = true;
-                    } else {
+                    if queue.request() {
                         reload = Some(self.start_reload());
+                    } else {
+                        info!("Reload requested during a reload: queued");
                     }
                 }
                 done = wait_reload(&mut reload) => {
                     reload = None;
                     self.finish_reload(done);
-                    if std::mem::take(&mut reload_queued) {
+                    if queue.finished() {
                         reload = Some(self.start_reload());
                     }
                 }
@@ -608,6 +607,33 @@ impl<'a> Supervisor<'a> {
     }
 }
 
+/// Reload bookkeeping: one check at a time; SIGHUPs during it are queued as one more reload
+/// (which reads the file as it is then).
+#[derive(Debug, Default)]
+struct ReloadQueue {
+    running: bool,
+    queued: bool,
+}
+
+impl ReloadQueue {
+    /// A SIGHUP arrived: whether to start a reload now (otherwise it is queued).
+    fn request(&mut self) -> bool {
+        if self.running {
+            self.queued = true;
+            false
+        } else {
+            self.running = true;
+            true
+        }
+    }
+
+    /// The reload in progress ended: whether to start the queued one now.
+    fn finished(&mut self) -> bool {
+        self.running = std::mem::take(&mut self.queued);
+        self.running
+    }
+}
+
 /// The end of the reload in progress, or never without one.
 async fn wait_reload<T>(
     reload: &mut Option<tokio::task::JoinHandle<T>>,
@@ -653,6 +679,20 @@ mod tests {
     const LVS: &str = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
                        real_server 198.51.100.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
     const STATIC: &str = "static_ipaddress {\n 198.51.100.7/24 dev eth0\n}\n";
+
+    #[test]
+    fn reloads_during_a_reload_are_queued_as_one() {
+        let mut q = ReloadQueue::default();
+        assert!(q.request());
+        assert!(!q.request());
+        assert!(!q.request());
+        // The queued one starts when the first ends; nothing after it.
+        assert!(q.finished());
+        assert!(!q.finished());
+        assert!(q.request());
+        assert!(!q.finished());
+        assert!(q.request());
+    }
 
     #[test]
     fn engines_follow_the_configuration_and_the_options() {
