@@ -505,3 +505,44 @@ fn engines_stop_cleanly_when_the_parent_is_killed() {
     assert!(!ha1.has_addr(vip()), "VIP left behind\n{}", d.log());
     assert!(d.logged("(VI_1) sent 0 priority"), "{}", d.log());
 }
+
+#[test]
+fn reload_starts_a_needed_engine_and_a_config_error_in_an_engine_is_final() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("ksneed").expect("lab");
+    let (ha1, _ha2) = two_hosts(&lab);
+    let dir = TempDir::new("svneed");
+    let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", ""), &[]);
+    let vrrp = wait_pid(&d, Daemon::vrrp_pid);
+    assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
+    assert_eq!(d.checker_pid(), None, "a checker without virtual servers");
+
+    // The new configuration has a virtual server: the reload starts the checker engine.
+    let conf_path = dir.0.join("ha1.conf");
+    std::fs::write(&conf_path, conf(150, "", VIRTUAL_SERVER)).expect("config");
+    d.child.signal("HUP").expect("SIGHUP");
+    let checker = wait_pid(&d, Daemon::checker_pid);
+    let up = wait_until(Duration::from_secs(8), POLL, || {
+        d.logged(&format!(
+            "Healthcheck child process started (pid {checker})"
+        ))
+    });
+    assert!(up.is_some(), "{}", d.log());
+    assert_eq!(d.vrrp_pid(), Some(vrrp), "the VRRP engine was replaced");
+
+    // An engine restarted on a configuration that has become invalid (no reload asked for)
+    // exits with keepalived's CONFIG status: the daemon stops instead of looping.
+    std::fs::write(&conf_path, "vrrp_instance VI_1 {\n    priority 999\n}\n").expect("config");
+    kill("KILL", vrrp);
+    let status = d.child.wait_timeout(Duration::from_secs(8));
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{}", d.log());
+    assert!(
+        d.logged("exited with status 4 (a permanent error): Terminating"),
+        "{}",
+        d.log()
+    );
+    assert!(!alive(checker));
+    assert!(!ha1.has_addr(vip()), "VIP left behind\n{}", d.log());
+}

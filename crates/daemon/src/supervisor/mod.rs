@@ -572,6 +572,7 @@ impl<'a> Supervisor<'a> {
         let wait = self.checked.config.global.child_wait_time;
         let deadline = Instant::now() + wait;
         let mut killed = false;
+        let mut unclean_vrrp = false;
         while self.slots.iter().any(|s| s.running.is_some()) {
             tokio::select! {
                 Some(exit) = self.exits.recv() => {
@@ -584,6 +585,8 @@ impl<'a> Supervisor<'a> {
                             Err(e) => format!("unknown status ({e})"),
                         };
                         info!("{} child process({}) {status}", slot.engine.title(), r.pid);
+                        let clean = exit.status.as_ref().is_ok_and(ExitStatus::success);
+                        unclean_vrrp |= slot.engine == Engine::Vrrp && !clean;
                     }
                 }
                 () = tokio::time::sleep_until(deadline), if !killed => {
@@ -597,8 +600,8 @@ impl<'a> Supervisor<'a> {
                 }
             }
         }
-        // A VRRP engine killed on its way out may have left addresses behind.
-        if killed
+        // A VRRP engine killed (or dead) on its way out may have left addresses behind.
+        if (killed || unclean_vrrp)
             && !self.cli.dont_release_vrrp
             && self.slots.iter().any(|s| s.engine == Engine::Vrrp)
         {
