@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd
+packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
     qemu-system-x86 busybox-static cpio kmod ipvsadm)  # the last five: the IPVS VM (crates/lab/src/vm.rs)
 if [ "$(id -u)" = 0 ]; then
     missing=()

@@ -146,6 +146,15 @@ impl CheckerHandle {
             warn!("checkers did not stop within {wait:?}");
         }
     }
+
+    /// Applies a new, already validated configuration (SIGHUP). Placeholder: the checks keep
+    /// running on the configuration they started with.
+    pub fn reload(&self, config: Arc<Config>) {
+        warn!(
+            "checker reload is not applied yet: keeping the running checks ({} virtual servers in the new configuration)",
+            config.lvs.virtual_servers.len()
+        );
+    }
 }
 
 /// Starts the checker thread when the configuration has real servers to check.

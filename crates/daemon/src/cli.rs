@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 /// Options that are accepted for compatibility but do nothing yet say so in their help.
 const NOT_YET: &str = "(accepted; not yet active)";
@@ -34,15 +34,11 @@ pub struct Cli {
     pub config_id: Option<String>,
 
     /// Only run the VRRP subsystem
-    #[arg(
-        short = 'P',
-        long = "vrrp",
-        help = "Only run the VRRP subsystem (the only one implemented so far)"
-    )]
+    #[arg(short = 'P', long = "vrrp", help = "Only run the VRRP subsystem")]
     pub vrrp: bool,
 
     /// Only run the health-checker subsystem
-    #[arg(short = 'C', long = "check", help = format!("Only run the health-checker subsystem {NOT_YET}"))]
+    #[arg(short = 'C', long = "check")]
     pub check: bool,
 
     /// Don't run the BFD subsystem
@@ -50,7 +46,7 @@ pub struct Cli {
     pub no_bfd: bool,
 
     /// Force all child processes to run, even if they have no configuration
-    #[arg(long = "all", help = format!("Force all child processes to run, even if they have no configuration {NOT_YET}"))]
+    #[arg(long = "all")]
     pub all: bool,
 
     /// Log messages to the local console
@@ -99,7 +95,7 @@ pub struct Cli {
     pub dont_release_ipvs: bool,
 
     /// Don't respawn child processes
-    #[arg(short = 'R', long = "dont-respawn", help = format!("Don't respawn child processes {NOT_YET}"))]
+    #[arg(short = 'R', long = "dont-respawn")]
     pub dont_respawn: bool,
 
     /// Don't fork the daemon process
@@ -123,7 +119,7 @@ pub struct Cli {
         short = 'p',
         long = "pid",
         value_name = "FILE",
-        help = "Use the specified pidfile for the parent process"
+        help = "Use the specified pidfile for the parent process [default: /run/keepalived.pid]"
     )]
     pub pid: Option<PathBuf>,
 
@@ -132,12 +128,17 @@ pub struct Cli {
         short = 'r',
         long = "vrrp_pid",
         value_name = "FILE",
-        help = "Use the specified pidfile for the VRRP process (the same process for now)"
+        help = "Use the specified pidfile for the VRRP child process [default: /run/keepalived_vrrp.pid]"
     )]
     pub vrrp_pid: Option<PathBuf>,
 
     /// Use the specified pidfile for the checkers child process
-    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE", help = format!("Use the specified pidfile for the checkers process {NOT_YET}"))]
+    #[arg(
+        short = 'c',
+        long = "checkers_pid",
+        value_name = "FILE",
+        help = "Use the specified pidfile for the checkers child process [default: /run/keepalived_checkers.pid]"
+    )]
     pub checkers_pid: Option<PathBuf>,
 
     /// Use the specified pidfile for the BFD child process
@@ -167,6 +168,38 @@ pub struct Cli {
     /// Display the version number and the features built in
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+
+    /// Internal: run as this engine process under the supervising parent (the parent passes
+    /// it to the copy of itself it starts; see `supervisor`).
+    #[arg(long = "engine", value_name = "ENGINE", hide = true)]
+    pub engine: Option<Engine>,
+}
+
+/// The engine processes the supervising parent runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Engine {
+    /// The VRRP engine (keepalived's VRRP child).
+    Vrrp,
+    /// The health checkers and IPVS (keepalived's healthcheckers child).
+    Checker,
+}
+
+impl Engine {
+    /// The option value (`vrrp`, `checker`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Vrrp => "vrrp",
+            Engine::Checker => "checker",
+        }
+    }
+
+    /// keepalived's name of the process in log lines (`VRRP`, `Healthcheck`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Engine::Vrrp => "VRRP",
+            Engine::Checker => "Healthcheck",
+        }
+    }
 }
 
 fn parse_facility(s: &str) -> Result<String, String> {

@@ -1,5 +1,5 @@
-//! The `keepalived-rs` binary: keepalived's command line, the configuration test, and (as the
-//! engines land) the daemon itself.
+//! The `keepalived-rs` binary: keepalived's command line, the configuration test, and the
+//! daemon: a supervising parent ([`supervisor`]) and its engine processes (VRRP, checkers).
 
 mod checker;
 mod cli;
@@ -8,6 +8,7 @@ mod dump;
 mod lb;
 mod mail;
 mod script;
+mod supervisor;
 mod vrrp;
 
 use clap::Parser;
@@ -32,7 +33,7 @@ fn run(cli: &cli::Cli) -> i32 {
     if cli.version {
         println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
         println!("compatible with keepalived.conf of keepalived 2.4");
-        println!("features: config, vrrp");
+        println!("features: config, vrrp, checkers");
         return 0;
     }
     if let Some(name) = &cli.signum {
@@ -72,11 +73,8 @@ fn run(cli: &cli::Cli) -> i32 {
     if cli.dump_conf {
         return config_test::run(&cli.use_file, &opts, true, None).code;
     }
-    if cli.check && !cli.vrrp {
-        eprintln!(
-            "keepalived-rs: the health checker is not implemented yet; only the VRRP engine runs (-P)"
-        );
-        return 2;
+    match cli.engine {
+        Some(engine) => supervisor::engine::run(engine, cli, &opts),
+        None => supervisor::run(cli, &opts),
     }
-    vrrp::run(cli, &opts)
 }

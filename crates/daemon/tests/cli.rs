@@ -212,10 +212,13 @@ fn sigterm_is_honoured_even_when_the_parent_blocked_it() {
         "sigmask.conf",
         "vrrp_instance VI_1 {\n interface kars-nosuch0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  192.0.2.10/24\n }\n}\n",
     );
+    let run = path.with_extension("run");
+    std::fs::create_dir_all(&run).expect("run dir");
     let script = format!(
-        "import os, signal; signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGTERM}}); os.execv('{bin}', ['{bin}', '-n', '-l', '-f', '{conf}'])",
+        "import os, signal; signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGTERM}}); os.execv('{bin}', ['{bin}', '-n', '-l', '-f', '{conf}', '-p', '{run}/p.pid', '-r', '{run}/v.pid', '-c', '{run}/c.pid'])",
         bin = env!("CARGO_BIN_EXE_keepalived-rs"),
-        conf = path.display()
+        conf = path.display(),
+        run = run.display()
     );
     let mut child = Command::new("python3")
         .arg("-c")

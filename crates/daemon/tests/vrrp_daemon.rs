@@ -140,7 +140,7 @@ fn run_case(case: &Case) {
     );
 
     // The master freezes: the backup takes over within Master_Down_Interval.
-    master.child.signal("STOP").expect("SIGSTOP");
+    master.freeze();
     let took = wait_until(case.backup_mdi * 2, POLL, || ha2.has_addr(vip));
     eprintln!(
         "[{}] takeover after SIGSTOP of the master: {took:?} (Master_Down_Interval {:?})",
@@ -162,7 +162,7 @@ fn run_case(case: &Case) {
 
     // It thaws: its priority is higher, so it stays (or becomes again) master and the backup
     // steps down.
-    master.child.signal("CONT").expect("SIGCONT");
+    master.thaw();
     let back = wait_until(case.backup_mdi * 2, POLL, || {
         !ha2.has_addr(vip) && ha1.has_addr(vip)
     });
@@ -363,7 +363,6 @@ fn vrrp_process_settings_are_applied() {
     let nice = format!("global_defs {{\n    vrrp_priority -5\n}}\n{vrrp}");
     let mut rt_router = Daemon::start(&ha1, &dir.0, "rt", &rt, &[]);
     let mut nice_router = Daemon::start(&ha2, &dir.0, "nice", &nice, &[]);
-    let (rt_pid, nice_pid) = (rt_router.child.id(), nice_router.child.id());
     let settled = wait_until(Duration::from_secs(5), POLL, || {
         rt_router.logged("Entering") && nice_router.logged("Entering")
     });
@@ -372,6 +371,19 @@ fn vrrp_process_settings_are_applied() {
         "{}\n{}",
         rt_router.log(),
         nice_router.log()
+    );
+    // The settings apply to the VRRP engine process, not to the supervising parent.
+    let (rt_pid, nice_pid) = (
+        rt_router.vrrp_pid().expect("VRRP process of rt"),
+        nice_router.vrrp_pid().expect("VRRP process of nice"),
+    );
+    let (parent_policy, parent_prio) = sched_fields(rt_router.child.id())
+        .map(|(_, prio, policy)| (policy, prio))
+        .expect("stat of the parent");
+    assert_eq!(
+        (parent_policy, parent_prio),
+        (0, 0),
+        "the parent stays SCHED_OTHER"
     );
     let (_, rt_prio, rt_policy) = sched_fields(rt_pid).expect("stat of rt");
     assert_eq!((rt_policy, rt_prio), (2, 20), "SCHED_RR 20 expected");

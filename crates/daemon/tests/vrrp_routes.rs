@@ -222,7 +222,7 @@ fn virtual_routes_and_rules_follow_the_master() {
     );
 
     // The master freezes: the backup takes over, routes and rule included.
-    master.child.signal("STOP").expect("SIGSTOP");
+    master.freeze();
     let took = wait_until(BACKUP_MDI * 3, POLL, || holds_virtual(&ha2));
     assert!(
         took.is_some(),

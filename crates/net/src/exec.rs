@@ -1,8 +1,9 @@
-//! Process set-up for the scripts the daemon runs: credentials and the parent-death signal,
-//! applied in the child between `fork` and `exec` (the one step std cannot do without `unsafe`).
+//! Process set-up for the processes the daemon runs: credentials and the parent-death signal,
+//! applied in the child between `fork` and `exec` (the one step std cannot do without `unsafe`),
+//! and signals to them.
 
-// One `unsafe` call: `CommandExt::pre_exec`. The hook only makes async-signal-safe system calls
-// (setgroups, setgid, setuid, prctl, getppid) on data prepared before the fork.
+// Two `unsafe` uses: `CommandExt::pre_exec`, whose hook only makes async-signal-safe system calls
+// (setgroups, setgid, setuid, prctl, getppid) on data prepared before the fork; and `kill`.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -65,4 +66,21 @@ pub fn prepare_child(
     unsafe {
         cmd.pre_exec(hook);
     }
+}
+
+/// Sends signal number `signo` to process `pid` (`kill(2)`); also for the real-time signals
+/// (keepalived's JSON signal is SIGRTMIN+2), which `nix`'s `Signal` cannot name.
+///
+/// # Errors
+/// `kill`'s error (`ESRCH`: no such process), or `InvalidInput` for a pid that does not fit.
+pub fn send_signal(pid: u32, signo: i32) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad pid"))?;
+    // SAFETY: kill takes two integers and touches no memory.
+    if unsafe { libc::kill(pid, signo) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

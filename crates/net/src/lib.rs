@@ -51,7 +51,7 @@ mod vrrp_socket;
 
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
 pub use error::{NetError, Result};
-pub use exec::{ChildCreds, prepare_child};
+pub use exec::{ChildCreds, prepare_child, send_signal};
 pub use garp::{
     ALL_NODES_MAC, ALL_NODES_V6, ARP_FRAME_LEN, BROADCAST_MAC, Garp, MacAddr, NA_FRAME_LEN,
     arp_frame, na_frame,

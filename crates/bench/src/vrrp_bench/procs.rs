@@ -125,16 +125,17 @@ impl Daemon {
         cmd.args(["-n", "-l", "-f"]).arg(conf);
         if imp == Impl::Keepalived {
             cmd.arg("-D");
-            for (flag, ext) in [("-p", "pid"), ("-r", "vrrp.pid"), ("-c", "chk.pid")] {
-                cmd.arg(flag).arg(dir.join(format!("{tag}.{ext}")));
-            }
+        }
+        // Both run a parent and engine processes, each with its pid file.
+        for (flag, ext) in [("-p", "pid"), ("-r", "vrrp.pid"), ("-c", "chk.pid")] {
+            cmd.arg(flag).arg(dir.join(format!("{tag}.{ext}")));
         }
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let child = LabChild::spawn(&mut cmd).map_err(|e| e.to_string())?;
         Ok(Daemon { child, log })
     }
 
-    /// The process id of the daemon (its parent process, for keepalived).
+    /// The process id of the daemon (its parent process).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,6 +1,7 @@
 //! Logging as keepalived logs: with `-l` to the console (stderr), each line stamped like
 //! `Wed Nov 25 22:45:16 2026: (VI_1) Entering MASTER STATE`; otherwise to syslog (`/dev/log`,
-//! facility from `-S`, ident `Keepalived_vrrp`). `-D` adds the detail (debug) lines.
+//! facility from `-S`, ident `Keepalived` for the parent, `Keepalived_vrrp` and
+//! `Keepalived_healthcheckers` for the engines). `-D` adds the detail (debug) lines.
 //!
 //! The console time stamp is in UTC: the daemon forbids `unsafe`, so there is no `localtime_r`.
 
@@ -23,6 +24,8 @@ pub enum Target {
     Syslog {
         /// The facility number (0..=23).
         facility: u8,
+        /// The ident (`Keepalived`, `Keepalived_vrrp`, `Keepalived_healthcheckers`).
+        ident: &'static str,
     },
 }
 
@@ -38,9 +41,9 @@ pub fn init(target: &Target, detail: bool) {
             .with_timer(KeepalivedTime)
             .with_writer(io::stderr)
             .try_init(),
-        Target::Syslog { facility } => builder
+        Target::Syslog { facility, ident } => builder
             .without_time()
-            .with_writer(Syslog::new(*facility))
+            .with_writer(Syslog::new(*facility, ident))
             .try_init(),
     };
 }
@@ -109,13 +112,15 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
 /// A `MakeWriter` sending each event as one datagram to `/dev/log`.
 struct Syslog {
     facility: u8,
+    ident: &'static str,
     socket: Mutex<Option<UnixDatagram>>,
 }
 
 impl Syslog {
-    fn new(facility: u8) -> Self {
+    fn new(facility: u8, ident: &'static str) -> Self {
         Syslog {
             facility,
+            ident,
             socket: Mutex::new(None),
         }
     }
@@ -134,8 +139,9 @@ impl Syslog {
         };
         let text = String::from_utf8_lossy(line);
         let msg = format!(
-            "<{}>Keepalived_vrrp[{}]: {}",
+            "<{}>{}[{}]: {}",
             u16::from(self.facility) * 8 + u16::from(severity),
+            self.ident,
             std::process::id(),
             text.trim_end()
         );

@@ -1,9 +1,11 @@
-//! Running the VRRP engine: `keepalived-rs -n -l -f FILE`.
+//! The VRRP engine process (keepalived's VRRP child, started by [`crate::supervisor`]).
 //!
-//! [`run`] reads and checks the configuration as `-t` does (and refuses to start on errors),
-//! converts each `vrrp_instance` ([`convert`]), sets up logging ([`log`]), writes the pid files,
-//! and runs the tokio [`driver`] until SIGTERM or SIGINT; SIGHUP (reload) is only logged for now.
+//! [`run`] reads and checks the configuration as `-t` does ([`check`], which the parent also
+//! uses before it starts anything and on reload), converts each `vrrp_instance` ([`convert`]),
+//! sets up logging ([`log`]) and runs the tokio [`driver`] until SIGTERM or SIGINT; SIGHUP
+//! (reload) is only logged for now. [`cleanup`] removes what a dead engine left behind.
 
+pub mod cleanup;
 pub mod convert;
 pub mod driver;
 pub mod link;
@@ -21,7 +23,7 @@ pub mod track_script;
 pub mod vmac;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use keepalived_config::{DiagKind, PreprocessOptions, host};
@@ -33,12 +35,28 @@ use crate::cli::Cli;
 use crate::config_test::gather_host_facts;
 use convert::IfFacts;
 
-/// Exit code when the daemon cannot start (bad configuration, no permission).
+/// Exit code when the engine cannot start (no runtime, no permission).
 const EXIT_START_FAILED: i32 = 1;
 
-/// Runs the daemon; returns the process exit code.
-pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let mut read = keepalived_config::read_file(&cli.use_file, opts);
+/// A configuration read and checked in full, ready for the VRRP engine.
+pub struct Checked {
+    /// The typed configuration.
+    pub config: keepalived_config::Config,
+    /// One plan per `vrrp_instance`.
+    pub plans: Vec<convert::InstancePlan>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    pub statics: convert::StaticPlan,
+    /// The warnings (rendered diagnostics, with their place) to log.
+    pub warnings: Vec<String>,
+}
+
+/// Reads `path` and checks it as `-t` does, against this host's interfaces, and converts the
+/// VRRP instances. On errors, returns every diagnostic rendered with its file, line and column.
+///
+/// # Errors
+/// The rendered diagnostics when the configuration cannot be run.
+pub fn check(path: &Path, opts: &PreprocessOptions) -> Result<Checked, Vec<String>> {
+    let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
     host::check(&read.config, &facts, &mut read.diagnostics);
     // A missing interface does not stop the daemon: its instances start in FAULT.
@@ -71,76 +89,83 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     read.diagnostics.sort();
     let rendered = read.render_diagnostics();
     if blocking {
-        for line in &rendered {
-            eprintln!("{line}");
-        }
-        eprintln!(
-            "keepalived-rs: not starting: {} has errors",
-            cli.use_file.display()
-        );
-        return EXIT_START_FAILED;
+        return Err(rendered);
     }
+    Ok(Checked {
+        config: read.config,
+        plans,
+        statics,
+        warnings: rendered,
+    })
+}
 
-    let target = if cli.log_console || cli.no_syslog {
+/// The log target of `-l` / `-G` / `-S`, for the process whose syslog ident is `ident`.
+pub fn log_target(cli: &Cli, ident: &'static str) -> log::Target {
+    if cli.log_console || cli.no_syslog {
         log::Target::Console
     } else {
         log::Target::Syslog {
             facility: log::facility(cli.log_facility.as_deref()),
+            ident,
+        }
+    }
+}
+
+/// Runs the VRRP engine process (started by the supervising parent, see
+/// [`crate::supervisor`]); returns the process exit code ([`crate::supervisor::EXIT_CONFIG`]
+/// when the configuration cannot be run).
+pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
+    let checked = match check(&cli.use_file, opts) {
+        Ok(c) => c,
+        Err(rendered) => {
+            for line in &rendered {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "keepalived-rs: not starting: {} has errors",
+                cli.use_file.display()
+            );
+            return crate::supervisor::EXIT_CONFIG;
         }
     };
-    log::init(&target, cli.log_detail);
-    info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
-    info!("Configuration file {}", cli.use_file.display());
-    for line in &rendered {
+    log::init(&log_target(cli, "Keepalived_vrrp"), cli.log_detail);
+    info!("VRRP child process started (pid {})", std::process::id());
+    for line in &checked.warnings {
         warn!("{line}");
     }
+    let Checked {
+        config,
+        plans,
+        statics,
+        ..
+    } = checked;
 
-    let pid_files: Vec<PathBuf> = [&cli.pid, &cli.vrrp_pid]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    for path in &pid_files {
-        if let Some(pid) = running_pid(path) {
-            error!(
-                "daemon is already running (pid {pid} in {})",
-                path.display()
-            );
-            return EXIT_START_FAILED;
-        }
+    // Whatever a predecessor left (it crashed, or was killed): gone before any instance starts,
+    // so this engine holds no address while it is BACKUP.
+    if !plans.is_empty() {
+        cleanup::remove_leftovers(&plans);
     }
-    for path in &pid_files {
-        if let Err(e) = write_pid_file(path) {
-            error!("cannot write pid file {}: {e}", path.display());
-        }
-    }
-
-    sched::apply(&read.config.global.defs.vrrp_process);
+    sched::apply(&config.global.defs.vrrp_process);
     // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
     // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    let config = std::sync::Arc::new(read.config.clone());
-    let checker = crate::checker::start(config.clone());
+    let tracks = track_plan::plan(&config, |name| {
+        plans
+            .iter()
+            .find(|p| p.cfg.name == name)
+            .and_then(|p| p.vmac.as_ref())
+            .map(|v| v.spec.name.clone())
+    });
+    // This process answers the dumps of the VRRP engine; the checker process writes its own.
     let (snapshot_tx, snapshot_rx) = tokio::sync::mpsc::unbounded_channel();
-    let dumper = crate::dump::Dumper::new(
-        &read.config.global.defs,
-        (!plans.is_empty()).then_some(snapshot_tx),
-        checker
-            .as_ref()
-            .map(crate::checker::CheckerHandle::snapshots),
-    );
-    let code = match runtime {
+    let dumper = crate::dump::Dumper::new(&config.global.defs, Some(snapshot_tx), None);
+    let config = std::sync::Arc::new(config);
+    match runtime {
         Ok(rt) => rt.block_on(serve(
             driver::Setup {
-                tracks: track_plan::plan(&read.config, |name| {
-                    plans
-                        .iter()
-                        .find(|p| p.cfg.name == name)
-                        .and_then(|p| p.vmac.as_ref())
-                        .map(|v| v.spec.name.clone())
-                }),
+                tracks,
                 plans,
                 statics,
                 release: !cli.dont_release_vrrp,
@@ -153,14 +178,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
         }
-    };
-    if let Some(checker) = checker {
-        checker.stop(Duration::from_secs(2));
     }
-    for path in &pid_files {
-        let _ = std::fs::remove_file(path);
-    }
-    code
 }
 
 async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper) -> i32 {
@@ -176,6 +194,8 @@ async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper) -> i32 {
             return EXIT_START_FAILED;
         }
     };
+    // STATS_CLEAR (and the dump signals) must never end this process.
+    crate::supervisor::engine::catch_dump_signals();
     // SIGUSR1: data dump; SIGUSR2: statistics; keepalived's JSON signal: the JSON dump.
     let json_signal = crate::cli::signum("JSON").unwrap_or(36);
     let dump_signals = (
@@ -193,6 +213,7 @@ async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper) -> i32 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = driver::Clock::new();
     let mut engine = tokio::spawn(driver::run(setup, clock, stop_rx));
+    crate::supervisor::ready::report(crate::cli::Engine::Vrrp);
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -260,14 +281,4 @@ fn interface_facts() -> IfFacts {
         }
     }
     facts
-}
-
-/// The pid in `path` if it names another live process (as keepalived, refuse to start then).
-fn running_pid(path: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
-    (pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()).then_some(pid)
-}
-
-fn write_pid_file(path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, format!("{}\n", std::process::id()))
 }

@@ -1,6 +1,7 @@
 //! A keepalived-rs process in a lab host for the daemon's own tests, and a temp directory for
 //! its files.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,20 +27,42 @@ impl Drop for TempDir {
     }
 }
 
-/// One keepalived-rs process (`-n -l -D`) in a lab host, logging to a file.
+/// One keepalived-rs daemon (`-n -l -D`) in a lab host, logging to a file: the supervising
+/// parent and its engine processes, each with its pid file in the test's directory.
 pub struct Daemon {
-    /// The process (killed on drop).
+    /// The parent process (killed on drop; its engines follow through the parent-death
+    /// signal, and the lab kills whatever is left in its namespaces).
     pub child: LabChild,
     log: PathBuf,
+    /// `-r`: the VRRP engine's pid file.
+    pub vrrp_pid_file: PathBuf,
+    /// `-c`: the checker engine's pid file.
+    pub checkers_pid_file: PathBuf,
+    /// `-p`: the parent's pid file.
+    pub pid_file: PathBuf,
 }
 
 impl Daemon {
     /// Writes `conf` to `dir/name.conf` and starts keepalived-rs on it with `extra_args`.
     pub fn start(host: &Host, dir: &Path, name: &str, conf: &str, extra_args: &[&str]) -> Daemon {
+        Daemon::start_with(host, dir, name, conf, extra_args, &[])
+    }
+
+    /// As [`Daemon::start`], with environment variables `envs` set.
+    pub fn start_with(
+        host: &Host,
+        dir: &Path,
+        name: &str,
+        conf: &str,
+        extra_args: &[&str],
+        envs: &[(&str, &OsStr)],
+    ) -> Daemon {
         let conf_path = dir.join(format!("{name}.conf"));
         std::fs::write(&conf_path, conf).expect("write config");
         let log = dir.join(format!("{name}.log"));
         let pid = dir.join(format!("{name}.pid"));
+        let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
+        let checkers_pid = dir.join(format!("{name}.checkers.pid"));
         let mut cmd = host.command(env!("CARGO_BIN_EXE_keepalived-rs"));
         cmd.args(["-n", "-l", "-D"])
             .args(extra_args)
@@ -47,11 +70,50 @@ impl Daemon {
             .arg(&conf_path)
             .arg("-p")
             .arg(&pid)
+            .arg("-r")
+            .arg(&vrrp_pid)
+            .arg("-c")
+            .arg(&checkers_pid)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&log).expect("log file"));
         let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
-        Daemon { child, log }
+        Daemon {
+            child,
+            log,
+            vrrp_pid_file: vrrp_pid,
+            checkers_pid_file: checkers_pid,
+            pid_file: pid,
+        }
+    }
+
+    /// Freezes the whole daemon: SIGSTOP to its engine processes, then to the parent (a
+    /// stopped parent alone would leave the engines running).
+    pub fn freeze(&mut self) {
+        let mut pids: Vec<u32> = [self.vrrp_pid(), self.checker_pid()]
+            .into_iter()
+            .flatten()
+            .collect();
+        pids.push(self.child.id());
+        kill_each("STOP", &pids);
+    }
+
+    /// Resumes a frozen daemon (SIGCONT, parent first).
+    pub fn thaw(&mut self) {
+        let mut pids = vec![self.child.id()];
+        pids.extend([self.vrrp_pid(), self.checker_pid()].into_iter().flatten());
+        kill_each("CONT", &pids);
+    }
+
+    /// The pid of the VRRP engine process (from its pid file), once it runs.
+    pub fn vrrp_pid(&self) -> Option<u32> {
+        read_pid(&self.vrrp_pid_file)
+    }
+
+    /// The pid of the checker engine process (from its pid file), once it runs.
+    pub fn checker_pid(&self) -> Option<u32> {
+        read_pid(&self.checkers_pid_file)
     }
 
     /// Everything logged so far.
@@ -79,4 +141,19 @@ pub fn run_to_exit(dir: &Path, name: &str, conf: &str) -> (Option<i32>, String) 
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The live process named in pid file `path`.
+pub fn read_pid(path: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+}
+
+/// `kill -s SIG PID...` in one run (the signals go out in argument order).
+fn kill_each(sig: &str, pids: &[u32]) {
+    let _ = std::process::Command::new("kill")
+        .arg("-s")
+        .arg(sig)
+        .args(pids.iter().map(u32::to_string))
+        .status();
 }

@@ -197,7 +197,8 @@ impl Router {
         Router::start(Impl::Keepalived, host, host.name(), conf_text)
     }
 
-    /// Starts keepalived-rs on `host`: `keepalived-rs -n -l -D -f conf`.
+    /// Starts keepalived-rs on `host`: `keepalived-rs -n -l -D -f conf` with the same pid
+    /// files as keepalived.
     pub fn ours(host: &Host, conf_text: &str) -> Router {
         Router::start(Impl::Ours, host, host.name(), conf_text)
     }
@@ -231,7 +232,14 @@ impl Router {
             }
             Impl::Ours => {
                 let mut c = host.command(ours_bin());
-                c.args(["-n", "-l", "-D", "-f"]).arg(&conf);
+                c.args(["-n", "-l", "-D", "-f"])
+                    .arg(&conf)
+                    .arg("-p")
+                    .arg(dir.join("run/ka.pid"))
+                    .arg("-r")
+                    .arg(dir.join("run/vrrp.pid"))
+                    .arg("-c")
+                    .arg(dir.join("run/chk.pid"));
                 c
             }
         };
@@ -272,14 +280,12 @@ impl Router {
     }
 
     /// Whether every process of the router is stopped (state `T` in `/proc/PID/stat`), and
-    /// for keepalived, whether that includes at least its VRRP child: checks that a freeze
-    /// caught the whole router.
+    /// whether that includes at least its VRRP child: checks that a freeze caught the whole
+    /// router.
     pub fn is_frozen(&self) -> bool {
         let pids = self.pids();
-        let enough = match self.kind {
-            Impl::Keepalived => pids.len() >= 2,
-            Impl::Ours => !pids.is_empty(),
-        };
+        // Both daemons run a parent and at least a VRRP child.
+        let enough = pids.len() >= 2;
         enough
             && pids.iter().all(|pid| {
                 std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -1,0 +1,183 @@
+//! The engine processes' side of supervision: the entry of `--engine=vrrp|checker`, the
+//! checker process's own loop, and the signals every engine must survive.
+//!
+//! The parent starts each engine with the parent-death signal SIGTERM already set (before the
+//! exec, [`keepalived_net::prepare_child`]), so an engine never outlives its parent: it stops
+//! cleanly when the parent dies. [`run`] sets it again for an engine started by hand.
+
+use std::sync::Arc;
+
+use keepalived_config::{Config, PreprocessOptions};
+use nix::sys::signal::Signal;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use crate::checker::{self, CheckerHandle};
+use crate::cli::{Cli, Engine, signum};
+use crate::dump::{DumpKind, Dumper};
+use crate::supervisor::{EXIT_CONFIG, ready};
+use crate::vrrp;
+
+/// The environment variable holding the supervising parent's pid.
+pub const ENV_PARENT: &str = "KEEPALIVED_RS_SUPERVISOR";
+
+/// Runs the engine process `engine`; returns its exit code.
+pub fn run(engine: Engine, cli: &Cli, opts: &PreprocessOptions) -> i32 {
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    let parent = std::env::var(ENV_PARENT)
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok());
+    if let Some(parent) = parent {
+        // The parent died before the death signal was set: stop at once.
+        if u32::try_from(nix::unistd::getppid().as_raw()).ok() != Some(parent) {
+            return 0;
+        }
+    }
+    // The same seed as the parent: a config using random values reads the same in every process.
+    let mut opts = opts.clone();
+    if let Some(parent) = parent {
+        opts.random_seed = u64::from(parent);
+    }
+    match engine {
+        Engine::Vrrp => vrrp::run(cli, &opts),
+        Engine::Checker => run_checker(cli, &opts),
+    }
+}
+
+/// Installs handlers for SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals, which
+/// the parent forwards: their default action would end the process. Must be called inside a
+/// tokio runtime; the handlers stay for the life of the process.
+pub fn catch_dump_signals() {
+    let mut kinds = vec![SignalKind::user_defined1(), SignalKind::user_defined2()];
+    kinds.extend(
+        ["JSON", "STATS_CLEAR"]
+            .into_iter()
+            .filter_map(signum)
+            .map(SignalKind::from_raw),
+    );
+    for kind in kinds {
+        // tokio keeps the handler installed after the stream is dropped.
+        if let Err(e) = signal(kind) {
+            warn!("cannot handle signal {}: {e}", kind.as_raw_value());
+        }
+    }
+}
+
+/// The checker process: reads and checks the configuration, runs the checks
+/// ([`checker::start`]) until SIGTERM or SIGINT; SIGHUP reads and checks the configuration
+/// again and hands it to [`CheckerHandle::reload`] (an invalid one is logged with its place
+/// and the running one kept).
+pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
+    let checked = match vrrp::check(&cli.use_file, opts) {
+        Ok(c) => c,
+        Err(rendered) => {
+            for line in &rendered {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "keepalived-rs: not starting: {} has errors",
+                cli.use_file.display()
+            );
+            return EXIT_CONFIG;
+        }
+    };
+    vrrp::log::init(
+        &vrrp::log_target(cli, "Keepalived_healthcheckers"),
+        cli.log_detail,
+    );
+    info!(
+        "Healthcheck child process started (pid {})",
+        std::process::id()
+    );
+    for line in &checked.warnings {
+        warn!("{line}");
+    }
+    let config = Arc::new(checked.config);
+    let wait = config.global.child_wait_time;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let handle = checker::start(config.clone());
+    let handle = runtime.block_on(checker_loop(cli, opts, config, handle));
+    if let Some(handle) = handle {
+        // The parent kills us after child_wait_time: stop a little sooner.
+        handle.stop(wait.mul_f32(0.8));
+    }
+    info!("Stopped");
+    0
+}
+
+/// Waits for signals; returns the handle to stop.
+async fn checker_loop(
+    cli: &Cli,
+    opts: &PreprocessOptions,
+    mut config: Arc<Config>,
+    mut handle: Option<CheckerHandle>,
+) -> Option<CheckerHandle> {
+    catch_dump_signals();
+    // SIGUSR1 writes the checker's data dump (keepalived_check.data); SIGUSR2 and the JSON
+    // signal are the VRRP engine's (caught above so that they never end this process).
+    let mut usr1 = match signal(SignalKind::user_defined1()) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
+            return handle;
+        }
+    };
+    let signals = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    );
+    let (mut term, mut int, mut hup) = match signals {
+        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+        _ => {
+            error!("cannot install signal handlers");
+            return handle;
+        }
+    };
+    ready::report(Engine::Checker);
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = usr1.recv() => {
+                let snapshots = handle.as_ref().map(CheckerHandle::snapshots);
+                Dumper::new(&config.global.defs, None, snapshots).request(DumpKind::Data);
+            }
+            _ = hup.recv() => {
+                info!("Reloading");
+                let (path, opts) = (cli.use_file.clone(), opts.clone());
+                let checked = tokio::task::spawn_blocking(move || vrrp::check(&path, &opts)).await;
+                match checked {
+                    Ok(Ok(c)) => {
+                        for line in &c.warnings {
+                            warn!("{line}");
+                        }
+                        config = Arc::new(c.config);
+                        match &handle {
+                            Some(h) => h.reload(config.clone()),
+                            None => handle = checker::start(config.clone()),
+                        }
+                    }
+                    Ok(Err(rendered)) => {
+                        for line in &rendered {
+                            error!("{line}");
+                        }
+                        error!("reload: {} has errors; keeping the running configuration", cli.use_file.display());
+                    }
+                    Err(e) => error!("reload failed: {e}"),
+                }
+            }
+        }
+    }
+    info!("Stopping");
+    handle
+}

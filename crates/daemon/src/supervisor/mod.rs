@@ -1,0 +1,719 @@
+//! The supervising parent: starts the engine processes, restarts them when they die, passes
+//! signals on, owns the pid files and talks to systemd.
+//!
+//! Like keepalived, the daemon is a parent and one child per engine: VRRP, and the checkers
+//! with IPVS. The parent reads and checks the configuration in full, then starts each engine
+//! the configuration needs (`-P`: VRRP only, `-C`: checkers only, `--all`: even without
+//! configuration for it) by executing its own binary again (`/proc/self/exe`, never a fork
+//! without exec in a threaded process) with the same arguments plus `--engine=vrrp|checker`
+//! ([`engine`]). A checker that hangs or crashes so never shares a process, a scheduler or a
+//! lock with the VRRP adverts.
+//!
+//! - A dead engine is restarted on keepalived's schedule ([`backoff`]); with `-R` the parent
+//!   stops instead. When the VRRP engine dies, the parent first removes what it left (VIPs,
+//!   virtual routes and rules, VMACs: [`crate::vrrp::cleanup`]), so no address stays up on a
+//!   router that no longer advertises it.
+//! - SIGHUP: the parent reads and checks the new configuration in full; if it has errors they
+//!   are logged with their place and nothing else happens, otherwise SIGHUP goes on to the
+//!   engines (and an engine the new configuration needs is started). A SIGHUP during a reload
+//!   is queued. SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals are passed on.
+//! - SIGTERM / SIGINT: SIGTERM to the engines, SIGKILL to those still there after
+//!   `child_wait_time`.
+//! - Pid files ([`pidfile`]): the parent's (`-p`) and each engine's (`-r`, `-c`, written by
+//!   the parent when it starts the engine); a daemon whose pid file names a live process
+//!   refuses to start.
+//! - systemd ([`ready`]): `READY=1` once every engine is up, `RELOADING=1` / `READY=1` around a
+//!   reload, `STOPPING=1`.
+
+pub mod backoff;
+pub mod engine;
+pub mod pidfile;
+pub mod ready;
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_config::{Config, PreprocessOptions};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::cli::{Cli, Engine, signum};
+use crate::vrrp::{self, Checked};
+use pidfile::PidFile;
+
+/// Exit code of an engine whose configuration cannot be run (keepalived's
+/// KEEPALIVED_EXIT_CONFIG): the parent stops instead of restarting it.
+pub const EXIT_CONFIG: i32 = 4;
+
+/// Exit code of an engine that cannot work at all (keepalived's KEEPALIVED_EXIT_FATAL): the
+/// parent stops instead of restarting it.
+pub const EXIT_FATAL: i32 = 3;
+
+/// Exit code of the parent when it cannot start, or stops because an engine died (`-R`) or
+/// failed for good.
+const EXIT_FAILURE: i32 = 1;
+
+/// Runs the daemon (the parent); returns the process exit code.
+pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
+    let checked = match vrrp::check(&cli.use_file, opts) {
+        Ok(c) => c,
+        Err(rendered) => {
+            for line in &rendered {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "keepalived-rs: not starting: {} has errors",
+                cli.use_file.display()
+            );
+            return EXIT_FAILURE;
+        }
+    };
+    vrrp::log::init(&vrrp::log_target(cli, "Keepalived"), cli.log_detail);
+    info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+    info!("Configuration file {}", cli.use_file.display());
+    for line in &checked.warnings {
+        warn!("{line}");
+    }
+    let wanted = wanted(cli, &checked.config);
+    let parent_path = pidfile::parent_path(cli);
+    let paths: Vec<PathBuf> = std::iter::once(parent_path.clone())
+        .chain(wanted.iter().map(|e| pidfile::engine_path(cli, *e)))
+        .collect();
+    for path in &paths {
+        if let Some(pid) = pidfile::running_pid(path) {
+            error!(
+                "daemon is already running (pid {pid} in {})",
+                path.display()
+            );
+            return EXIT_FAILURE;
+        }
+    }
+    let pid_file = match PidFile::write(&parent_path, std::process::id()) {
+        Ok(f) => f,
+        Err(e) => {
+            error!("cannot write pid file {}: {e}", parent_path.display());
+            return EXIT_FAILURE;
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let code = match runtime {
+        Ok(rt) => rt.block_on(async {
+            match Supervisor::new(cli, opts, checked) {
+                Ok(mut s) => {
+                    for engine in wanted {
+                        s.add(engine);
+                    }
+                    s.serve().await
+                }
+                Err(e) => {
+                    error!("{e}");
+                    EXIT_FAILURE
+                }
+            }
+        }),
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            EXIT_FAILURE
+        }
+    };
+    drop(pid_file);
+    info!("Stopped keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+    code
+}
+
+/// The engines to run for `config`: `-P` / `-C` choose (neither: both), and an engine without
+/// configuration does not run unless `--all`.
+pub fn wanted(cli: &Cli, config: &Config) -> Vec<Engine> {
+    let only_vrrp = cli.vrrp && !cli.check;
+    let only_checker = cli.check && !cli.vrrp;
+    let v = &config.vrrp;
+    let has_vrrp = !v.instances.is_empty()
+        || !v.static_addresses.is_empty()
+        || !v.static_routes.is_empty()
+        || !v.static_rules.is_empty();
+    let has_checker = !config.lvs.virtual_servers.is_empty();
+    let mut out = Vec::new();
+    if !only_checker && (cli.all || has_vrrp) {
+        out.push(Engine::Vrrp);
+    }
+    if !only_vrrp && (cli.all || has_checker) {
+        out.push(Engine::Checker);
+    }
+    out
+}
+
+/// One engine the parent runs.
+struct Slot {
+    engine: Engine,
+    /// Its pid file.
+    pid_path: PathBuf,
+    running: Option<Running>,
+    /// Delay owed to the next quick death ([`backoff::restart_delay`]).
+    owed: Duration,
+    /// When a delayed restart is due.
+    restart_at: Option<Instant>,
+    /// Counts starts, so a late exit report of an earlier process is told apart.
+    generation: u64,
+}
+
+/// A running engine process.
+struct Running {
+    pid: u32,
+    started: Instant,
+    ready: bool,
+    _pid_file: Option<PidFile>,
+}
+
+/// An engine process that ended.
+struct Exit {
+    slot: usize,
+    generation: u64,
+    status: std::io::Result<ExitStatus>,
+}
+
+/// What ends the main loop.
+enum Stop {
+    /// SIGTERM / SIGINT.
+    Signal,
+    /// An engine died and must not be restarted.
+    Failed,
+}
+
+struct Supervisor<'a> {
+    cli: &'a Cli,
+    opts: PreprocessOptions,
+    /// The configuration in force (the last valid one).
+    checked: Arc<Checked>,
+    slots: Vec<Slot>,
+    exits_tx: mpsc::UnboundedSender<Exit>,
+    exits: mpsc::UnboundedReceiver<Exit>,
+    /// The readiness socket's name (none: engines count as up once started).
+    ready_name: Option<String>,
+    /// Readiness reports (pid, engine), read by a task of their own so none is lost.
+    ready: mpsc::UnboundedReceiver<(u32, Engine)>,
+    /// Whether READY=1 was sent.
+    announced: bool,
+}
+
+/// The signals the parent handles.
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+    /// Passed on to the engines as they are.
+    forward: Vec<(i32, Signal)>,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        let mut forward = Vec::new();
+        let numbers = [libc::SIGUSR1, libc::SIGUSR2]
+            .into_iter()
+            .chain(["JSON", "STATS_CLEAR"].into_iter().filter_map(signum));
+        for n in numbers {
+            forward.push((n, signal(SignalKind::from_raw(n))?));
+        }
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            forward,
+        })
+    }
+}
+
+/// Completes with the number of the first of `signals` that arrives.
+async fn any_forwarded(signals: &mut [(i32, Signal)]) -> i32 {
+    std::future::poll_fn(|cx| {
+        for (n, s) in signals.iter_mut() {
+            if let std::task::Poll::Ready(Some(())) = s.poll_recv(cx) {
+                return std::task::Poll::Ready(*n);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+impl<'a> Supervisor<'a> {
+    fn new(cli: &'a Cli, opts: &PreprocessOptions, checked: Checked) -> Result<Self, String> {
+        let (exits_tx, exits) = mpsc::unbounded_channel();
+        let (ready_tx, ready) = mpsc::unbounded_channel();
+        let ready_name = match ready::Listener::bind() {
+            Ok(l) => {
+                let name = l.name().to_owned();
+                tokio::spawn(async move {
+                    loop {
+                        if ready_tx.send(l.next().await).is_err() {
+                            break;
+                        }
+                    }
+                });
+                Some(name)
+            }
+            Err(e) => {
+                warn!("no readiness socket ({e}): engines count as up once started");
+                None
+            }
+        };
+        Ok(Supervisor {
+            cli,
+            opts: opts.clone(),
+            checked: Arc::new(checked),
+            slots: Vec::new(),
+            exits_tx,
+            exits,
+            ready_name,
+            ready,
+            announced: false,
+        })
+    }
+
+    /// Starts running `engine` (once).
+    fn add(&mut self, engine: Engine) {
+        if self.slots.iter().any(|s| s.engine == engine) {
+            return;
+        }
+        self.slots.push(Slot {
+            engine,
+            pid_path: pidfile::engine_path(self.cli, engine),
+            running: None,
+            owed: Duration::ZERO,
+            restart_at: None,
+            generation: 0,
+        });
+        self.spawn(self.slots.len() - 1);
+    }
+
+    /// Starts the process of slot `i`.
+    fn spawn(&mut self, i: usize) {
+        let ready_name = self.ready_name.clone();
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        slot.restart_at = None;
+        let mut cmd = std::process::Command::new("/proc/self/exe");
+        let mut args = std::env::args_os();
+        if let Some(arg0) = args.next() {
+            std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
+        }
+        // A process group of its own: a terminal's ^C reaches the parent only, which stops the
+        // engines itself (an engine dying first would be restarted).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        cmd.args(args)
+            .arg(format!("--engine={}", slot.engine.as_str()))
+            .env(engine::ENV_PARENT, std::process::id().to_string())
+            .env_remove("NOTIFY_SOCKET");
+        match &ready_name {
+            Some(name) => cmd.env(ready::ENV_READY, name),
+            None => cmd.env_remove(ready::ENV_READY),
+        };
+        // SIGTERM when the parent dies, set before the exec: no window where it is missing.
+        keepalived_net::prepare_child(&mut cmd, None, Some(libc::SIGTERM));
+        let mut cmd = tokio::process::Command::from(cmd);
+        match cmd.spawn() {
+            Ok(mut child) => {
+                let pid = child.id().unwrap_or(0);
+                info!("Starting {} child process, pid={pid}", slot.engine.title());
+                let pid_file = match PidFile::write(&slot.pid_path, pid) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        error!("cannot write pid file {}: {e}", slot.pid_path.display());
+                        None
+                    }
+                };
+                slot.generation += 1;
+                let (generation, tx) = (slot.generation, self.exits_tx.clone());
+                tokio::spawn(async move {
+                    let status = child.wait().await;
+                    let _ = tx.send(Exit {
+                        slot: i,
+                        generation,
+                        status,
+                    });
+                });
+                slot.running = Some(Running {
+                    pid,
+                    started: Instant::now(),
+                    ready: ready_name.is_none(),
+                    _pid_file: pid_file,
+                });
+                self.maybe_ready();
+            }
+            Err(e) => {
+                error!(
+                    "cannot start the {} child process: {e}",
+                    slot.engine.title()
+                );
+                let (delay, owed) = backoff::restart_delay(Duration::ZERO, slot.owed);
+                slot.owed = owed;
+                slot.restart_at = Some(Instant::now() + delay.max(Duration::from_secs(1)));
+            }
+        }
+    }
+
+    /// Sends READY=1 the first time every engine is up.
+    fn maybe_ready(&mut self) {
+        let all_up = self
+            .slots
+            .iter()
+            .all(|s| s.running.as_ref().is_some_and(|r| r.ready));
+        if all_up && !self.announced {
+            self.announced = true;
+            info!("All child processes are up");
+            ready::notify(&[NotifyState::Ready, NotifyState::Status("running")]);
+        }
+    }
+
+    /// Sends signal `signo` to every running engine.
+    fn signal_all(&self, signo: i32) {
+        for slot in &self.slots {
+            if let Some(r) = &slot.running
+                && let Err(e) = keepalived_net::send_signal(r.pid, signo)
+            {
+                warn!(
+                    "cannot signal the {} child process ({}): {e}",
+                    slot.engine.title(),
+                    r.pid
+                );
+            }
+        }
+    }
+
+    /// The main loop, until SIGTERM/SIGINT or an engine that must not be restarted dies; then
+    /// the engines are stopped. Returns the exit code.
+    async fn serve(&mut self) -> i32 {
+        let mut signals = match Signals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                error!("cannot install signal handlers: {e}");
+                self.stop().await;
+                return EXIT_FAILURE;
+            }
+        };
+        if self.slots.is_empty() {
+            info!("No configuration for any child process; waiting for a reload");
+            self.maybe_ready();
+        }
+        let mut reload: Option<tokio::task::JoinHandle<Result<Checked, Vec<String>>>> = None;
+        let mut queue = ReloadQueue::default();
+        let stop = loop {
+            let next_restart = self.slots.iter().filter_map(|s| s.restart_at).min();
+            let sleep_until =
+                next_restart.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+            tokio::select! {
+                _ = signals.term.recv() => break Stop::Signal,
+                _ = signals.int.recv() => break Stop::Signal,
+                _ = signals.hup.recv() => {
+                    if queue.request() {
+                        reload = Some(self.start_reload());
+                    } else {
+                        info!("Reload requested during a reload: queued");
+                    }
+                }
+                done = wait_reload(&mut reload) => {
+                    reload = None;
+                    self.finish_reload(done);
+                    if queue.finished() {
+                        reload = Some(self.start_reload());
+                    }
+                }
+                n = any_forwarded(&mut signals.forward) => {
+                    info!("Passing signal {n} on to the child processes");
+                    self.signal_all(n);
+                }
+                Some(exit) = self.exits.recv() => {
+                    if let Some(stop) = self.handle_exit(exit) {
+                        break stop;
+                    }
+                }
+                Some((pid, engine)) = self.ready.recv() => self.mark_ready(pid, engine),
+                () = tokio::time::sleep_until(sleep_until), if next_restart.is_some() => {
+                    let now = Instant::now();
+                    for i in 0..self.slots.len() {
+                        if self.slots[i].restart_at.is_some_and(|at| at <= now) {
+                            self.spawn(i);
+                        }
+                    }
+                }
+            }
+        };
+        self.stop().await;
+        match stop {
+            Stop::Signal => 0,
+            Stop::Failed => EXIT_FAILURE,
+        }
+    }
+
+    /// Reads and checks the configuration again, off the main loop.
+    fn start_reload(&self) -> tokio::task::JoinHandle<Result<Checked, Vec<String>>> {
+        info!("Reloading");
+        ready::notify_reloading();
+        let (path, opts) = (self.cli.use_file.clone(), self.opts.clone());
+        tokio::task::spawn_blocking(move || vrrp::check(&path, &opts))
+    }
+
+    /// Applies a checked reload: SIGHUP to the engines, the engines the new configuration needs
+    /// started; on errors, only logs them.
+    fn finish_reload(
+        &mut self,
+        done: Result<Result<Checked, Vec<String>>, tokio::task::JoinError>,
+    ) {
+        match done {
+            Ok(Ok(checked)) => {
+                for line in &checked.warnings {
+                    warn!("{line}");
+                }
+                let wanted = wanted(self.cli, &checked.config);
+                self.checked = Arc::new(checked);
+                self.signal_all(libc::SIGHUP);
+                for engine in wanted {
+                    self.add(engine);
+                }
+                info!("Reload: configuration passed on to the child processes");
+            }
+            Ok(Err(rendered)) => {
+                for line in &rendered {
+                    error!("{line}");
+                }
+                error!(
+                    "Reload: {} has errors; keeping the running configuration",
+                    self.cli.use_file.display()
+                );
+            }
+            Err(e) => error!("Reload failed: {e}"),
+        }
+        ready::notify(&[NotifyState::Ready]);
+    }
+
+    fn mark_ready(&mut self, pid: u32, engine: Engine) {
+        let found = self
+            .slots
+            .iter_mut()
+            .find(|s| s.engine == engine && s.running.as_ref().is_some_and(|r| r.pid == pid));
+        if let Some(r) = found.and_then(|s| s.running.as_mut()) {
+            r.ready = true;
+            self.maybe_ready();
+        } else {
+            warn!(
+                "readiness report from pid {pid}, not our {} child; ignored",
+                engine.title()
+            );
+        }
+    }
+
+    /// Handles the death of an engine; returns `Some` when the parent must stop.
+    fn handle_exit(&mut self, exit: Exit) -> Option<Stop> {
+        let dont_respawn = self.cli.dont_respawn;
+        let slot = self.slots.get_mut(exit.slot)?;
+        if exit.generation != slot.generation {
+            return None;
+        }
+        let running = slot.running.take()?;
+        let (engine, pid) = (slot.engine, running.pid);
+        let ran = running.started.elapsed();
+        drop(running);
+        let status = match &exit.status {
+            Ok(s) => describe(*s),
+            Err(e) => format!("unknown status ({e})"),
+        };
+        let code = exit.status.as_ref().ok().and_then(|s| s.code());
+        let title = engine.title();
+        let stop = if matches!(code, Some(EXIT_CONFIG | EXIT_FATAL)) {
+            error!("{title} child process({pid}) {status} (a permanent error): Terminating");
+            true
+        } else if dont_respawn {
+            error!("{title} child process({pid}) {status}: Exiting");
+            true
+        } else {
+            error!("{title} child process({pid}) {status}: Respawning");
+            false
+        };
+        if engine == Engine::Vrrp && !self.cli.dont_release_vrrp {
+            let removed = vrrp::cleanup::remove_leftovers(&self.checked.plans);
+            if removed > 0 {
+                info!("Removed {removed} leftovers of the VRRP child process({pid})");
+            }
+        }
+        if stop {
+            return Some(Stop::Failed);
+        }
+        let slot = self.slots.get_mut(exit.slot)?;
+        let (delay, owed) = backoff::restart_delay(ran, slot.owed);
+        slot.owed = owed;
+        if delay.is_zero() {
+            self.spawn(exit.slot);
+        } else {
+            info!(
+                "Restart of {} process delayed {} seconds to limit respawn rate",
+                engine.title(),
+                delay.as_secs()
+            );
+            slot.restart_at = Some(Instant::now() + delay);
+        }
+        None
+    }
+
+    /// Stops every engine: SIGTERM, then SIGKILL after `child_wait_time`.
+    async fn stop(&mut self) {
+        info!("Stopping");
+        ready::notify(&[NotifyState::Stopping]);
+        for slot in &mut self.slots {
+            slot.restart_at = None;
+        }
+        self.signal_all(libc::SIGTERM);
+        let wait = self.checked.config.global.child_wait_time;
+        let deadline = Instant::now() + wait;
+        let mut killed = false;
+        let mut unclean_vrrp = false;
+        while self.slots.iter().any(|s| s.running.is_some()) {
+            tokio::select! {
+                Some(exit) = self.exits.recv() => {
+                    if let Some(slot) = self.slots.get_mut(exit.slot)
+                        && exit.generation == slot.generation
+                        && let Some(r) = slot.running.take()
+                    {
+                        let status = match &exit.status {
+                            Ok(s) => describe(*s),
+                            Err(e) => format!("unknown status ({e})"),
+                        };
+                        info!("{} child process({}) {status}", slot.engine.title(), r.pid);
+                        let clean = exit.status.as_ref().is_ok_and(ExitStatus::success);
+                        unclean_vrrp |= slot.engine == Engine::Vrrp && !clean;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline), if !killed => {
+                    warn!("child processes did not stop within {wait:?} (child_wait_time): killing them");
+                    self.signal_all(libc::SIGKILL);
+                    killed = true;
+                }
+                () = tokio::time::sleep_until(deadline + Duration::from_secs(5)), if killed => {
+                    error!("child processes did not go away after SIGKILL");
+                    break;
+                }
+            }
+        }
+        // A VRRP engine killed (or dead) on its way out may have left addresses behind.
+        if (killed || unclean_vrrp)
+            && !self.cli.dont_release_vrrp
+            && self.slots.iter().any(|s| s.engine == Engine::Vrrp)
+        {
+            vrrp::cleanup::remove_leftovers(&self.checked.plans);
+        }
+    }
+}
+
+/// Reload bookkeeping: one check at a time; SIGHUPs during it are queued as one more reload
+/// (which reads the file as it is then).
+#[derive(Debug, Default)]
+struct ReloadQueue {
+    running: bool,
+    queued: bool,
+}
+
+impl ReloadQueue {
+    /// A SIGHUP arrived: whether to start a reload now (otherwise it is queued).
+    fn request(&mut self) -> bool {
+        if self.running {
+            self.queued = true;
+            false
+        } else {
+            self.running = true;
+            true
+        }
+    }
+
+    /// The reload in progress ended: whether to start the queued one now.
+    fn finished(&mut self) -> bool {
+        self.running = std::mem::take(&mut self.queued);
+        self.running
+    }
+}
+
+/// The end of the reload in progress, or never without one.
+async fn wait_reload<T>(
+    reload: &mut Option<tokio::task::JoinHandle<T>>,
+) -> Result<T, tokio::task::JoinError> {
+    match reload {
+        Some(h) => h.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `exited with status 1`, `exited due to signal 9 (SIGKILL)`.
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => {
+            let name = nix::sys::signal::Signal::try_from(sig)
+                .map_or_else(|_| format!("signal {sig}"), |s| s.as_str().to_owned());
+            format!("exited due to signal {sig} ({name})")
+        }
+        (None, None) => format!("ended ({status})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        keepalived_config::read_str("k.conf", text, &PreprocessOptions::default()).config
+    }
+
+    fn run_with(args: &[&str], text: &str) -> Vec<Engine> {
+        let cli = Cli::try_parse_from(std::iter::once("keepalived-rs").chain(args.iter().copied()))
+            .expect("arguments");
+        wanted(&cli, &config(text))
+    }
+
+    const VRRP: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n \
+                        priority 100\n virtual_ipaddress {\n  192.0.2.10/24\n }\n}\n";
+    const LVS: &str = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+                       real_server 198.51.100.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
+    const STATIC: &str = "static_ipaddress {\n 198.51.100.7/24 dev eth0\n}\n";
+
+    #[test]
+    fn reloads_during_a_reload_are_queued_as_one() {
+        let mut q = ReloadQueue::default();
+        assert!(q.request());
+        assert!(!q.request());
+        assert!(!q.request());
+        // The queued one starts when the first ends; nothing after it.
+        assert!(q.finished());
+        assert!(!q.finished());
+        assert!(q.request());
+        assert!(!q.finished());
+        assert!(q.request());
+    }
+
+    #[test]
+    fn engines_follow_the_configuration_and_the_options() {
+        let both = format!("{VRRP}{LVS}");
+        assert_eq!(run_with(&[], &both), [Engine::Vrrp, Engine::Checker]);
+        assert_eq!(run_with(&["-P"], &both), [Engine::Vrrp]);
+        assert_eq!(run_with(&["-C"], &both), [Engine::Checker]);
+        assert_eq!(
+            run_with(&["-P", "-C"], &both),
+            [Engine::Vrrp, Engine::Checker]
+        );
+        // Only what the configuration needs, unless --all.
+        assert_eq!(run_with(&[], VRRP), [Engine::Vrrp]);
+        assert_eq!(run_with(&[], LVS), [Engine::Checker]);
+        assert_eq!(run_with(&[], STATIC), [Engine::Vrrp]);
+        assert_eq!(run_with(&[], ""), []);
+        assert_eq!(run_with(&["--all"], ""), [Engine::Vrrp, Engine::Checker]);
+        assert_eq!(run_with(&["--all", "-C"], VRRP), [Engine::Checker]);
+        assert_eq!(run_with(&["-C"], VRRP), []);
+    }
+}

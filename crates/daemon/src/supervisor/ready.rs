@@ -1,0 +1,125 @@
+//! Readiness: each engine process tells the parent it is up over an abstract unix stream
+//! socket the parent listens on (its name in [`ENV_READY`]); the parent checks the sender's
+//! pid (`SO_PEERCRED`) against its children and tells systemd (`sd_notify`: `READY=1`,
+//! `RELOADING=1`, `STOPPING=1`, `STATUS=`) once every engine it runs is up.
+//!
+//! systemd takes notifications from the main process only (`NotifyAccess=main`), so the
+//! engines never write to `NOTIFY_SOCKET` themselves: the parent removes it from their
+//! environment, and from the scripts they run.
+
+use std::io::{self, Write as _};
+use std::os::linux::net::SocketAddrExt as _;
+use std::os::unix::net::{SocketAddr, UnixListener as StdListener, UnixStream};
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+use tracing::debug;
+
+use crate::cli::Engine;
+
+/// The environment variable naming the parent's readiness socket (abstract namespace).
+pub const ENV_READY: &str = "KEEPALIVED_RS_READY_SOCKET";
+
+/// Tells the parent that this `engine` process is up (nothing without a parent).
+pub fn report(engine: Engine) {
+    let Some(name) = std::env::var_os(ENV_READY) else {
+        return;
+    };
+    let sent = SocketAddr::from_abstract_name(name.as_encoded_bytes())
+        .and_then(|addr| UnixStream::connect_addr(&addr))
+        .and_then(|mut s| s.write_all(format!("READY={}\n", engine.as_str()).as_bytes()));
+    if let Err(e) = sent {
+        debug!("cannot report readiness to the parent: {e}");
+    }
+}
+
+/// The parent's end.
+pub struct Listener {
+    inner: tokio::net::UnixListener,
+    name: String,
+}
+
+impl Listener {
+    /// Listens on a fresh abstract name. Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    /// The socket errors.
+    pub fn bind() -> io::Result<Listener> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("keepalived-rs.{}.{nanos:x}.ready", std::process::id());
+        let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
+        let std = StdListener::bind_addr(&addr)?;
+        std.set_nonblocking(true)?;
+        Ok(Listener {
+            inner: tokio::net::UnixListener::from_std(std)?,
+            name,
+        })
+    }
+
+    /// The abstract name, for [`ENV_READY`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The next report: the sender's pid and the engine it says it runs. Reports that cannot
+    /// be read or parsed are skipped.
+    pub async fn next(&self) -> (u32, Engine) {
+        loop {
+            let stream = match self.inner.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, say: do not spin.
+                    debug!("readiness socket: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Some(pid) = stream
+                .peer_cred()
+                .ok()
+                .and_then(|c| c.pid())
+                .and_then(|p| u32::try_from(p).ok())
+            else {
+                continue;
+            };
+            // The engine writes its one line right after connecting.
+            let read = async {
+                let mut buf = [0u8; 32];
+                loop {
+                    stream.readable().await?;
+                    match stream.try_read(&mut buf) {
+                        Ok(n) => return Ok(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            let line = tokio::time::timeout(Duration::from_millis(200), read)
+                .await
+                .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()));
+            let engine = match line.as_deref().map(str::trim) {
+                Ok("READY=vrrp") => Engine::Vrrp,
+                Ok("READY=checker") => Engine::Checker,
+                _ => continue,
+            };
+            return (pid, engine);
+        }
+    }
+}
+
+/// Sends `states` to systemd when it asked for notifications (`NOTIFY_SOCKET`).
+pub fn notify(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        debug!("sd_notify: {e}");
+    }
+}
+
+/// `RELOADING=1` with the time stamp systemd's `Type=notify-reload` wants.
+pub fn notify_reloading() {
+    match sd_notify::NotifyState::monotonic_usec_now() {
+        Ok(now) => notify(&[NotifyState::Reloading, now]),
+        Err(_) => notify(&[NotifyState::Reloading]),
+    }
+}
