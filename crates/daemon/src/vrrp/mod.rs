@@ -2,34 +2,38 @@
 //!
 //! [`run`] reads and checks the configuration as `-t` does (and refuses to start on errors),
 //! converts each `vrrp_instance` ([`convert`]), sets up logging ([`log`]), writes the pid files,
-//! and runs the tokio [`driver`] until SIGTERM or SIGINT; SIGHUP (reload) is only logged for now.
+//! and runs the tokio [`driver`] until SIGTERM or SIGINT; SIGHUP reloads ([`reload`]).
 
 pub mod convert;
 pub mod driver;
 pub mod link;
+pub mod load;
 pub mod log;
 pub mod netops;
 pub mod notify;
+pub mod reload;
+mod reload_apply;
 pub mod sched;
 pub mod timer;
 pub mod track_file;
+pub mod track_ids;
 pub mod track_link;
 pub mod track_plan;
 pub mod track_process;
 pub mod track_script;
+pub mod trackers;
 pub mod vmac;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use keepalived_config::{DiagKind, PreprocessOptions, host};
+use keepalived_config::PreprocessOptions;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::cli::Cli;
-use crate::config_test::gather_host_facts;
 use convert::IfFacts;
 
 /// Exit code when the daemon cannot start (bad configuration, no permission).
@@ -37,48 +41,26 @@ const EXIT_START_FAILED: i32 = 1;
 
 /// Runs the daemon; returns the process exit code.
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let mut read = keepalived_config::read_file(&cli.use_file, opts);
-    let facts = gather_host_facts();
-    host::check(&read.config, &facts, &mut read.diagnostics);
-    // A missing interface does not stop the daemon: its instances start in FAULT.
-    let blocking = read.diagnostics.items().iter().any(|d| {
-        d.severity >= keepalived_config::Severity::Error && d.kind != DiagKind::MissingInterface
-    });
-    let if_facts = interface_facts();
-    let mut plan_failed = false;
-    let plans = match convert::plan(&read.config, &if_facts) {
-        Ok(p) => p,
-        Err(errors) => {
-            plan_failed = true;
-            for e in errors {
-                read.diagnostics.error(e.loc, e.message);
+    let loaded = match load::load(&cli.use_file, opts) {
+        Ok(l) => l,
+        Err(refused) => {
+            for line in &refused.lines {
+                eprintln!("{line}");
             }
-            Vec::new()
+            eprintln!(
+                "keepalived-rs: not starting: {} has errors",
+                cli.use_file.display()
+            );
+            return EXIT_START_FAILED;
         }
     };
-    let statics = match convert::plan_static(&read.config) {
-        Ok(s) => s,
-        Err(errors) => {
-            plan_failed = true;
-            for e in errors {
-                read.diagnostics.error(e.loc, e.message);
-            }
-            convert::StaticPlan::default()
-        }
-    };
-    let blocking = blocking || plan_failed || read.diagnostics.has_fatal();
-    read.diagnostics.sort();
-    let rendered = read.render_diagnostics();
-    if blocking {
-        for line in &rendered {
-            eprintln!("{line}");
-        }
-        eprintln!(
-            "keepalived-rs: not starting: {} has errors",
-            cli.use_file.display()
-        );
-        return EXIT_START_FAILED;
-    }
+    let load::Loaded {
+        config,
+        plans,
+        statics,
+        tracks,
+        warnings: rendered,
+    } = loaded;
 
     let target = if cli.log_console || cli.no_syslog {
         log::Target::Console
@@ -114,28 +96,29 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         }
     }
 
-    sched::apply(&read.config.global.defs.vrrp_process);
+    sched::apply(&config.global.defs.vrrp_process);
     // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
     // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    let config = std::sync::Arc::new(read.config.clone());
+    let config = std::sync::Arc::new(config);
     let checker = crate::checker::start(config.clone());
+    let source = reload::Source {
+        path: cli.use_file.clone(),
+        opts: opts.clone(),
+    };
     let code = match runtime {
-        Ok(rt) => rt.block_on(serve(driver::Setup {
-            tracks: track_plan::plan(&read.config, |name| {
-                plans
-                    .iter()
-                    .find(|p| p.cfg.name == name)
-                    .and_then(|p| p.vmac.as_ref())
-                    .map(|v| v.spec.name.clone())
-            }),
-            plans,
-            statics,
-            release: !cli.dont_release_vrrp,
-            config,
-        })),
+        Ok(rt) => rt.block_on(serve(
+            driver::Setup {
+                tracks,
+                plans,
+                statics,
+                release: !cli.dont_release_vrrp,
+                config,
+            },
+            source,
+        )),
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
@@ -150,7 +133,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     code
 }
 
-async fn serve(setup: driver::Setup) -> i32 {
+async fn serve(setup: driver::Setup, source: reload::Source) -> i32 {
     let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -165,12 +148,14 @@ async fn serve(setup: driver::Setup) -> i32 {
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = driver::Clock::new();
-    let mut engine = tokio::spawn(driver::run(setup, clock, stop_rx));
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let reloader = reload::Reloader::spawn(source, reload_tx);
+    let mut engine = tokio::spawn(driver::run(setup, clock, stop_rx, reload_rx));
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => info!("Reload requested (SIGHUP): reload not yet implemented"),
+            _ = hup.recv() => reloader.request(),
             done = &mut engine => {
                 return match done {
                     Ok(Err(e)) => {
@@ -206,7 +191,7 @@ async fn serve(setup: driver::Setup) -> i32 {
 }
 
 /// Interfaces and their addresses, from rtnetlink and /sys/class/net.
-fn interface_facts() -> IfFacts {
+pub(crate) fn interface_facts() -> IfFacts {
     let mut facts = IfFacts::default();
     if let Ok(dir) = std::fs::read_dir("/sys/class/net") {
         for entry in dir.flatten() {
