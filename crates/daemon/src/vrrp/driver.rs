@@ -384,10 +384,10 @@ fn drain(
                 let state = engine.instance(r).map(|i| i.state());
                 let name = link.name(r.id).to_owned();
                 match &action {
-                    Action::StateChanged { to, .. } if deleting.contains(&r) => {
-                        if *to == State::Stop {
-                            notifier.instance_deleted(&name, priority);
-                        }
+                    Action::StateChanged {
+                        to: State::Stop, ..
+                    } if deleting.contains(&r) => {
+                        notifier.instance_deleted(&name, priority);
                     }
                     Action::StateChanged { to, .. } => {
                         if let Some(state) = NotifyState::from_state(*to) {
