@@ -1,6 +1,6 @@
 //! SIGHUP: reloading the VRRP engine's configuration. [`Reloader::request`] (the SIGHUP branch
 //! of the serve loop) wakes the reload task, which logs "Reloading", reads and checks the whole
-//! file off the engine's thread ([`super::load`]) and, if it can run, hands it to the driver,
+//! file on a low-priority thread of its own ([`super::load`]) and, if it can run, hands it to the driver,
 //! which applies only the difference ([`super::reload_apply`]) and answers with a summary;
 //! then "Reload finished in N usec". A configuration with errors is refused with its
 //! diagnostics (file:line:col) and the running one stays. Requests arriving during a reload
@@ -9,8 +9,9 @@
 use std::path::PathBuf;
 
 use keepalived_config::PreprocessOptions;
+use keepalived_net::sched::SchedRequest;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::load::{Loaded, load};
 
@@ -88,6 +89,31 @@ impl Reloader {
     }
 }
 
+/// Runs [`load`] on a thread of its own at the lowest CPU priority (nice 19, never real-time),
+/// so reading a large configuration never competes with the engine's thread for the CPU.
+async fn load_in_background(
+    source: &Source,
+) -> Result<Result<Loaded, super::load::Refused>, String> {
+    let src = source.clone();
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("vrrp-reload".into())
+        .spawn(move || {
+            let background = SchedRequest {
+                nice: 19,
+                rt_priority: None,
+                slice: None,
+            };
+            if let Err(e) = keepalived_net::sched::apply(&background) {
+                debug!("reload thread keeps the engine's scheduling: {e}");
+            }
+            let _ = tx.send(load(&src.path, &src.opts));
+        })
+        .map_err(|e| format!("cannot start the reload thread: {e}"))?;
+    rx.await
+        .map_err(|_| "the reload thread ended early".to_owned())
+}
+
 async fn reload_loop(
     source: Source,
     mut requests: mpsc::UnboundedReceiver<()>,
@@ -104,9 +130,7 @@ async fn reload_loop(
         }
         info!("Reloading");
         let started = std::time::Instant::now();
-        let src = source.clone();
-        let loaded = tokio::task::spawn_blocking(move || load(&src.path, &src.opts)).await;
-        let loaded = match loaded {
+        let loaded = match load_in_background(&source).await {
             Ok(Ok(loaded)) => loaded,
             Ok(Err(refused)) => {
                 for line in &refused.lines {
