@@ -366,3 +366,63 @@ fn group_member_removed_and_group_dropped() {
     net.run_for(secs(3));
     assert_eq!(non_advert(&since(&net, a, mark)), vec![]);
 }
+
+#[test]
+fn reconfigured_backup_moves_its_down_timer_by_the_difference() {
+    use keepalived_vrrp::timer::Timer;
+    let (mut net, _a, _ra, b, rb) = pair();
+    let before = net
+        .engine(b)
+        .instance(rb)
+        .unwrap()
+        .timer(Timer::MasterDown)
+        .unwrap();
+    let mut c = seg_cfg(0, 2, 100);
+    c.down_timer_adverts = 6;
+    net.apply(b, |e, now| e.update_instance(now, rb, c, vec![]))
+        .unwrap();
+    let after = net
+        .engine(b)
+        .instance(rb)
+        .unwrap()
+        .timer(Timer::MasterDown)
+        .unwrap();
+    // Three more advert intervals of 1 s.
+    assert_eq!(after - before, secs(3));
+    assert_eq!(net.state(b, rb), State::Backup);
+}
+
+#[test]
+fn reconfigured_master_arms_and_stops_the_garp_refresh() {
+    use keepalived_vrrp::timer::Timer;
+    let (mut net, a, ra, _b, _rb) = pair();
+    let mut c = seg_cfg(0, 1, 200);
+    c.garp.master_refresh = Some(secs(10));
+    let at = net.now();
+    net.apply(a, |e, now| e.update_instance(now, ra, c.clone(), vec![]))
+        .unwrap();
+    let inst = net.engine(a).instance(ra).unwrap();
+    assert_eq!(inst.timer(Timer::GarpRefresh), Some(at + secs(10)));
+    net.run_for(secs(11));
+    let refreshed = net.log().iter().any(|e| {
+        matches!(
+            e.what,
+            NetLogged::Instance {
+                what: Logged::Gratuitous { .. },
+                ..
+            }
+        ) && e.at == at + secs(10)
+    });
+    assert!(refreshed);
+    c.garp.master_refresh = None;
+    net.apply(a, |e, now| e.update_instance(now, ra, c, vec![]))
+        .unwrap();
+    assert_eq!(
+        net.engine(a)
+            .instance(ra)
+            .unwrap()
+            .timer(Timer::GarpRefresh),
+        None
+    );
+    assert_eq!(net.state(a, ra), State::Master);
+}

@@ -147,7 +147,10 @@ impl Running {
             self.remove_vmac(r);
         }
 
-        self.env = ScriptEnv::from_defs(&config.global.defs);
+        if config.global.defs != self.config.global.defs {
+            // (Looks users up: only when global_defs changed.)
+            self.env = ScriptEnv::from_defs(&config.global.defs);
+        }
         if notify_inputs(&self.config) != notify_inputs(&config) {
             info!("notify scripts or FIFOs changed; restarting the notifier");
             let old = std::mem::replace(&mut self.notifier, Notifier::new(&config, &self.env));
