@@ -61,6 +61,8 @@ impl std::error::Error for AddError {}
 #[derive(Debug, Clone, Default)]
 pub struct Router {
     instances: Vec<Instance>,
+    /// Per instance: removed by [`Router::retire`] (its slot may be reused by [`Router::add`]).
+    retired: Vec<bool>,
     by_key: BTreeMap<(Family, u8), InstanceId>,
     stats: GlobalStats,
     /// Instances with actions possibly pending, in the order they were touched.
@@ -74,7 +76,8 @@ impl Router {
         Router::default()
     }
 
-    /// Adds an instance (in Initialize; start it with [`Router::handle_start`]).
+    /// Adds an instance (in Initialize; start it with [`Router::handle_start`]). The slot of a
+    /// retired instance is reused, so the id may be one [`Router::retire`] freed.
     pub fn add(&mut self, instance: Instance) -> Result<InstanceId, AddError> {
         let key = (instance.config().family(), instance.config().vrid);
         if self.by_key.contains_key(&key) {
@@ -83,10 +86,47 @@ impl Router {
                 vrid: key.1,
             });
         }
-        let id = self.instances.len();
-        self.instances.push(instance);
+        let id = match self.retired.iter().position(|r| *r) {
+            Some(id) => {
+                self.instances[id] = instance;
+                self.retired[id] = false;
+                self.dirty.retain(|d| *d != id);
+                id
+            }
+            None => {
+                self.instances.push(instance);
+                self.retired.push(false);
+                self.instances.len() - 1
+            }
+        };
         self.by_key.insert(key, id);
         Ok(id)
+    }
+
+    /// Removes instance `id` from service: its VRID is free again, it gets no more adverts,
+    /// timers or events, and [`Router::add`] may reuse its slot. Drain its actions (stop it
+    /// first) before adding another instance. Returns false if there was no such instance.
+    pub fn retire(&mut self, id: InstanceId) -> bool {
+        let Some(inst) = self.instances.get(id) else {
+            return false;
+        };
+        if self.retired.get(id).copied().unwrap_or(true) {
+            return false;
+        }
+        let key = (inst.config().family(), inst.config().vrid);
+        if self.by_key.get(&key) == Some(&id) {
+            self.by_key.remove(&key);
+        }
+        if let Some(r) = self.retired.get_mut(id) {
+            *r = true;
+        }
+        true
+    }
+
+    /// Whether `id` is an instance in service (added and not retired).
+    #[must_use]
+    pub fn is_live(&self, id: InstanceId) -> bool {
+        self.retired.get(id).is_some_and(|r| !*r)
     }
 
     /// The instances.
@@ -130,16 +170,20 @@ impl Router {
     /// Starts every instance.
     pub fn handle_start(&mut self, now: Instant) {
         for id in 0..self.instances.len() {
-            self.instances[id].handle_start(now);
-            self.touch(id);
+            if self.is_live(id) {
+                self.instances[id].handle_start(now);
+                self.touch(id);
+            }
         }
     }
 
     /// Gives `event` to every instance.
     pub fn handle_event(&mut self, now: Instant, event: Event) {
         for id in 0..self.instances.len() {
-            self.instances[id].handle_event(now, event);
-            self.touch(id);
+            if self.is_live(id) {
+                self.instances[id].handle_event(now, event);
+                self.touch(id);
+            }
         }
     }
 
@@ -197,7 +241,7 @@ impl Router {
     /// Handles the timers of every instance due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         for id in 0..self.instances.len() {
-            if self.instances[id].poll_timeout().is_some_and(|t| t <= now) {
+            if self.is_live(id) && self.instances[id].poll_timeout().is_some_and(|t| t <= now) {
                 self.instances[id].handle_timeout(now);
                 self.touch(id);
             }
@@ -230,7 +274,9 @@ impl Router {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.instances
             .iter()
-            .filter_map(Instance::poll_timeout)
+            .enumerate()
+            .filter(|(id, _)| self.is_live(*id))
+            .filter_map(|(_, i)| i.poll_timeout())
             .min()
     }
 }

@@ -47,10 +47,11 @@ pub use action::Action;
 pub use config::{GarpConfig, InitialState, InstanceConfig};
 pub use demux::{AddError, InstanceId, Router};
 pub use engine::{
-    Engine, EngineAction, GroupError, GroupId, InstanceRef, LinkId, SyncGroupOptions,
+    Engine, EngineAction, GroupError, GroupId, GroupSpec, InstanceRef, LinkId, SyncGroupOptions,
+    UpdateError,
 };
 pub use error::{ConfigError, EmitError, PeerError, RxError, Scope};
-pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};
+pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP, ReconfigureError};
 pub use state::{Event, FaultCause, FaultCauses, Reason, State};
 pub use stats::{GlobalStats, InstanceStats};
 pub use time::Instant;

@@ -11,14 +11,13 @@
 use std::pin::pin;
 use std::time::Duration;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use keepalived_config::Config;
 use keepalived_net::{Rtnl, Vmacs};
 use keepalived_vrrp::{
-    Action, Engine, EngineAction, Event, InstanceRef, Instant, SyncGroupOptions, TrackerId,
-    TrackerUpdate, TrackerValue,
+    Action, Engine, EngineAction, Event, InstanceRef, Instant, State, SyncGroupOptions,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -26,14 +25,14 @@ use tracing::{info, warn};
 
 use super::convert::{InstancePlan, StaticPlan};
 pub use super::link::StartError;
-use super::link::{Link, build_links, read_socket};
+use super::link::{Datagram, Link, build_links, read_socket};
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
 use super::notify::{Notifier, NotifyState};
+use super::reload::ReloadRequest;
 use super::snapshot::{self, SnapshotRequest};
 use super::timer::PreciseTimer;
 use super::track_plan::TrackPlan;
-use super::track_script::{ScriptTrackerConfig, ScriptTrackers, spawn_script_trackers};
-use super::{track_file, track_link, track_process};
+use super::trackers::Trackers;
 use crate::script::ScriptEnv;
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
@@ -78,14 +77,51 @@ pub struct Setup {
     pub snapshots: Option<mpsc::UnboundedReceiver<SnapshotRequest>>,
 }
 
+/// The driver's state: the engine, its links and everything their actions and a reload need.
+/// Owned by the one task of [`run`].
+pub struct Running {
+    /// The engine.
+    pub engine: Engine,
+    /// Link `i` is the engine's link `i`.
+    pub links: Vec<Link>,
+    /// Per link: its socket's reader task.
+    pub readers: Vec<Option<JoinHandle<()>>>,
+    /// Where reader tasks send datagrams.
+    pub rx_tx: mpsc::UnboundedSender<Datagram>,
+    /// Notify scripts and FIFOs.
+    pub notifier: Notifier,
+    /// Netlink handle for static entries and VMACs.
+    pub rtnl: Rtnl,
+    /// The VMACs created.
+    pub vmacs: Vmacs,
+    /// The static addresses, routes and rules installed.
+    pub statics: StaticPlan,
+    /// The tracking plan running (ids kept across reloads).
+    pub tracks: TrackPlan,
+    /// The first tracker id never used.
+    pub next_tracker: usize,
+    /// The tracker tasks.
+    pub trackers: Trackers,
+    /// The configuration running.
+    pub config: Arc<Config>,
+    /// Who runs scripts.
+    pub env: ScriptEnv,
+    /// Whether addresses, routes and rules are removed on stop.
+    pub release: bool,
+    /// Instances being removed by a reload (their STOP is notified as deleted).
+    pub deleting: BTreeSet<InstanceRef>,
+}
+
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
 /// tokio runtime. The static addresses, routes and rules are installed first; on stop, once every
 /// instance has released its addresses, routes and rules, they are removed too (unless
-/// `release` is false: `--dont-release-vrrp`).
+/// `release` is false: `--dont-release-vrrp`). Each configuration received on `reloads` is
+/// applied as a difference ([`super::reload_apply`]) and acknowledged.
 pub async fn run(
     setup: Setup,
     clock: Clock,
     mut stop: watch::Receiver<bool>,
+    mut reloads: mpsc::UnboundedReceiver<ReloadRequest>,
 ) -> Result<(), StartError> {
     let Setup {
         mut plans,
@@ -101,31 +137,49 @@ pub async fn run(
     let mut vmacs = Vmacs::new();
     create_vmacs(&mut rtnl, &mut vmacs, &mut plans);
     let mut engine = Engine::new();
-    let (mut links, refs) = build_links(plans, release, &mut engine, &tracks)?;
+    let (links, refs) = build_links(plans, release, &mut engine, &tracks)?;
     add_groups(&mut engine, &tracks, &refs)?;
     for unknown in &tracks.unknown {
         warn!("tracked {unknown} is not configured; ignored");
     }
     install_statics(&mut rtnl, &statics);
     let (rx_tx, mut rx) = mpsc::unbounded_channel();
-    let mut tasks = Vec::new();
-    for (i, link) in links.iter().enumerate() {
-        if let Some(socket) = &link.socket {
-            tasks.push(tokio::spawn(read_socket(i, socket.clone(), rx_tx.clone())));
-        }
-    }
-    drop(rx_tx);
+    let readers = links
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            link.socket
+                .as_ref()
+                .map(|socket| tokio::spawn(read_socket(i, socket.clone(), rx_tx.clone())))
+        })
+        .collect();
     let (track_tx, mut track_rx) = mpsc::unbounded_channel();
-    tasks.extend(spawn_trackers(&tracks, &track_tx));
     let now = clock.now();
-    let scripts = start_scripts(&mut engine, now, &tracks, &env, &track_tx);
-    drop(track_tx);
+    let mut run = Running {
+        engine,
+        links,
+        readers,
+        rx_tx,
+        notifier,
+        rtnl,
+        vmacs,
+        statics,
+        next_tracker: super::track_ids::next_after(&tracks),
+        tracks,
+        trackers: Trackers::new(track_tx),
+        config,
+        env,
+        release,
+        deleting: BTreeSet::new(),
+    };
+    run.trackers
+        .apply(&mut run.engine, now, &run.tracks, &run.env);
 
     // Trackers report their first values before they return: apply them before the start.
     while let Ok(update) = track_rx.try_recv() {
-        engine.handle_tracker(now, update);
+        run.engine.handle_tracker(now, update);
     }
-    for (l, link) in links.iter_mut().enumerate() {
+    for (l, link) in run.links.iter_mut().enumerate() {
         link.remove_leftovers();
         if link.socket.is_none() {
             for id in 0..link.plans.len() {
@@ -133,7 +187,7 @@ pub async fn run(
                     "({}): entering FAULT state (interface {} doesn't exist)",
                     link.plans[id].cfg.name, link.key.ifname
                 );
-                engine.handle_instance_event(
+                run.engine.handle_instance_event(
                     now,
                     InstanceRef { link: l, id },
                     Event::InterfaceDown,
@@ -141,8 +195,8 @@ pub async fn run(
             }
         }
     }
-    engine.handle_start(now);
-    let mut deadline = drain(&mut engine, &mut links, &notifier);
+    run.engine.handle_start(now);
+    let mut deadline = run.drain();
     // The engine's deadlines need better than tokio's millisecond timer (see `timer`); if no
     // timerfd can be had, fall back to tokio's sleep rather than not running at all.
     let mut precise = match PreciseTimer::new() {
@@ -157,6 +211,7 @@ pub async fn run(
         arm(t, clock, deadline);
     }
     let mut trackers_open = true;
+    let mut reloads_open = true;
     loop {
         if *stop.borrow() {
             break;
@@ -171,21 +226,21 @@ pub async fn run(
             }
             Some(dg) = rx.recv() => {
                 let now = clock.now();
-                if let Some(link) = links.get_mut(dg.link) {
-                    link.note_rx(engine.router(dg.link), &dg);
-                    if let Err(e) = engine.handle_datagram(now, dg.link, &dg.meta, &dg.payload) {
-                        link.log_rejected(now, engine.router(dg.link), &e, &dg.payload);
+                if let Some(link) = run.links.get_mut(dg.link) {
+                    link.note_rx(run.engine.router(dg.link), &dg);
+                    if let Err(e) = run.engine.handle_datagram(now, dg.link, &dg.meta, &dg.payload) {
+                        link.log_rejected(now, run.engine.router(dg.link), &e, &dg.payload);
                     }
                 }
             }
             update = track_rx.recv(), if trackers_open => {
                 match update {
-                    Some(update) => engine.handle_tracker(clock.now(), update),
+                    Some(update) => run.engine.handle_tracker(clock.now(), update),
                     None => trackers_open = false,
                 }
             }
             () = fired(precise.as_mut(), sleep.as_mut()) => {
-                engine.handle_timeout(clock.now());
+                run.engine.handle_timeout(clock.now());
                 // A one-shot timer that fired must be armed again even for the same deadline
                 // (the engine may not have reached it yet).
                 deadline = None;
@@ -194,18 +249,27 @@ pub async fn run(
                 match request {
                     Some(reply) => {
                         let cx = snapshot::Context {
-                            tracks: &tracks,
+                            tracks: &run.tracks,
                             now: clock.now(),
-                            last_transition: &|name| notifier.last_transition(name),
-                            smtp_alert: &|name| notifier.smtp_alert(name),
+                            last_transition: &|name| run.notifier.last_transition(name),
+                            smtp_alert: &|name| run.notifier.smtp_alert(name),
                         };
-                        let _ = reply.send(snapshot::take(&engine, &links, &cx));
+                        let _ = reply.send(snapshot::take(&run.engine, &run.links, &cx));
                     }
                     None => snapshots = None,
                 }
             }
+            request = reloads.recv(), if reloads_open => {
+                match request {
+                    Some(request) => {
+                        let summary = run.reload(clock, request.loaded, &mut track_rx);
+                        let _ = request.done.send(summary);
+                    }
+                    None => reloads_open = false,
+                }
+            }
         }
-        let next = drain(&mut engine, &mut links, &notifier);
+        let next = run.drain();
         if next != deadline {
             deadline = next;
             match precise.as_mut() {
@@ -214,22 +278,22 @@ pub async fn run(
             }
         }
     }
-    for t in tasks {
+    for t in run.readers.iter_mut().filter_map(Option::take) {
         t.abort();
     }
-    scripts.stop();
+    run.trackers.stop();
     let now = clock.now();
-    for link in &mut links {
+    for link in &mut run.links {
         link.stopping = true;
     }
-    engine.handle_shutdown(now);
-    drain(&mut engine, &mut links, &notifier);
+    run.engine.handle_shutdown(now);
+    run.drain();
     // keepalived gives the stop notifications about a second.
-    notifier.shutdown(Duration::from_secs(1)).await;
-    for link in &mut links {
+    run.notifier.shutdown(Duration::from_secs(1)).await;
+    for link in &mut run.links {
         if link.release {
             // Nothing of ours left behind, whatever happened to a removal on the way.
-            for id in 0..link.plans.len() {
+            for id in link.live_ids() {
                 let (name, routes, rules) = {
                     let p = &link.plans[id];
                     (p.cfg.name.clone(), p.routes.clone(), p.rules.clone())
@@ -239,8 +303,8 @@ pub async fn run(
         }
     }
     if release {
-        remove_statics(&mut rtnl, &statics);
-        if let Err(e) = vmacs.remove_all(&mut rtnl) {
+        remove_statics(&mut run.rtnl, &run.statics);
+        if let Err(e) = run.vmacs.remove_all(&mut run.rtnl) {
             warn!("cannot remove VMAC interfaces: {e}");
         }
     }
@@ -249,7 +313,7 @@ pub async fn run(
 
 /// Creates the VMAC of every instance with `use_vmac` (replacing a leftover of a crashed run).
 /// An instance whose VMAC cannot be created starts in FAULT.
-fn create_vmacs(rtnl: &mut Rtnl, vmacs: &mut Vmacs, plans: &mut [InstancePlan]) {
+pub(super) fn create_vmacs(rtnl: &mut Rtnl, vmacs: &mut Vmacs, plans: &mut [InstancePlan]) {
     for plan in plans.iter_mut().filter(|p| p.iface_present) {
         let name = plan.cfg.name.clone();
         let Some(v) = plan.vmac.as_mut() else {
@@ -307,76 +371,27 @@ fn add_groups(
     Ok(())
 }
 
-/// Starts the trackers of links, files and processes; each reports its first values before
-/// returning.
-fn spawn_trackers(
-    tracks: &TrackPlan,
-    tx: &mpsc::UnboundedSender<TrackerUpdate>,
-) -> Vec<JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    if !tracks.interfaces.is_empty() {
-        let mut ids: HashMap<String, Vec<TrackerId>> = HashMap::new();
-        for (id, name) in &tracks.interfaces {
-            ids.entry(name.clone()).or_default().push(*id);
-        }
-        match track_link::spawn(ids, tx.clone()) {
-            Ok(task) => tasks.push(task),
-            Err(e) => warn!("cannot watch link states: {e}"),
-        }
+impl Running {
+    /// Executes every pending action of the engine (and runs the notifications of
+    /// transitions); returns its next deadline.
+    pub fn drain(&mut self) -> Option<Instant> {
+        drain(
+            &mut self.engine,
+            &mut self.links,
+            &self.notifier,
+            &self.deleting,
+        )
     }
-    if !tracks.files.is_empty() {
-        tasks.push(track_file::spawn(tracks.files.clone(), tx.clone()));
-    }
-    if !tracks.processes.is_empty() {
-        tasks.push(track_process::spawn(tracks.processes.clone(), tx.clone()));
-    }
-    tasks
 }
 
-/// Starts the `vrrp_script`s something tracks. A script with `init_fail` starts failed; the
-/// others report when their first run ends (until then a weight-0 script holds its instances
-/// in INIT, as keepalived does). A script that cannot run (unknown user, insecure path) is
-/// logged and reported failed.
-fn start_scripts(
+/// Executes every pending action of `engine` on `links` and notifies through `notifier`; a
+/// STOP of an instance in `deleting` is notified as a deletion. Returns the next deadline.
+fn drain(
     engine: &mut Engine,
-    now: Instant,
-    tracks: &TrackPlan,
-    env: &ScriptEnv,
-    tx: &mpsc::UnboundedSender<TrackerUpdate>,
-) -> ScriptTrackers {
-    let mut runnable = Vec::new();
-    for (id, script) in &tracks.scripts {
-        match ScriptTrackerConfig::from_model(script, env) {
-            Ok(cfg) => {
-                if cfg.initial_value() == TrackerValue::Down {
-                    engine.handle_tracker(
-                        now,
-                        TrackerUpdate {
-                            id: *id,
-                            value: TrackerValue::Down,
-                        },
-                    );
-                }
-                runnable.push((*id, cfg));
-            }
-            Err(e) => {
-                warn!("VRRP_Script({}) cannot run: {e}", script.name);
-                engine.handle_tracker(
-                    now,
-                    TrackerUpdate {
-                        id: *id,
-                        value: TrackerValue::Down,
-                    },
-                );
-            }
-        }
-    }
-    spawn_script_trackers(runnable, tx.clone())
-}
-
-/// Executes every pending action of the engine (and runs the notifications of transitions);
-/// returns its next deadline.
-fn drain(engine: &mut Engine, links: &mut [Link], notifier: &Notifier) -> Option<Instant> {
+    links: &mut [Link],
+    notifier: &Notifier,
+    deleting: &BTreeSet<InstanceRef>,
+) -> Option<Instant> {
     while let Some(action) = engine.poll_action() {
         match action {
             EngineAction::Instance(r, action) => {
@@ -387,6 +402,11 @@ fn drain(engine: &mut Engine, links: &mut [Link], notifier: &Notifier) -> Option
                 let state = engine.instance(r).map(|i| i.state());
                 let name = link.name(r.id).to_owned();
                 match &action {
+                    Action::StateChanged {
+                        to: State::Stop, ..
+                    } if deleting.contains(&r) => {
+                        notifier.instance_deleted(&name, priority);
+                    }
                     Action::StateChanged { to, .. } => {
                         if let Some(state) = NotifyState::from_state(*to) {
                             notifier.instance(&name, state, priority);

@@ -102,7 +102,8 @@ pub struct LinkKey {
     pub ttl: u8,
 }
 
-fn link_key(plan: &InstancePlan) -> LinkKey {
+/// The socket key of an instance's plan.
+pub fn link_key(plan: &InstancePlan) -> LinkKey {
     let (group, ttl) = match &plan.transport {
         Transport::Multicast(g) => (Some(*g), 255),
         Transport::Unicast { ttl, .. } => (None, *ttl),
@@ -122,8 +123,10 @@ pub struct Link {
     pub key: LinkKey,
     /// The socket (none when the interface is missing).
     pub socket: Option<Arc<AsyncFd<VrrpSocket>>>,
-    /// Indexed by [`InstanceId`].
+    /// Indexed by [`InstanceId`]; a retired instance's plan stays until its slot is reused.
     pub plans: Vec<InstancePlan>,
+    /// Per instance: removed by a reload.
+    retired: Vec<bool>,
     /// Netlink handle for addresses, routes and rules.
     pub rtnl: Rtnl,
     /// Source and priority of the advert being handled, for log lines.
@@ -162,25 +165,7 @@ pub fn build_links(
     let mut links = Vec::new();
     for (key, plans) in grouped {
         let present = plans.iter().all(|p| p.iface_present);
-        let socket = if present {
-            Some(Arc::new(open_socket(&key)?))
-        } else {
-            None
-        };
-        let rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
-        let mut link = Link {
-            key,
-            socket,
-            plans: Vec::new(),
-            rtnl,
-            last_rx: None,
-            send_failing: Vec::new(),
-            last_warning: Vec::new(),
-            garps: BTreeMap::new(),
-            last_rejected: BTreeMap::new(),
-            release,
-            stopping: false,
-        };
+        let mut link = Link::open(key, present, release)?;
         let link_id = engine.add_link();
         debug_assert_eq!(link_id, links.len());
         for plan in plans {
@@ -190,11 +175,8 @@ pub fn build_links(
             let tracked = tracks.instances.get(&name).cloned().unwrap_or_default();
             match engine.add_instance(link_id, instance, tracked) {
                 Ok(r) => {
-                    debug_assert_eq!(r.id, link.plans.len());
                     refs.insert(name, r);
-                    link.plans.push(plan);
-                    link.send_failing.push(false);
-                    link.last_warning.push(None);
+                    link.set_plan(r.id, plan);
                 }
                 Err(e) => return Err(StartError(format!("({name}) {e}"))),
             }
@@ -233,6 +215,83 @@ fn open_socket(key: &LinkKey) -> Result<AsyncFd<VrrpSocket>, StartError> {
 }
 
 impl Link {
+    /// A link without instances: its socket (none when the interface is missing) and netlink
+    /// handle.
+    ///
+    /// # Errors
+    /// The socket or the netlink handle cannot be opened.
+    pub fn open(key: LinkKey, present: bool, release: bool) -> Result<Link, StartError> {
+        let socket = if present {
+            Some(Arc::new(open_socket(&key)?))
+        } else {
+            None
+        };
+        let rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
+        Ok(Link {
+            key,
+            socket,
+            plans: Vec::new(),
+            retired: Vec::new(),
+            rtnl,
+            last_rx: None,
+            send_failing: Vec::new(),
+            last_warning: Vec::new(),
+            garps: BTreeMap::new(),
+            last_rejected: BTreeMap::new(),
+            release,
+            stopping: false,
+        })
+    }
+
+    /// Puts `plan` at instance `id` (a new slot, or one a retired instance freed).
+    pub fn set_plan(&mut self, id: InstanceId, plan: InstancePlan) {
+        if id < self.plans.len() {
+            self.plans[id] = plan;
+            self.retired[id] = false;
+            self.send_failing[id] = false;
+            self.last_warning[id] = None;
+        } else {
+            debug_assert_eq!(id, self.plans.len());
+            self.plans.push(plan);
+            self.retired.push(false);
+            self.send_failing.push(false);
+            self.last_warning.push(None);
+        }
+    }
+
+    /// Marks instance `id` removed (after its stop was carried out).
+    pub fn retire(&mut self, id: InstanceId) {
+        if let Some(r) = self.retired.get_mut(id) {
+            *r = true;
+        }
+    }
+
+    /// The instances in service.
+    pub fn live_ids(&self) -> Vec<InstanceId> {
+        (0..self.plans.len())
+            .filter(|id| !self.retired.get(*id).copied().unwrap_or(true))
+            .collect()
+    }
+
+    /// Adds `vips` of instance `id` (a master whose reload added addresses) and announces them
+    /// with `count` gratuitous ARPs / unsolicited NAs each.
+    pub fn add_vips(&mut self, id: InstanceId, vips: &[VipSpec], count: u8) {
+        for vip in vips {
+            self.add_vip(id, vip);
+        }
+        for vip in vips {
+            self.announce(id, vip, count);
+        }
+    }
+
+    /// Removes `vips` of instance `id` (a master whose reload removed addresses).
+    pub fn del_vips(&mut self, id: InstanceId, vips: &[VipSpec]) {
+        for vip in vips {
+            self.del_vip(id, vip);
+        }
+    }
+
+    /// The name of instance `id` (for logs).
     pub fn name(&self, id: InstanceId) -> &str {
         self.plans.get(id).map_or("?", |p| p.cfg.name.as_str())
     }
@@ -247,7 +306,7 @@ impl Link {
                 return;
             }
         };
-        for id in 0..self.plans.len() {
+        for id in self.live_ids() {
             let (name, routes, rules) = {
                 let p = &self.plans[id];
                 (p.cfg.name.clone(), p.routes.clone(), p.rules.clone())

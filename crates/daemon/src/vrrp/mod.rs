@@ -3,100 +3,56 @@
 //! [`run`] reads and checks the configuration as `-t` does ([`check`], which the parent also
 //! uses before it starts anything and on reload), converts each `vrrp_instance` ([`convert`]),
 //! sets up logging ([`log`]) and runs the tokio [`driver`] until SIGTERM or SIGINT; SIGHUP
-//! (reload) is only logged for now. [`cleanup`] removes what a dead engine left behind.
+//! reloads ([`reload`]). [`cleanup`] removes what a dead engine left behind.
 
 pub mod cleanup;
 pub mod convert;
 pub mod driver;
 pub mod link;
+pub mod load;
 pub mod log;
 pub mod netops;
 pub mod notify;
+pub mod reload;
+mod reload_apply;
 pub mod sched;
 pub mod snapshot;
 pub mod timer;
 pub mod track_file;
+pub mod track_ids;
 pub mod track_link;
 pub mod track_plan;
 pub mod track_process;
 pub mod track_script;
+pub mod trackers;
 pub mod vmac;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use keepalived_config::{DiagKind, PreprocessOptions, host};
+use keepalived_config::PreprocessOptions;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::cli::Cli;
-use crate::config_test::gather_host_facts;
 use convert::IfFacts;
 
 /// Exit code when the engine cannot start (no runtime, no permission).
 const EXIT_START_FAILED: i32 = 1;
 
 /// A configuration read and checked in full, ready for the VRRP engine.
-pub struct Checked {
-    /// The typed configuration.
-    pub config: keepalived_config::Config,
-    /// One plan per `vrrp_instance`.
-    pub plans: Vec<convert::InstancePlan>,
-    /// `static_ipaddress`, `static_routes`, `static_rules`.
-    pub statics: convert::StaticPlan,
-    /// The warnings (rendered diagnostics, with their place) to log.
-    pub warnings: Vec<String>,
-}
+pub use load::Loaded as Checked;
 
 /// Reads `path` and checks it as `-t` does, against this host's interfaces, and converts the
-/// VRRP instances. On errors, returns every diagnostic rendered with its file, line and column.
+/// VRRP instances ([`load::load`], also used on reload). On errors, returns every diagnostic
+/// rendered with its file, line and column.
 ///
 /// # Errors
 /// The rendered diagnostics when the configuration cannot be run.
 pub fn check(path: &Path, opts: &PreprocessOptions) -> Result<Checked, Vec<String>> {
-    let mut read = keepalived_config::read_file(path, opts);
-    let facts = gather_host_facts();
-    host::check(&read.config, &facts, &mut read.diagnostics);
-    // A missing interface does not stop the daemon: its instances start in FAULT.
-    let blocking = read.diagnostics.items().iter().any(|d| {
-        d.severity >= keepalived_config::Severity::Error && d.kind != DiagKind::MissingInterface
-    });
-    let if_facts = interface_facts();
-    let mut plan_failed = false;
-    let plans = match convert::plan(&read.config, &if_facts) {
-        Ok(p) => p,
-        Err(errors) => {
-            plan_failed = true;
-            for e in errors {
-                read.diagnostics.error(e.loc, e.message);
-            }
-            Vec::new()
-        }
-    };
-    let statics = match convert::plan_static(&read.config) {
-        Ok(s) => s,
-        Err(errors) => {
-            plan_failed = true;
-            for e in errors {
-                read.diagnostics.error(e.loc, e.message);
-            }
-            convert::StaticPlan::default()
-        }
-    };
-    let blocking = blocking || plan_failed || read.diagnostics.has_fatal();
-    read.diagnostics.sort();
-    let rendered = read.render_diagnostics();
-    if blocking {
-        return Err(rendered);
-    }
-    Ok(Checked {
-        config: read.config,
-        plans,
-        statics,
-        warnings: rendered,
-    })
+    load::load(path, opts).map_err(|refused| refused.lines)
 }
 
 /// The log target of `-l` / `-G` / `-S`, for the process whose syslog ident is `ident`.
@@ -137,6 +93,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         config,
         plans,
         statics,
+        tracks,
         ..
     } = checked;
 
@@ -151,17 +108,14 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    let tracks = track_plan::plan(&config, |name| {
-        plans
-            .iter()
-            .find(|p| p.cfg.name == name)
-            .and_then(|p| p.vmac.as_ref())
-            .map(|v| v.spec.name.clone())
-    });
     // This process answers the dumps of the VRRP engine; the checker process writes its own.
     let (snapshot_tx, snapshot_rx) = tokio::sync::mpsc::unbounded_channel();
     let dumper = crate::dump::Dumper::new(&config.global.defs, Some(snapshot_tx), None);
     let config = std::sync::Arc::new(config);
+    let source = reload::Source {
+        path: cli.use_file.clone(),
+        opts: opts.clone(),
+    };
     match runtime {
         Ok(rt) => rt.block_on(serve(
             driver::Setup {
@@ -173,6 +127,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
                 snapshots: Some(snapshot_rx),
             },
             dumper,
+            source,
         )),
         Err(e) => {
             error!("cannot start the runtime: {e}");
@@ -181,7 +136,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     }
 }
 
-async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper) -> i32 {
+async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper, source: reload::Source) -> i32 {
     let signals = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -212,13 +167,15 @@ async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper) -> i32 {
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = driver::Clock::new();
-    let mut engine = tokio::spawn(driver::run(setup, clock, stop_rx));
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let reloader = reload::Reloader::spawn(source, reload_tx);
+    let mut engine = tokio::spawn(driver::run(setup, clock, stop_rx, reload_rx));
     crate::supervisor::ready::report(crate::cli::Engine::Vrrp);
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => info!("Reload requested (SIGHUP): reload not yet implemented"),
+            _ = hup.recv() => reloader.request(),
             _ = usr1.recv() => dumper.request(crate::dump::DumpKind::Data),
             _ = usr2.recv() => dumper.request(crate::dump::DumpKind::Stats),
             _ = json.recv() => dumper.request(crate::dump::DumpKind::Json),

@@ -33,7 +33,10 @@
     )
 )]
 
+mod reload;
 mod sync;
+
+pub use reload::{GroupSpec, UpdateError};
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -195,12 +198,13 @@ impl Engine {
             .ok_or(AddError::UnknownLink(link))?;
         let id = router.add(instance)?;
         let r = InstanceRef { link, id };
-        if let Some(members) = self.members.get_mut(link) {
-            members.push(Member {
+        self.set_member(
+            r,
+            Member {
                 tracks,
                 ..Member::default()
-            });
-        }
+            },
+        );
         self.refresh(Instant::ZERO, r);
         self.settle(Instant::ZERO);
         Ok(r)
@@ -364,13 +368,15 @@ impl Engine {
         self.routers.get(r.link)?.instance(r.id)
     }
 
-    /// Every instance, link by link.
+    /// Every instance in service (not removed), link by link.
     #[must_use]
     pub fn instance_refs(&self) -> Vec<InstanceRef> {
         (0..self.routers.len())
             .flat_map(|link| {
-                let n = self.routers[link].instances().len();
-                (0..n).map(move |id| InstanceRef { link, id })
+                let router = &self.routers[link];
+                (0..router.instances().len())
+                    .filter(|id| router.is_live(*id))
+                    .map(move |id| InstanceRef { link, id })
             })
             .collect()
     }

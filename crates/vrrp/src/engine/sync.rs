@@ -175,6 +175,9 @@ impl Engine {
 
     fn report_groups(&mut self) {
         for (i, group) in self.groups.iter_mut().enumerate() {
+            if group.members.is_empty() {
+                continue;
+            }
             let to = group_state(&self.routers, &group.members);
             if to != group.state {
                 self.actions.push_back(EngineAction::Group {

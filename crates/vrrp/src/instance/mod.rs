@@ -37,7 +37,10 @@
     )
 )]
 
+mod reconfig;
 mod rx;
+
+pub use reconfig::ReconfigureError;
 
 use core::net::IpAddr;
 use core::time::Duration;

@@ -134,6 +134,15 @@ impl Net {
         self.drain(node);
     }
 
+    /// Calls `f` on `node`'s engine with the current time (a reload, say), then carries out
+    /// the actions it queued; returns what `f` returned.
+    pub fn apply<T>(&mut self, node: usize, f: impl FnOnce(&mut Engine, Instant) -> T) -> T {
+        let now = self.now;
+        let out = f(&mut self.nodes[node].engine, now);
+        self.drain(node);
+        out
+    }
+
     /// Stops `node`'s engine now.
     pub fn shutdown(&mut self, node: usize) {
         let now = self.now;

@@ -1,0 +1,167 @@
+//! SIGHUP: reloading the VRRP engine's configuration. [`Reloader::request`] (the SIGHUP branch
+//! of the serve loop) wakes the reload task, which logs "Reloading", reads and checks the whole
+//! file on a low-priority thread of its own ([`super::load`]) and, if it can run, hands it to the driver,
+//! which applies only the difference ([`super::reload_apply`]) and answers with a summary;
+//! then "Reload finished in N usec". A configuration with errors is refused with its
+//! diagnostics (file:line:col) and the running one stays. Requests arriving during a reload
+//! are queued and coalesced: one more reload follows, whatever their number.
+
+use std::path::PathBuf;
+
+use keepalived_config::PreprocessOptions;
+use keepalived_net::sched::SchedRequest;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error, info, warn};
+
+use super::load::{Loaded, load};
+
+/// Where the configuration comes from (`-f` and the preprocessor's options).
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The configuration file.
+    pub path: PathBuf,
+    /// `-D`-style definitions and the like.
+    pub opts: PreprocessOptions,
+}
+
+/// What a reload changed, by instance name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// Instances started.
+    pub added: Vec<String>,
+    /// Instances stopped.
+    pub removed: Vec<String>,
+    /// Instances that took new parameters in place.
+    pub changed: Vec<String>,
+    /// Instances left as they were.
+    pub unchanged: usize,
+}
+
+impl std::fmt::Display for ReloadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_owned()
+            } else {
+                v.join(" ")
+            }
+        };
+        write!(
+            f,
+            "added: {}; removed: {}; changed: {}; unchanged: {}",
+            list(&self.added),
+            list(&self.removed),
+            list(&self.changed),
+            self.unchanged
+        )
+    }
+}
+
+/// A checked configuration for the driver to apply; it answers on `done`.
+#[derive(Debug)]
+pub struct ReloadRequest {
+    /// The new configuration.
+    pub loaded: Loaded,
+    /// Where the driver reports what it changed.
+    pub done: oneshot::Sender<ReloadSummary>,
+}
+
+/// The handle of the reload task.
+#[derive(Debug)]
+pub struct Reloader {
+    tx: mpsc::UnboundedSender<()>,
+}
+
+impl Reloader {
+    /// Starts the reload task: it reads `source` on each request and sends what can run to the
+    /// driver on `driver`. Call inside a tokio runtime.
+    pub fn spawn(source: Source, driver: mpsc::UnboundedSender<ReloadRequest>) -> Reloader {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(reload_loop(source, rx, driver));
+        Reloader { tx }
+    }
+
+    /// Asks for a reload (returns at once; see the module documentation).
+    pub fn request(&self) {
+        if self.tx.send(()).is_err() {
+            warn!("Reload requested (SIGHUP) while stopping; ignored");
+        }
+    }
+}
+
+/// Runs [`load`] on a thread of its own at the lowest CPU priority (nice 19, never real-time),
+/// so reading a large configuration never competes with the engine's thread for the CPU.
+async fn load_in_background(
+    source: &Source,
+) -> Result<Result<Loaded, super::load::Refused>, String> {
+    let src = source.clone();
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("vrrp-reload".into())
+        .spawn(move || {
+            let background = SchedRequest {
+                nice: 19,
+                rt_priority: None,
+                slice: None,
+            };
+            if let Err(e) = keepalived_net::sched::apply(&background) {
+                debug!("reload thread keeps the engine's scheduling: {e}");
+            }
+            let _ = tx.send(load(&src.path, &src.opts));
+        })
+        .map_err(|e| format!("cannot start the reload thread: {e}"))?;
+    rx.await
+        .map_err(|_| "the reload thread ended early".to_owned())
+}
+
+async fn reload_loop(
+    source: Source,
+    mut requests: mpsc::UnboundedReceiver<()>,
+    driver: mpsc::UnboundedSender<ReloadRequest>,
+) {
+    while requests.recv().await.is_some() {
+        // Everything asked for so far is covered by this one reload.
+        let mut coalesced = 0u64;
+        while requests.try_recv().is_ok() {
+            coalesced += 1;
+        }
+        if coalesced > 0 {
+            info!("{coalesced} more reload request(s) coalesced into this reload");
+        }
+        info!("Reloading");
+        let started = std::time::Instant::now();
+        let loaded = match load_in_background(&source).await {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(refused)) => {
+                for line in &refused.lines {
+                    error!("{line}");
+                }
+                error!(
+                    "Reload failed: {} has errors; keeping the running configuration",
+                    source.path.display()
+                );
+                continue;
+            }
+            Err(e) => {
+                error!("Reload failed: cannot read the configuration: {e}");
+                continue;
+            }
+        };
+        info!("Configuration file {}", source.path.display());
+        for line in &loaded.warnings {
+            warn!("{line}");
+        }
+        let (done, answer) = oneshot::channel();
+        if driver.send(ReloadRequest { loaded, done }).is_err() {
+            return;
+        }
+        match answer.await {
+            Ok(summary) => {
+                info!("Reload: {summary}");
+                info!("Reload finished in {} usec", started.elapsed().as_micros());
+            }
+            // The driver stopped meanwhile.
+            Err(_) => return,
+        }
+    }
+}
