@@ -44,13 +44,18 @@ fn start(host: &Host, dir: &Path, name: &str, conf: &str) -> LabChild {
     std::fs::write(&conf_path, conf).expect("config");
     let log = File::create(dir.join(format!("{name}.log"))).expect("log");
     let mut cmd = host.command("sh");
-    cmd.args(["-c", "umask 077; exec \"$0\" -n -l -D -f \"$1\" -p \"$2\""])
-        .arg(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .arg(&conf_path)
-        .arg(dir.join(format!("{name}.pid")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
+    cmd.args([
+        "-c",
+        "umask 077; exec \"$0\" -n -l -D -f \"$1\" -p \"$2\" -r \"$3\" -c \"$4\"",
+    ])
+    .arg(env!("CARGO_BIN_EXE_keepalived-rs"))
+    .arg(&conf_path)
+    .arg(dir.join(format!("{name}.pid")))
+    .arg(dir.join(format!("{name}-vrrp.pid")))
+    .arg(dir.join(format!("{name}-chk.pid")))
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(log);
     LabChild::spawn(&mut cmd).expect("spawn keepalived-rs")
 }
 
@@ -178,8 +183,9 @@ fn signals_write_fresh_state_stats_and_json_dumps() {
         kill(&r2, "USR1");
     }
     let data2 = data2.unwrap_or_else(|| {
+        std::thread::sleep(Duration::from_millis(500));
         let last = std::fs::read_to_string(d2.0.join("keepalived.data")).unwrap_or_default();
-        panic!("data dump on ha2:\n{last}")
+        panic!("data dump on ha2:\n{last}\nlog:\n{}", log(&d2.0, "ha2"))
     });
     for needle in [
         "   State = BACKUP\n",
