@@ -454,10 +454,19 @@ impl<'a> Supervisor<'a> {
 
     /// Reads and checks the configuration again, off the main loop.
     fn start_reload(&self) -> tokio::task::JoinHandle<Result<Checked, Vec<String>>> {
-        info!("Reloading");
+        info!("Reload requested: checking the configuration");
         ready::notify_reloading();
-        let (path, opts) = (self.cli.use_file.clone(), self.opts.clone());
-        tokio::task::spawn_blocking(move || vrrp::check(&path, &opts))
+        let source = vrrp::reload::Source {
+            path: self.cli.use_file.clone(),
+            opts: self.opts.clone(),
+        };
+        // On a nice-19 thread, as the engines read it: never competing with an advert.
+        tokio::spawn(async move {
+            match vrrp::reload::load_in_background(&source).await {
+                Ok(checked) => checked.map_err(|refused| refused.lines),
+                Err(e) => Err(vec![e]),
+            }
+        })
     }
 
     /// Applies a checked reload: SIGHUP to the engines, the engines the new configuration needs
@@ -484,7 +493,7 @@ impl<'a> Supervisor<'a> {
                     error!("{line}");
                 }
                 error!(
-                    "Reload: {} has errors; keeping the running configuration",
+                    "Reload failed: {} has errors; keeping the running configuration",
                     self.cli.use_file.display()
                 );
             }

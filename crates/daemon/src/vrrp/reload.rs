@@ -91,7 +91,7 @@ impl Reloader {
 
 /// Runs [`load`] on a thread of its own at the lowest CPU priority (nice 19, never real-time),
 /// so reading a large configuration never competes with the engine's thread for the CPU.
-async fn load_in_background(
+pub(crate) async fn load_in_background(
     source: &Source,
 ) -> Result<Result<Loaded, super::load::Refused>, String> {
     let src = source.clone();
