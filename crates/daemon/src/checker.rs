@@ -11,14 +11,17 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keepalived_checker::logic::{
-    Action, CheckId, CheckSpec, CheckerEngine, Instant, Outcome, RsEvent, RsEventKind, plan,
+    Action, CheckId, CheckPlan, CheckSpec, CheckerEngine, Instant, Outcome, RsEvent, RsEventKind,
+    RsId, plan,
 };
 use keepalived_checker::probe::spec::Prober;
 use keepalived_config::Config;
 use keepalived_config::model::lvs::{CheckerKind, VsAddress};
+use keepalived_lb::table::Health;
 use keepalived_vrrp::{TrackerId, TrackerValue};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{debug, info, warn};
@@ -114,14 +117,60 @@ fn misc_outcome(run: RunOutcome, dynamic: bool) -> Outcome {
     }
 }
 
+/// How the checker thread runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Remove our IPVS entries at stop (false with `-I` / `--dont-release-ipvs`).
+    pub release_ipvs: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { release_ipvs: true }
+    }
+}
+
+/// Counters of the checker thread, readable from any thread.
+#[derive(Debug, Default)]
+pub struct CheckerStats {
+    /// Configurations applied by [`CheckerHandle::reload`].
+    pub reloads: AtomicU64,
+    /// IPVS changes applied (services and real servers added, edited, removed).
+    pub ipvs_changes: AtomicU64,
+    /// Netlink requests sent to IPVS (0 without IPVS in the kernel).
+    pub ipvs_messages: AtomicU64,
+}
+
 /// The running checker thread.
 pub struct CheckerHandle {
     stop: watch::Sender<bool>,
+    reload: mpsc::UnboundedSender<Arc<Config>>,
+    stats: Arc<CheckerStats>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl CheckerHandle {
-    /// Stops the checks and waits for the thread (at most `wait`).
+    /// Applies a new configuration (already read and validated) to the running checks: checks
+    /// whose target and parameters are unchanged keep their state (up/down, retry counters,
+    /// timers), new ones start, removed ones stop; the IPVS table is recomputed and only the
+    /// difference applied (an unchanged real server keeps its entry; one changed weight is one
+    /// netlink request). Returns at once; the checker thread applies it.
+    // Called by the SIGHUP handler of the checker process (process model, in progress).
+    #[allow(dead_code)]
+    pub fn reload(&self, config: Arc<Config>) {
+        if self.reload.send(config).is_err() {
+            warn!("checkers: reload after the checker thread ended");
+        }
+    }
+
+    /// The thread's counters.
+    #[allow(dead_code)]
+    pub fn stats(&self) -> &CheckerStats {
+        &self.stats
+    }
+
+    /// Stops the checks, releases IPVS (see [`Options::release_ipvs`]) and waits for the
+    /// thread (at most `wait`).
     pub fn stop(self, wait: Duration) {
         let _ = self.stop.send(true);
         let deadline = std::time::Instant::now() + wait;
@@ -136,12 +185,21 @@ impl CheckerHandle {
     }
 }
 
-/// Starts the checker thread when the configuration has real servers to check.
+/// Starts the checker thread when the configuration has virtual servers.
+#[allow(dead_code)]
 pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
+    start_with(config, Options::default())
+}
+
+/// [`start`] with options.
+pub fn start_with(config: Arc<Config>, options: Options) -> Option<CheckerHandle> {
     if config.lvs.virtual_servers.is_empty() {
         return None;
     }
     let (stop, stop_rx) = watch::channel(false);
+    let (reload, reload_rx) = mpsc::unbounded_channel();
+    let stats = Arc::new(CheckerStats::default());
+    let thread_stats = stats.clone();
     let thread = std::thread::Builder::new()
         .name("checker".to_owned())
         .spawn(move || {
@@ -149,12 +207,17 @@ pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
                 .enable_all()
                 .build();
             match runtime {
-                Ok(rt) => rt.block_on(run(config, stop_rx)),
+                Ok(rt) => rt.block_on(run(config, options, stop_rx, reload_rx, thread_stats)),
                 Err(e) => warn!("checkers not started: no runtime: {e}"),
             }
         });
     match thread {
-        Ok(thread) => Some(CheckerHandle { stop, thread }),
+        Ok(thread) => Some(CheckerHandle {
+            stop,
+            reload,
+            stats,
+            thread,
+        }),
         Err(e) => {
             warn!("checkers not started: {e}");
             None
@@ -220,11 +283,93 @@ fn vs_name(config: &Config, vs: usize) -> String {
     }
 }
 
-async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
-    let plan = plan(&config);
-    if plan.servers.is_empty() {
-        return;
+/// What runs the checks of one configuration: the probes by check id, the FILE_CHECK watcher,
+/// the attempts in flight.
+struct Checks {
+    config: Arc<Config>,
+    env: ScriptEnv,
+    probes: Vec<Arc<Probe>>,
+    timeouts: Vec<Duration>,
+    /// Attempts in flight: token → the check it reports for (remapped at a reload).
+    inflight: HashMap<u64, CheckId>,
+    next_token: u64,
+    file_task: Option<tokio::task::JoinHandle<()>>,
+    file_checks: HashMap<TrackerId, CheckId>,
+    file_rx: mpsc::UnboundedReceiver<keepalived_vrrp::track::TrackerUpdate>,
+}
+
+impl Checks {
+    /// Probes for every check of `plan` (reusing `reuse[i]` when given), and the FILE_CHECK
+    /// watcher.
+    fn new(config: Arc<Config>, plan: &CheckPlan, reuse: &[Option<Arc<Probe>>]) -> Checks {
+        let env = ScriptEnv::from_defs(&config.global.defs);
+        let probes = plan
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| match reuse.get(i) {
+                Some(Some(p)) => p.clone(),
+                _ => Arc::new(Probe::new(spec, &env)),
+            })
+            .collect();
+        let timeouts = plan.checks.iter().map(CheckSpec::attempt_timeout).collect();
+        let (file_tx, file_rx) = mpsc::unbounded_channel();
+        let files = file_checks(&config, &plan.checks);
+        let file_task = (!files.is_empty()).then(|| {
+            let watched = files.iter().map(|(id, tf, _)| (*id, tf.clone())).collect();
+            track_file::spawn(watched, file_tx)
+        });
+        let file_checks = files.iter().map(|(id, _, check)| (*id, *check)).collect();
+        Checks {
+            config,
+            env,
+            probes,
+            timeouts,
+            inflight: HashMap::new(),
+            next_token: 0,
+            file_task,
+            file_checks,
+            file_rx,
+        }
     }
+
+    /// Starts one attempt of `id`; its outcome comes back on `tx` with a token.
+    fn spawn(
+        &mut self,
+        id: CheckId,
+        slots: &Arc<Semaphore>,
+        tx: &mpsc::UnboundedSender<(u64, Outcome)>,
+    ) {
+        let (Some(probe), Some(timeout)) = (self.probes.get(id.0), self.timeouts.get(id.0)) else {
+            return;
+        };
+        let token = self.next_token;
+        self.next_token += 1;
+        self.inflight.insert(token, id);
+        let (probe, timeout, tx, slots) = (probe.clone(), *timeout, tx.clone(), slots.clone());
+        tokio::spawn(async move {
+            // The semaphore is never closed; without a slot the attempt still runs.
+            let _slot = slots.acquire_owned().await.ok();
+            let outcome = probe.run(timeout).await;
+            let _ = tx.send((token, outcome));
+        });
+    }
+
+    fn stop_watcher(&mut self) {
+        if let Some(t) = self.file_task.take() {
+            t.abort();
+        }
+    }
+}
+
+async fn run(
+    config: Arc<Config>,
+    options: Options,
+    mut stop: watch::Receiver<bool>,
+    mut reloads: mpsc::UnboundedReceiver<Arc<Config>>,
+    stats: Arc<CheckerStats>,
+) {
+    let plan = plan(&config);
     let ipvs = match open_ipvs() {
         Ok(ipvs) => Some(ipvs),
         Err(e) => {
@@ -235,33 +380,19 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
             None
         }
     };
-    let env = ScriptEnv::from_defs(&config.global.defs);
-    let probes: Vec<Arc<Probe>> = plan
-        .checks
-        .iter()
-        .map(|spec| Arc::new(Probe::new(spec, &env)))
-        .collect();
-    let timeouts: Vec<Duration> = plan.checks.iter().map(CheckSpec::attempt_timeout).collect();
     info!(
         "Checkers: {} checks of {} real servers ({} identical checks shared)",
         plan.checks.len(),
         plan.servers.len(),
         plan.merged
     );
+    let mut checks = Checks::new(config.clone(), &plan, &[]);
     let slots = Arc::new(Semaphore::new(attempt_slots()));
     debug!(
         "checkers: at most {} attempts in flight",
         slots.available_permits()
     );
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(CheckId, Outcome)>();
-    let (file_tx, mut file_rx) = mpsc::unbounded_channel();
-    let files = file_checks(&config, &plan.checks);
-    let file_task = (!files.is_empty()).then(|| {
-        let watched = files.iter().map(|(id, tf, _)| (*id, tf.clone())).collect();
-        track_file::spawn(watched, file_tx)
-    });
-    let file_checks: HashMap<TrackerId, CheckId> =
-        files.iter().map(|(id, _, check)| (*id, *check)).collect();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(u64, Outcome)>();
 
     let mut balancer = match ipvs {
         Some(ipvs) => Balancer::with_kernel(config.clone(), ipvs),
@@ -272,26 +403,14 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
     let seed = fastrand::u64(..);
     let mut engine = CheckerEngine::new(plan, seed);
     engine.handle_start(now());
+    // The first sync programs the virtual servers even when no real server reports anything.
+    let mut changed = true;
     loop {
-        let mut changed = false;
         while let Some(action) = engine.poll_action() {
             match action {
-                Action::Run(id) => {
-                    let (Some(probe), Some(timeout)) = (probes.get(id.0), timeouts.get(id.0))
-                    else {
-                        continue;
-                    };
-                    let (probe, timeout, tx) = (probe.clone(), *timeout, out_tx.clone());
-                    let slots = slots.clone();
-                    tokio::spawn(async move {
-                        // The semaphore is never closed; without a slot the attempt still runs.
-                        let _slot = slots.acquire_owned().await.ok();
-                        let outcome = probe.run(timeout).await;
-                        let _ = tx.send((id, outcome));
-                    });
-                }
+                Action::Run(id) => checks.spawn(id, &slots, &out_tx),
                 Action::Event(ev) => {
-                    report(&config, &env, &ev);
+                    report(&checks.config, &checks.env, &ev);
                     balancer.note(&ev);
                     changed = true;
                 }
@@ -309,7 +428,14 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
             }
         }
         if changed {
-            balancer.sync(&env);
+            let applied = balancer.sync(&checks.env);
+            stats
+                .ipvs_changes
+                .fetch_add(applied.len() as u64, Ordering::Relaxed);
+            stats
+                .ipvs_messages
+                .store(balancer.messages_sent(), Ordering::Relaxed);
+            changed = false;
         }
         let sleep_until = engine
             .poll_timeout()
@@ -321,19 +447,114 @@ async fn run(config: Arc<Config>, mut stop: watch::Receiver<bool>) {
                     break;
                 }
             }
-            Some((id, outcome)) = out_rx.recv() => engine.handle_outcome(now(), id, outcome),
-            Some(update) = file_rx.recv() => {
-                if let (Some(check), TrackerValue::Value(v)) = (file_checks.get(&update.id), update.value) {
+            Some(new) = reloads.recv() => {
+                reload(&mut engine, &mut checks, &mut balancer, new, now());
+                stats.reloads.fetch_add(1, Ordering::Relaxed);
+                changed = true;
+            }
+            Some((token, outcome)) = out_rx.recv() => {
+                if let Some(id) = checks.inflight.remove(&token) {
+                    engine.handle_outcome(now(), id, outcome);
+                }
+            }
+            Some(update) = checks.file_rx.recv() => {
+                if let (Some(check), TrackerValue::Value(v)) =
+                    (checks.file_checks.get(&update.id), update.value)
+                {
                     engine.handle_outcome(now(), *check, Outcome::FileValue(v));
                 }
             }
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
         }
     }
-    if let Some(t) = file_task {
-        t.abort();
-    }
+    checks.stop_watcher();
+    omega(&balancer, &checks.env).await;
+    balancer.release(options.release_ipvs);
+    stats
+        .ipvs_messages
+        .store(balancer.messages_sent(), Ordering::Relaxed);
     debug!("checkers stopped");
+}
+
+/// Applies a reloaded configuration: the engine keeps what did not change, the probes of kept
+/// checks are reused, attempts in flight report under their new ids (or are ignored when their
+/// check is gone), and the balancer takes the new configuration with every real server's
+/// current health (the next sync applies only the difference).
+fn reload(
+    engine: &mut CheckerEngine,
+    checks: &mut Checks,
+    balancer: &mut Balancer,
+    config: Arc<Config>,
+    now: Instant,
+) {
+    let new_plan = plan(&config);
+    let mut reuse: Vec<Option<Arc<Probe>>> = vec![None; new_plan.checks.len()];
+    let old_probes = std::mem::take(&mut checks.probes);
+    let reloaded = engine.reload(now, new_plan);
+    for (old, new) in reloaded.checks.iter().enumerate() {
+        if let (Some(new), Some(p)) = (new, old_probes.get(old))
+            && let Some(slot) = reuse.get_mut(new.0)
+        {
+            *slot = Some(p.clone());
+        }
+    }
+    checks.stop_watcher();
+    let mut fresh = Checks::new(config.clone(), engine.plan(), &reuse);
+    fresh.next_token = checks.next_token;
+    fresh.inflight = checks
+        .inflight
+        .drain()
+        .filter_map(|(token, old)| Some((token, (*reloaded.checks.get(old.0)?)?)))
+        .collect();
+    *checks = fresh;
+    let health = engine
+        .plan()
+        .servers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let st = engine.server_status(RsId(i))?;
+            Some((
+                (s.vs, s.rs),
+                Health {
+                    up: st.up,
+                    weight: st.weight,
+                },
+            ))
+        })
+        .collect();
+    balancer.reload(config, health);
+    info!(
+        "Reloaded checkers: {} checks kept, {} started, {} stopped",
+        reloaded.kept, reloaded.started, reloaded.dropped
+    );
+}
+
+/// Runs the `omega` scripts of a shutdown and waits for them (at most one second).
+async fn omega(balancer: &Balancer, env: &ScriptEnv) {
+    let mut runs = Vec::new();
+    for (label, script) in balancer.omega_scripts() {
+        match env.prepare(label.clone(), &script) {
+            Ok(s) => runs.push(tokio::spawn(async move {
+                let _ = s.run(&[], None).await;
+            })),
+            Err(e) => warn!("{label}: {e}"),
+        }
+    }
+    if runs.is_empty() {
+        return;
+    }
+    let all = async {
+        for r in runs {
+            let _ = r.await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(1), all)
+        .await
+        .is_err()
+    {
+        warn!("omega scripts still running at shutdown");
+    }
 }
 
 /// The FILE_CHECKs with their `track_file` blocks, each watched under its own tracker id.
@@ -409,3 +630,7 @@ fn report(config: &Config, env: &ScriptEnv, ev: &RsEvent) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "checker_tests.rs"]
+mod tests;

@@ -38,6 +38,7 @@ mod error;
 mod exec;
 mod garp;
 mod ipvs;
+mod ipvs_table;
 mod link;
 mod link_monitor;
 mod proc_events;
@@ -56,6 +57,7 @@ pub use garp::{
     arp_frame, na_frame,
 };
 pub use ipvs::{BATCH_MAX, Ipvs, IpvsError, IpvsTarget, ipvs_kernel_error};
+pub use ipvs_table::Applied;
 pub use link::{ifindex, ifname};
 pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};
 pub use proc_events::{CN_IDX_PROC, CN_VAL_PROC, ProcConnector, ProcEvent, parse_proc_events};

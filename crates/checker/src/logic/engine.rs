@@ -11,6 +11,9 @@ use super::event::{Action, FailedAttempt, Outcome, RsEvent, RsEventKind};
 use super::plan::{CheckId, CheckPlan, RsId};
 use super::time::Instant;
 
+mod reload;
+pub use reload::Reloaded;
+
 /// The largest weight IPVS takes (INT_MAX); effective weights are limited to `0..=WEIGHT_MAX`.
 pub const WEIGHT_MAX: u32 = i32::MAX as u32;
 

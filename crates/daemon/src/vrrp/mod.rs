@@ -121,7 +121,12 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .enable_all()
         .build();
     let config = std::sync::Arc::new(read.config.clone());
-    let checker = crate::checker::start(config.clone());
+    let checker = crate::checker::start_with(
+        config.clone(),
+        crate::checker::Options {
+            release_ipvs: !cli.dont_release_ipvs,
+        },
+    );
     let code = match runtime {
         Ok(rt) => rt.block_on(serve(driver::Setup {
             tracks: track_plan::plan(&read.config, |name| {

@@ -1,0 +1,85 @@
+//! Tests of the checker thread: a reload keeps the state of unchanged checks and applies only
+//! the difference to the balancer (on this host without IPVS: the changes the balancer makes
+//! to its own table, counted).
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn conf(rs1_weight: u32, port1: u16, port2: u16) -> Arc<Config> {
+    let text = format!(
+        "virtual_server 192.0.2.100 80 {{
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 {port1} {{
+        weight {rs1_weight}
+        TCP_CHECK {{
+            warmup 0
+            delay_loop 1
+            connect_timeout 1
+            retry 0
+        }}
+    }}
+    real_server 127.0.0.1 {port2} {{
+        TCP_CHECK {{
+            warmup 0
+            delay_loop 1
+            connect_timeout 1
+            retry 0
+        }}
+    }}
+}}
+"
+    );
+    Arc::new(keepalived_config::read_str("t.conf", &text, &Default::default()).config)
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_reload_changing_one_weight_is_one_change_and_keeps_a_failed_server_down() {
+    let up = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port1 = up.local_addr().expect("addr").port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port2 = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let handle = start_with(conf(1, port1, port2), Options::default()).expect("checker thread");
+    let changes = || handle.stats().ipvs_changes.load(Ordering::Relaxed);
+    // Add the service and both real servers; the second one's check fails: removed.
+    wait_for(
+        "the first table and the failed real server's removal",
+        || changes() == 4,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(changes(), 4, "nothing else changes while the checks run");
+
+    handle.reload(conf(3, port1, port2));
+    wait_for("the reload", || {
+        handle.stats().reloads.load(Ordering::Relaxed) == 1 && changes() >= 5
+    });
+    // Two more check rounds: a reset state would have brought the failed server back first.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        changes(),
+        5,
+        "one weight edit, the failed server stays removed"
+    );
+
+    // The same configuration again: nothing at all.
+    handle.reload(conf(3, port1, port2));
+    wait_for("the second reload", || {
+        handle.stats().reloads.load(Ordering::Relaxed) == 2
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(changes(), 5);
+    handle.stop(Duration::from_secs(5));
+    drop(up);
+}
