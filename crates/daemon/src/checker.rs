@@ -403,6 +403,13 @@ async fn run(
     let seed = fastrand::u64(..);
     let mut engine = CheckerEngine::new(plan, seed);
     engine.handle_start(now());
+    let mut addrs = None;
+    if crate::ha_suspend::needed(&config) {
+        addrs = crate::ha_suspend::watch_addresses();
+    }
+    if let Some(rx) = &addrs {
+        crate::ha_suspend::apply(&config, &rx.borrow(), &mut engine, now());
+    }
     // The first sync programs the virtual servers even when no real server reports anything.
     let mut changed = true;
     loop {
@@ -448,9 +455,20 @@ async fn run(
                 }
             }
             Some(new) = reloads.recv() => {
-                reload(&mut engine, &mut checks, &mut balancer, new, now());
+                reload(&mut engine, &mut checks, &mut balancer, new.clone(), now());
+                if addrs.is_none() && crate::ha_suspend::needed(&new) {
+                    addrs = crate::ha_suspend::watch_addresses();
+                }
+                if let Some(rx) = &addrs {
+                    crate::ha_suspend::apply(&new, &rx.borrow(), &mut engine, now());
+                }
                 stats.reloads.fetch_add(1, Ordering::Relaxed);
                 changed = true;
+            }
+            Ok(()) = address_change(&mut addrs) => {
+                if let Some(rx) = &addrs {
+                    crate::ha_suspend::apply(&checks.config, &rx.borrow(), &mut engine, now());
+                }
             }
             Some((token, outcome)) = out_rx.recv() => {
                 if let Some(id) = checks.inflight.remove(&token) {
@@ -474,6 +492,16 @@ async fn run(
         .ipvs_messages
         .store(balancer.messages_sent(), Ordering::Relaxed);
     debug!("checkers stopped");
+}
+
+/// The next change of the host's addresses (never, without a watch).
+async fn address_change(
+    addrs: &mut Option<watch::Receiver<std::collections::HashSet<std::net::IpAddr>>>,
+) -> Result<(), watch::error::RecvError> {
+    match addrs {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Applies a reloaded configuration: the engine keeps what did not change, the probes of kept

@@ -4,6 +4,7 @@
 mod checker;
 mod cli;
 mod config_test;
+mod ha_suspend;
 mod lb;
 mod script;
 mod vrrp;

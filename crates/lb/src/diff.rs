@@ -73,6 +73,8 @@ pub fn diff(current: &Table, desired: &Table, owned: &Owned) -> Vec<Change> {
                     adds.push(Change::AddDest(*key, *addr, *d));
                 }
             }
+            // The common case: nothing to do (one pass over both, no lookups).
+            Some(have) if have == want => {}
             Some(have) if owned.0.contains(key) => {
                 if have.service != want.service {
                     edits.push(Change::EditService(*key, want.service.clone()));

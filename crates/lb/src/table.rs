@@ -235,14 +235,18 @@ pub fn desired(
             }
         }
         let service = service_of(vs);
-        for key in keys {
-            table.insert(
-                key,
-                ServiceEntry {
-                    service: service.clone(),
-                    dests: dests.clone(),
-                },
-            );
+        let last = keys.len().saturating_sub(1);
+        let mut entry = Some(ServiceEntry { service, dests });
+        for (i, key) in keys.into_iter().enumerate() {
+            // The last key takes the entry itself: most virtual servers have one key.
+            let e = if i == last {
+                entry.take()
+            } else {
+                entry.clone()
+            };
+            if let Some(e) = e {
+                table.insert(key, e);
+            }
         }
     }
     table

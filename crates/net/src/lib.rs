@@ -33,6 +33,7 @@
 //! `exec`, for the hook between fork and exec (socket2, nix and netlink-sys wrap
 //! everything else).
 
+mod addr_monitor;
 mod address;
 mod error;
 mod exec;
@@ -49,6 +50,7 @@ mod sysctl;
 mod vmac;
 mod vrrp_socket;
 
+pub use addr_monitor::{AddrEvent, AddrMonitor};
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
 pub use error::{NetError, Result};
 pub use exec::{ChildCreds, prepare_child};

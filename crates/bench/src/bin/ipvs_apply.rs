@@ -5,6 +5,8 @@
 //!
 //! `step=1 services=1000 dests=10000 changes=11000 messages=11000 read_us=.. plan_us=.. apply_us=..`
 //!
+//! `ipvs-apply --dry CONFIG...` does the same without a kernel (the model table only).
+//!
 //! `ipvs-apply --time INPUT CMD ARGS...` runs `CMD` with `INPUT` as its stdin and prints
 //! `exec_us=..` (its wall time): the reference measurements of `ipvs-bench`, taken with the
 //! same clock.
@@ -27,16 +29,25 @@ fn main() -> ExitCode {
     if files.first().map(String::as_str) == Some("--time") {
         return time(files.get(1..).unwrap_or_default());
     }
-    let mut ipvs = match keepalived_net::Ipvs::open() {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("ipvs-apply: {e}");
-            return ExitCode::FAILURE;
+    // --dry: no kernel; the changes are applied to the model table only (timing the reconciler
+    // alone, e.g. on a host without IPVS).
+    let dry = files.first().map(String::as_str) == Some("--dry");
+    let files = &files[usize::from(dry)..];
+    let mut ipvs = if dry {
+        None
+    } else {
+        match keepalived_net::Ipvs::open() {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("ipvs-apply: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     };
-    let mut kernel = match ipvs.read_table() {
-        Ok(t) => t,
-        Err(e) => {
+    let mut kernel = match ipvs.as_mut().map(keepalived_net::Ipvs::read_table) {
+        None => Default::default(),
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
             eprintln!("ipvs-apply: reading the table: {e}");
             return ExitCode::FAILURE;
         }
@@ -44,7 +55,7 @@ fn main() -> ExitCode {
     let mut owned = Owned::default();
     let mut quorum = Vec::new();
     let mut failed = false;
-    for (step, file) in (1..).zip(&files) {
+    for (step, file) in (1..).zip(files) {
         let t0 = Instant::now();
         let read =
             keepalived_config::read_file(std::path::Path::new(file), &PreprocessOptions::default());
@@ -63,11 +74,18 @@ fn main() -> ExitCode {
         if step == 1 {
             owned.adopt(&kernel, &want);
         }
+        let td = Instant::now();
         let changes = diff(&kernel, &want, &owned);
         let t2 = Instant::now();
-        let before = ipvs.messages_sent();
+        let before = ipvs.as_ref().map_or(0, keepalived_net::Ipvs::messages_sent);
         let count = changes.len();
-        let applied = ipvs.apply(changes);
+        let applied = match ipvs.as_mut() {
+            Some(ipvs) => ipvs.apply(changes),
+            None => keepalived_net::Applied {
+                done: changes,
+                errors: Vec::new(),
+            },
+        };
         let t3 = Instant::now();
         for e in &applied.errors {
             eprintln!("ipvs-apply: {e}");
@@ -77,11 +95,12 @@ fn main() -> ExitCode {
         owned.apply(&applied.done);
         let dests: usize = want.values().map(|e| e.dests.len()).sum();
         println!(
-            "step={step} services={} dests={dests} changes={count} messages={} read_us={} plan_us={} apply_us={}",
+            "step={step} services={} dests={dests} changes={count} messages={} read_us={} plan_us={} diff_us={} apply_us={}",
             want.len(),
-            ipvs.messages_sent() - before,
+            ipvs.as_ref().map_or(0, keepalived_net::Ipvs::messages_sent) - before,
             (t1 - t0).as_micros(),
             (t2 - t1).as_micros(),
+            (t2 - td).as_micros(),
             (t3 - t2).as_micros(),
         );
     }

@@ -95,6 +95,38 @@ fn reload_rules(a: &Args) -> String {
     s
 }
 
+/// Runs `ipvs-apply --dry` natively `args.rounds` times; the median plan times of the cold
+/// start and of the reload.
+fn native_runs(
+    apply: &std::path::Path,
+    dir: &std::path::Path,
+    args: &Args,
+) -> Result<(u64, u64), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let cold = dir.join("cold.conf");
+    let reload = dir.join("reload.conf");
+    std::fs::write(&cold, config(args, false)).map_err(|e| e.to_string())?;
+    std::fs::write(&reload, config(args, true)).map_err(|e| e.to_string())?;
+    let (mut c, mut r) = (Vec::new(), Vec::new());
+    for _ in 0..args.rounds {
+        let out = std::process::Command::new(apply)
+            .arg("--dry")
+            .arg(&cold)
+            .arg(&reload)
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines() {
+            match field(line, "step") {
+                Some(1) => c.extend(field(line, "plan_us")),
+                Some(2) => r.extend(field(line, "plan_us")),
+                _ => {}
+            }
+        }
+    }
+    Ok((median(c), median(r)))
+}
+
 /// `key=value` fields of one output line.
 fn field(line: &str, key: &str) -> Option<u64> {
     line.split_whitespace()
@@ -133,6 +165,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    // The reconciler alone, natively on this host (no kernel: the model table), same configs.
+    let dir = std::env::temp_dir().join(format!("ipvs-bench-{}", std::process::id()));
+    let native = native_runs(&apply, &dir, &args);
+    let _ = std::fs::remove_dir_all(&dir);
     let builder = VmBuilder::new()
         .binary(&apply, "/usr/bin/ipvs-apply")
         .memory_mb(1024)
@@ -267,6 +303,16 @@ fn main() -> ExitCode {
         ms(r_plan + r_apply),
         ms(r_total)
     );
+    match native {
+        Ok((cold, reload)) => println!(
+            "natively on this host (no kernel, same configs): plan {} cold, {} for the 1 % reload; \
+             our own reload time = native plan + VM netlink = {} (target < 10 ms)",
+            ms(cold),
+            ms(reload),
+            ms(reload + r_apply)
+        ),
+        Err(e) => println!("native run failed: {e}"),
+    }
     println!("(boot {:?}, whole run {:?})", out.boot_time, out.total_time);
     ExitCode::SUCCESS
 }

@@ -122,9 +122,12 @@ impl CheckerEngine {
             }
         }
         self.timers = timers;
+        // Suspension is per virtual server index: the caller sets it again.
+        self.suspended.clear();
         if !self.started {
             return out;
         }
+        self.unpark(now);
         for j in fresh {
             if self.plan.checks.get(j).is_some_and(|s| !s.is_passive()) {
                 let due = self.warmup_due(now, j);
