@@ -3,7 +3,9 @@
 //! batched generic netlink requests), every real server taken as healthy. Each further
 //! configuration is applied as a reload of the previous one. One line per configuration:
 //!
-//! `step=1 services=1000 dests=10000 changes=11000 messages=11000 read_us=.. plan_us=.. apply_us=..`
+//! `step=1 services=1000 dests=10000 changes=11000 messages=11000 read_us=.. plan_us=.. diff_us=..
+//! apply_us=.. checker_us=..` (`checker_us`: the checker plan and engine start or reload, the
+//! rest of what a reload of the checker process costs).
 //!
 //! `ipvs-apply --dry CONFIG...` does the same without a kernel (the model table only).
 //!
@@ -16,6 +18,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use keepalived_checker::logic::{CheckerEngine, plan};
 use keepalived_config::{PreprocessOptions, Severity};
 use keepalived_lb::diff::{Owned, apply, diff};
 use keepalived_lb::table::desired;
@@ -54,8 +57,9 @@ fn main() -> ExitCode {
     };
     let mut owned = Owned::default();
     let mut quorum = Vec::new();
+    let mut engine: Option<CheckerEngine> = None;
     let mut failed = false;
-    for (step, file) in (1..).zip(files) {
+    for (step, file) in (1u64..).zip(files) {
         let t0 = Instant::now();
         let read =
             keepalived_config::read_file(std::path::Path::new(file), &PreprocessOptions::default());
@@ -93,9 +97,30 @@ fn main() -> ExitCode {
         }
         apply(&mut kernel, &applied.done);
         owned.apply(&applied.done);
+        // What the checker process adds to a reload: the check plan, and the engine taking it
+        // (kept states matched, new checks scheduled).
+        let t4 = Instant::now();
+        let plan = plan(&read.config);
+        let now = keepalived_checker::logic::Instant::from_millis(step * 1000);
+        match engine.as_mut() {
+            Some(e) => {
+                let _ = e.reload(now, plan);
+            }
+            None => {
+                let mut e = CheckerEngine::new(plan, 1);
+                e.handle_start(now);
+                engine = Some(e);
+            }
+        }
+        while engine
+            .as_mut()
+            .and_then(CheckerEngine::poll_action)
+            .is_some()
+        {}
+        let checker_us = t4.elapsed().as_micros();
         let dests: usize = want.values().map(|e| e.dests.len()).sum();
         println!(
-            "step={step} services={} dests={dests} changes={count} messages={} read_us={} plan_us={} diff_us={} apply_us={}",
+            "step={step} services={} dests={dests} changes={count} messages={} read_us={} plan_us={} diff_us={} apply_us={} checker_us={checker_us}",
             want.len(),
             ipvs.as_ref().map_or(0, keepalived_net::Ipvs::messages_sent) - before,
             (t1 - t0).as_micros(),

@@ -2,7 +2,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::SocketAddr;
 
 use keepalived_config::model::lvs::VsIdentity;
 
@@ -76,23 +75,37 @@ impl CheckerEngine {
         }
         out.dropped = self.plan.checks.len() - out.kept;
 
-        // Real servers: old status by (virtual server, address).
-        let mut old_status: HashMap<(&VsIdentity, SocketAddr), RsStatus> = HashMap::new();
-        for (i, s) in self.plan.servers.iter().enumerate() {
-            if let (Some(vs), Some(st)) = (self.plan.virtual_servers.get(s.vs), self.servers.get(i))
-            {
-                old_status.insert((&vs.identity, s.address), *st);
+        // Real servers: matched by virtual server identity, then address (at the same place
+        // in the virtual server first: a reload rarely reorders them).
+        let old_vs: HashMap<&VsIdentity, usize> = self
+            .plan
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (&v.identity, i))
+            .collect();
+        let mut previous: Vec<Option<RsStatus>> = Vec::with_capacity(plan.servers.len());
+        for vs in &plan.virtual_servers {
+            let old_range = old_vs
+                .get(&vs.identity)
+                .and_then(|&i| self.plan.virtual_servers.get(i))
+                .map_or(0..0, |v| v.servers.clone());
+            for (k, id) in vs.servers.clone().enumerate() {
+                let Some(addr) = plan.servers.get(id).map(|s| s.address) else {
+                    previous.push(None);
+                    continue;
+                };
+                let at = |i: &usize| self.plan.servers.get(*i).is_some_and(|s| s.address == addr);
+                let same_place = old_range.start + k;
+                let found = if old_range.contains(&same_place) && at(&same_place) {
+                    Some(same_place)
+                } else {
+                    old_range.clone().find(at)
+                };
+                previous.push(found.and_then(|i| self.servers.get(i).copied()));
             }
         }
-        let previous: Vec<Option<RsStatus>> = plan
-            .servers
-            .iter()
-            .map(|s| {
-                let vs = plan.virtual_servers.get(s.vs)?;
-                old_status.get(&(&vs.identity, s.address)).copied()
-            })
-            .collect();
-        drop(old_status);
+        drop(old_vs);
 
         self.plan = plan;
         self.checks = states;
