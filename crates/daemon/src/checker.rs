@@ -535,7 +535,7 @@ fn reload(
         .filter_map(|(token, old)| Some((token, (*reloaded.checks.get(old.0)?)?)))
         .collect();
     *checks = fresh;
-    let health = engine
+    let health: Vec<_> = engine
         .plan()
         .servers
         .iter()

@@ -23,7 +23,8 @@ use crate::script::ScriptEnv;
 /// The balancer: health, quorum states and the table it believes the kernel holds.
 pub struct Balancer {
     config: Arc<Config>,
-    health: HashMap<(usize, usize), Health>,
+    /// By virtual server, then real server (configuration indices).
+    health: Vec<Vec<Option<Health>>>,
     quorum: Vec<Quorum>,
     kernel: Table,
     owned: Owned,
@@ -36,7 +37,7 @@ impl Balancer {
     pub fn new(config: Arc<Config>) -> Self {
         Balancer {
             config,
-            health: HashMap::new(),
+            health: Vec::new(),
             quorum: Vec::new(),
             kernel: Table::new(),
             owned: Owned::default(),
@@ -77,13 +78,17 @@ impl Balancer {
                 weight: ev.weight,
             },
         };
-        self.health.insert((ev.vs, ev.rs), h);
+        self.set_health(ev.vs, ev.rs, h);
     }
 
     /// Takes a reloaded configuration with the real servers' health under its indices
     /// (`(virtual server, real server)`). Quorum states follow their virtual servers (matched
     /// by identity); the next [`Balancer::sync`] applies only the difference.
-    pub fn reload(&mut self, config: Arc<Config>, health: HashMap<(usize, usize), Health>) {
+    pub fn reload(
+        &mut self,
+        config: Arc<Config>,
+        health: impl IntoIterator<Item = ((usize, usize), Health)>,
+    ) {
         let old: HashMap<_, Quorum> = self
             .config
             .lvs
@@ -99,14 +104,36 @@ impl Balancer {
             .map(|vs| old.get(&vs.identity()).copied().unwrap_or_default())
             .collect();
         self.config = config;
-        self.health = health;
+        self.health.clear();
+        for ((v, r), h) in health {
+            self.set_health(v, r, h);
+        }
+    }
+
+    fn set_health(&mut self, vs: usize, rs: usize, h: Health) {
+        if self.health.len() <= vs {
+            self.health.resize(vs + 1, Vec::new());
+        }
+        if let Some(list) = self.health.get_mut(vs) {
+            if list.len() <= rs {
+                list.resize(rs + 1, None);
+            }
+            if let Some(slot) = list.get_mut(rs) {
+                *slot = Some(h);
+            }
+        }
+    }
+
+    fn health_of(&self, vs: usize, rs: usize) -> Option<Health> {
+        self.health.get(vs)?.get(rs).copied().flatten()
     }
 
     /// Brings the table to what the health calls for; returns the changes made. Quorum
     /// transitions are logged and their scripts run (`env`).
     pub fn sync(&mut self, env: &ScriptEnv) -> Vec<Change> {
         let before = self.quorum.clone();
-        let health = |v: usize, r: usize| self.health.get(&(v, r)).copied();
+        let table = &self.health;
+        let health = |v: usize, r: usize| table.get(v)?.get(r).copied().flatten();
         let want = desired(&self.config, &health, &mut self.quorum);
         let mut changes = diff(&self.kernel, &want, &self.owned);
         for c in &changes {
@@ -158,7 +185,7 @@ impl Balancer {
                 continue;
             }
             for (r, rs) in vs.real_servers.iter().enumerate() {
-                let up = self.health.get(&(v, r)).is_none_or(|h| h.up);
+                let up = self.health_of(v, r).is_none_or(|h| h.up);
                 if let (true, Some(s)) = (up, &rs.notify_down) {
                     out.push((format!("notify_down of {} (omega)", rs.address), s.clone()));
                 }

@@ -303,6 +303,12 @@ fn main() -> ExitCode {
         ms(r_plan + r_apply),
         ms(r_total)
     );
+    println!(
+        "checker plan + engine in the VM: {} at the cold start, {} for the reload (kept states \
+         matched); the daemon's whole reload adds these to the plan and netlink times",
+        ms(median(pick(1, "checker_us"))),
+        ms(median(pick(2, "checker_us")))
+    );
     match native {
         Ok((cold, reload)) => println!(
             "natively on this host (no kernel, same configs): plan {} cold, {} for the 1 % reload; \

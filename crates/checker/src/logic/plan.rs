@@ -213,6 +213,15 @@ pub(crate) struct Key {
 pub fn plan(config: &Config) -> CheckPlan {
     let mut out = CheckPlan::default();
     let mut index: HashMap<Key, Vec<CheckId>> = HashMap::new();
+    let servers: usize = config
+        .lvs
+        .virtual_servers
+        .iter()
+        .map(|vs| vs.real_servers.len())
+        .sum();
+    out.servers.reserve_exact(servers);
+    out.virtual_servers
+        .reserve_exact(config.lvs.virtual_servers.len());
     for (vs_i, vs) in config.lvs.virtual_servers.iter().enumerate() {
         let start = out.servers.len();
         for (rs_i, rs) in vs.real_servers.iter().enumerate() {

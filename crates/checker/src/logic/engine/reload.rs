@@ -77,19 +77,26 @@ impl CheckerEngine {
 
         // Real servers: matched by virtual server identity, then address (at the same place
         // in the virtual server first: a reload rarely reorders them).
-        let old_vs: HashMap<&VsIdentity, usize> = self
-            .plan
-            .virtual_servers
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (&v.identity, i))
-            .collect();
+        // Virtual servers at the same place first; a map only for those that moved.
+        let mut old_vs: Option<HashMap<&VsIdentity, usize>> = None;
         let mut previous: Vec<Option<RsStatus>> = Vec::with_capacity(plan.servers.len());
-        for vs in &plan.virtual_servers {
-            let old_range = old_vs
-                .get(&vs.identity)
-                .and_then(|&i| self.plan.virtual_servers.get(i))
-                .map_or(0..0, |v| v.servers.clone());
+        for (j, vs) in plan.virtual_servers.iter().enumerate() {
+            let old = match self.plan.virtual_servers.get(j) {
+                Some(o) if o.identity == vs.identity => Some(o),
+                _ => {
+                    let map = old_vs.get_or_insert_with(|| {
+                        self.plan
+                            .virtual_servers
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| (&v.identity, i))
+                            .collect()
+                    });
+                    map.get(&vs.identity)
+                        .and_then(|&i| self.plan.virtual_servers.get(i))
+                }
+            };
+            let old_range = old.map_or(0..0, |v| v.servers.clone());
             for (k, id) in vs.servers.clone().enumerate() {
                 let Some(addr) = plan.servers.get(id).map(|s| s.address) else {
                     previous.push(None);
