@@ -383,3 +383,60 @@ fn ha_suspend_runs_checks_only_while_the_address_is_here() {
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(count(), settled, "suspended again\n{}", daemon.log());
 }
+
+/// `omega`: at shutdown the `notify_down` of each live real server and the `quorum_down` of a
+/// virtual server whose quorum holds run before the daemon exits; without `omega` they do not.
+#[test]
+fn omega_runs_the_down_notifications_at_shutdown() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvomg").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("omega");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = dir.0.join("notified.log");
+    let script = dir.0.join("note.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> {}\n", out.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let vs = |addr: &str, omega: &str, tag: &str| {
+        format!(
+            "virtual_server {addr} 80 {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    {omega}\n\
+             quorum_down \"{s} quorum-{tag}\"\n\
+             real_server 127.0.0.1 18100 {{\n        notify_down \"{s} down-{tag}\"\n    }}\n}}\n",
+            s = script.display()
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\n{}{}",
+        vs("192.0.2.60", "omega", "omega"),
+        vs("192.0.2.61", "", "plain")
+    );
+    let mut daemon = Daemon::start(&host, &dir.0, "lb", &conf, &[]);
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || daemon.logged(
+            "IPVS: add real server 127.0.0.1:18100 to tcp 192.0.2.61:80"
+        ))
+        .is_some(),
+        "{}",
+        daemon.log()
+    );
+    daemon.child.signal("TERM").expect("SIGTERM");
+    assert!(
+        daemon.child.wait_timeout(Duration::from_secs(10)).is_some(),
+        "{}",
+        daemon.log()
+    );
+    let mut lines: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["down-omega", "quorum-omega"], "{}", daemon.log());
+}
