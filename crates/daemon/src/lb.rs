@@ -13,7 +13,8 @@ use keepalived_checker::logic::{RsEvent, RsEventKind};
 use keepalived_config::Config;
 use keepalived_config::model::common::Script;
 use keepalived_lb::diff::{Change, Owned, apply, diff};
-use keepalived_lb::globals::{start_messages, stop_messages};
+use keepalived_lb::globals::{start_messages, stop_messages, sync_daemon, timeouts};
+use keepalived_lb::ipvs::{DaemonState, IpvsMessage};
 use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
 use keepalived_net::Ipvs;
 use tracing::{info, warn};
@@ -103,6 +104,13 @@ impl Balancer {
             .iter()
             .map(|vs| old.get(&vs.identity()).copied().unwrap_or_default())
             .collect();
+        if let Some(ipvs) = self.ipvs.as_mut() {
+            for msg in global_changes(&self.config, &config) {
+                if let Err(e) = ipvs.execute(&msg) {
+                    warn!("IPVS: {e}");
+                }
+            }
+        }
         self.config = config;
         self.health.clear();
         for ((v, r), h) in health {
@@ -239,6 +247,31 @@ impl Balancer {
     pub fn table(&self) -> &Table {
         &self.kernel
     }
+}
+
+/// The global IPVS settings a reload changes: new `lvs_timeouts`, and the sync daemon
+/// restarted when `lvs_sync_daemon` changed (stopped when removed).
+fn global_changes(old: &Config, new: &Config) -> Vec<IpvsMessage> {
+    let mut out = Vec::new();
+    let t = timeouts(new);
+    if t != timeouts(old)
+        && let Some(t) = t
+    {
+        out.push(IpvsMessage::SetConfig(t));
+    }
+    let (was, now) = (
+        sync_daemon(old, DaemonState::Backup),
+        sync_daemon(new, DaemonState::Backup),
+    );
+    if was != now {
+        if was.is_some() {
+            out.push(IpvsMessage::DelDaemon(DaemonState::Backup));
+        }
+        if let Some(d) = now {
+            out.push(IpvsMessage::NewDaemon(d));
+        }
+    }
+    out
 }
 
 fn key_text(k: &ServiceKey) -> String {
@@ -391,5 +424,26 @@ mod tests {
             .map(|(_, s)| s.command)
             .collect();
         assert_eq!(scripts, ["/bin/d1", "/bin/qd"]);
+    }
+
+    #[test]
+    fn a_reload_resets_changed_timeouts_and_restarts_a_changed_sync_daemon() {
+        let old = cfg("global_defs {\n lvs_timeouts tcp 900\n lvs_sync_daemon eth0 id 1\n}\n");
+        let same = global_changes(&old, &old);
+        assert!(same.is_empty(), "{same:?}");
+        let new = cfg("global_defs {\n lvs_timeouts tcp 60\n lvs_sync_daemon eth0 id 2\n}\n");
+        let msgs = global_changes(&old, &new);
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(matches!(&msgs[0], IpvsMessage::SetConfig(t) if t.tcp == Some(60)));
+        assert!(matches!(
+            msgs[1],
+            IpvsMessage::DelDaemon(DaemonState::Backup)
+        ));
+        assert!(matches!(&msgs[2], IpvsMessage::NewDaemon(d) if d.sync_id == 2));
+        let gone = global_changes(&new, &cfg(""));
+        assert!(
+            matches!(gone[..], [IpvsMessage::DelDaemon(DaemonState::Backup)]),
+            "{gone:?}"
+        );
     }
 }
