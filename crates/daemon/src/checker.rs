@@ -7,6 +7,11 @@
 //! daemon's script runner and FILE_CHECK values come from the `track_file` watcher. Without IPVS
 //! in the kernel (as on this project's test machines) the checks still run, log and notify, with
 //! one warning; the balancer ([`crate::lb`]) still computes and logs every IPVS change.
+//!
+//! [`CheckerHandle::reload`] applies a new configuration in place (unchanged checks keep their
+//! state, only the IPVS difference is applied); `ha_suspend` pauses the checks of virtual
+//! servers whose address is not on this host ([`crate::ha_suspend`]); at stop the `omega`
+//! scripts run and our IPVS entries are removed unless `-I` ([`Options::release_ipvs`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
