@@ -8,18 +8,26 @@
 //! daemon's script runner and FILE_CHECK values come from the `track_file` watcher. Without IPVS
 //! in the kernel (as on this project's test machines) the checks still run, log and notify, with
 //! one warning; the balancer ([`crate::lb`]) still computes and logs every IPVS change.
+//!
+//! [`CheckerHandle::reload`] applies a new configuration in place (unchanged checks keep their
+//! state, only the IPVS difference is applied); `ha_suspend` pauses the checks of virtual
+//! servers whose address is not on this host ([`crate::ha_suspend`]); at stop the `omega`
+//! scripts run and our IPVS entries are removed unless `-I` ([`Options::release_ipvs`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keepalived_checker::logic::{
-    Action, CheckId, CheckSpec, CheckerEngine, Instant, Outcome, RsEvent, RsEventKind, plan,
+    Action, CheckId, CheckPlan, CheckSpec, CheckerEngine, Instant, Outcome, RsEvent, RsEventKind,
+    RsId, plan,
 };
 use keepalived_checker::probe::spec::Prober;
 use keepalived_config::Config;
 use keepalived_config::model::lvs::{CheckerKind, VsAddress};
+use keepalived_lb::table::Health;
 use keepalived_vrrp::{TrackerId, TrackerValue};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
@@ -120,9 +128,35 @@ fn misc_outcome(run: RunOutcome, dynamic: bool) -> Outcome {
 /// A request for the checker's data dump: the checker answers on the channel.
 pub type CheckerSnapshotRequest = oneshot::Sender<CheckerSnapshot>;
 
+/// How the checker thread runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Remove our IPVS entries at stop (false with `-I` / `--dont-release-ipvs`).
+    pub release_ipvs: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { release_ipvs: true }
+    }
+}
+
+/// Counters of the checker thread, readable from any thread.
+#[derive(Debug, Default)]
+pub struct CheckerStats {
+    /// Configurations applied by [`CheckerHandle::reload`].
+    pub reloads: AtomicU64,
+    /// IPVS changes applied (services and real servers added, edited, removed).
+    pub ipvs_changes: AtomicU64,
+    /// Netlink requests sent to IPVS (0 without IPVS in the kernel).
+    pub ipvs_messages: AtomicU64,
+}
+
 /// The running checker thread.
 pub struct CheckerHandle {
     stop: watch::Sender<bool>,
+    reload: mpsc::UnboundedSender<Arc<Config>>,
+    stats: Arc<CheckerStats>,
     thread: std::thread::JoinHandle<()>,
     snapshots: mpsc::UnboundedSender<CheckerSnapshotRequest>,
 }
@@ -133,7 +167,25 @@ impl CheckerHandle {
         self.snapshots.clone()
     }
 
-    /// Stops the checks and waits for the thread (at most `wait`).
+    /// Applies a new configuration (already read and validated) to the running checks: checks
+    /// whose target and parameters are unchanged keep their state (up/down, retry counters,
+    /// timers), new ones start, removed ones stop; the IPVS table is recomputed and only the
+    /// difference applied (an unchanged real server keeps its entry; one changed weight is one
+    /// netlink request). Returns at once; the checker thread applies it.
+    pub fn reload(&self, config: Arc<Config>) {
+        if self.reload.send(config).is_err() {
+            warn!("checkers: reload after the checker thread ended");
+        }
+    }
+
+    /// The thread's counters.
+    #[allow(dead_code)]
+    pub fn stats(&self) -> &CheckerStats {
+        &self.stats
+    }
+
+    /// Stops the checks, releases IPVS (see [`Options::release_ipvs`]) and waits for the
+    /// thread (at most `wait`).
     pub fn stop(self, wait: Duration) {
         let _ = self.stop.send(true);
         let deadline = std::time::Instant::now() + wait;
@@ -146,24 +198,18 @@ impl CheckerHandle {
             warn!("checkers did not stop within {wait:?}");
         }
     }
-
-    /// Applies a new, already validated configuration (SIGHUP). Placeholder: the checks keep
-    /// running on the configuration they started with.
-    pub fn reload(&self, config: Arc<Config>) {
-        warn!(
-            "checker reload is not applied yet: keeping the running checks ({} virtual servers in the new configuration)",
-            config.lvs.virtual_servers.len()
-        );
-    }
 }
 
-/// Starts the checker thread when the configuration has real servers to check.
-pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
+/// Starts the checker thread when the configuration has virtual servers.
+pub fn start_with(config: Arc<Config>, options: Options) -> Option<CheckerHandle> {
     if config.lvs.virtual_servers.is_empty() {
         return None;
     }
     let (stop, stop_rx) = watch::channel(false);
     let (snapshots, snapshot_rx) = mpsc::unbounded_channel();
+    let (reload, reload_rx) = mpsc::unbounded_channel();
+    let stats = Arc::new(CheckerStats::default());
+    let thread_stats = stats.clone();
     let thread = std::thread::Builder::new()
         .name("checker".to_owned())
         .spawn(move || {
@@ -171,13 +217,22 @@ pub fn start(config: Arc<Config>) -> Option<CheckerHandle> {
                 .enable_all()
                 .build();
             match runtime {
-                Ok(rt) => rt.block_on(run(config, stop_rx, snapshot_rx)),
+                Ok(rt) => rt.block_on(run(
+                    config,
+                    options,
+                    stop_rx,
+                    reload_rx,
+                    thread_stats,
+                    snapshot_rx,
+                )),
                 Err(e) => warn!("checkers not started: no runtime: {e}"),
             }
         });
     match thread {
         Ok(thread) => Some(CheckerHandle {
             stop,
+            reload,
+            stats,
             thread,
             snapshots,
         }),
@@ -246,15 +301,94 @@ fn vs_name(config: &Config, vs: usize) -> String {
     }
 }
 
+/// What runs the checks of one configuration: the probes by check id, the FILE_CHECK watcher,
+/// the attempts in flight.
+struct Checks {
+    config: Arc<Config>,
+    env: ScriptEnv,
+    probes: Vec<Arc<Probe>>,
+    timeouts: Vec<Duration>,
+    /// Attempts in flight: token → the check it reports for (remapped at a reload).
+    inflight: HashMap<u64, CheckId>,
+    next_token: u64,
+    file_task: Option<tokio::task::JoinHandle<()>>,
+    file_checks: HashMap<TrackerId, CheckId>,
+    file_rx: mpsc::UnboundedReceiver<keepalived_vrrp::track::TrackerUpdate>,
+}
+
+impl Checks {
+    /// Probes for every check of `plan` (reusing `reuse[i]` when given), and the FILE_CHECK
+    /// watcher.
+    fn new(config: Arc<Config>, plan: &CheckPlan, reuse: &[Option<Arc<Probe>>]) -> Checks {
+        let env = ScriptEnv::from_defs(&config.global.defs);
+        let probes = plan
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| match reuse.get(i) {
+                Some(Some(p)) => p.clone(),
+                _ => Arc::new(Probe::new(spec, &env)),
+            })
+            .collect();
+        let timeouts = plan.checks.iter().map(CheckSpec::attempt_timeout).collect();
+        let (file_tx, file_rx) = mpsc::unbounded_channel();
+        let files = file_checks(&config, &plan.checks);
+        let file_task = (!files.is_empty()).then(|| {
+            let watched = files.iter().map(|(id, tf, _)| (*id, tf.clone())).collect();
+            track_file::spawn(watched, file_tx)
+        });
+        let file_checks = files.iter().map(|(id, _, check)| (*id, *check)).collect();
+        Checks {
+            config,
+            env,
+            probes,
+            timeouts,
+            inflight: HashMap::new(),
+            next_token: 0,
+            file_task,
+            file_checks,
+            file_rx,
+        }
+    }
+
+    /// Starts one attempt of `id`; its outcome comes back on `tx` with a token.
+    fn spawn(
+        &mut self,
+        id: CheckId,
+        slots: &Arc<Semaphore>,
+        tx: &mpsc::UnboundedSender<(u64, Outcome)>,
+    ) {
+        let (Some(probe), Some(timeout)) = (self.probes.get(id.0), self.timeouts.get(id.0)) else {
+            return;
+        };
+        let token = self.next_token;
+        self.next_token += 1;
+        self.inflight.insert(token, id);
+        let (probe, timeout, tx, slots) = (probe.clone(), *timeout, tx.clone(), slots.clone());
+        tokio::spawn(async move {
+            // The semaphore is never closed; without a slot the attempt still runs.
+            let _slot = slots.acquire_owned().await.ok();
+            let outcome = probe.run(timeout).await;
+            let _ = tx.send((token, outcome));
+        });
+    }
+
+    fn stop_watcher(&mut self) {
+        if let Some(t) = self.file_task.take() {
+            t.abort();
+        }
+    }
+}
+
 async fn run(
     config: Arc<Config>,
+    options: Options,
     mut stop: watch::Receiver<bool>,
+    mut reloads: mpsc::UnboundedReceiver<Arc<Config>>,
+    stats: Arc<CheckerStats>,
     mut snapshots: mpsc::UnboundedReceiver<CheckerSnapshotRequest>,
 ) {
     let plan = plan(&config);
-    if plan.servers.is_empty() {
-        return;
-    }
     let ipvs = match open_ipvs() {
         Ok(ipvs) => Some(ipvs),
         Err(e) => {
@@ -265,34 +399,20 @@ async fn run(
             None
         }
     };
-    let env = ScriptEnv::from_defs(&config.global.defs);
     let mailer = MailConfig::from_defs(&config.global.defs).map(Mailer::start);
-    let probes: Vec<Arc<Probe>> = plan
-        .checks
-        .iter()
-        .map(|spec| Arc::new(Probe::new(spec, &env)))
-        .collect();
-    let timeouts: Vec<Duration> = plan.checks.iter().map(CheckSpec::attempt_timeout).collect();
     info!(
         "Checkers: {} checks of {} real servers ({} identical checks shared)",
         plan.checks.len(),
         plan.servers.len(),
         plan.merged
     );
+    let mut checks = Checks::new(config.clone(), &plan, &[]);
     let slots = Arc::new(Semaphore::new(attempt_slots()));
     debug!(
         "checkers: at most {} attempts in flight",
         slots.available_permits()
     );
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(CheckId, Outcome)>();
-    let (file_tx, mut file_rx) = mpsc::unbounded_channel();
-    let files = file_checks(&config, &plan.checks);
-    let file_task = (!files.is_empty()).then(|| {
-        let watched = files.iter().map(|(id, tf, _)| (*id, tf.clone())).collect();
-        track_file::spawn(watched, file_tx)
-    });
-    let file_checks: HashMap<TrackerId, CheckId> =
-        files.iter().map(|(id, _, check)| (*id, *check)).collect();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(u64, Outcome)>();
 
     let mut balancer = match ipvs {
         Some(ipvs) => Balancer::with_kernel(config.clone(), ipvs),
@@ -303,27 +423,22 @@ async fn run(
     let seed = fastrand::u64(..);
     let mut engine = CheckerEngine::new(plan, seed);
     engine.handle_start(now());
+    let mut addrs = None;
+    if crate::ha_suspend::needed(&config) {
+        addrs = crate::ha_suspend::watch_addresses();
+    }
+    if let Some(rx) = &addrs {
+        crate::ha_suspend::apply(&config, &rx.borrow(), &mut engine, now());
+    }
+    // The first sync programs the virtual servers even when no real server reports anything.
+    let mut changed = true;
     loop {
-        let mut changed = false;
         while let Some(action) = engine.poll_action() {
             match action {
-                Action::Run(id) => {
-                    let (Some(probe), Some(timeout)) = (probes.get(id.0), timeouts.get(id.0))
-                    else {
-                        continue;
-                    };
-                    let (probe, timeout, tx) = (probe.clone(), *timeout, out_tx.clone());
-                    let slots = slots.clone();
-                    tokio::spawn(async move {
-                        // The semaphore is never closed; without a slot the attempt still runs.
-                        let _slot = slots.acquire_owned().await.ok();
-                        let outcome = probe.run(timeout).await;
-                        let _ = tx.send((id, outcome));
-                    });
-                }
+                Action::Run(id) => checks.spawn(id, &slots, &out_tx),
                 Action::Event(ev) => {
-                    report(&config, &env, &ev);
-                    mail(&config, mailer.as_ref(), &ev);
+                    report(&checks.config, &checks.env, &ev);
+                    mail(&checks.config, mailer.as_ref(), &ev);
                     balancer.note(&ev);
                     changed = true;
                 }
@@ -341,7 +456,14 @@ async fn run(
             }
         }
         if changed {
-            balancer.sync(&env);
+            let applied = balancer.sync(&checks.env);
+            stats
+                .ipvs_changes
+                .fetch_add(applied.len() as u64, Ordering::Relaxed);
+            stats
+                .ipvs_messages
+                .store(balancer.messages_sent(), Ordering::Relaxed);
+            changed = false;
         }
         let sleep_until = engine
             .poll_timeout()
@@ -353,26 +475,142 @@ async fn run(
                     break;
                 }
             }
-            Some((id, outcome)) = out_rx.recv() => engine.handle_outcome(now(), id, outcome),
-            Some(update) = file_rx.recv() => {
-                if let (Some(check), TrackerValue::Value(v)) = (file_checks.get(&update.id), update.value) {
+            Some(new) = reloads.recv() => {
+                reload(&mut engine, &mut checks, &mut balancer, new.clone(), now());
+                if addrs.is_none() && crate::ha_suspend::needed(&new) {
+                    addrs = crate::ha_suspend::watch_addresses();
+                }
+                if let Some(rx) = &addrs {
+                    crate::ha_suspend::apply(&new, &rx.borrow(), &mut engine, now());
+                }
+                stats.reloads.fetch_add(1, Ordering::Relaxed);
+                changed = true;
+            }
+            Ok(()) = address_change(&mut addrs) => {
+                if let Some(rx) = &addrs {
+                    crate::ha_suspend::apply(&checks.config, &rx.borrow(), &mut engine, now());
+                }
+            }
+            Some((token, outcome)) = out_rx.recv() => {
+                if let Some(id) = checks.inflight.remove(&token) {
+                    engine.handle_outcome(now(), id, outcome);
+                }
+            }
+            Some(update) = checks.file_rx.recv() => {
+                if let (Some(check), TrackerValue::Value(v)) =
+                    (checks.file_checks.get(&update.id), update.value)
+                {
                     engine.handle_outcome(now(), *check, Outcome::FileValue(v));
                 }
             }
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
             Some(reply) = snapshots.recv() => {
-                let _ = reply.send(checker_snapshot(&engine, service, |v| vs_name(&config, v)));
+                let _ = reply.send(checker_snapshot(&engine, service, |v| vs_name(&checks.config, v)));
             }
         }
     }
-    if let Some(t) = file_task {
-        t.abort();
-    }
+    checks.stop_watcher();
+    omega(&balancer, &checks.env).await;
+    balancer.release(options.release_ipvs);
+    stats
+        .ipvs_messages
+        .store(balancer.messages_sent(), Ordering::Relaxed);
     if let Some(m) = &mailer {
         m.shutdown(tokio::time::Instant::now() + Duration::from_secs(1))
             .await;
     }
     debug!("checkers stopped");
+}
+
+/// The next change of the host's addresses (never, without a watch).
+async fn address_change(
+    addrs: &mut Option<watch::Receiver<std::collections::HashSet<std::net::IpAddr>>>,
+) -> Result<(), watch::error::RecvError> {
+    match addrs {
+        Some(rx) => rx.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Applies a reloaded configuration: the engine keeps what did not change, the probes of kept
+/// checks are reused, attempts in flight report under their new ids (or are ignored when their
+/// check is gone), and the balancer takes the new configuration with every real server's
+/// current health (the next sync applies only the difference).
+fn reload(
+    engine: &mut CheckerEngine,
+    checks: &mut Checks,
+    balancer: &mut Balancer,
+    config: Arc<Config>,
+    now: Instant,
+) {
+    let new_plan = plan(&config);
+    let mut reuse: Vec<Option<Arc<Probe>>> = vec![None; new_plan.checks.len()];
+    let old_probes = std::mem::take(&mut checks.probes);
+    let reloaded = engine.reload(now, new_plan);
+    for (old, new) in reloaded.checks.iter().enumerate() {
+        if let (Some(new), Some(p)) = (new, old_probes.get(old))
+            && let Some(slot) = reuse.get_mut(new.0)
+        {
+            *slot = Some(p.clone());
+        }
+    }
+    checks.stop_watcher();
+    let mut fresh = Checks::new(config.clone(), engine.plan(), &reuse);
+    fresh.next_token = checks.next_token;
+    fresh.inflight = checks
+        .inflight
+        .drain()
+        .filter_map(|(token, old)| Some((token, (*reloaded.checks.get(old.0)?)?)))
+        .collect();
+    *checks = fresh;
+    let health: Vec<_> = engine
+        .plan()
+        .servers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let st = engine.server_status(RsId(i))?;
+            Some((
+                (s.vs, s.rs),
+                Health {
+                    up: st.up,
+                    weight: st.weight,
+                },
+            ))
+        })
+        .collect();
+    balancer.reload(config, health);
+    info!(
+        "Reloaded checkers: {} checks kept, {} started, {} stopped",
+        reloaded.kept, reloaded.started, reloaded.dropped
+    );
+}
+
+/// Runs the `omega` scripts of a shutdown and waits for them (at most one second).
+async fn omega(balancer: &Balancer, env: &ScriptEnv) {
+    let mut runs = Vec::new();
+    for (label, script) in balancer.omega_scripts() {
+        match env.prepare(label.clone(), &script) {
+            Ok(s) => runs.push(tokio::spawn(async move {
+                let _ = s.run(&[], None).await;
+            })),
+            Err(e) => warn!("{label}: {e}"),
+        }
+    }
+    if runs.is_empty() {
+        return;
+    }
+    let all = async {
+        for r in runs {
+            let _ = r.await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(1), all)
+        .await
+        .is_err()
+    {
+        warn!("omega scripts still running at shutdown");
+    }
 }
 
 /// The FILE_CHECKs with their `track_file` blocks, each watched under its own tracker id.
@@ -483,3 +721,7 @@ fn report(config: &Config, env: &ScriptEnv, ev: &RsEvent) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "checker_tests.rs"]
+mod tests;

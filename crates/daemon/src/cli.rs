@@ -91,7 +91,11 @@ pub struct Cli {
     pub dont_release_vrrp: bool,
 
     /// Don't remove IPVS topology on daemon stop
-    #[arg(short = 'I', long = "dont-release-ipvs", help = format!("Don't remove IPVS topology on daemon stop {NOT_YET}"))]
+    #[arg(
+        short = 'I',
+        long = "dont-release-ipvs",
+        help = "Don't remove IPVS topology on daemon stop"
+    )]
     pub dont_release_ipvs: bool,
 
     /// Don't respawn child processes

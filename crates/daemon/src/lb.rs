@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use keepalived_checker::logic::{RsEvent, RsEventKind};
 use keepalived_config::Config;
-use keepalived_lb::backend::{kernel_table, messages};
+use keepalived_config::model::common::Script;
 use keepalived_lb::diff::{Change, Owned, apply, diff};
+use keepalived_lb::globals::{start_messages, stop_messages, sync_daemon, timeouts};
+use keepalived_lb::ipvs::{DaemonState, IpvsMessage};
 use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
 use keepalived_net::Ipvs;
 use tracing::{info, warn};
@@ -22,7 +24,8 @@ use crate::script::ScriptEnv;
 /// The balancer: health, quorum states and the table it believes the kernel holds.
 pub struct Balancer {
     config: Arc<Config>,
-    health: HashMap<(usize, usize), Health>,
+    /// By virtual server, then real server (configuration indices).
+    health: Vec<Vec<Option<Health>>>,
     quorum: Vec<Quorum>,
     kernel: Table,
     owned: Owned,
@@ -35,7 +38,7 @@ impl Balancer {
     pub fn new(config: Arc<Config>) -> Self {
         Balancer {
             config,
-            health: HashMap::new(),
+            health: Vec::new(),
             quorum: Vec::new(),
             kernel: Table::new(),
             owned: Owned::default(),
@@ -43,11 +46,17 @@ impl Balancer {
         }
     }
 
-    /// A balancer that programs the kernel's IPVS: what the kernel holds now is read first, so
-    /// the services of the configuration left by an earlier run are adopted and corrected.
+    /// A balancer that programs the kernel's IPVS. The global settings go first (`lvs_flush`,
+    /// `lvs_timeouts`, the `lvs_sync_daemon`); then what the kernel holds is read, so the
+    /// services of the configuration left by an earlier run are adopted and corrected.
     pub fn with_kernel(config: Arc<Config>, mut ipvs: Ipvs) -> Self {
         let mut b = Balancer::new(config);
-        match read_kernel(&mut ipvs) {
+        for msg in start_messages(&b.config) {
+            if let Err(e) = ipvs.execute(&msg) {
+                warn!("IPVS: {e}");
+            }
+        }
+        match ipvs.read_table() {
             Ok(table) => b.kernel = table,
             Err(e) => warn!("IPVS: cannot read the current table: {e}"),
         }
@@ -70,21 +79,80 @@ impl Balancer {
                 weight: ev.weight,
             },
         };
-        self.health.insert((ev.vs, ev.rs), h);
+        self.set_health(ev.vs, ev.rs, h);
+    }
+
+    /// Takes a reloaded configuration with the real servers' health under its indices
+    /// (`(virtual server, real server)`). Quorum states follow their virtual servers (matched
+    /// by identity); the next [`Balancer::sync`] applies only the difference.
+    pub fn reload(
+        &mut self,
+        config: Arc<Config>,
+        health: impl IntoIterator<Item = ((usize, usize), Health)>,
+    ) {
+        let old: HashMap<_, Quorum> = self
+            .config
+            .lvs
+            .virtual_servers
+            .iter()
+            .zip(&self.quorum)
+            .map(|(vs, q)| (vs.identity(), *q))
+            .collect();
+        self.quorum = config
+            .lvs
+            .virtual_servers
+            .iter()
+            .map(|vs| old.get(&vs.identity()).copied().unwrap_or_default())
+            .collect();
+        if let Some(ipvs) = self.ipvs.as_mut() {
+            for msg in global_changes(&self.config, &config) {
+                if let Err(e) = ipvs.execute(&msg) {
+                    warn!("IPVS: {e}");
+                }
+            }
+        }
+        self.config = config;
+        self.health.clear();
+        for ((v, r), h) in health {
+            self.set_health(v, r, h);
+        }
+    }
+
+    fn set_health(&mut self, vs: usize, rs: usize, h: Health) {
+        if self.health.len() <= vs {
+            self.health.resize(vs + 1, Vec::new());
+        }
+        if let Some(list) = self.health.get_mut(vs) {
+            if list.len() <= rs {
+                list.resize(rs + 1, None);
+            }
+            if let Some(slot) = list.get_mut(rs) {
+                *slot = Some(h);
+            }
+        }
+    }
+
+    fn health_of(&self, vs: usize, rs: usize) -> Option<Health> {
+        self.health.get(vs)?.get(rs).copied().flatten()
     }
 
     /// Brings the table to what the health calls for; returns the changes made. Quorum
     /// transitions are logged and their scripts run (`env`).
     pub fn sync(&mut self, env: &ScriptEnv) -> Vec<Change> {
         let before = self.quorum.clone();
-        let health = |v: usize, r: usize| self.health.get(&(v, r)).copied();
+        let table = &self.health;
+        let health = |v: usize, r: usize| table.get(v)?.get(r).copied().flatten();
         let want = desired(&self.config, &health, &mut self.quorum);
         let mut changes = diff(&self.kernel, &want, &self.owned);
         for c in &changes {
             info!("IPVS: {}", describe(c));
         }
         if let Some(ipvs) = self.ipvs.as_mut() {
-            changes = program(ipvs, changes);
+            let applied = ipvs.apply(changes);
+            for e in &applied.errors {
+                warn!("IPVS: {e}");
+            }
+            changes = applied.done;
         }
         apply(&mut self.kernel, &changes);
         self.owned.apply(&changes);
@@ -115,6 +183,65 @@ impl Balancer {
         changes
     }
 
+    /// `omega`: the scripts a shutdown runs, as keepalived does for virtual servers with
+    /// `omega`: `notify_down` of each real server that is up, and `quorum_down` of each
+    /// virtual server whose quorum holds. Labelled for logs.
+    pub fn omega_scripts(&self) -> Vec<(String, Script)> {
+        let mut out = Vec::new();
+        for (v, vs) in self.config.lvs.virtual_servers.iter().enumerate() {
+            if !vs.omega {
+                continue;
+            }
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                let up = self.health_of(v, r).is_none_or(|h| h.up);
+                if let (true, Some(s)) = (up, &rs.notify_down) {
+                    out.push((format!("notify_down of {} (omega)", rs.address), s.clone()));
+                }
+            }
+            let held = self.quorum.get(v).copied().unwrap_or_default() == Quorum::Held;
+            if let (true, Some(s)) = (held, &vs.quorum_down) {
+                out.push((
+                    format!("quorum_down of virtual server #{v} (omega)"),
+                    s.clone(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// At a stop: with `release`, removes what we programmed (our services, or the whole
+    /// table with `lvs_flush_on_stop`) and stops the sync daemon; without it (`-I`,
+    /// `--dont-release-ipvs`) leaves the kernel as it is.
+    pub fn release(&mut self, release: bool) {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        if !release {
+            info!(
+                "IPVS: leaving {} virtual services in place",
+                self.owned.0.len()
+            );
+            return;
+        }
+        let msgs = stop_messages(&self.config, &self.owned);
+        info!("IPVS: removing {} virtual services", self.owned.0.len());
+        match ipvs.execute_batch(&msgs) {
+            Ok(results) => {
+                for e in results.into_iter().filter_map(Result::err) {
+                    warn!("IPVS: {e}");
+                }
+            }
+            Err(e) => warn!("IPVS: {e}"),
+        }
+        self.owned = Owned::default();
+        self.kernel = Table::new();
+    }
+
+    /// Netlink requests sent to IPVS so far (0 without a kernel).
+    pub fn messages_sent(&self) -> u64 {
+        self.ipvs.as_ref().map_or(0, Ipvs::messages_sent)
+    }
+
     /// The table as applied so far.
     #[cfg(test)]
     pub fn table(&self) -> &Table {
@@ -122,39 +249,29 @@ impl Balancer {
     }
 }
 
-/// What the kernel holds: every service with its destinations.
-fn read_kernel(ipvs: &mut Ipvs) -> Result<Table, keepalived_net::IpvsError> {
-    let mut dump = Vec::new();
-    for svc in ipvs.services()? {
-        let dests = ipvs.dests(&svc.key)?;
-        dump.push((svc, dests));
+/// The global IPVS settings a reload changes: new `lvs_timeouts`, and the sync daemon
+/// restarted when `lvs_sync_daemon` changed (stopped when removed).
+fn global_changes(old: &Config, new: &Config) -> Vec<IpvsMessage> {
+    let mut out = Vec::new();
+    let t = timeouts(new);
+    if t != timeouts(old)
+        && let Some(t) = t
+    {
+        out.push(IpvsMessage::SetConfig(t));
     }
-    Ok(kernel_table(&dump))
-}
-
-/// Sends `changes` to the kernel (batched); returns those that took effect. A refused change
-/// is logged with the kernel's reason (naming the service or real server) and left out, so the
-/// next sync tries it again.
-fn program(ipvs: &mut Ipvs, changes: Vec<Change>) -> Vec<Change> {
-    let msgs = messages(&changes);
-    let mut done = Vec::with_capacity(changes.len());
-    let mut results = Vec::with_capacity(msgs.len());
-    for chunk in msgs.chunks(keepalived_net::BATCH_MAX) {
-        match ipvs.execute_batch(chunk) {
-            Ok(r) => results.extend(r),
-            Err(e) => {
-                warn!("IPVS: {e}");
-                return done;
-            }
+    let (was, now) = (
+        sync_daemon(old, DaemonState::Backup),
+        sync_daemon(new, DaemonState::Backup),
+    );
+    if was != now {
+        if was.is_some() {
+            out.push(IpvsMessage::DelDaemon(DaemonState::Backup));
+        }
+        if let Some(d) = now {
+            out.push(IpvsMessage::NewDaemon(d));
         }
     }
-    for (change, result) in changes.into_iter().zip(results) {
-        match result {
-            Ok(()) => done.push(change),
-            Err(e) => warn!("IPVS: {e}"),
-        }
-    }
-    done
+    out
 }
 
 fn key_text(k: &ServiceKey) -> String {
@@ -230,5 +347,103 @@ mod tests {
         let dests: Vec<_> = b.table().values().flat_map(|e| e.dests.keys()).collect();
         assert_eq!(dests.len(), 1, "{lost:?}");
         assert_eq!(dests[0].to_string(), "198.51.100.9:80");
+    }
+
+    fn cfg(text: &str) -> Arc<Config> {
+        Arc::new(keepalived_config::read_str("t.conf", text, &Default::default()).config)
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_quorum_states_by_identity_and_applies_only_the_difference() {
+        let vs = |addr: &str, w: u32| {
+            format!(
+                "virtual_server {addr} 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                 quorum 2\n sorry_server 198.51.100.9 80\n \
+                 real_server 198.51.100.1 80 {{\n weight {w}\n }}\n \
+                 real_server 198.51.100.2 80 {{\n weight 1\n }}\n}}\n"
+            )
+        };
+        let old = cfg(&(vs("192.0.2.1", 1) + &vs("192.0.2.2", 1)));
+        let env = ScriptEnv::from_defs(&old.global.defs);
+        let mut b = Balancer::new(old);
+        assert_eq!(b.sync(&env).len(), 6);
+        // The second virtual server loses its quorum: the sorry server serves.
+        b.note(&event(1, 0, RsEventKind::Down, 1));
+        b.note(&event(1, 1, RsEventKind::Down, 1));
+        assert_eq!(b.sync(&env).len(), 3);
+        // Reload: the two swap places in the file and the first one's weight changes.
+        let new = cfg(&(vs("192.0.2.2", 1) + &vs("192.0.2.1", 4)));
+        let mut health = HashMap::new();
+        for r in 0..2 {
+            health.insert(
+                (0, r),
+                Health {
+                    up: false,
+                    weight: 1,
+                },
+            );
+        }
+        health.insert(
+            (1, 0),
+            Health {
+                up: true,
+                weight: 4,
+            },
+        );
+        health.insert(
+            (1, 1),
+            Health {
+                up: true,
+                weight: 1,
+            },
+        );
+        b.reload(new, health);
+        assert_eq!(b.quorum, [Quorum::Lost, Quorum::Held]);
+        let changes = b.sync(&env);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert!(matches!(&changes[0], Change::EditDest(_, a, d)
+            if a.to_string() == "198.51.100.1:80" && d.weight == 4));
+    }
+
+    #[test]
+    fn omega_runs_notify_down_of_live_servers_and_quorum_down_while_it_holds() {
+        let c = cfg(
+            "virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                     omega\n quorum_down /bin/qd\n \
+                     real_server 198.51.100.1 80 {\n notify_down /bin/d1\n }\n \
+                     real_server 198.51.100.2 80 {\n notify_down /bin/d2\n }\n}\n\
+                     virtual_server 192.0.2.2 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                     quorum_down /bin/qd2\n \
+                     real_server 198.51.100.3 80 {\n notify_down /bin/d3\n }\n}\n",
+        );
+        let mut b = Balancer::new(c);
+        b.note(&event(0, 1, RsEventKind::Down, 1));
+        let scripts: Vec<String> = b
+            .omega_scripts()
+            .into_iter()
+            .map(|(_, s)| s.command)
+            .collect();
+        assert_eq!(scripts, ["/bin/d1", "/bin/qd"]);
+    }
+
+    #[test]
+    fn a_reload_resets_changed_timeouts_and_restarts_a_changed_sync_daemon() {
+        let old = cfg("global_defs {\n lvs_timeouts tcp 900\n lvs_sync_daemon eth0 id 1\n}\n");
+        let same = global_changes(&old, &old);
+        assert!(same.is_empty(), "{same:?}");
+        let new = cfg("global_defs {\n lvs_timeouts tcp 60\n lvs_sync_daemon eth0 id 2\n}\n");
+        let msgs = global_changes(&old, &new);
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(matches!(&msgs[0], IpvsMessage::SetConfig(t) if t.tcp == Some(60)));
+        assert!(matches!(
+            msgs[1],
+            IpvsMessage::DelDaemon(DaemonState::Backup)
+        ));
+        assert!(matches!(&msgs[2], IpvsMessage::NewDaemon(d) if d.sync_id == 2));
+        let gone = global_changes(&new, &cfg(""));
+        assert!(
+            matches!(gone[..], [IpvsMessage::DelDaemon(DaemonState::Backup)]),
+            "{gone:?}"
+        );
     }
 }

@@ -5,6 +5,7 @@ mod checker;
 mod cli;
 mod config_test;
 mod dump;
+mod ha_suspend;
 mod lb;
 mod mail;
 mod script;

@@ -289,3 +289,133 @@ fn a_real_server_shared_by_two_virtual_servers_is_checked_once() {
         daemon.log()
     );
 }
+
+/// `ha_suspend`: the checks of a virtual server whose address is not on this host do not run;
+/// they start when the address is added (seen through rtnetlink notifications) and stop again
+/// when it is removed.
+#[test]
+fn ha_suspend_runs_checks_only_while_the_address_is_here() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvhas").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("hasuspend");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let runs = dir.0.join("runs.log");
+    let check = dir.0.join("check.sh");
+    std::fs::write(
+        &check,
+        format!("#!/bin/sh\necho run >> {}\n", runs.display()),
+    )
+    .expect("check script");
+    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\n\
+         virtual_server 192.0.2.50 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+         ha_suspend\n    real_server 127.0.0.1 18090 {{\n        MISC_CHECK {{\n            misc_path {}\n\
+         warmup 0\n        }}\n    }}\n}}\n",
+        check.display()
+    );
+    let count = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let daemon = Daemon::start(&host, &dir.0, "lb", &conf, &[]);
+    let logged = |needle: &str, secs: u64| {
+        wait_until(Duration::from_secs(secs), POLL, || daemon.logged(needle)).is_some()
+    };
+    assert!(
+        logged("VS 192.0.2.50 is not on this host: suspending", 5),
+        "{}",
+        daemon.log()
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(count(), 0, "suspended: no check ran\n{}", daemon.log());
+    host.run_ok("ip", ["addr", "add", "192.0.2.50/32", "dev", "lo"])
+        .expect("add the VIP");
+    assert!(
+        logged("VS 192.0.2.50 is on this host: resuming", 5),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || count() >= 2).is_some(),
+        "checks run once the address is here\n{}",
+        daemon.log()
+    );
+    host.run_ok("ip", ["addr", "del", "192.0.2.50/32", "dev", "lo"])
+        .expect("remove the VIP");
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || {
+            daemon.log().matches("suspending its checks").count() == 2
+        })
+        .is_some(),
+        "{}",
+        daemon.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let settled = count();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(count(), settled, "suspended again\n{}", daemon.log());
+}
+
+/// `omega`: at shutdown the `notify_down` of each live real server and the `quorum_down` of a
+/// virtual server whose quorum holds run before the daemon exits; without `omega` they do not.
+#[test]
+fn omega_runs_the_down_notifications_at_shutdown() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvomg").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("omega");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = dir.0.join("notified.log");
+    let script = dir.0.join("note.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> {}\n", out.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let vs = |addr: &str, omega: &str, tag: &str| {
+        format!(
+            "virtual_server {addr} 80 {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    {omega}\n\
+             quorum_down \"{s} quorum-{tag}\"\n\
+             real_server 127.0.0.1 18100 {{\n        notify_down \"{s} down-{tag}\"\n    }}\n}}\n",
+            s = script.display()
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\n{}{}",
+        vs("192.0.2.60", "omega", "omega"),
+        vs("192.0.2.61", "", "plain")
+    );
+    let mut daemon = Daemon::start(&host, &dir.0, "lb", &conf, &[]);
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || daemon.logged(
+            "IPVS: add real server 127.0.0.1:18100 to tcp 192.0.2.61:80"
+        ))
+        .is_some(),
+        "{}",
+        daemon.log()
+    );
+    daemon.child.signal("TERM").expect("SIGTERM");
+    assert!(
+        daemon.child.wait_timeout(Duration::from_secs(10)).is_some(),
+        "{}",
+        daemon.log()
+    );
+    let mut lines: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["down-omega", "quorum-omega"], "{}", daemon.log());
+}

@@ -65,14 +65,25 @@ pub fn diff(current: &Table, desired: &Table, owned: &Owned) -> Vec<Change> {
     let mut adds = Vec::new();
     let mut edits = Vec::new();
     let mut dels = Vec::new();
+    let mut del_services = Vec::new();
+    // Both tables are sorted by key: one merge pass, no lookups.
+    let mut held = current.iter().peekable();
     for (key, want) in desired {
-        match current.get(key) {
+        while let Some((k, _)) = held.next_if(|(k, _)| *k < key) {
+            if owned.0.contains(k) {
+                del_services.push(Change::DelService(*k));
+            }
+        }
+        let have = held.next_if(|(k, _)| *k == key).map(|(_, h)| h);
+        match have {
             None => {
                 adds.push(Change::AddService(*key, want.service.clone()));
                 for (addr, d) in &want.dests {
                     adds.push(Change::AddDest(*key, *addr, *d));
                 }
             }
+            // The common case: nothing to do (one pass over both).
+            Some(have) if have == want => {}
             Some(have) if owned.0.contains(key) => {
                 if have.service != want.service {
                     edits.push(Change::EditService(*key, want.service.clone()));
@@ -92,13 +103,14 @@ pub fn diff(current: &Table, desired: &Table, owned: &Owned) -> Vec<Change> {
             Some(_) => {}
         }
     }
-    for key in current.keys() {
-        if !desired.contains_key(key) && owned.0.contains(key) {
-            dels.push(Change::DelService(*key));
+    for (k, _) in held {
+        if owned.0.contains(k) {
+            del_services.push(Change::DelService(*k));
         }
     }
     adds.extend(edits);
     adds.extend(dels);
+    adds.extend(del_services);
     adds
 }
 

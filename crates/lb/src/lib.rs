@@ -6,6 +6,8 @@
 //!   hysteresis, sorry server).
 //! * [`diff`]: the smallest set of changes from what the kernel holds to the desired table,
 //!   touching only what we own.
+//! * [`globals`]: `lvs_flush`, `lvs_timeouts`, `lvs_sync_daemon` and `lvs_flush_on_stop` as
+//!   requests.
 //! * [`backend`]: reconciler changes as IPVS requests, and a kernel dump as a table.
 //! * [`ipvs`]: the kernel's IPVS generic netlink protocol (commands, attributes, typed
 //!   services, destinations, sync daemons, timeouts), encoded and decoded symmetrically.
@@ -13,5 +15,6 @@
 
 pub mod backend;
 pub mod diff;
+pub mod globals;
 pub mod ipvs;
 pub mod table;

@@ -177,14 +177,17 @@ pub fn desired(
     quorum: &mut Vec<Quorum>,
 ) -> Table {
     quorum.resize(config.lvs.virtual_servers.len(), Quorum::Held);
-    let mut table = Table::new();
+    // Built as lists and turned into maps in bulk: configurations are usually in order, and a
+    // sorted bulk build costs a fraction of one search per insert (a reload of 10,000 real
+    // servers recomputes them all).
+    let mut entries = Vec::with_capacity(config.lvs.virtual_servers.len());
     for (v, vs) in config.lvs.virtual_servers.iter().enumerate() {
         let keys = service_keys(config, vs);
         if keys.is_empty() {
             continue;
         }
         let mut live_weight: u64 = 0;
-        let mut dests = BTreeMap::new();
+        let mut list = Vec::with_capacity(vs.real_servers.len() + 1);
         for (r, rs) in vs.real_servers.iter().enumerate() {
             let h = health(v, r).unwrap_or(Health {
                 up: true,
@@ -198,7 +201,7 @@ pub fn desired(
                 (false, true) => 0,
                 (false, false) => continue,
             };
-            dests.insert(
+            list.push((
                 rs.address,
                 Dest {
                     forward: rs.lvs_method.into(),
@@ -206,7 +209,7 @@ pub fn desired(
                     u_threshold: rs.uthreshold,
                     l_threshold: rs.lthreshold,
                 },
-            );
+            ));
         }
         let state = &mut quorum[v];
         let q = u64::from(vs.quorum);
@@ -221,9 +224,9 @@ pub fn desired(
             if lost || sorry.inhibit {
                 if lost {
                     // keepalived takes the real servers out while the sorry server serves.
-                    dests.clear();
+                    list.clear();
                 }
-                dests.insert(
+                list.push((
                     sorry.address,
                     Dest {
                         forward: sorry.lvs_method.into(),
@@ -231,21 +234,28 @@ pub fn desired(
                         u_threshold: 0,
                         l_threshold: 0,
                     },
-                );
+                ));
             }
         }
+        // On equal addresses the later entry wins (the sorry server over a real server).
+        let dests: BTreeMap<SocketAddr, Dest> = list.into_iter().collect();
         let service = service_of(vs);
-        for key in keys {
-            table.insert(
-                key,
-                ServiceEntry {
-                    service: service.clone(),
-                    dests: dests.clone(),
-                },
-            );
+        let last = keys.len().saturating_sub(1);
+        let mut entry = Some(ServiceEntry { service, dests });
+        for (i, key) in keys.into_iter().enumerate() {
+            // The last key takes the entry itself: most virtual servers have one key.
+            let e = if i == last {
+                entry.take()
+            } else {
+                entry.clone()
+            };
+            if let Some(e) = e {
+                entries.push((key, e));
+            }
         }
     }
-    table
+    // On equal keys the later virtual server wins.
+    entries.into_iter().collect()
 }
 
 fn service_of(vs: &VirtualServer) -> Service {
@@ -384,5 +394,29 @@ fn range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
             (a..=end).map(|n| IpAddr::V6(Ipv6Addr::from(n))).collect()
         }
         _ => vec![first],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_duplicate_virtual_server_wins_as_with_inserts() {
+        let text = "virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                    real_server 198.51.100.2 80 {\n weight 1\n }\n \
+                    real_server 198.51.100.1 80 {\n weight 2\n }\n \
+                    real_server 198.51.100.2 80 {\n weight 3\n }\n}\n\
+                    virtual_server 192.0.2.1 80 {\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n \
+                    real_server 198.51.100.1 80 {\n weight 4\n }\n \
+                    real_server 198.51.100.1 80 {\n weight 5\n }\n}\n";
+        let c = keepalived_config::read_str("t.conf", text, &Default::default()).config;
+        let t = desired(&c, &|_, _| None, &mut Vec::new());
+        assert_eq!(t.len(), 1);
+        let e = t.values().next().expect("entry");
+        assert_eq!(e.service.scheduler, "wrr");
+        // (The reader itself drops a duplicated real server, keeping the first.)
+        let w: Vec<u32> = e.dests.values().map(|d| d.weight).collect();
+        assert_eq!(w, [4]);
     }
 }

@@ -214,7 +214,7 @@ pub struct AddrInfo {
 }
 
 impl AddrInfo {
-    fn from_message(msg: &AddressMessage) -> Option<AddrInfo> {
+    pub(crate) fn from_message(msg: &AddressMessage) -> Option<AddrInfo> {
         let mut local = None;
         let mut address = None;
         let mut label = None;

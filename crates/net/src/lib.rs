@@ -33,11 +33,13 @@
 //! `exec`, for the hook between fork and exec (socket2, nix and netlink-sys wrap
 //! everything else).
 
+mod addr_monitor;
 mod address;
 mod error;
 mod exec;
 mod garp;
 mod ipvs;
+mod ipvs_table;
 mod link;
 mod link_monitor;
 mod netlink;
@@ -49,6 +51,7 @@ mod sysctl;
 mod vmac;
 mod vrrp_socket;
 
+pub use addr_monitor::{AddrEvent, AddrMonitor};
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
 pub use error::{NetError, Result};
 pub use exec::{ChildCreds, prepare_child, send_signal};
@@ -57,6 +60,7 @@ pub use garp::{
     arp_frame, na_frame,
 };
 pub use ipvs::{BATCH_MAX, Ipvs, IpvsError, IpvsTarget, ipvs_kernel_error};
+pub use ipvs_table::Applied;
 pub use link::{ifindex, ifname};
 pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};
 pub use proc_events::{CN_IDX_PROC, CN_VAL_PROC, ProcConnector, ProcEvent, parse_proc_events};

@@ -11,6 +11,10 @@ use super::event::{Action, FailedAttempt, Outcome, RsEvent, RsEventKind};
 use super::plan::{CheckId, CheckPlan, RsId};
 use super::time::Instant;
 
+mod reload;
+mod suspend;
+pub use reload::Reloaded;
+
 /// The largest weight IPVS takes (INT_MAX); effective weights are limited to `0..=WEIGHT_MAX`.
 pub const WEIGHT_MAX: u32 = i32::MAX as u32;
 
@@ -66,6 +70,9 @@ struct CheckState {
     /// The last failure, for event reasons.
     reason: String,
     stats: CheckStats,
+    /// Came due while every virtual server depending on it was suspended (`ha_suspend`):
+    /// runs as soon as one of them resumes.
+    parked: bool,
 }
 
 /// The health-check state machine of a whole configuration.
@@ -101,6 +108,8 @@ pub struct CheckerEngine {
     vss: Vec<VsStatus>,
     timers: BinaryHeap<Reverse<(Instant, CheckId)>>,
     actions: VecDeque<Action>,
+    /// Per virtual server: its checks are suspended (`ha_suspend`, VIP not here).
+    suspended: Vec<bool>,
 }
 
 impl CheckerEngine {
@@ -132,6 +141,7 @@ impl CheckerEngine {
             vss,
             timers: BinaryHeap::new(),
             actions: VecDeque::new(),
+            suspended: Vec::new(),
         }
     }
 
@@ -209,6 +219,7 @@ impl CheckerEngine {
                 break;
             }
             self.timers.pop();
+            let suspended = self.is_suspended(id);
             let Some(st) = self.checks.get_mut(id.0) else {
                 continue;
             };
@@ -216,6 +227,10 @@ impl CheckerEngine {
                 continue;
             }
             st.due = None;
+            if suspended {
+                st.parked = true;
+                continue;
+            }
             st.running = true;
             st.stats.runs += 1;
             self.actions.push_back(Action::Run(id));

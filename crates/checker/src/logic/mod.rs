@@ -34,7 +34,7 @@ mod event;
 mod plan;
 mod time;
 
-pub use engine::{CheckStats, CheckerEngine, RsStatus, VsStatus, WEIGHT_MAX};
+pub use engine::{CheckStats, CheckerEngine, Reloaded, RsStatus, VsStatus, WEIGHT_MAX};
 pub use event::{Action, FailedAttempt, Outcome, RsEvent, RsEventKind};
 pub use plan::{CheckId, CheckPlan, CheckSpec, RsId, RsPlan, Target, Timing, VsPlan, plan};
 pub use time::Instant;

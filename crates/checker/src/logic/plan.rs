@@ -11,7 +11,7 @@ use std::time::Duration;
 use keepalived_config::Config;
 use keepalived_config::Loc;
 use keepalived_config::model::common::Script;
-use keepalived_config::model::lvs::{Checker, CheckerKind, RealServer, VirtualServer};
+use keepalived_config::model::lvs::{Checker, CheckerKind, RealServer, VirtualServer, VsIdentity};
 
 /// One unique check of a [`CheckPlan`]: an index into [`CheckPlan::checks`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,6 +82,19 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
+    /// The hashable part of the check's identity (with [`CheckSpec::kind`], what makes two
+    /// checks the same).
+    pub(crate) fn key(&self) -> Key {
+        Key {
+            type_name: self.type_name(),
+            target: self.target.clone(),
+            timing: self.timing,
+            alpha: self.alpha,
+            log_all_failures: self.log_all_failures,
+            track_file: self.track_file.clone(),
+        }
+    }
+
     /// keepalived's name of the checker type (`TCP_CHECK`, `HTTP_GET`, ...).
     pub fn type_name(&self) -> &'static str {
         match self.kind {
@@ -149,6 +162,8 @@ pub struct RsPlan {
 /// One virtual server: its real servers and the options its quorum logic will need.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VsPlan {
+    /// What identifies it across a reload (address, protocol, family).
+    pub identity: VsIdentity,
     /// Its real servers: a range of [`RsId`] indices.
     pub servers: Range<usize>,
     /// `quorum` (total weight of live servers needed).
@@ -184,7 +199,7 @@ impl CheckPlan {
 /// The hashable part of a check's identity; the type-specific options are compared with `==`
 /// within one bucket (they hold types without `Hash`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
+pub(crate) struct Key {
     type_name: &'static str,
     target: Target,
     timing: Timing,
@@ -198,6 +213,15 @@ struct Key {
 pub fn plan(config: &Config) -> CheckPlan {
     let mut out = CheckPlan::default();
     let mut index: HashMap<Key, Vec<CheckId>> = HashMap::new();
+    let servers: usize = config
+        .lvs
+        .virtual_servers
+        .iter()
+        .map(|vs| vs.real_servers.len())
+        .sum();
+    out.servers.reserve_exact(servers);
+    out.virtual_servers
+        .reserve_exact(config.lvs.virtual_servers.len());
     for (vs_i, vs) in config.lvs.virtual_servers.iter().enumerate() {
         let start = out.servers.len();
         for (rs_i, rs) in vs.real_servers.iter().enumerate() {
@@ -205,14 +229,7 @@ pub fn plan(config: &Config) -> CheckPlan {
             let mut links = Vec::with_capacity(rs.checkers.len());
             for checker in &rs.checkers {
                 let spec = spec_of(config, rs, checker);
-                let key = Key {
-                    type_name: spec.type_name(),
-                    target: spec.target.clone(),
-                    timing: spec.timing,
-                    alpha: spec.alpha,
-                    log_all_failures: spec.log_all_failures,
-                    track_file: spec.track_file.clone(),
-                };
+                let key = spec.key();
                 let bucket = index.entry(key).or_default();
                 let existing = bucket
                     .iter()
@@ -260,6 +277,7 @@ fn rs_plan(vs: usize, rs_i: usize, rs: &RealServer, checks: Vec<CheckId>) -> RsP
 
 fn vs_plan(vs: &VirtualServer, servers: Range<usize>) -> VsPlan {
     VsPlan {
+        identity: vs.identity(),
         servers,
         quorum: vs.quorum,
         hysteresis: vs.hysteresis,

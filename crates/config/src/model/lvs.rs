@@ -368,6 +368,28 @@ impl VirtualServer {
             loc,
         }
     }
+
+    /// What identifies this virtual server across a reload, as keepalived matches them: its
+    /// address (or fwmark, or group name), its protocol (not for fwmark services) and its
+    /// family.
+    pub fn identity(&self) -> VsIdentity {
+        VsIdentity {
+            address: self.address.clone(),
+            protocol: (!matches!(self.address, VsAddress::Fwmark(_))).then_some(self.protocol),
+            ip_family: self.ip_family,
+        }
+    }
+}
+
+/// See [`VirtualServer::identity`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VsIdentity {
+    /// Address, fwmark or group.
+    pub address: VsAddress,
+    /// The protocol (`None` for fwmark services).
+    pub protocol: Option<Protocol>,
+    /// `ip_family`.
+    pub ip_family: Option<IpFamily>,
 }
 
 /// A `real_server IP [PORT]` block. Inheritable values are resolved from the virtual server.

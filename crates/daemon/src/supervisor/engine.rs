@@ -64,7 +64,7 @@ pub fn catch_dump_signals() {
 }
 
 /// The checker process: reads and checks the configuration, runs the checks
-/// ([`checker::start`]) until SIGTERM or SIGINT; SIGHUP reads and checks the configuration
+/// ([`checker::start_with`]) until SIGTERM or SIGINT; SIGHUP reads and checks the configuration
 /// again and hands it to [`CheckerHandle::reload`] (an invalid one is logged with its place
 /// and the running one kept).
 pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
@@ -104,7 +104,10 @@ pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             return 1;
         }
     };
-    let handle = checker::start(config.clone());
+    let options = checker::Options {
+        release_ipvs: !cli.dont_release_ipvs,
+    };
+    let handle = checker::start_with(config.clone(), options);
     let handle = runtime.block_on(checker_loop(cli, opts, config, handle));
     if let Some(handle) = handle {
         // The parent kills us after child_wait_time: stop a little sooner.
@@ -164,7 +167,9 @@ async fn checker_loop(
                         config = Arc::new(c.config);
                         match &handle {
                             Some(h) => h.reload(config.clone()),
-                            None => handle = checker::start(config.clone()),
+                            None => handle = checker::start_with(config.clone(), checker::Options {
+                                release_ipvs: !cli.dont_release_ipvs,
+                            }),
                         }
                     }
                     Ok(Err(rendered)) => {
