@@ -1,6 +1,7 @@
 //! The `keepalived-rs` binary: keepalived's command line, the configuration test, and (as the
 //! engines land) the daemon itself.
 
+mod caps;
 mod checker;
 mod cli;
 mod config_test;

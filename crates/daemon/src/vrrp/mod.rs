@@ -95,6 +95,14 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         warn!("{line}");
     }
 
+    if let Err(e) = crate::caps::check(&read.config) {
+        error!("{e}");
+        if !matches!(target, log::Target::Console) {
+            eprintln!("keepalived-rs: {e}");
+        }
+        return EXIT_START_FAILED;
+    }
+
     let pid_files: Vec<PathBuf> = [&cli.pid, &cli.vrrp_pid]
         .into_iter()
         .flatten()
