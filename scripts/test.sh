@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
-    qemu-system-x86 busybox-static cpio kmod ipvsadm)  # the last five: the IPVS VM (crates/lab/src/vm.rs)
+    qemu-system-x86 busybox-static cpio kmod ipvsadm  # these five: the IPVS VM (crates/lab/src/vm.rs)
+    make util-linux groff-base)  # make install, setpriv (capability test), man page check
 if [ "$(id -u)" = 0 ]; then
     missing=()
     for p in "${packages[@]}"; do
@@ -25,7 +26,12 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
+# The Debian package test (scripts/test-package.sh) builds with cargo-deb.
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
+
 cargo build --release --workspace --bins
 # Tests that drive the binary use the release build (KEEPALIVED_RS_BIN), so it is built once.
 export KEEPALIVED_RS_BIN="$PWD/target/release/keepalived-rs"
 cargo test --workspace --release -- --test-threads="${TEST_THREADS:-2}"
+# Build, install, run and purge the Debian package (root only; cleans up even on failure).
+bash scripts/test-package.sh

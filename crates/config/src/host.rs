@@ -210,7 +210,7 @@ fn check_interfaces(config: &Config, facts: &HostFacts, diags: &mut Diagnostics)
 }
 
 /// Every script of the configuration with the user it was given explicitly, if any.
-fn scripts(config: &Config) -> Vec<(&Script, Option<&str>)> {
+pub fn scripts(config: &Config) -> Vec<(&Script, Option<&str>)> {
     let defs = &config.global.defs;
     let mut out: Vec<(&Script, Option<&str>)> = Vec::new();
     for s in [

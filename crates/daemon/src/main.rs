@@ -1,6 +1,7 @@
 //! The `keepalived-rs` binary: keepalived's command line, the configuration test, and the
 //! daemon: a supervising parent ([`supervisor`]) and its engine processes (VRRP, checkers).
 
+mod caps;
 mod checker;
 mod cli;
 mod config_test;

@@ -79,6 +79,14 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     for line in &checked.warnings {
         warn!("{line}");
     }
+    // A missing capability is named here, before any engine starts (docs/capabilities.md).
+    if let Err(e) = crate::caps::check(&checked.config) {
+        error!("{e}");
+        if !(cli.log_console || cli.no_syslog) {
+            eprintln!("keepalived-rs: {e}");
+        }
+        return EXIT_FAILURE;
+    }
     let wanted = wanted(cli, &checked.config);
     let parent_path = pidfile::parent_path(cli);
     let paths: Vec<PathBuf> = std::iter::once(parent_path.clone())
