@@ -2,6 +2,8 @@
 //! `setpriv` as an unprivileged user (uid 65534) with only those as ambient capabilities, a VRRP
 //! pair elects a master that takes the VIP and hands it over on stop; without CAP_NET_RAW, or
 //! without CAP_NET_ADMIN, the daemon refuses to start with a message naming the capability.
+//! And as root limited to exactly the systemd unit's `CapabilityBoundingSet=`
+//! (packaging/keepalived-rs.service), the same pair works.
 //! Needs root and `setpriv` (util-linux); skips otherwise. Documentation addresses only.
 
 use std::fs::File;
@@ -28,6 +30,27 @@ fn documented_set() -> Vec<String> {
     line.split_whitespace()
         .map(|c| c.trim_start_matches("CAP_").to_ascii_lowercase())
         .collect()
+}
+
+/// The systemd unit's `CapabilityBoundingSet=`, in setpriv's spelling.
+fn unit_set() -> Vec<String> {
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/keepalived-rs.service");
+    let text = std::fs::read_to_string(&unit).expect("packaging/keepalived-rs.service");
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("CapabilityBoundingSet="))
+        .expect("a CapabilityBoundingSet= line in the unit");
+    line.split_whitespace()
+        .map(|c| c.trim_start_matches("CAP_").to_ascii_lowercase())
+        .collect()
+}
+
+/// How the daemon is started: as uid 65534 with `caps` as its ambient set, or as root with its
+/// bounding set limited to `caps` (what systemd's `CapabilityBoundingSet=` does).
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    Nobody(&'a [String]),
+    RootBounded(&'a [String]),
 }
 
 fn skip() -> bool {
@@ -69,27 +92,37 @@ fn conf(priority: u8) -> String {
 
 /// Starts keepalived-rs in `host` as uid 65534 with exactly `caps` (setpriv names).
 fn start(host: &Host, dir: &Path, name: &str, priority: u8, caps: &[String]) -> LabChild {
+    start_as(host, dir, name, priority, Who::Nobody(caps))
+}
+
+fn start_as(host: &Host, dir: &Path, name: &str, priority: u8, who: Who<'_>) -> LabChild {
     let conf_path = dir.join(format!("{name}.conf"));
     std::fs::write(&conf_path, conf(priority)).expect("write config");
-    let list: String = caps.iter().map(|c| format!(",+{c}")).collect();
-    let set = format!("-all{list}");
+    let set = |caps: &[String]| {
+        let list: String = caps.iter().map(|c| format!(",+{c}")).collect();
+        format!("-all{list}")
+    };
     let mut cmd = host.command("setpriv");
-    cmd.args([
-        &format!("--reuid={UID}"),
-        &format!("--regid={UID}"),
-        "--clear-groups",
-        &format!("--inh-caps={set}"),
-        &format!("--ambient-caps={set}"),
-        &format!("--bounding-set={set}"),
-    ])
-    .arg(env!("CARGO_BIN_EXE_keepalived-rs"))
-    .args(["-n", "-l", "-D", "-f"])
-    .arg(&conf_path)
-    .arg("-p")
-    .arg(dir.join(format!("{name}.pid")))
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(File::create(dir.join(format!("{name}.log"))).expect("log"));
+    match who {
+        Who::Nobody(caps) => cmd.args([
+            &format!("--reuid={UID}"),
+            &format!("--regid={UID}"),
+            "--clear-groups",
+            &format!("--inh-caps={}", set(caps)),
+            &format!("--ambient-caps={}", set(caps)),
+            &format!("--bounding-set={}", set(caps)),
+        ]),
+        Who::RootBounded(caps) => cmd.arg(format!("--bounding-set={}", set(caps))),
+    };
+    cmd.arg(env!("CARGO_BIN_EXE_keepalived-rs"))
+        .args(["-n", "-l", "-D", "-f"])
+        .arg(&conf_path);
+    for (opt, file) in [("-p", "pid"), ("-r", "vrrp.pid"), ("-c", "checkers.pid")] {
+        cmd.arg(opt).arg(dir.join(format!("{name}.{file}")));
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(dir.join(format!("{name}.log"))).expect("log"));
     LabChild::spawn(&mut cmd).expect("spawn setpriv keepalived-rs")
 }
 
@@ -115,12 +148,29 @@ fn documented_set_runs_a_vrrp_pair() {
     }
     let caps = documented_set();
     assert_eq!(caps, ["net_admin", "net_raw"], "the documented minimal set");
-    let dir = Dir::new("pair");
+    vrrp_pair_works(Who::Nobody(&caps), true);
+}
+
+#[test]
+fn the_units_bounding_set_runs_a_vrrp_pair_as_root() {
+    if skip() {
+        return;
+    }
+    let caps = unit_set();
+    for needed in documented_set() {
+        assert!(caps.contains(&needed), "the unit lacks {needed}: {caps:?}");
+    }
+    vrrp_pair_works(Who::RootBounded(&caps), false);
+}
+
+/// A VRRP pair started as `who`: the master takes the VIP, and hands it over on SIGTERM.
+fn vrrp_pair_works(who: Who<'_>, unprivileged: bool) {
+    let dir = Dir::new(if unprivileged { "pair" } else { "unit" });
     let lab = Lab::new("kacap").expect("lab");
     let (ha1, ha2) = two_hosts(&lab);
     let vip: IpAddr = VIP.parse().expect("vip");
-    let mut master = start(&ha1, &dir.0, "ha1", 150, &caps);
-    let mut backup = start(&ha2, &dir.0, "ha2", 100, &caps);
+    let mut master = start_as(&ha1, &dir.0, "ha1", 150, who);
+    let mut backup = start_as(&ha2, &dir.0, "ha2", 100, who);
     let took = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
         ha1.has_addr(vip)
     });
@@ -135,7 +185,26 @@ fn documented_set_runs_a_vrrp_pair() {
     // child's pid is the daemon's).
     let ps = ha1.run("ps", ["-o", "uid=,comm=", "-p", &master.id().to_string()]);
     let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
-    assert!(ps.contains(UID), "not running as {UID}: {ps}");
+    if unprivileged {
+        assert!(ps.contains(UID), "not running as {UID}: {ps}");
+    } else {
+        // Root, but with no capability outside the unit's set.
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", master.id())).unwrap_or_default();
+        let bnd = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .expect("CapBnd");
+        let caps = match who {
+            Who::RootBounded(c) | Who::Nobody(c) => c,
+        };
+        assert_eq!(
+            bnd.count_ones() as usize,
+            caps.len(),
+            "bounding set {bnd:x}"
+        );
+    }
     master.signal("TERM").expect("SIGTERM");
     assert!(master.wait_timeout(Duration::from_secs(5)).is_some());
     let handed = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {

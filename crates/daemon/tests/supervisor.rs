@@ -460,8 +460,9 @@ fn systemd_unit_verifies() {
         ),
     )
     .expect("unit copy");
+    // The man pages it documents are installed by the package, not on the test machine.
     let out = Command::new("systemd-analyze")
-        .arg("verify")
+        .args(["verify", "--man=no"])
         .arg(&copy)
         .output()
         .expect("systemd-analyze");
