@@ -5,6 +5,21 @@
 //! With `--vm-reference` it instead measures the keepalived reference inside the IPVS VM
 //! ([`vm_ref`]): the same TCP_CHECK configuration run by Debian's keepalived and by
 //! keepalived-rs, CPU per check of both.
+//!
+//! Commands (as root; the first builds `target/release/keepalived-rs` unless `--bin` is given;
+//! `crates/bench/README.md` has the figures measured so far):
+//!
+//! ```text
+//! # Host: 1,000/10,000/50,000 targets, TCP_CHECK and HTTP_GET, 20 s windows, VRRP jitter
+//! cargo run --release -p keepalived-bench --bin checker-bench
+//! cargo run --release -p keepalived-bench --bin checker-bench -- --kind tcp --targets 10000 \
+//!     --secs 15 --no-baseline --bin target/release/keepalived-rs
+//! # Reference: keepalived 2.2.7 and keepalived-rs, 1,000 TCP_CHECK targets, in one IPVS VM
+//! cargo run --release -p keepalived-bench --bin checker-bench -- --vm-reference \
+//!     --targets 1000 --secs 20 --rounds 2
+//! # Its smoke test (20 targets, ~25 s; part of scripts/test.sh)
+//! cargo test --release -p keepalived-bench --test vm_reference
+//! ```
 
 mod conf;
 mod report;
