@@ -95,6 +95,18 @@ impl RefRun {
     pub fn us_per_check(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.checks.max(1) as f64
     }
+
+    /// CPU microseconds of the sink per check.
+    pub fn sink_us_per_check(&self) -> f64 {
+        self.sink_cpu.as_secs_f64() * 1e6 / self.checks.max(1) as f64
+    }
+
+    /// The daemon's CPU per check in units of the sink's: the sink does the same work per
+    /// check (accept, close) whoever checks, so this cancels out how fast the emulated CPU
+    /// happened to run (QEMU TCG on a shared host varies from run to run).
+    pub fn per_sink(&self) -> f64 {
+        self.us_per_check() / self.sink_us_per_check().max(1e-9)
+    }
 }
 
 /// What the reference needs from the command line.
@@ -196,7 +208,7 @@ pub fn table(secs: u64, runs: &[RefRun]) {
          delay_loop 1, targets 192.0.2.2:10001.. on lo, {secs} s per run"
     );
     println!(
-        "{:<10} {:>6} {:>5} | {:>8} {:>6} | {:>12} | {:>7} {:>6} | {:>9} | {:>7} {:>5} | {:>9} | {:>7}",
+        "{:<10} {:>6} {:>5} | {:>8} {:>6} | {:>12} | {:>7} {:>6} | {:>9} | {:>7} {:>5} | {:>9} {:>6} | {:>7}",
         "daemon",
         "N",
         "round",
@@ -209,12 +221,13 @@ pub fn table(secs: u64, runs: &[RefRun]) {
         "RSS MB",
         "procs",
         "sink µs/ch",
+        "÷sink",
         "1st s"
     );
     for r in runs {
         let w = r.wall.as_secs_f64().max(1e-9);
         println!(
-            "{:<10} {:>6} {:>5} | {:>8.0} {:>5.0}% | {:>12} | {:>7.2} {:>5.1}% | {:>9.1} | {:>7.1} {:>5} | {:>10.1} | {:>7.1}{}",
+            "{:<10} {:>6} {:>5} | {:>8.0} {:>5.0}% | {:>12} | {:>7.2} {:>5.1}% | {:>9.1} | {:>7.1} {:>5} | {:>10.1} {:>6.2} | {:>7.1}{}",
             r.imp,
             r.n,
             r.round,
@@ -226,7 +239,8 @@ pub fn table(secs: u64, runs: &[RefRun]) {
             r.us_per_check(),
             r.hwm_kib as f64 * 1024.0 / 1e6,
             r.procs,
-            r.sink_cpu.as_secs_f64() * 1e6 / r.checks.max(1) as f64,
+            r.sink_us_per_check(),
+            r.per_sink(),
             r.first_round.as_secs_f64(),
             if r.alive { "" } else { "  (daemon died)" }
         );
@@ -243,17 +257,21 @@ pub fn table(secs: u64, runs: &[RefRun]) {
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
         };
         let us = |r: &RefRun| r.us_per_check();
+        let norm = |r: &RefRun| r.per_sink();
         let rss = |r: &RefRun| r.hwm_kib as f64;
-        if let (Some(k), Some(o), Some(kr), Some(or)) = (
+        if let (Some(k), Some(o), Some(kn), Some(on), Some(kr), Some(or)) = (
             mean("keepalived", &us),
             mean("ours", &us),
+            mean("keepalived", &norm),
+            mean("ours", &norm),
             mean("keepalived", &rss),
             mean("ours", &rss),
         ) {
             println!(
                 "N {n}: CPU per check keepalived {k:.1} µs, ours {o:.1} µs: ours/keepalived \
-                 {:.2}x; RSS ours/keepalived {:.2}x",
+                 {:.2}x; in sink units {kn:.2} and {on:.2}: {:.2}x; RSS ours/keepalived {:.2}x",
                 o / k.max(1e-9),
+                on / kn.max(1e-9),
                 or / kr.max(1e-9)
             );
         }
@@ -261,7 +279,8 @@ pub fn table(secs: u64, runs: &[RefRun]) {
     println!(
         "(min/max/0: fewest and most checks of one target in the window, and targets never \
          checked; RSS: sum of VmHWM over the daemon's processes, keepalived's parent and checker \
-         child; sink µs/ch: the target sink's CPU per check; 1st s: from start until every target \
+         child; sink µs/ch: the target sink's CPU per check; ÷sink: µs/check divided by sink \
+         µs/check, which cancels the emulated CPU's varying speed; 1st s: from start until every target \
          had been checked once)"
     );
 }
