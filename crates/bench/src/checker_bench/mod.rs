@@ -1,10 +1,32 @@
 //! `checker-bench`: throughput of keepalived-rs's health checkers (TCP_CHECK, HTTP_GET) against
 //! N local targets, its CPU per check, and the advert jitter of a VRRP instance running beside
 //! them. See [`Opts`] (`checker-bench --help`) and `issues show 5` ("Speed").
+//!
+//! With `--vm-reference` it instead measures the keepalived reference inside the IPVS VM
+//! ([`vm_ref`]): the same TCP_CHECK configuration run by Debian's keepalived and by
+//! keepalived-rs, CPU per check of both.
+//!
+//! Commands (as root; the first builds `target/release/keepalived-rs` unless `--bin` is given;
+//! `crates/bench/README.md` has the figures measured so far):
+//!
+//! ```text
+//! # Host: 1,000/10,000/50,000 targets, TCP_CHECK and HTTP_GET, 20 s windows, VRRP jitter
+//! cargo run --release -p keepalived-bench --bin checker-bench
+//! cargo run --release -p keepalived-bench --bin checker-bench -- --kind tcp --targets 10000 \
+//!     --secs 15 --no-baseline --bin target/release/keepalived-rs
+//! # Reference: keepalived 2.2.7 and keepalived-rs, 1,000 TCP_CHECK targets, in one IPVS VM
+//! cargo run --release -p keepalived-bench --bin checker-bench -- --vm-reference \
+//!     --targets 1000 --secs 20 --rounds 2
+//! # Its smoke test (20 targets, ~25 s; part of scripts/test.sh)
+//! cargo test --release -p keepalived-bench --test vm_reference
+//! ```
 
 mod conf;
 mod report;
 mod serve;
+mod sink;
+mod vm_driver;
+pub mod vm_ref;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -26,8 +48,9 @@ use report::{Jitter, Row};
     about = "Health-checker throughput and CPU per check of keepalived-rs, with VRRP jitter"
 )]
 pub struct Opts {
-    /// Numbers of targets (real servers), comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
+    /// Numbers of targets (real servers), comma-separated [default: 1000,10000,50000; with
+    /// --vm-reference: 1000]
+    #[arg(long, value_delimiter = ',')]
     pub targets: Vec<usize>,
     /// Checkers, comma-separated
     #[arg(long, value_enum, value_delimiter = ',', default_value = "tcp,http")]
@@ -44,15 +67,43 @@ pub struct Opts {
     /// Directory for configurations, logs and stats [default: <target>/checker-bench]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Instead: the keepalived reference inside the IPVS VM (TCP_CHECK only; keepalived, then
+    /// keepalived-rs, on the same configuration)
+    #[arg(long)]
+    pub vm_reference: bool,
+    /// With --vm-reference: keepalived then keepalived-rs, this many times
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// With --vm-reference: the keepalived binary to compare with
+    #[arg(long, value_name = "PATH", default_value = "/usr/sbin/keepalived")]
+    pub keepalived: PathBuf,
 }
 
 /// Entry point of the `checker-bench` binary (also the target server, see [`serve`]).
 pub fn main_entry() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(serve::SERVE_ARG) {
-        return serve::serve_main(&args[2..]);
+    match args.get(1).map(String::as_str) {
+        Some(serve::SERVE_ARG) => return serve::serve_main(&args[2..]),
+        Some(sink::SINK_ARG) => return sink::sink_main(&args[2..]),
+        Some(vm_driver::DRIVER_ARG) => return vm_driver::driver_main(&args[2..]),
+        _ => {}
     }
-    let opts = Opts::parse();
+    let mut opts = Opts::parse();
+    if opts.vm_reference {
+        if opts.targets.is_empty() {
+            opts.targets = vec![1000];
+        }
+        return match run_reference(&opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("checker-bench: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if opts.targets.is_empty() {
+        opts.targets = vec![1000, 10_000, 50_000];
+    }
     if !lab::is_root() {
         eprintln!("checker-bench: needs root (network namespaces)");
         return ExitCode::from(2);
@@ -90,11 +141,12 @@ fn bed() -> Result<Bed, String> {
     Ok(Bed { _lab: lab, lb, obs })
 }
 
-fn run(opts: &Opts) -> Result<(), String> {
+/// The output directory (created) and keepalived-rs (built unless `--bin`).
+fn prepare(opts: &Opts, default_dir: &str) -> Result<(PathBuf, PathBuf), String> {
     let dir = opts
         .dir
         .clone()
-        .unwrap_or_else(|| crate::target_dir().join("checker-bench"));
+        .unwrap_or_else(|| crate::target_dir().join(default_dir));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let dir = std::fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let bin = opts
@@ -102,6 +154,45 @@ fn run(opts: &Opts) -> Result<(), String> {
         .clone()
         .map_or_else(|| crate::build_ours("checker-bench"), Ok)?;
     let bin = std::fs::canonicalize(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    Ok((dir, bin))
+}
+
+fn run_reference(opts: &Opts) -> Result<(), String> {
+    let (dir, bin) = prepare(opts, "checker-bench/vm-reference")?;
+    println!("ours: {}", bin.display());
+    println!("keepalived: {}", opts.keepalived.display());
+    println!("load average at start: {}", loadavg());
+    let ref_opts = vm_ref::RefOpts {
+        targets: opts.targets.clone(),
+        secs: opts.secs,
+        rounds: opts.rounds,
+        ours: bin,
+        keepalived: opts.keepalived.clone(),
+        dir: dir.clone(),
+    };
+    let Some(runs) = vm_ref::run(&ref_opts)? else {
+        return Ok(());
+    };
+    vm_ref::table(opts.secs, &runs);
+    println!(
+        "load average at the end: {} ({} host cores; other processes compete for them)",
+        loadavg(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    println!("driver output and VM console: {}", dir.display());
+    let expected = opts.targets.len() * opts.rounds as usize * 2;
+    if runs.len() < expected {
+        return Err(format!(
+            "{} of {expected} runs gave a result (see {})",
+            runs.len(),
+            dir.join("vm-reference.stderr").display()
+        ));
+    }
+    Ok(())
+}
+
+fn run(opts: &Opts) -> Result<(), String> {
+    let (dir, bin) = prepare(opts, "checker-bench")?;
     println!("ours: {}", bin.display());
     println!("load average at start: {}", loadavg());
     // Inherited by the daemon and the server: one descriptor per check in flight.

@@ -192,8 +192,8 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
             .join(", ")
     );
     println!(
-        "reference not measured: keepalived's checker needs IPVS, which this kernel lacks; the \
-         comparison runs inside the IPVS VM of issue 6, which does not exist yet"
+        "keepalived reference (its checker needs IPVS, which this kernel may lack): \
+         checker-bench --vm-reference"
     );
 }
 

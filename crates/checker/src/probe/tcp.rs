@@ -107,8 +107,9 @@ fn setup(what: &'static str) -> impl FnOnce(io::Error) -> ConnectError {
     move |source| ConnectError::Setup { what, source }
 }
 
-/// A socket for `opts`, bound and marked as configured, not yet connected.
-fn socket(opts: &ConnectOpts) -> Result<TcpSocket, ConnectError> {
+/// A socket for `opts`, bound and marked as configured, not yet connected; `nodelay` for
+/// probes that talk (TCP_CHECK sends nothing, and saves the system call).
+fn socket(opts: &ConnectOpts, nodelay: bool) -> Result<TcpSocket, ConnectError> {
     let domain = Domain::for_address(opts.dst);
     let sock = Socket::new(
         domain,
@@ -144,14 +145,21 @@ fn socket(opts: &ConnectOpts) -> Result<TcpSocket, ConnectError> {
         sock.bind(&SocketAddr::new(ip, port).into())
             .map_err(setup("bindto/bind_port"))?;
     }
-    sock.set_tcp_nodelay(true).map_err(setup("TCP_NODELAY"))?;
+    if nodelay {
+        sock.set_tcp_nodelay(true).map_err(setup("TCP_NODELAY"))?;
+    }
     let std_stream: std::net::TcpStream = sock.into();
     Ok(TcpSocket::from_std_stream(std_stream))
 }
 
-/// Connects as `opts` says, without a timeout of its own: callers bound it (see [`probe`]).
+/// Connects as `opts` says (with TCP_NODELAY), without a timeout of its own: callers bound it
+/// (see [`probe`]).
 pub async fn connect(opts: &ConnectOpts) -> Result<TcpStream, ConnectError> {
-    let sock = socket(opts)?;
+    connect_with(opts, true).await
+}
+
+async fn connect_with(opts: &ConnectOpts, nodelay: bool) -> Result<TcpStream, ConnectError> {
+    let sock = socket(opts, nodelay)?;
     sock.connect(opts.dst)
         .await
         .map_err(|source| ConnectError::Connect {
@@ -162,7 +170,14 @@ pub async fn connect(opts: &ConnectOpts) -> Result<TcpStream, ConnectError> {
 
 /// [`connect`] within `opts.connect_timeout`.
 pub async fn connect_timeout(opts: &ConnectOpts) -> Result<TcpStream, ConnectError> {
-    match tokio::time::timeout(opts.connect_timeout, connect(opts)).await {
+    within_timeout(opts, connect_with(opts, true)).await
+}
+
+async fn within_timeout(
+    opts: &ConnectOpts,
+    connect: impl Future<Output = Result<TcpStream, ConnectError>>,
+) -> Result<TcpStream, ConnectError> {
+    match tokio::time::timeout(opts.connect_timeout, connect).await {
         Ok(r) => r,
         Err(_) => Err(ConnectError::Timeout {
             dst: opts.dst,
@@ -172,7 +187,11 @@ pub async fn connect_timeout(opts: &ConnectOpts) -> Result<TcpStream, ConnectErr
 }
 
 /// One TCP_CHECK attempt: success when the connection is established within `connect_timeout`.
-/// The connection is closed at once.
+/// The connection is closed at once, with an orderly FIN as keepalived does (no RST: the real
+/// server sees a normal end of connection, not "connection reset by peer").
 pub async fn probe(opts: &ConnectOpts) -> Outcome {
-    connect_timeout(opts).await.map(drop).into()
+    within_timeout(opts, connect_with(opts, false))
+        .await
+        .map(drop)
+        .into()
 }
