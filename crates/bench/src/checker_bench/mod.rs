@@ -22,6 +22,7 @@
 //! ```
 
 mod conf;
+mod floor;
 mod report;
 mod serve;
 mod sink;
@@ -85,6 +86,7 @@ pub fn main_entry() -> ExitCode {
     match args.get(1).map(String::as_str) {
         Some(serve::SERVE_ARG) => return serve::serve_main(&args[2..]),
         Some(sink::SINK_ARG) => return sink::sink_main(&args[2..]),
+        Some(floor::FLOOR_ARG) => return floor::floor_main(&args[2..]),
         Some(vm_driver::DRIVER_ARG) => return vm_driver::driver_main(&args[2..]),
         _ => {}
     }
@@ -217,6 +219,30 @@ fn run(opts: &Opts) -> Result<(), String> {
         }
     }
     report::table(opts.secs, baseline.as_ref(), &rows);
+    if opts.kind.contains(&Kind::Tcp) {
+        match measure_floor(&bed, opts.secs.min(10), &dir) {
+            Ok((connects, cpu)) => {
+                let per_core = connects as f64 / cpu.as_secs_f64().max(1e-9);
+                println!(
+                    "kernel floor: {connects} blocking connects in {:.2} s of CPU = {per_core:.0} \
+                     per second per core ({:.2} us each: socket + connect + close against the same \
+                     target server, both ends of the loopback handshake charged, as for the checks)",
+                    cpu.as_secs_f64(),
+                    cpu.as_secs_f64() * 1e6 / connects.max(1) as f64
+                );
+                for r in rows.iter().filter(|r| r.kind == Kind::Tcp && r.checks > 0) {
+                    let ours = r.cpu.as_secs_f64() * 1e6 / r.checks as f64;
+                    let floor = cpu.as_secs_f64() * 1e6 / connects.max(1) as f64;
+                    println!(
+                        "  tcp x {}: {ours:.2} us per check = {:.2}x the floor",
+                        r.n,
+                        ours / floor
+                    );
+                }
+            }
+            Err(e) => eprintln!("checker-bench: kernel floor: {e}"),
+        }
+    }
     println!(
         "load average at the end: {} ({} cores; other processes compete for them)",
         loadavg(),
@@ -317,6 +343,28 @@ impl Drop for Server {
         }
         self.child.kill();
     }
+}
+
+/// Runs the floor probe ([`floor`]) for `secs` against the TCP target server in `lb`.
+fn measure_floor(bed: &Bed, secs: u64, dir: &Path) -> Result<(u64, Duration), String> {
+    let server = Server::start(&bed.lb, Kind::Tcp, dir)?;
+    let out = dir.join("floor.result");
+    let _ = std::fs::remove_file(&out);
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let status = bed
+        .lb
+        .command(me)
+        .arg(floor::FLOOR_ARG)
+        .arg(secs.to_string())
+        .arg("1000")
+        .arg(&out)
+        .status()
+        .map_err(|e| e.to_string())?;
+    drop(server);
+    if !status.success() {
+        return Err(format!("floor probe failed: {status}"));
+    }
+    floor::read(&out).ok_or_else(|| format!("no result in {}", out.display()))
 }
 
 /// Waits up to `t` for `needle` in the file at `path`.
