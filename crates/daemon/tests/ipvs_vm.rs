@@ -1,7 +1,8 @@
 //! keepalived-rs programming the real kernel IPVS, inside Debian's kernel under QEMU (the host
 //! kernel has none; see lab::vm): NAT with persistence and weights, a DR fwmark service, a real
 //! server whose TCP_CHECK fails removed, and one with `inhibit_on_failure` kept at weight 0 —
-//! read back with `ipvsadm -Ln`. Skips with a message when the VM cannot be had here.
+//! read back with `ipvsadm -Ln`; a scheduler this kernel lacks (`twos`, absent from Debian's
+//! 6.1) is a clear error naming it, and the other services are programmed all the same. Skips with a message when the VM cannot be had here.
 
 use lab::vm::VmBuilder;
 
@@ -32,6 +33,14 @@ virtual_server 192.0.2.10 80 {
             connect_timeout 1
             retry 0
         }
+    }
+}
+virtual_server 192.0.2.11 80 {
+    lb_algo twos
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.6 8080 {
+        weight 1
     }
 }
 virtual_server fwmark 7 {
@@ -88,4 +97,9 @@ fn keepalived_rs_programs_the_kernel_ipvs_table() {
         "{log}"
     );
     assert!(!log.contains("IPVS is not available"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("192.0.2.11:80") && l.contains("twos") && l.contains("scheduler")),
+        "no clear error for the missing scheduler:\n{log}"
+    );
 }
