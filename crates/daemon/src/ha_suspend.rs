@@ -1,7 +1,12 @@
-//! `ha_suspend`: the checks of a virtual server with `ha_suspend` pause while its address is
-//! not configured on this host (a backup director), and resume when it appears. The host's
-//! addresses are watched with rtnetlink notifications ([`keepalived_net::AddrMonitor`]) on the
-//! checker thread's runtime.
+//! `ha_suspend`: the checks of a virtual server with `ha_suspend` pause while none of its
+//! addresses is configured on this host (a backup director), and resume when one appears. The
+//! host's addresses are watched with rtnetlink notifications ([`keepalived_net::AddrMonitor`])
+//! on the checker thread's runtime.
+//!
+//! A plain address service owns its address; a `virtual_server group` owns every address of
+//! its ranges (and single addresses) and is suspended while none of them is present. A
+//! firewall-mark service (or a group of marks only) has no address at all: keepalived would
+//! then keep its checks suspended for ever; we warn once and never suspend it instead.
 
 use std::collections::HashSet;
 use std::io;
@@ -9,43 +14,103 @@ use std::net::IpAddr;
 
 use keepalived_checker::logic::{CheckerEngine, Instant};
 use keepalived_config::Config;
-use keepalived_config::model::lvs::VsAddress;
+use keepalived_config::model::lvs::{VsAddress, VsgEntry};
 use keepalived_net::{AddrMonitor, Rtnl};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// The addresses the virtual servers with `ha_suspend` need, by configuration index (only
-/// address services: a fwmark or a group has no single address to own).
-fn watched(config: &Config) -> Vec<(usize, IpAddr)> {
+/// The addresses one `ha_suspend` virtual server owns: inclusive ranges (`first == last` for a
+/// single address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owns {
+    /// The virtual server as logs name it.
+    pub label: String,
+    /// Its address ranges.
+    pub ranges: Vec<(IpAddr, IpAddr)>,
+}
+
+impl Owns {
+    /// Whether one of `local` is one of ours.
+    pub fn present(&self, local: &HashSet<IpAddr>) -> bool {
+        local.iter().any(|a| {
+            self.ranges.iter().any(|(first, last)| {
+                a.is_ipv4() == first.is_ipv4() && first <= a && a <= last
+            })
+        })
+    }
+}
+
+/// The addresses the virtual servers with `ha_suspend` own, by configuration index; those with
+/// no address (firewall marks) are left out (see the module documentation).
+pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
     config
         .lvs
         .virtual_servers
         .iter()
         .enumerate()
         .filter(|(_, vs)| vs.ha_suspend)
-        .filter_map(|(i, vs)| match vs.address {
-            VsAddress::Ip(a) => Some((i, a.ip())),
-            _ => None,
+        .filter_map(|(i, vs)| {
+            let (label, ranges) = match &vs.address {
+                VsAddress::Ip(a) => (a.ip().to_string(), vec![(a.ip(), a.ip())]),
+                VsAddress::Fwmark(m) => (format!("fwmark {m}"), Vec::new()),
+                VsAddress::Group(name) => {
+                    let ranges = config
+                        .lvs
+                        .virtual_server_groups
+                        .iter()
+                        .filter(|g| &g.name == name)
+                        .flat_map(|g| &g.entries)
+                        .filter_map(|e| match e {
+                            VsgEntry::Range { first, last, .. } => Some((*first, *last)),
+                            VsgEntry::Fwmark { .. } => None,
+                        })
+                        .collect();
+                    (format!("group {name}"), ranges)
+                }
+            };
+            (!ranges.is_empty()).then_some((i, Owns { label, ranges }))
         })
         .collect()
 }
 
-/// Whether `config` has a virtual server to suspend.
+/// The `ha_suspend` virtual servers that have no address to own (never suspended), as logs
+/// name them.
+pub fn without_address(config: &Config) -> Vec<String> {
+    let owned: HashSet<usize> = watched(config).into_iter().map(|(i, _)| i).collect();
+    config
+        .lvs
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .filter(|(i, vs)| vs.ha_suspend && !owned.contains(i))
+        .map(|(_, vs)| match &vs.address {
+            VsAddress::Ip(a) => a.to_string(),
+            VsAddress::Fwmark(m) => format!("fwmark {m}"),
+            VsAddress::Group(g) => format!("group {g}"),
+        })
+        .collect()
+}
+
+/// Whether `config` has a virtual server to suspend (warning about those that cannot be).
 pub fn needed(config: &Config) -> bool {
+    for vs in without_address(config) {
+        warn!("VS {vs}: ha_suspend ignored: a firewall-mark service has no address to own");
+    }
     !watched(config).is_empty()
 }
 
 /// Suspends or resumes each `ha_suspend` virtual server after the host's addresses `local`,
 /// logging each change.
 pub fn apply(config: &Config, local: &HashSet<IpAddr>, engine: &mut CheckerEngine, now: Instant) {
-    for (vs, addr) in watched(config) {
-        let suspend = !local.contains(&addr);
+    for (vs, owns) in watched(config) {
+        let suspend = !owns.present(local);
         if engine.is_vs_suspended(vs) != suspend {
+            let label = &owns.label;
             if suspend {
-                info!("VS {addr} is not on this host: suspending its checks (ha_suspend)");
+                info!("VS {label} is not on this host: suspending its checks (ha_suspend)");
             } else {
-                info!("VS {addr} is on this host: resuming its checks (ha_suspend)");
+                info!("VS {label} is on this host: resuming its checks (ha_suspend)");
             }
         }
         engine.set_suspended(now, vs, suspend);
@@ -122,5 +187,57 @@ async fn run(mut fd: AsyncFd<AddrMonitor>, mut rtnl: Rtnl, tx: watch::Sender<Has
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Config {
+        keepalived_config::read_str("t.conf", text, &Default::default()).config
+    }
+
+    fn local(addrs: &[&str]) -> HashSet<IpAddr> {
+        addrs.iter().map(|a| a.parse().expect("addr")).collect()
+    }
+
+    const CONF: &str = "virtual_server_group web {\n 203.0.113.30-32 80\n 2001:db8::10 80\n \
+                        fwmark 9\n}\n\
+                        virtual_server_group marks {\n fwmark 10\n}\n\
+                        virtual_server group web {\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
+                        protocol TCP\n real_server 192.0.2.21 80 {\n }\n}\n\
+                        virtual_server fwmark 7 {\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
+                        real_server 192.0.2.21 80 {\n }\n}\n\
+                        virtual_server group marks {\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
+                        real_server 192.0.2.21 80 {\n }\n}\n\
+                        virtual_server 203.0.113.10 80 {\n ha_suspend\n lb_algo rr\n \
+                        lb_kind NAT\n protocol TCP\n real_server 192.0.2.21 80 {\n }\n}\n";
+
+    #[test]
+    fn a_group_is_present_while_any_address_of_its_ranges_is() {
+        let c = cfg(CONF);
+        let w = watched(&c);
+        let idx: Vec<usize> = w.iter().map(|(i, _)| *i).collect();
+        assert_eq!(idx, [0, 3], "{w:?}");
+        let group = &w[0].1;
+        assert!(!group.present(&local(&[])));
+        assert!(!group.present(&local(&["203.0.113.29", "203.0.113.33", "192.0.2.1"])));
+        assert!(group.present(&local(&["203.0.113.31"])));
+        assert!(group.present(&local(&["203.0.113.32"])));
+        assert!(group.present(&local(&["2001:db8::10"])));
+        assert!(!group.present(&local(&["2001:db8::11"])));
+        let plain = &w[1].1;
+        assert!(plain.present(&local(&["203.0.113.10"])));
+        assert!(!plain.present(&local(&["203.0.113.30"])));
+    }
+
+    #[test]
+    fn firewall_mark_services_are_never_suspended() {
+        let c = cfg(CONF);
+        assert_eq!(without_address(&c), ["fwmark 7", "group marks"]);
+        let only_marks = cfg("virtual_server fwmark 7 {\n ha_suspend\n lb_algo rr\n \
+                              lb_kind DR\n real_server 192.0.2.21 80 {\n }\n}\n");
+        assert!(!needed(&only_marks));
     }
 }
