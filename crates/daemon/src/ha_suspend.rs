@@ -4,9 +4,10 @@
 //! on the checker thread's runtime.
 //!
 //! A plain address service owns its address; a `virtual_server group` owns every address of
-//! its ranges (and single addresses) and is suspended while none of them is present. A
-//! firewall-mark service (or a group of marks only) has no address at all: keepalived would
-//! then keep its checks suspended for ever; we warn once and never suspend it instead.
+//! its ranges (and single addresses) and is suspended while none of them is present. As in
+//! keepalived, `ha_suspend` does not apply to firewall marks: the configuration reader reports
+//! "cannot use ha_suspend with fwmarks - clearing ha_suspend" for a `virtual_server fwmark` and
+//! for a group with a `fwmark` entry, and such a service is never suspended.
 
 use std::collections::HashSet;
 use std::io;
@@ -41,8 +42,8 @@ impl Owns {
     }
 }
 
-/// The addresses the virtual servers with `ha_suspend` own, by configuration index; those with
-/// no address (firewall marks) are left out (see the module documentation).
+/// The addresses the virtual servers with `ha_suspend` own, by configuration index; firewall
+/// mark services and groups with a mark are left out (see the module documentation).
 pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
     config
         .lvs
@@ -55,15 +56,23 @@ pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
                 VsAddress::Ip(a) => (a.ip().to_string(), vec![(a.ip(), a.ip())]),
                 VsAddress::Fwmark(m) => (format!("fwmark {m}"), Vec::new()),
                 VsAddress::Group(name) => {
-                    let ranges = config
+                    let entries: Vec<&VsgEntry> = config
                         .lvs
                         .virtual_server_groups
                         .iter()
                         .filter(|g| &g.name == name)
                         .flat_map(|g| &g.entries)
+                        .collect();
+                    let has_mark = entries
+                        .iter()
+                        .any(|e| matches!(e, VsgEntry::Fwmark { .. }));
+                    let ranges = entries
+                        .iter()
                         .filter_map(|e| match e {
-                            VsgEntry::Range { first, last, .. } => Some((*first, *last)),
-                            VsgEntry::Fwmark { .. } => None,
+                            VsgEntry::Range { first, last, .. } if !has_mark => {
+                                Some((*first, *last))
+                            }
+                            _ => None,
                         })
                         .collect();
                     (format!("group {name}"), ranges)
@@ -74,8 +83,7 @@ pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
         .collect()
 }
 
-/// The `ha_suspend` virtual servers that have no address to own (never suspended), as logs
-/// name them.
+/// The `ha_suspend` virtual servers never suspended (firewall marks), as logs name them.
 pub fn without_address(config: &Config) -> Vec<String> {
     let owned: HashSet<usize> = watched(config).into_iter().map(|(i, _)| i).collect();
     config
@@ -92,11 +100,8 @@ pub fn without_address(config: &Config) -> Vec<String> {
         .collect()
 }
 
-/// Whether `config` has a virtual server to suspend (warning about those that cannot be).
+/// Whether `config` has a virtual server to suspend.
 pub fn needed(config: &Config) -> bool {
-    for vs in without_address(config) {
-        warn!("VS {vs}: ha_suspend ignored: a firewall-mark service has no address to own");
-    }
     !watched(config).is_empty()
 }
 
@@ -194,50 +199,67 @@ async fn run(mut fd: AsyncFd<AddrMonitor>, mut rtnl: Rtnl, tx: watch::Sender<Has
 mod tests {
     use super::*;
 
-    fn cfg(text: &str) -> Config {
-        keepalived_config::read_str("t.conf", text, &Default::default()).config
+    fn read(text: &str) -> (Config, Vec<String>) {
+        let read = keepalived_config::read_str("t.conf", text, &Default::default());
+        let msgs = read
+            .diagnostics
+            .items()
+            .iter()
+            .map(|d| d.message.clone())
+            .collect();
+        (read.config, msgs)
     }
 
     fn local(addrs: &[&str]) -> HashSet<IpAddr> {
         addrs.iter().map(|a| a.parse().expect("addr")).collect()
     }
 
-    const CONF: &str = "virtual_server_group web {\n 203.0.113.30-32 80\n 2001:db8::10 80\n \
-                        fwmark 9\n}\n\
-                        virtual_server_group marks {\n fwmark 10\n}\n\
-                        virtual_server group web {\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
-                        protocol TCP\n real_server 192.0.2.21 80 {\n }\n}\n\
-                        virtual_server fwmark 7 {\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
-                        real_server 192.0.2.21 80 {\n }\n}\n\
-                        virtual_server group marks {\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
-                        real_server 192.0.2.21 80 {\n }\n}\n\
-                        virtual_server 203.0.113.10 80 {\n ha_suspend\n lb_algo rr\n \
-                        lb_kind NAT\n protocol TCP\n real_server 192.0.2.21 80 {\n }\n}\n";
+    const VS_BODY: &str = " {\n ha_suspend\n lb_algo rr\n lb_kind DR\n protocol TCP\n \
+                           real_server 192.0.2.21 80 {\n }\n}\n";
 
     #[test]
     fn a_group_is_present_while_any_address_of_its_ranges_is() {
-        let c = cfg(CONF);
+        let text = format!(
+            "virtual_server_group web {{\n 203.0.113.30-32 80\n 198.51.100.7 80\n}}\n\
+             virtual_server group web{VS_BODY}virtual_server 203.0.113.10 80{VS_BODY}"
+        );
+        let (c, msgs) = read(&text);
+        assert!(msgs.is_empty(), "{msgs:?}");
         let w = watched(&c);
         let idx: Vec<usize> = w.iter().map(|(i, _)| *i).collect();
-        assert_eq!(idx, [0, 3], "{w:?}");
+        assert_eq!(idx, [0, 1], "{w:?}");
         let group = &w[0].1;
+        assert_eq!(group.label, "group web");
         assert!(!group.present(&local(&[])));
         assert!(!group.present(&local(&["203.0.113.29", "203.0.113.33", "192.0.2.1"])));
         assert!(group.present(&local(&["203.0.113.31"])));
         assert!(group.present(&local(&["203.0.113.32"])));
-        assert!(group.present(&local(&["2001:db8::10"])));
-        assert!(!group.present(&local(&["2001:db8::11"])));
+        assert!(group.present(&local(&["198.51.100.7"])));
+        assert!(!group.present(&local(&["2001:db8::10"])));
         let plain = &w[1].1;
+        assert_eq!(plain.label, "203.0.113.10");
         assert!(plain.present(&local(&["203.0.113.10"])));
         assert!(!plain.present(&local(&["203.0.113.30"])));
+        assert!(without_address(&c).is_empty());
     }
 
     #[test]
-    fn firewall_mark_services_are_never_suspended() {
-        let c = cfg(CONF);
-        assert_eq!(without_address(&c), ["fwmark 7", "group marks"]);
-        let only_marks = cfg("virtual_server fwmark 7 {\n ha_suspend\n lb_algo rr\n \
-                              lb_kind DR\n real_server 192.0.2.21 80 {\n }\n}\n");
-        assert!(!needed(&only_marks));
+    fn firewall_mark_services_are_never_suspended_as_in_keepalived() {
+        let text = format!(
+            "virtual_server_group mixed {{\n 203.0.113.30-32 80\n fwmark 9\n}}\n\
+             virtual_server group mixed{VS_BODY}\
+             virtual_server fwmark 7 {{\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
+             real_server 192.0.2.21 0 {{\n }}\n}}\n"
+        );
+        let (c, msgs) = read(&text);
+        let cleared = msgs
+            .iter()
+            .filter(|m| m.contains("cannot use ha_suspend with fwmarks"))
+            .count();
+        assert_eq!(cleared, 2, "{msgs:?}");
+        assert!(watched(&c).is_empty());
+        assert!(!needed(&c));
+        // The reader clears a plain fwmark service's flag; the group keeps it and is left out.
+        assert_eq!(without_address(&c), ["group mixed"]);
     }
 }

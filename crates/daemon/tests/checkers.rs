@@ -303,7 +303,7 @@ fn ha_suspend_runs_checks_only_while_the_address_is_here() {
 #[test]
 fn ha_suspend_of_a_group_follows_any_address_of_its_ranges() {
     ha_suspend_scenario(
-        "virtual_server_group web {\n    192.0.2.60-62 80\n    fwmark 9\n}\n",
+        "virtual_server_group web {\n    192.0.2.60-62 80\n    203.0.113.9 80\n}\n",
         "virtual_server group web",
         "group web",
         "192.0.2.61",
