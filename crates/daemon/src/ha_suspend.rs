@@ -84,7 +84,8 @@ pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
 }
 
 /// The `ha_suspend` virtual servers never suspended (firewall marks), as logs name them.
-pub fn without_address(config: &Config) -> Vec<String> {
+#[cfg(test)]
+fn without_address(config: &Config) -> Vec<String> {
     let owned: HashSet<usize> = watched(config).into_iter().map(|(i, _)| i).collect();
     config
         .lvs

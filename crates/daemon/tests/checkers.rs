@@ -295,7 +295,7 @@ fn a_real_server_shared_by_two_virtual_servers_is_checked_once() {
 /// when it is removed.
 #[test]
 fn ha_suspend_runs_checks_only_while_the_address_is_here() {
-    ha_suspend_scenario("", "virtual_server 192.0.2.50 80", "192.0.2.50", "192.0.2.50");
+    ha_suspend_scenario("has", "", "virtual_server 192.0.2.50 80", "192.0.2.50", "192.0.2.50");
 }
 
 /// `ha_suspend` on a `virtual_server group`: suspended while no address of the group's ranges
@@ -303,6 +303,7 @@ fn ha_suspend_runs_checks_only_while_the_address_is_here() {
 #[test]
 fn ha_suspend_of_a_group_follows_any_address_of_its_ranges() {
     ha_suspend_scenario(
+        "hgs",
         "virtual_server_group web {\n    192.0.2.60-62 80\n    203.0.113.9 80\n}\n",
         "virtual_server group web",
         "group web",
@@ -311,15 +312,16 @@ fn ha_suspend_of_a_group_follows_any_address_of_its_ranges() {
 }
 
 /// Runs `head` (a `virtual_server` line, after the `groups` blocks) with `ha_suspend`, checks
-/// it is suspended (logged as `label`), adds `addr`, checks it resumes, removes it again.
-fn ha_suspend_scenario(groups: &str, head: &str, label: &str, addr: &str) {
+/// it is suspended (logged as `label`), adds `addr`, checks it resumes, removes it again. `tag`
+/// names the lab and the directory (tests run in parallel).
+fn ha_suspend_scenario(tag: &str, groups: &str, head: &str, label: &str, addr: &str) {
     if Lab::skip_unless_root() {
         return;
     }
-    let lab = Lab::new("kvhas").expect("lab");
+    let lab = Lab::new(&format!("kv{tag}")).expect("lab");
     let host = lab.host("lb").expect("host");
     host.link_set_up("lo").expect("lo up");
-    let dir = TempDir::new("hasuspend");
+    let dir = TempDir::new(&format!("{tag}suspend"));
     std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let runs = dir.0.join("runs.log");
     let check = dir.0.join("check.sh");
@@ -331,7 +333,7 @@ fn ha_suspend_scenario(groups: &str, head: &str, label: &str, addr: &str) {
     std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let conf = format!(
         "global_defs {{\n    script_user root\n}}\n\
-         {groups}{head} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n\
+         {groups}{head} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
          ha_suspend\n    real_server 127.0.0.1 18090 {{\n        MISC_CHECK {{\n            misc_path {}\n\
          warmup 0\n        }}\n    }}\n}}\n",
         check.display()
