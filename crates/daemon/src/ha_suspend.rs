@@ -35,9 +35,9 @@ impl Owns {
     /// Whether one of `local` is one of ours.
     pub fn present(&self, local: &HashSet<IpAddr>) -> bool {
         local.iter().any(|a| {
-            self.ranges.iter().any(|(first, last)| {
-                a.is_ipv4() == first.is_ipv4() && first <= a && a <= last
-            })
+            self.ranges
+                .iter()
+                .any(|(first, last)| a.is_ipv4() == first.is_ipv4() && first <= a && a <= last)
         })
     }
 }
@@ -63,9 +63,7 @@ pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
                         .filter(|g| &g.name == name)
                         .flat_map(|g| &g.entries)
                         .collect();
-                    let has_mark = entries
-                        .iter()
-                        .any(|e| matches!(e, VsgEntry::Fwmark { .. }));
+                    let has_mark = entries.iter().any(|e| matches!(e, VsgEntry::Fwmark { .. }));
                     let ranges = entries
                         .iter()
                         .filter_map(|e| match e {

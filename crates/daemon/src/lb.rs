@@ -445,7 +445,10 @@ mod tests {
         let vrrp = cfg("global_defs {\n lvs_timeouts tcp 60\n lvs_sync_daemon eth0 VI_1 id 2\n}\n");
         let handed = global_changes(&new, &vrrp);
         assert!(
-            handed.iter().all(|m| matches!(m, IpvsMessage::DelDaemon(_))) && handed.len() == 2,
+            handed
+                .iter()
+                .all(|m| matches!(m, IpvsMessage::DelDaemon(_)))
+                && handed.len() == 2,
             "{handed:?}"
         );
     }

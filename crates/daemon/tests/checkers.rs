@@ -295,7 +295,13 @@ fn a_real_server_shared_by_two_virtual_servers_is_checked_once() {
 /// when it is removed.
 #[test]
 fn ha_suspend_runs_checks_only_while_the_address_is_here() {
-    ha_suspend_scenario("has", "", "virtual_server 192.0.2.50 80", "192.0.2.50", "192.0.2.50");
+    ha_suspend_scenario(
+        "has",
+        "",
+        "virtual_server 192.0.2.50 80",
+        "192.0.2.50",
+        "192.0.2.50",
+    );
 }
 
 /// `ha_suspend` on a `virtual_server group`: suspended while no address of the group's ranges

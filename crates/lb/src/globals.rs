@@ -74,7 +74,11 @@ pub fn start_messages(config: &Config) -> Vec<IpvsMessage> {
     if let Some(t) = timeouts(config) {
         out.push(IpvsMessage::SetConfig(t));
     }
-    out.extend(checker_sync_daemons(config).into_iter().map(IpvsMessage::NewDaemon));
+    out.extend(
+        checker_sync_daemons(config)
+            .into_iter()
+            .map(IpvsMessage::NewDaemon),
+    );
     out
 }
 
@@ -195,7 +199,9 @@ mod tests {
         mine.0.extend(kernel.keys().next().copied());
         assert_eq!(stop_messages(&c, &mine, &kernel).len(), 3);
 
-        let vs = cfg(&format!("global_defs {{\n lvs_flush_on_stop VS\n}}\n{text}"));
+        let vs = cfg(&format!(
+            "global_defs {{\n lvs_flush_on_stop VS\n}}\n{text}"
+        ));
         let services: Vec<_> = kernel
             .keys()
             .map(|k| IpvsMessage::DelService(kernel_key(k)))

@@ -61,7 +61,13 @@ struct Target {
 }
 
 fn target(config: &Config) -> Option<Target> {
-    let instance = config.global.defs.lvs_sync_daemon.as_ref()?.instance.clone()?;
+    let instance = config
+        .global
+        .defs
+        .lvs_sync_daemon
+        .as_ref()?
+        .instance
+        .clone()?;
     Some(Target {
         instance,
         master: sync_daemon(config, DaemonState::Master)?,
@@ -213,10 +219,7 @@ mod tests {
     #[test]
     fn the_role_follows_the_instance_state() {
         assert_eq!(wanted(None), Some(DaemonState::Backup));
-        assert_eq!(
-            wanted(Some(State::Initialize)),
-            Some(DaemonState::Backup)
-        );
+        assert_eq!(wanted(Some(State::Initialize)), Some(DaemonState::Backup));
         assert_eq!(wanted(Some(State::Backup)), Some(DaemonState::Backup));
         assert_eq!(wanted(Some(State::Fault)), Some(DaemonState::Backup));
         assert_eq!(wanted(Some(State::Master)), Some(DaemonState::Master));
@@ -225,7 +228,10 @@ mod tests {
 
     #[test]
     fn a_transition_stops_the_other_role_before_starting_its_own() {
-        let (m, b) = (daemon(DaemonState::Master, 5), daemon(DaemonState::Backup, 5));
+        let (m, b) = (
+            daemon(DaemonState::Master, 5),
+            daemon(DaemonState::Backup, 5),
+        );
         // Start: the backup daemon.
         assert_eq!(plan(&[], Some(&b)), [IpvsMessage::NewDaemon(b.clone())]);
         // BACKUP -> MASTER: backup stopped, then master started.
