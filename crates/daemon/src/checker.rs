@@ -245,7 +245,7 @@ pub fn start_with(config: Arc<Config>, options: Options) -> Option<CheckerHandle
 
 /// The kernel's IPVS; like keepalived, asks for the module (`modprobe ip_vs`) when its generic
 /// netlink family is missing.
-fn open_ipvs() -> Result<keepalived_net::Ipvs, keepalived_net::IpvsError> {
+pub(crate) fn open_ipvs() -> Result<keepalived_net::Ipvs, keepalived_net::IpvsError> {
     match keepalived_net::Ipvs::open() {
         Err(keepalived_net::IpvsError::Unavailable) => {
             let loaded = std::process::Command::new("modprobe")

@@ -1,7 +1,13 @@
-//! `ha_suspend`: the checks of a virtual server with `ha_suspend` pause while its address is
-//! not configured on this host (a backup director), and resume when it appears. The host's
-//! addresses are watched with rtnetlink notifications ([`keepalived_net::AddrMonitor`]) on the
-//! checker thread's runtime.
+//! `ha_suspend`: the checks of a virtual server with `ha_suspend` pause while none of its
+//! addresses is configured on this host (a backup director), and resume when one appears. The
+//! host's addresses are watched with rtnetlink notifications ([`keepalived_net::AddrMonitor`])
+//! on the checker thread's runtime.
+//!
+//! A plain address service owns its address; a `virtual_server group` owns every address of
+//! its ranges (and single addresses) and is suspended while none of them is present. As in
+//! keepalived, `ha_suspend` does not apply to firewall marks: the configuration reader reports
+//! "cannot use ha_suspend with fwmarks - clearing ha_suspend" for a `virtual_server fwmark` and
+//! for a group with a `fwmark` entry, and such a service is never suspended.
 
 use std::collections::HashSet;
 use std::io;
@@ -9,24 +15,86 @@ use std::net::IpAddr;
 
 use keepalived_checker::logic::{CheckerEngine, Instant};
 use keepalived_config::Config;
-use keepalived_config::model::lvs::VsAddress;
+use keepalived_config::model::lvs::{VsAddress, VsgEntry};
 use keepalived_net::{AddrMonitor, Rtnl};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// The addresses the virtual servers with `ha_suspend` need, by configuration index (only
-/// address services: a fwmark or a group has no single address to own).
-fn watched(config: &Config) -> Vec<(usize, IpAddr)> {
+/// The addresses one `ha_suspend` virtual server owns: inclusive ranges (`first == last` for a
+/// single address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owns {
+    /// The virtual server as logs name it.
+    pub label: String,
+    /// Its address ranges.
+    pub ranges: Vec<(IpAddr, IpAddr)>,
+}
+
+impl Owns {
+    /// Whether one of `local` is one of ours.
+    pub fn present(&self, local: &HashSet<IpAddr>) -> bool {
+        local.iter().any(|a| {
+            self.ranges
+                .iter()
+                .any(|(first, last)| a.is_ipv4() == first.is_ipv4() && first <= a && a <= last)
+        })
+    }
+}
+
+/// The addresses the virtual servers with `ha_suspend` own, by configuration index; firewall
+/// mark services and groups with a mark are left out (see the module documentation).
+pub fn watched(config: &Config) -> Vec<(usize, Owns)> {
     config
         .lvs
         .virtual_servers
         .iter()
         .enumerate()
         .filter(|(_, vs)| vs.ha_suspend)
-        .filter_map(|(i, vs)| match vs.address {
-            VsAddress::Ip(a) => Some((i, a.ip())),
-            _ => None,
+        .filter_map(|(i, vs)| {
+            let (label, ranges) = match &vs.address {
+                VsAddress::Ip(a) => (a.ip().to_string(), vec![(a.ip(), a.ip())]),
+                VsAddress::Fwmark(m) => (format!("fwmark {m}"), Vec::new()),
+                VsAddress::Group(name) => {
+                    let entries: Vec<&VsgEntry> = config
+                        .lvs
+                        .virtual_server_groups
+                        .iter()
+                        .filter(|g| &g.name == name)
+                        .flat_map(|g| &g.entries)
+                        .collect();
+                    let has_mark = entries.iter().any(|e| matches!(e, VsgEntry::Fwmark { .. }));
+                    let ranges = entries
+                        .iter()
+                        .filter_map(|e| match e {
+                            VsgEntry::Range { first, last, .. } if !has_mark => {
+                                Some((*first, *last))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    (format!("group {name}"), ranges)
+                }
+            };
+            (!ranges.is_empty()).then_some((i, Owns { label, ranges }))
+        })
+        .collect()
+}
+
+/// The `ha_suspend` virtual servers never suspended (firewall marks), as logs name them.
+#[cfg(test)]
+fn without_address(config: &Config) -> Vec<String> {
+    let owned: HashSet<usize> = watched(config).into_iter().map(|(i, _)| i).collect();
+    config
+        .lvs
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .filter(|(i, vs)| vs.ha_suspend && !owned.contains(i))
+        .map(|(_, vs)| match &vs.address {
+            VsAddress::Ip(a) => a.to_string(),
+            VsAddress::Fwmark(m) => format!("fwmark {m}"),
+            VsAddress::Group(g) => format!("group {g}"),
         })
         .collect()
 }
@@ -39,13 +107,14 @@ pub fn needed(config: &Config) -> bool {
 /// Suspends or resumes each `ha_suspend` virtual server after the host's addresses `local`,
 /// logging each change.
 pub fn apply(config: &Config, local: &HashSet<IpAddr>, engine: &mut CheckerEngine, now: Instant) {
-    for (vs, addr) in watched(config) {
-        let suspend = !local.contains(&addr);
+    for (vs, owns) in watched(config) {
+        let suspend = !owns.present(local);
         if engine.is_vs_suspended(vs) != suspend {
+            let label = &owns.label;
             if suspend {
-                info!("VS {addr} is not on this host: suspending its checks (ha_suspend)");
+                info!("VS {label} is not on this host: suspending its checks (ha_suspend)");
             } else {
-                info!("VS {addr} is on this host: resuming its checks (ha_suspend)");
+                info!("VS {label} is on this host: resuming its checks (ha_suspend)");
             }
         }
         engine.set_suspended(now, vs, suspend);
@@ -122,5 +191,74 @@ async fn run(mut fd: AsyncFd<AddrMonitor>, mut rtnl: Rtnl, tx: watch::Sender<Has
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Config, Vec<String>) {
+        let read = keepalived_config::read_str("t.conf", text, &Default::default());
+        let msgs = read
+            .diagnostics
+            .items()
+            .iter()
+            .map(|d| d.message.clone())
+            .collect();
+        (read.config, msgs)
+    }
+
+    fn local(addrs: &[&str]) -> HashSet<IpAddr> {
+        addrs.iter().map(|a| a.parse().expect("addr")).collect()
+    }
+
+    const VS_BODY: &str = " {\n ha_suspend\n lb_algo rr\n lb_kind DR\n protocol TCP\n \
+                           real_server 192.0.2.21 80 {\n }\n}\n";
+
+    #[test]
+    fn a_group_is_present_while_any_address_of_its_ranges_is() {
+        let text = format!(
+            "virtual_server_group web {{\n 203.0.113.30-32 80\n 198.51.100.7 80\n}}\n\
+             virtual_server group web{VS_BODY}virtual_server 203.0.113.10 80{VS_BODY}"
+        );
+        let (c, msgs) = read(&text);
+        assert!(msgs.is_empty(), "{msgs:?}");
+        let w = watched(&c);
+        let idx: Vec<usize> = w.iter().map(|(i, _)| *i).collect();
+        assert_eq!(idx, [0, 1], "{w:?}");
+        let group = &w[0].1;
+        assert_eq!(group.label, "group web");
+        assert!(!group.present(&local(&[])));
+        assert!(!group.present(&local(&["203.0.113.29", "203.0.113.33", "192.0.2.1"])));
+        assert!(group.present(&local(&["203.0.113.31"])));
+        assert!(group.present(&local(&["203.0.113.32"])));
+        assert!(group.present(&local(&["198.51.100.7"])));
+        assert!(!group.present(&local(&["2001:db8::10"])));
+        let plain = &w[1].1;
+        assert_eq!(plain.label, "203.0.113.10");
+        assert!(plain.present(&local(&["203.0.113.10"])));
+        assert!(!plain.present(&local(&["203.0.113.30"])));
+        assert!(without_address(&c).is_empty());
+    }
+
+    #[test]
+    fn firewall_mark_services_are_never_suspended_as_in_keepalived() {
+        let text = format!(
+            "virtual_server_group mixed {{\n 203.0.113.30-32 80\n fwmark 9\n}}\n\
+             virtual_server group mixed{VS_BODY}\
+             virtual_server fwmark 7 {{\n ha_suspend\n lb_algo rr\n lb_kind DR\n \
+             real_server 192.0.2.21 0 {{\n }}\n}}\n"
+        );
+        let (c, msgs) = read(&text);
+        let cleared = msgs
+            .iter()
+            .filter(|m| m.contains("cannot use ha_suspend with fwmarks"))
+            .count();
+        assert_eq!(cleared, 2, "{msgs:?}");
+        assert!(watched(&c).is_empty());
+        assert!(!needed(&c));
+        // The reader clears a plain fwmark service's flag; the group keeps it and is left out.
+        assert_eq!(without_address(&c), ["group mixed"]);
     }
 }

@@ -13,8 +13,8 @@ use keepalived_checker::logic::{RsEvent, RsEventKind};
 use keepalived_config::Config;
 use keepalived_config::model::common::Script;
 use keepalived_lb::diff::{Change, Owned, apply, diff};
-use keepalived_lb::globals::{start_messages, stop_messages, sync_daemon, timeouts};
-use keepalived_lb::ipvs::{DaemonState, IpvsMessage};
+use keepalived_lb::globals::{checker_sync_daemons, start_messages, stop_messages, timeouts};
+use keepalived_lb::ipvs::IpvsMessage;
 use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
 use keepalived_net::Ipvs;
 use tracing::{info, warn};
@@ -223,7 +223,7 @@ impl Balancer {
             );
             return;
         }
-        let msgs = stop_messages(&self.config, &self.owned);
+        let msgs = stop_messages(&self.config, &self.owned, &self.kernel);
         info!("IPVS: removing {} virtual services", self.owned.0.len());
         match ipvs.execute_batch(&msgs) {
             Ok(results) => {
@@ -249,8 +249,9 @@ impl Balancer {
     }
 }
 
-/// The global IPVS settings a reload changes: new `lvs_timeouts`, and the sync daemon
-/// restarted when `lvs_sync_daemon` changed (stopped when removed).
+/// The global IPVS settings a reload changes: new `lvs_timeouts`, and the checker's sync
+/// daemons (`lvs_sync_daemon` without a VRRP instance) restarted when they changed (stopped
+/// when removed or handed to the VRRP engine).
 fn global_changes(old: &Config, new: &Config) -> Vec<IpvsMessage> {
     let mut out = Vec::new();
     let t = timeouts(new);
@@ -259,17 +260,10 @@ fn global_changes(old: &Config, new: &Config) -> Vec<IpvsMessage> {
     {
         out.push(IpvsMessage::SetConfig(t));
     }
-    let (was, now) = (
-        sync_daemon(old, DaemonState::Backup),
-        sync_daemon(new, DaemonState::Backup),
-    );
+    let (was, now) = (checker_sync_daemons(old), checker_sync_daemons(new));
     if was != now {
-        if was.is_some() {
-            out.push(IpvsMessage::DelDaemon(DaemonState::Backup));
-        }
-        if let Some(d) = now {
-            out.push(IpvsMessage::NewDaemon(d));
-        }
+        out.extend(was.iter().map(|d| IpvsMessage::DelDaemon(d.state)));
+        out.extend(now.into_iter().map(IpvsMessage::NewDaemon));
     }
     out
 }
@@ -310,6 +304,7 @@ pub fn describe(c: &Change) -> String {
 mod tests {
     use super::*;
     use keepalived_checker::logic::RsId;
+    use keepalived_lb::ipvs::DaemonState;
 
     fn event(vs: usize, rs: usize, kind: RsEventKind, weight: u32) -> RsEvent {
         RsEvent {
@@ -433,17 +428,28 @@ mod tests {
         assert!(same.is_empty(), "{same:?}");
         let new = cfg("global_defs {\n lvs_timeouts tcp 60\n lvs_sync_daemon eth0 id 2\n}\n");
         let msgs = global_changes(&old, &new);
-        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert_eq!(msgs.len(), 5, "{msgs:?}");
         assert!(matches!(&msgs[0], IpvsMessage::SetConfig(t) if t.tcp == Some(60)));
         assert!(matches!(
-            msgs[1],
-            IpvsMessage::DelDaemon(DaemonState::Backup)
+            msgs[1..3],
+            [
+                IpvsMessage::DelDaemon(DaemonState::Master),
+                IpvsMessage::DelDaemon(DaemonState::Backup)
+            ]
         ));
-        assert!(matches!(&msgs[2], IpvsMessage::NewDaemon(d) if d.sync_id == 2));
+        assert!(matches!(&msgs[3], IpvsMessage::NewDaemon(d) if d.sync_id == 2));
+        assert!(matches!(&msgs[4], IpvsMessage::NewDaemon(d) if d.sync_id == 2));
         let gone = global_changes(&new, &cfg(""));
+        assert_eq!(gone.len(), 2, "{gone:?}");
+        // Naming a VRRP instance hands the daemon to the VRRP engine: the checker stops its own.
+        let vrrp = cfg("global_defs {\n lvs_timeouts tcp 60\n lvs_sync_daemon eth0 VI_1 id 2\n}\n");
+        let handed = global_changes(&new, &vrrp);
         assert!(
-            matches!(gone[..], [IpvsMessage::DelDaemon(DaemonState::Backup)]),
-            "{gone:?}"
+            handed
+                .iter()
+                .all(|m| matches!(m, IpvsMessage::DelDaemon(_)))
+                && handed.len() == 2,
+            "{handed:?}"
         );
     }
 }

@@ -295,13 +295,39 @@ fn a_real_server_shared_by_two_virtual_servers_is_checked_once() {
 /// when it is removed.
 #[test]
 fn ha_suspend_runs_checks_only_while_the_address_is_here() {
+    ha_suspend_scenario(
+        "has",
+        "",
+        "virtual_server 192.0.2.50 80",
+        "192.0.2.50",
+        "192.0.2.50",
+    );
+}
+
+/// `ha_suspend` on a `virtual_server group`: suspended while no address of the group's ranges
+/// is on this host; one address in the middle of a range resumes it.
+#[test]
+fn ha_suspend_of_a_group_follows_any_address_of_its_ranges() {
+    ha_suspend_scenario(
+        "hgs",
+        "virtual_server_group web {\n    192.0.2.60-62 80\n    203.0.113.9 80\n}\n",
+        "virtual_server group web",
+        "group web",
+        "192.0.2.61",
+    );
+}
+
+/// Runs `head` (a `virtual_server` line, after the `groups` blocks) with `ha_suspend`, checks
+/// it is suspended (logged as `label`), adds `addr`, checks it resumes, removes it again. `tag`
+/// names the lab and the directory (tests run in parallel).
+fn ha_suspend_scenario(tag: &str, groups: &str, head: &str, label: &str, addr: &str) {
     if Lab::skip_unless_root() {
         return;
     }
-    let lab = Lab::new("kvhas").expect("lab");
+    let lab = Lab::new(&format!("kv{tag}")).expect("lab");
     let host = lab.host("lb").expect("host");
     host.link_set_up("lo").expect("lo up");
-    let dir = TempDir::new("hasuspend");
+    let dir = TempDir::new(&format!("{tag}suspend"));
     std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let runs = dir.0.join("runs.log");
     let check = dir.0.join("check.sh");
@@ -313,7 +339,7 @@ fn ha_suspend_runs_checks_only_while_the_address_is_here() {
     std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let conf = format!(
         "global_defs {{\n    script_user root\n}}\n\
-         virtual_server 192.0.2.50 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+         {groups}{head} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
          ha_suspend\n    real_server 127.0.0.1 18090 {{\n        MISC_CHECK {{\n            misc_path {}\n\
          warmup 0\n        }}\n    }}\n}}\n",
         check.display()
@@ -329,16 +355,17 @@ fn ha_suspend_runs_checks_only_while_the_address_is_here() {
         wait_until(Duration::from_secs(secs), POLL, || daemon.logged(needle)).is_some()
     };
     assert!(
-        logged("VS 192.0.2.50 is not on this host: suspending", 5),
+        logged(&format!("VS {label} is not on this host: suspending"), 5),
         "{}",
         daemon.log()
     );
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(count(), 0, "suspended: no check ran\n{}", daemon.log());
-    host.run_ok("ip", ["addr", "add", "192.0.2.50/32", "dev", "lo"])
+    let vip = format!("{addr}/32");
+    host.run_ok("ip", ["addr", "add", &vip, "dev", "lo"])
         .expect("add the VIP");
     assert!(
-        logged("VS 192.0.2.50 is on this host: resuming", 5),
+        logged(&format!("VS {label} is on this host: resuming"), 5),
         "{}",
         daemon.log()
     );
@@ -347,7 +374,7 @@ fn ha_suspend_runs_checks_only_while_the_address_is_here() {
         "checks run once the address is here\n{}",
         daemon.log()
     );
-    host.run_ok("ip", ["addr", "del", "192.0.2.50/32", "dev", "lo"])
+    host.run_ok("ip", ["addr", "del", &vip, "dev", "lo"])
         .expect("remove the VIP");
     assert!(
         wait_until(Duration::from_secs(5), POLL, || {

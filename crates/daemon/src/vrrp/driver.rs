@@ -30,6 +30,7 @@ use super::netops::{install_statics, remove_leftover_routes, remove_statics};
 use super::notify::{Notifier, NotifyState};
 use super::reload::ReloadRequest;
 use super::snapshot::{self, SnapshotRequest};
+use super::syncd::SyncDaemons;
 use super::timer::PreciseTimer;
 use super::track_plan::TrackPlan;
 use super::trackers::Trackers;
@@ -110,6 +111,8 @@ pub struct Running {
     pub release: bool,
     /// Instances being removed by a reload (their STOP is notified as deleted).
     pub deleting: BTreeSet<InstanceRef>,
+    /// The IPVS sync daemons following their VRRP instance (`lvs_sync_daemon`).
+    pub syncd: SyncDaemons,
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
@@ -155,6 +158,7 @@ pub async fn run(
         .collect();
     let (track_tx, mut track_rx) = mpsc::unbounded_channel();
     let now = clock.now();
+    let config_for_syncd = config.clone();
     let mut run = Running {
         engine,
         links,
@@ -171,6 +175,7 @@ pub async fn run(
         env,
         release,
         deleting: BTreeSet::new(),
+        syncd: SyncDaemons::new(&config_for_syncd),
     };
     run.trackers
         .apply(&mut run.engine, now, &run.tracks, &run.env);
@@ -288,6 +293,7 @@ pub async fn run(
     }
     run.engine.handle_shutdown(now);
     run.drain();
+    run.syncd.stop();
     // keepalived gives the stop notifications about a second.
     run.notifier.shutdown(Duration::from_secs(1)).await;
     for link in &mut run.links {
@@ -380,17 +386,20 @@ impl Running {
             &mut self.links,
             &self.notifier,
             &self.deleting,
+            &mut self.syncd,
         )
     }
 }
 
 /// Executes every pending action of `engine` on `links` and notifies through `notifier`; a
-/// STOP of an instance in `deleting` is notified as a deletion. Returns the next deadline.
+/// STOP of an instance in `deleting` is notified as a deletion; `syncd` follows the
+/// transitions. Returns the next deadline.
 fn drain(
     engine: &mut Engine,
     links: &mut [Link],
     notifier: &Notifier,
     deleting: &BTreeSet<InstanceRef>,
+    syncd: &mut SyncDaemons,
 ) -> Option<Instant> {
     while let Some(action) = engine.poll_action() {
         match action {
@@ -408,6 +417,7 @@ fn drain(
                         notifier.instance_deleted(&name, priority);
                     }
                     Action::StateChanged { to, .. } => {
+                        syncd.follow(&name, *to);
                         if let Some(state) = NotifyState::from_state(*to) {
                             notifier.instance(&name, state, priority);
                         }

@@ -17,6 +17,7 @@ pub mod reload;
 mod reload_apply;
 pub mod sched;
 pub mod snapshot;
+pub mod syncd;
 pub mod timer;
 pub mod track_file;
 pub mod track_ids;

@@ -189,6 +189,13 @@ impl Running {
         }
         self.replan_groups(now, &tracks);
         self.close_idle_links();
+        let live = self.live_by_name();
+        let engine = &self.engine;
+        self.syncd.reload(&config, |name| {
+            live.get(name)
+                .and_then(|r| engine.instance(*r))
+                .map(|i| i.state())
+        });
         self.config = Arc::new(config);
         self.tracks = tracks;
         summary
