@@ -6,6 +6,7 @@
 //! cleanly when the parent dies. [`run`] sets it again for an engine started by hand.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use keepalived_config::{Config, PreprocessOptions};
 use nix::sys::signal::Signal;
@@ -42,6 +43,12 @@ pub fn run(engine: Engine, cli: &Cli, opts: &PreprocessOptions) -> i32 {
         Engine::Vrrp => vrrp::run(cli, &opts),
         Engine::Checker => run_checker(cli, &opts),
     }
+}
+
+/// How long an engine's own clean stop may take: a fifth less than `child_wait_time`, after
+/// which the parent sends SIGKILL, so the engine ends (and logs it) before it is killed.
+pub fn stop_timeout(child_wait_time: Duration) -> Duration {
+    child_wait_time.mul_f32(0.8)
 }
 
 /// Installs handlers for SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals, which
@@ -111,7 +118,7 @@ pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let handle = runtime.block_on(checker_loop(cli, opts, config, handle));
     if let Some(handle) = handle {
         // The parent kills us after child_wait_time: stop a little sooner.
-        handle.stop(wait.mul_f32(0.8));
+        handle.stop(stop_timeout(wait));
     }
     info!("Stopped");
     0
@@ -180,9 +187,27 @@ async fn checker_loop(
                     }
                     Err(e) => error!("reload failed: {e}"),
                 }
+                // Applied (the checks carry on with the new set) or refused: the parent may
+                // tell systemd READY=1 once every engine has said so.
+                ready::report_reloaded(Engine::Checker);
             }
         }
     }
     info!("Stopping");
     handle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_stops_before_the_parent_kills_it() {
+        for secs in [1, 5, 30] {
+            let wait = Duration::from_secs(secs);
+            let own = stop_timeout(wait);
+            assert!(own < wait && own >= wait / 2, "{own:?} for {wait:?}");
+        }
+        assert_eq!(stop_timeout(Duration::from_secs(5)), Duration::from_secs(4));
+    }
 }

@@ -22,13 +22,15 @@
 //! - Pid files ([`pidfile`]): the parent's (`-p`) and each engine's (`-r`, `-c`, written by
 //!   the parent when it starts the engine); a daemon whose pid file names a live process
 //!   refuses to start.
-//! - systemd ([`ready`]): `READY=1` once every engine is up, `RELOADING=1` / `READY=1` around a
-//!   reload, `STOPPING=1`.
+//! - systemd ([`ready`]): `READY=1` once every engine is up, `RELOADING=1` when a reload is
+//!   asked for and `READY=1` once every engine reported the end of its reload ([`reload`]; at
+//!   most [`reload::RELOAD_REPORT_TIMEOUT`] later), `STOPPING=1`.
 
 pub mod backoff;
 pub mod engine;
 pub mod pidfile;
 pub mod ready;
+pub mod reload;
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -45,6 +47,8 @@ use tracing::{error, info, warn};
 use crate::cli::{Cli, Engine, signum};
 use crate::vrrp::{self, Checked};
 use pidfile::PidFile;
+use ready::Report;
+use reload::{ReloadQueue, ReloadWait};
 
 /// Exit code of an engine whose configuration cannot be run (keepalived's
 /// KEEPALIVED_EXIT_CONFIG): the parent stops instead of restarting it.
@@ -204,10 +208,14 @@ struct Supervisor<'a> {
     exits: mpsc::UnboundedReceiver<Exit>,
     /// The readiness socket's name (none: engines count as up once started).
     ready_name: Option<String>,
-    /// Readiness reports (pid, engine), read by a task of their own so none is lost.
-    ready: mpsc::UnboundedReceiver<(u32, Engine)>,
+    /// Engine reports (pid, report), read by a task of their own so none is lost.
+    ready: mpsc::UnboundedReceiver<(u32, Report)>,
     /// Whether READY=1 was sent.
     announced: bool,
+    /// The configuration checks of reloads.
+    queue: ReloadQueue,
+    /// The engines still reloading, after a reload was passed on to them.
+    reload_wait: Option<ReloadWait>,
 }
 
 /// The signals the parent handles.
@@ -281,6 +289,8 @@ impl<'a> Supervisor<'a> {
             ready_name,
             ready,
             announced: false,
+            queue: ReloadQueue::default(),
+            reload_wait: None,
         })
     }
 
@@ -411,16 +421,16 @@ impl<'a> Supervisor<'a> {
             self.maybe_ready();
         }
         let mut reload: Option<tokio::task::JoinHandle<Result<Checked, Vec<String>>>> = None;
-        let mut queue = ReloadQueue::default();
         let stop = loop {
             let next_restart = self.slots.iter().filter_map(|s| s.restart_at).min();
             let sleep_until =
                 next_restart.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+            let reload_deadline = self.reload_wait.as_ref().map(ReloadWait::deadline);
             tokio::select! {
                 _ = signals.term.recv() => break Stop::Signal,
                 _ = signals.int.recv() => break Stop::Signal,
                 _ = signals.hup.recv() => {
-                    if queue.request() {
+                    if self.queue.request() {
                         reload = Some(self.start_reload());
                     } else {
                         info!("Reload requested during a reload: queued");
@@ -429,7 +439,7 @@ impl<'a> Supervisor<'a> {
                 done = wait_reload(&mut reload) => {
                     reload = None;
                     self.finish_reload(done);
-                    if queue.finished() {
+                    if self.queue.finished() {
                         reload = Some(self.start_reload());
                     }
                 }
@@ -441,8 +451,25 @@ impl<'a> Supervisor<'a> {
                     if let Some(stop) = self.handle_exit(exit) {
                         break stop;
                     }
+                    self.reload_done();
                 }
-                Some((pid, engine)) = self.ready.recv() => self.mark_ready(pid, engine),
+                Some((pid, report)) = self.ready.recv() => match report {
+                    Report::Ready(engine) => self.mark_ready(pid, engine),
+                    Report::Reloaded(engine) => self.mark_reloaded(pid, engine),
+                },
+                () = tokio::time::sleep_until(reload_deadline.unwrap_or(sleep_until)),
+                    if reload_deadline.is_some() =>
+                {
+                    if let Some(wait) = self.reload_wait.take() {
+                        let pids: Vec<String> = wait.pending().map(|p| p.to_string()).collect();
+                        warn!(
+                            "Reload: child process(es) {} did not report within {:?}; ready anyway",
+                            pids.join(" "),
+                            reload::RELOAD_REPORT_TIMEOUT
+                        );
+                        ready::notify(&[NotifyState::Ready]);
+                    }
+                }
                 () = tokio::time::sleep_until(sleep_until), if next_restart.is_some() => {
                     let now = Instant::now();
                     for i in 0..self.slots.len() {
@@ -490,11 +517,17 @@ impl<'a> Supervisor<'a> {
                 }
                 let wanted = wanted(self.cli, &checked.config);
                 self.checked = Arc::new(checked);
+                // Those signalled now report the end of their reload; those started now, that
+                // they are up (see `reload_done`).
+                let signalled = self.slots.iter().filter_map(|s| s.running.as_ref());
+                self.reload_wait = Some(ReloadWait::new(signalled.map(|r| r.pid), Instant::now()));
                 self.signal_all(libc::SIGHUP);
                 for engine in wanted {
                     self.add(engine);
                 }
                 info!("Reload: configuration passed on to the child processes");
+                self.reload_done();
+                return;
             }
             Ok(Err(rendered)) => {
                 for line in &rendered {
@@ -507,7 +540,48 @@ impl<'a> Supervisor<'a> {
             }
             Err(e) => error!("Reload failed: {e}"),
         }
-        ready::notify(&[NotifyState::Ready]);
+        // Nothing was passed on: ready again at once (unless an earlier reload is still
+        // being applied by the engines).
+        if self.reload_wait.is_none() {
+            ready::notify(&[NotifyState::Ready]);
+        }
+    }
+
+    /// Sends READY=1 once the reload passed on to the engines is done: every engine signalled
+    /// reported its end (or went away), every engine running is up, and no further
+    /// configuration check is in progress.
+    fn reload_done(&mut self) {
+        let Some(wait) = &self.reload_wait else {
+            return;
+        };
+        let all_up = self
+            .slots
+            .iter()
+            .filter_map(|s| s.running.as_ref())
+            .all(|r| r.ready);
+        if wait.complete() && all_up && !self.queue.busy() {
+            self.reload_wait = None;
+            info!("Reload complete: every child process has reloaded");
+            ready::notify(&[NotifyState::Ready, NotifyState::Status("running")]);
+        }
+    }
+
+    fn mark_reloaded(&mut self, pid: u32, engine: Engine) {
+        let ours = self
+            .slots
+            .iter()
+            .any(|s| s.engine == engine && s.running.as_ref().is_some_and(|r| r.pid == pid));
+        if !ours {
+            warn!(
+                "reload report from pid {pid}, not our {} child; ignored",
+                engine.title()
+            );
+            return;
+        }
+        if let Some(wait) = &mut self.reload_wait {
+            wait.done(pid);
+        }
+        self.reload_done();
     }
 
     fn mark_ready(&mut self, pid: u32, engine: Engine) {
@@ -518,6 +592,7 @@ impl<'a> Supervisor<'a> {
         if let Some(r) = found.and_then(|s| s.running.as_mut()) {
             r.ready = true;
             self.maybe_ready();
+            self.reload_done();
         } else {
             warn!(
                 "readiness report from pid {pid}, not our {} child; ignored",
@@ -537,6 +612,9 @@ impl<'a> Supervisor<'a> {
         let (engine, pid) = (slot.engine, running.pid);
         let ran = running.started.elapsed();
         drop(running);
+        if let Some(wait) = &mut self.reload_wait {
+            wait.done(pid);
+        }
         let status = match &exit.status {
             Ok(s) => describe(*s),
             Err(e) => format!("unknown status ({e})"),
@@ -627,33 +705,6 @@ impl<'a> Supervisor<'a> {
     }
 }
 
-/// Reload bookkeeping: one check at a time; SIGHUPs during it are queued as one more reload
-/// (which reads the file as it is then).
-#[derive(Debug, Default)]
-struct ReloadQueue {
-    running: bool,
-    queued: bool,
-}
-
-impl ReloadQueue {
-    /// A SIGHUP arrived: whether to start a reload now (otherwise it is queued).
-    fn request(&mut self) -> bool {
-        if self.running {
-            self.queued = true;
-            false
-        } else {
-            self.running = true;
-            true
-        }
-    }
-
-    /// The reload in progress ended: whether to start the queued one now.
-    fn finished(&mut self) -> bool {
-        self.running = std::mem::take(&mut self.queued);
-        self.running
-    }
-}
-
 /// The end of the reload in progress, or never without one.
 async fn wait_reload<T>(
     reload: &mut Option<tokio::task::JoinHandle<T>>,
@@ -699,20 +750,6 @@ mod tests {
     const LVS: &str = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
                        real_server 198.51.100.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
     const STATIC: &str = "static_ipaddress {\n 198.51.100.7/24 dev eth0\n}\n";
-
-    #[test]
-    fn reloads_during_a_reload_are_queued_as_one() {
-        let mut q = ReloadQueue::default();
-        assert!(q.request());
-        assert!(!q.request());
-        assert!(!q.request());
-        // The queued one starts when the first ends; nothing after it.
-        assert!(q.finished());
-        assert!(!q.finished());
-        assert!(q.request());
-        assert!(!q.finished());
-        assert!(q.request());
-    }
 
     #[test]
     fn engines_follow_the_configuration_and_the_options() {
