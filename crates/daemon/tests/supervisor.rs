@@ -5,7 +5,8 @@
 //! SIGTERM stops everything cleanly, and so does a SIGKILLed parent (the engines get the
 //! parent-death signal); systemd's notification socket hears READY=1, RELOADING=1 (and READY=1
 //! only once the engines reloaded) and STOPPING=1, and an invalid config on reload changes
-//! nothing; the unit file verifies.
+//! nothing; an engine a reload no longer needs is stopped (pid file removed), not restarted;
+//! the unit file verifies.
 //! Needs root (skips otherwise). Documentation addresses only.
 
 use std::net::IpAddr;
@@ -578,4 +579,51 @@ fn reload_starts_a_needed_engine_and_a_config_error_in_an_engine_is_final() {
     );
     assert!(!alive(checker));
     assert!(!ha1.has_addr(vip()), "VIP left behind\n{}", d.log());
+}
+
+#[test]
+fn reload_stops_an_engine_no_longer_needed() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("ksretire").expect("lab");
+    let (ha1, _ha2) = two_hosts(&lab);
+    let dir = TempDir::new("svretire");
+    let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &[]);
+    let (vrrp, checker) = (
+        wait_pid(&d, Daemon::vrrp_pid),
+        wait_pid(&d, Daemon::checker_pid),
+    );
+    assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
+
+    // Every virtual server removed: the checker engine is stopped and not restarted, its pid
+    // file goes; the VRRP engine and its VIP stay.
+    let conf_path = dir.0.join("ha1.conf");
+    std::fs::write(&conf_path, conf(150, "", "")).expect("config");
+    d.child.signal("HUP").expect("SIGHUP");
+    let gone = wait_until(Duration::from_secs(8), POLL, || {
+        !alive(checker) && !d.checkers_pid_file.exists()
+    });
+    assert!(gone.is_some(), "the checker engine stayed\n{}", d.log());
+    assert!(
+        d.logged("Healthcheck child process is no longer needed: stopping it"),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(d.checker_pid(), None, "restarted\n{}", d.log());
+    assert!(!d.logged("Respawning"), "{}", d.log());
+    assert_eq!(d.vrrp_pid(), Some(vrrp), "the VRRP engine was replaced");
+    assert!(ha1.has_addr(vip()), "the VIP went away\n{}", d.log());
+
+    // Needed again: a new checker engine.
+    std::fs::write(&conf_path, conf(150, "", VIRTUAL_SERVER)).expect("config");
+    d.child.signal("HUP").expect("SIGHUP");
+    let again = wait_pid(&d, Daemon::checker_pid);
+    assert_ne!(again, checker);
+    assert_eq!(d.vrrp_pid(), Some(vrrp));
+
+    d.child.signal("TERM").expect("SIGTERM");
+    assert!(d.child.wait_timeout(Duration::from_secs(8)).is_some());
+    assert!(!alive(again) && !d.checkers_pid_file.exists());
 }

@@ -16,7 +16,9 @@
 //! - SIGHUP: the parent reads and checks the new configuration in full; if it has errors they
 //!   are logged with their place and nothing else happens, otherwise SIGHUP goes on to the
 //!   engines (and an engine the new configuration needs is started). A SIGHUP during a reload
-//!   is queued. SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals are passed on.
+//!   is queued. An engine the new configuration no longer needs (all its virtual servers
+//!   removed, say) gets SIGTERM instead and is not restarted; its pid file goes with it.
+//!   SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals are passed on.
 //! - SIGTERM / SIGINT: SIGTERM to the engines, SIGKILL to those still there after
 //!   `child_wait_time`.
 //! - Pid files ([`pidfile`]): the parent's (`-p`) and each engine's (`-r`, `-c`, written by
@@ -173,6 +175,8 @@ struct Slot {
     restart_at: Option<Instant>,
     /// Counts starts, so a late exit report of an earlier process is told apart.
     generation: u64,
+    /// No longer needed after a reload: stopped, not restarted, not signalled but to stop.
+    retired: bool,
 }
 
 /// A running engine process.
@@ -296,7 +300,15 @@ impl<'a> Supervisor<'a> {
 
     /// Starts running `engine` (once).
     fn add(&mut self, engine: Engine) {
-        if self.slots.iter().any(|s| s.engine == engine) {
+        if let Some(i) = self.slots.iter().position(|s| s.engine == engine) {
+            let slot = &mut self.slots[i];
+            if slot.retired {
+                // Needed again: started now, or when the one still stopping is gone.
+                slot.retired = false;
+                if slot.running.is_none() {
+                    self.spawn(i);
+                }
+            }
             return;
         }
         self.slots.push(Slot {
@@ -306,6 +318,7 @@ impl<'a> Supervisor<'a> {
             owed: Duration::ZERO,
             restart_at: None,
             generation: 0,
+            retired: false,
         });
         self.spawn(self.slots.len() - 1);
     }
@@ -382,6 +395,7 @@ impl<'a> Supervisor<'a> {
         let all_up = self
             .slots
             .iter()
+            .filter(|s| !s.retired)
             .all(|s| s.running.as_ref().is_some_and(|r| r.ready));
         if all_up && !self.announced {
             self.announced = true;
@@ -390,10 +404,13 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Sends signal `signo` to every running engine.
+    /// Sends signal `signo` to every running engine (to one being retired, only SIGTERM and
+    /// SIGKILL).
     fn signal_all(&self, signo: i32) {
+        let stopping = signo == libc::SIGTERM || signo == libc::SIGKILL;
         for slot in &self.slots {
-            if let Some(r) = &slot.running
+            if (stopping || !slot.retired)
+                && let Some(r) = &slot.running
                 && let Err(e) = keepalived_net::send_signal(r.pid, signo)
             {
                 warn!(
@@ -517,9 +534,14 @@ impl<'a> Supervisor<'a> {
                 }
                 let wanted = wanted(self.cli, &checked.config);
                 self.checked = Arc::new(checked);
+                self.retire_unwanted(&wanted);
                 // Those signalled now report the end of their reload; those started now, that
                 // they are up (see `reload_done`).
-                let signalled = self.slots.iter().filter_map(|s| s.running.as_ref());
+                let signalled = self
+                    .slots
+                    .iter()
+                    .filter(|s| !s.retired)
+                    .filter_map(|s| s.running.as_ref());
                 self.reload_wait = Some(ReloadWait::new(signalled.map(|r| r.pid), Instant::now()));
                 self.signal_all(libc::SIGHUP);
                 for engine in wanted {
@@ -547,6 +569,36 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Stops the engines a reloaded configuration no longer needs (SIGTERM; not restarted).
+    fn retire_unwanted(&mut self, wanted: &[Engine]) {
+        for slot in &mut self.slots {
+            if slot.retired || wanted.contains(&slot.engine) {
+                continue;
+            }
+            slot.retired = true;
+            slot.restart_at = None;
+            let Some(r) = &slot.running else {
+                info!(
+                    "Reload: the {} child process is no longer needed",
+                    slot.engine.title()
+                );
+                continue;
+            };
+            info!(
+                "Reload: the {} child process is no longer needed: stopping it, pid={}",
+                slot.engine.title(),
+                r.pid
+            );
+            if let Err(e) = keepalived_net::send_signal(r.pid, libc::SIGTERM) {
+                warn!(
+                    "cannot signal the {} child process ({}): {e}",
+                    slot.engine.title(),
+                    r.pid
+                );
+            }
+        }
+    }
+
     /// Sends READY=1 once the reload passed on to the engines is done: every engine signalled
     /// reported its end (or went away), every engine running is up, and no further
     /// configuration check is in progress.
@@ -557,6 +609,7 @@ impl<'a> Supervisor<'a> {
         let all_up = self
             .slots
             .iter()
+            .filter(|s| !s.retired)
             .filter_map(|s| s.running.as_ref())
             .all(|r| r.ready);
         if wait.complete() && all_up && !self.queue.busy() {
@@ -614,6 +667,17 @@ impl<'a> Supervisor<'a> {
         drop(running);
         if let Some(wait) = &mut self.reload_wait {
             wait.done(pid);
+        }
+        if slot.retired {
+            let status = match &exit.status {
+                Ok(s) => describe(*s),
+                Err(e) => format!("unknown status ({e})"),
+            };
+            info!(
+                "{} child process({pid}) {status}: no longer needed",
+                engine.title()
+            );
+            return None;
         }
         let status = match &exit.status {
             Ok(s) => describe(*s),
