@@ -94,10 +94,17 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         return EXIT_FAILURE;
     }
     let wanted = wanted(cli, &checked.config);
-    let parent_path = pidfile::parent_path(cli);
+    let names = pidfile::PidNames::from_config(&checked.config.global);
+    let parent_path = pidfile::parent_path(cli, &names);
     let paths: Vec<PathBuf> = std::iter::once(parent_path.clone())
-        .chain(wanted.iter().map(|e| pidfile::engine_path(cli, *e)))
+        .chain(wanted.iter().map(|e| pidfile::engine_path(cli, *e, &names)))
         .collect();
+    for path in &paths {
+        if let Err(e) = pidfile::ensure_dir(path) {
+            error!("cannot create {}: {e}", pidfile::PID_DIR);
+            return EXIT_FAILURE;
+        }
+    }
     for path in &paths {
         if let Some(pid) = pidfile::running_pid(path) {
             error!(
@@ -119,7 +126,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .build();
     let code = match runtime {
         Ok(rt) => rt.block_on(async {
-            match Supervisor::new(cli, opts, checked) {
+            match Supervisor::new(cli, opts, checked, names) {
                 Ok(mut s) => {
                     for engine in wanted {
                         s.add(engine);
@@ -220,6 +227,8 @@ struct Supervisor<'a> {
     queue: ReloadQueue,
     /// The engines still reloading, after a reload was passed on to them.
     reload_wait: Option<ReloadWait>,
+    /// How the default pid files are named (from the configuration at start).
+    pid_names: pidfile::PidNames,
 }
 
 /// The signals the parent handles.
@@ -263,7 +272,12 @@ async fn any_forwarded(signals: &mut [(i32, Signal)]) -> i32 {
 }
 
 impl<'a> Supervisor<'a> {
-    fn new(cli: &'a Cli, opts: &PreprocessOptions, checked: Checked) -> Result<Self, String> {
+    fn new(
+        cli: &'a Cli,
+        opts: &PreprocessOptions,
+        checked: Checked,
+        pid_names: pidfile::PidNames,
+    ) -> Result<Self, String> {
         let (exits_tx, exits) = mpsc::unbounded_channel();
         let (ready_tx, ready) = mpsc::unbounded_channel();
         let ready_name = match ready::Listener::bind() {
@@ -295,6 +309,7 @@ impl<'a> Supervisor<'a> {
             announced: false,
             queue: ReloadQueue::default(),
             reload_wait: None,
+            pid_names,
         })
     }
 
@@ -313,7 +328,7 @@ impl<'a> Supervisor<'a> {
         }
         self.slots.push(Slot {
             engine,
-            pid_path: pidfile::engine_path(self.cli, engine),
+            pid_path: pidfile::engine_path(self.cli, engine, &self.pid_names),
             running: None,
             owed: Duration::ZERO,
             restart_at: None,
