@@ -178,6 +178,28 @@ impl CheckerHandle {
         }
     }
 
+    /// Like [`CheckerHandle::reload`]; the future returned completes once the checker thread
+    /// has applied it (true), or after `within` (false).
+    pub fn reload_applied(
+        &self,
+        config: Arc<Config>,
+        within: Duration,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let stats = self.stats.clone();
+        let target = stats.reloads.load(Ordering::Relaxed) + 1;
+        self.reload(config);
+        async move {
+            let deadline = tokio::time::Instant::now() + within;
+            while stats.reloads.load(Ordering::Relaxed) < target {
+                if tokio::time::Instant::now() >= deadline {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            true
+        }
+    }
+
     /// The thread's counters.
     #[allow(dead_code)]
     pub fn stats(&self) -> &CheckerStats {

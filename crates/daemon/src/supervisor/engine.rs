@@ -19,6 +19,10 @@ use crate::dump::{DumpKind, Dumper};
 use crate::supervisor::{EXIT_CONFIG, ready};
 use crate::vrrp;
 
+/// How long the checker engine waits for its checker thread to apply a reload before it tells
+/// the parent the reload is over anyway.
+const RELOAD_APPLY_WAIT: Duration = Duration::from_secs(10);
+
 /// The environment variable holding the supervising parent's pid.
 pub const ENV_PARENT: &str = "KEEPALIVED_RS_SUPERVISOR";
 
@@ -173,7 +177,17 @@ async fn checker_loop(
                         }
                         config = Arc::new(c.config);
                         match &handle {
-                            Some(h) => h.reload(config.clone()),
+                            Some(h) => {
+                                // Reported once the checker thread has applied it.
+                                let applied = h.reload_applied(config.clone(), RELOAD_APPLY_WAIT);
+                                tokio::spawn(async move {
+                                    if !applied.await {
+                                        warn!("reload: the checkers did not apply it within {RELOAD_APPLY_WAIT:?}");
+                                    }
+                                    ready::report_reloaded(Engine::Checker);
+                                });
+                                continue;
+                            }
                             None => handle = checker::start_with(config.clone(), checker::Options {
                                 release_ipvs: !cli.dont_release_ipvs,
                             }),
@@ -187,8 +201,8 @@ async fn checker_loop(
                     }
                     Err(e) => error!("reload failed: {e}"),
                 }
-                // Applied (the checks carry on with the new set) or refused: the parent may
-                // tell systemd READY=1 once every engine has said so.
+                // Refused, or the checks started afresh: the parent may tell systemd READY=1
+                // once every engine has said so.
                 ready::report_reloaded(Engine::Checker);
             }
         }
