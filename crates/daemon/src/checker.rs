@@ -178,6 +178,28 @@ impl CheckerHandle {
         }
     }
 
+    /// Like [`CheckerHandle::reload`]; the future returned completes once the checker thread
+    /// has applied it (true), or after `within` (false).
+    pub fn reload_applied(
+        &self,
+        config: Arc<Config>,
+        within: Duration,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let stats = self.stats.clone();
+        let target = stats.reloads.load(Ordering::Relaxed) + 1;
+        self.reload(config);
+        async move {
+            let deadline = tokio::time::Instant::now() + within;
+            while stats.reloads.load(Ordering::Relaxed) < target {
+                if tokio::time::Instant::now() >= deadline {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            true
+        }
+    }
+
     /// The thread's counters.
     #[allow(dead_code)]
     pub fn stats(&self) -> &CheckerStats {
@@ -457,6 +479,9 @@ async fn run(
         }
         if changed {
             let applied = balancer.sync(&checks.env);
+            for change in balancer.take_quorum_changes() {
+                mail_quorum(&checks.config, mailer.as_ref(), change);
+            }
             stats
                 .ipvs_changes
                 .fetch_add(applied.len() as u64, Ordering::Relaxed);
@@ -675,6 +700,29 @@ fn mail(config: &Config, mailer: Option<&Mailer>, ev: &RsEvent) {
         &vs_name(config, ev.vs),
         up,
         &body,
+    ));
+}
+
+/// Queues the e-mail alert of a virtual server gaining or losing its quorum, when its
+/// `smtp_alert` (or the global defaults for checkers) asks for one.
+fn mail_quorum(config: &Config, mailer: Option<&Mailer>, change: crate::lb::QuorumChange) {
+    let Some(mailer) = mailer else { return };
+    let Some(vs) = config.lvs.virtual_servers.get(change.vs) else {
+        return;
+    };
+    if !checker_alert(&config.global.defs, None, vs.smtp_alert) {
+        return;
+    }
+    mailer.send(Mail::virtual_server(
+        &mailer.config().router_id,
+        &vs_name(config, change.vs),
+        change.held,
+        (
+            vs.quorum,
+            vs.hysteresis,
+            change.threshold,
+            change.live_weight,
+        ),
     ));
 }
 

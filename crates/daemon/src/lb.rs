@@ -1,6 +1,7 @@
 //! The load balancer's state in the checker runtime: the real servers' health from the checker
 //! events, the desired IPVS table ([`keepalived_lb::table::desired`]), the smallest change set
-//! to reach it ([`keepalived_lb::diff`]), quorum transitions with `quorum_up` / `quorum_down`.
+//! to reach it ([`keepalived_lb::diff`]), quorum transitions with `quorum_up` / `quorum_down`
+//! (and kept for the caller's e-mail alerts: [`Balancer::take_quorum_changes`]).
 //!
 //! With IPVS in the kernel every change is one generic netlink request (batched) through
 //! `keepalived_net::Ipvs`; without it the changes are logged and applied to the in-memory table
@@ -21,6 +22,19 @@ use tracing::{info, warn};
 
 use crate::script::ScriptEnv;
 
+/// A virtual server's quorum gained or lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuorumChange {
+    /// The virtual server (configuration index).
+    pub vs: usize,
+    /// Gained (true) or lost.
+    pub held: bool,
+    /// The threshold crossed: `quorum + hysteresis` when gained, `quorum - hysteresis` when lost.
+    pub threshold: u64,
+    /// The summed weight of its live real servers.
+    pub live_weight: u64,
+}
+
 /// The balancer: health, quorum states and the table it believes the kernel holds.
 pub struct Balancer {
     config: Arc<Config>,
@@ -31,6 +45,8 @@ pub struct Balancer {
     owned: Owned,
     /// The kernel's IPVS, when there is one.
     ipvs: Option<Ipvs>,
+    /// Quorum transitions not yet taken by the caller.
+    quorum_changes: Vec<QuorumChange>,
 }
 
 impl Balancer {
@@ -43,6 +59,7 @@ impl Balancer {
             kernel: Table::new(),
             owned: Owned::default(),
             ipvs: None,
+            quorum_changes: Vec::new(),
         }
     }
 
@@ -136,6 +153,28 @@ impl Balancer {
         self.health.get(vs)?.get(rs).copied().flatten()
     }
 
+    /// The summed weight of virtual server `v`'s live real servers (one not yet checked counts
+    /// up with its configured weight, as the table does).
+    fn live_weight(&self, v: usize) -> u64 {
+        let Some(vs) = self.config.lvs.virtual_servers.get(v) else {
+            return 0;
+        };
+        vs.real_servers
+            .iter()
+            .enumerate()
+            .map(|(r, rs)| match self.health_of(v, r) {
+                Some(h) if h.up => u64::from(h.weight),
+                Some(_) => 0,
+                None => u64::from(rs.weight),
+            })
+            .sum()
+    }
+
+    /// The quorum transitions of the syncs since the last call, oldest first.
+    pub fn take_quorum_changes(&mut self) -> Vec<QuorumChange> {
+        std::mem::take(&mut self.quorum_changes)
+    }
+
     /// Brings the table to what the health calls for; returns the changes made. Quorum
     /// transitions are logged and their scripts run (`env`).
     pub fn sync(&mut self, env: &ScriptEnv) -> Vec<Change> {
@@ -169,6 +208,14 @@ impl Balancer {
                 Quorum::Lost => ("Lost", &vs.quorum_down),
             };
             info!("{word} quorum {} for virtual server #{v}", vs.quorum);
+            let (q, h) = (u64::from(vs.quorum), u64::from(vs.hysteresis));
+            let held = *now == Quorum::Held;
+            self.quorum_changes.push(QuorumChange {
+                vs: v,
+                held,
+                threshold: if held { q + h } else { q.saturating_sub(h) },
+                live_weight: self.live_weight(v),
+            });
             if let Some(script) = script {
                 match env.prepare(format!("quorum script of virtual server #{v}"), script) {
                     Ok(s) => {
@@ -342,6 +389,24 @@ mod tests {
         let dests: Vec<_> = b.table().values().flat_map(|e| e.dests.keys()).collect();
         assert_eq!(dests.len(), 1, "{lost:?}");
         assert_eq!(dests[0].to_string(), "198.51.100.9:80");
+        // The loss is kept once for the alerts (threshold 2, nothing live); then the gain.
+        let lost = QuorumChange {
+            vs: 0,
+            held: false,
+            threshold: 2,
+            live_weight: 0,
+        };
+        assert_eq!(b.take_quorum_changes(), [lost]);
+        assert!(b.take_quorum_changes().is_empty());
+        b.note(&event(0, 0, RsEventKind::Up, 3));
+        b.sync(&env);
+        let gained = QuorumChange {
+            vs: 0,
+            held: true,
+            threshold: 2,
+            live_weight: 3,
+        };
+        assert_eq!(b.take_quorum_changes(), [gained]);
     }
 
     fn cfg(text: &str) -> Arc<Config> {

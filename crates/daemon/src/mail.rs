@@ -1,7 +1,8 @@
 //! E-mail alerts (`global_defs`: `notification_email`, `notification_email_from`,
 //! `smtp_server`, `smtp_helo_name`, `smtp_connect_timeout`, `router_id`), shaped as keepalived
 //! sends them: subject `[router_id] VRRP Instance VI_1 - Entering MASTER state` (or `VRRP Group`,
-//! or `Realserver [ip]:tcp:port of virtual server [ip]:tcp:port - DOWN`), headers `Date`, `From`,
+//! `Realserver [ip]:tcp:port of virtual server [ip]:tcp:port - DOWN`, or `Virtualserver
+//! [ip]:tcp:port - UP` when its quorum is gained or lost), headers `Date`, `From`,
 //! `Subject`, `X-Mailer: Keepalived`, `To`, and a one-line body.
 //!
 //! Never blocks an engine: [`Mailer::send`] only queues (a bounded queue; when it is full the
@@ -161,6 +162,29 @@ impl Mail {
                 if up { "UP" } else { "DOWN" }
             ),
             body: body.to_owned(),
+        }
+    }
+
+    /// A virtual server's quorum alert: `[router_id] Virtualserver VS - UP|DOWN`, with the
+    /// body `=> Gained quorum Q+H=T <= W <=` or `=> Lost quorum Q-H=T > W <=` (T the threshold
+    /// crossed, W the live weight).
+    pub fn virtual_server(
+        router_id: &str,
+        vs: &str,
+        up: bool,
+        (quorum, hysteresis, threshold, weight): (u32, u32, u64, u64),
+    ) -> Mail {
+        let body = if up {
+            format!("=> Gained quorum {quorum}+{hysteresis}={threshold} <= {weight} <=")
+        } else {
+            format!("=> Lost quorum {quorum}-{hysteresis}={threshold} > {weight} <=")
+        };
+        Mail {
+            subject: format!(
+                "[{router_id}] Virtualserver {vs} - {}",
+                if up { "UP" } else { "DOWN" }
+            ),
+            body,
         }
     }
 
@@ -356,6 +380,18 @@ mod tests {
             rs.subject,
             "[LB1] Realserver [192.0.2.20]:tcp:80 of virtual server [192.0.2.10]:tcp:80 - DOWN"
         );
+        let lost = Mail::virtual_server("LB1", "[192.0.2.10]:tcp:80", false, (3, 1, 2, 1));
+        assert_eq!(
+            lost.subject,
+            "[LB1] Virtualserver [192.0.2.10]:tcp:80 - DOWN"
+        );
+        assert_eq!(lost.body, "=> Lost quorum 3-1=2 > 1 <=");
+        let gained = Mail::virtual_server("LB1", "[192.0.2.10]:tcp:80", true, (3, 1, 4, 5));
+        assert_eq!(
+            gained.subject,
+            "[LB1] Virtualserver [192.0.2.10]:tcp:80 - UP"
+        );
+        assert_eq!(gained.body, "=> Gained quorum 3+1=4 <= 5 <=");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! E-mail alerts against a real SMTP server (Debian's python3-aiosmtpd, storing every message in
 //! a Maildir) started by the test in the daemon's namespace: a VRRP instance entering MASTER, a
-//! real server going DOWN and the instance stopping each send keepalived's subject, headers and
-//! body. And an SMTP server that accepts connections but never answers delays neither the adverts
+//! real server going DOWN, its virtual server losing and regaining its quorum, and the instance
+//! stopping each send keepalived's subject, headers and body. And an SMTP server that accepts connections but never answers delays neither the adverts
 //! (the backup never takes over) nor the health checks. Needs root (skips otherwise).
 
 use std::net::TcpListener;
@@ -183,6 +183,25 @@ fn vrrp_and_real_server_alerts_reach_a_real_smtp_server() {
     );
     assert!(down.body.trim().ends_with("<="), "{:?}", down.body);
     assert_eq!(down.header("from"), Some("ka@example.com"));
+
+    // Its virtual server (quorum 1 by default) loses its quorum; and gains it again when the
+    // server is back.
+    let vs_down = wait_message(
+        &maildir,
+        "[LB1] Virtualserver [192.0.2.100]:tcp:80 - DOWN",
+        15,
+    )
+    .unwrap_or_else(|| panic!("no virtual server DOWN alert; log:\n{}", daemon.log()));
+    assert_eq!(vs_down.body.trim(), "=> Lost quorum 1-0=1 > 0 <=");
+    let _web = http_server(&host, &dir.0, 18095);
+    let vs_up = wait_message(
+        &maildir,
+        "[LB1] Virtualserver [192.0.2.100]:tcp:80 - UP",
+        15,
+    )
+    .unwrap_or_else(|| panic!("no virtual server UP alert; log:\n{}", daemon.log()));
+    assert_eq!(vs_up.body.trim(), "=> Gained quorum 1+0=1 <= 1 <=");
+    assert_eq!(vs_up.header("x-mailer"), Some("Keepalived"));
 
     // Stopping sends the instance's "Stopping" alert before the daemon exits.
     daemon.child.signal("TERM").expect("TERM");

@@ -3,8 +3,10 @@
 //! twice for longer than Master_Down_Interval; `-R` stops instead; a SIGSTOPped checker engine
 //! never delays an advert; pid files resist a planted symlink and keep a second daemon out;
 //! SIGTERM stops everything cleanly, and so does a SIGKILLed parent (the engines get the
-//! parent-death signal); systemd's notification socket hears READY=1, RELOADING=1
-//! and STOPPING=1, and an invalid config on reload changes nothing; the unit file verifies.
+//! parent-death signal); systemd's notification socket hears READY=1, RELOADING=1 (and READY=1
+//! only once the engines reloaded) and STOPPING=1, and an invalid config on reload changes
+//! nothing; an engine a reload no longer needs is stopped (pid file removed), not restarted;
+//! the unit file verifies.
 //! Needs root (skips otherwise). Documentation addresses only.
 
 use std::net::IpAddr;
@@ -346,6 +348,24 @@ fn wait_notification(sock: &UnixDatagram, want: &str, d: &Daemon) -> String {
     panic!("no {want} notification; got:\n{seen}\n{}", d.log());
 }
 
+/// Reads notifications from `sock` for `within`; returns them if one is `want`.
+fn no_notification(sock: &UnixDatagram, want: &str, within: Duration) -> Option<String> {
+    let deadline = Instant::now() + within;
+    let mut seen = String::new();
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            seen.push_str(&msg);
+            seen.push('\n');
+            if msg.lines().any(|l| l == want) {
+                return Some(seen);
+            }
+        }
+    }
+    None
+}
+
 #[test]
 fn notify_socket_hears_ready_reloading_and_stopping() {
     if Lab::skip_unless_root() {
@@ -388,15 +408,29 @@ fn notify_socket_hears_ready_reloading_and_stopping() {
     );
     assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
 
-    // A valid reload: RELOADING=1, then READY=1, passed on to the engines.
+    // A valid reload: RELOADING=1, passed on to the engines, and READY=1 only once both have
+    // reloaded: a stopped checker engine holds it back until it runs again.
+    kill("STOP", checker);
     d.child.signal("HUP").expect("SIGHUP");
     let seen = wait_notification(&sock, "RELOADING=1", &d);
     assert!(seen.contains("MONOTONIC_USEC="), "{seen}");
-    wait_notification(&sock, "READY=1", &d);
     assert!(
         wait_until(Duration::from_secs(3), POLL, || d
             .logged("Reload: configuration passed on"))
         .is_some()
+    );
+    let early = no_notification(&sock, "READY=1", Duration::from_secs(2));
+    kill("CONT", checker);
+    assert!(
+        early.is_none(),
+        "READY=1 before the checker reloaded:\n{early:?}\n{}",
+        d.log()
+    );
+    wait_notification(&sock, "READY=1", &d);
+    assert!(
+        d.logged("Reload complete: every child process has reloaded"),
+        "{}",
+        d.log()
     );
 
     // An invalid one: logged with its place; nothing passed on, the engines unchanged.
@@ -546,4 +580,51 @@ fn reload_starts_a_needed_engine_and_a_config_error_in_an_engine_is_final() {
     );
     assert!(!alive(checker));
     assert!(!ha1.has_addr(vip()), "VIP left behind\n{}", d.log());
+}
+
+#[test]
+fn reload_stops_an_engine_no_longer_needed() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("ksretire").expect("lab");
+    let (ha1, _ha2) = two_hosts(&lab);
+    let dir = TempDir::new("svretire");
+    let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &[]);
+    let (vrrp, checker) = (
+        wait_pid(&d, Daemon::vrrp_pid),
+        wait_pid(&d, Daemon::checker_pid),
+    );
+    assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
+
+    // Every virtual server removed: the checker engine is stopped and not restarted, its pid
+    // file goes; the VRRP engine and its VIP stay.
+    let conf_path = dir.0.join("ha1.conf");
+    std::fs::write(&conf_path, conf(150, "", "")).expect("config");
+    d.child.signal("HUP").expect("SIGHUP");
+    let gone = wait_until(Duration::from_secs(8), POLL, || {
+        !alive(checker) && !d.checkers_pid_file.exists()
+    });
+    assert!(gone.is_some(), "the checker engine stayed\n{}", d.log());
+    assert!(
+        d.logged("Healthcheck child process is no longer needed: stopping it"),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(d.checker_pid(), None, "restarted\n{}", d.log());
+    assert!(!d.logged("Respawning"), "{}", d.log());
+    assert_eq!(d.vrrp_pid(), Some(vrrp), "the VRRP engine was replaced");
+    assert!(ha1.has_addr(vip()), "the VIP went away\n{}", d.log());
+
+    // Needed again: a new checker engine.
+    std::fs::write(&conf_path, conf(150, "", VIRTUAL_SERVER)).expect("config");
+    d.child.signal("HUP").expect("SIGHUP");
+    let again = wait_pid(&d, Daemon::checker_pid);
+    assert_ne!(again, checker);
+    assert_eq!(d.vrrp_pid(), Some(vrrp));
+
+    d.child.signal("TERM").expect("SIGTERM");
+    assert!(d.child.wait_timeout(Duration::from_secs(8)).is_some());
+    assert!(!alive(again) && !d.checkers_pid_file.exists());
 }

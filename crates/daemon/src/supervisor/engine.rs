@@ -6,6 +6,7 @@
 //! cleanly when the parent dies. [`run`] sets it again for an engine started by hand.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use keepalived_config::{Config, PreprocessOptions};
 use nix::sys::signal::Signal;
@@ -17,6 +18,10 @@ use crate::cli::{Cli, Engine, signum};
 use crate::dump::{DumpKind, Dumper};
 use crate::supervisor::{EXIT_CONFIG, ready};
 use crate::vrrp;
+
+/// How long the checker engine waits for its checker thread to apply a reload before it tells
+/// the parent the reload is over anyway.
+const RELOAD_APPLY_WAIT: Duration = Duration::from_secs(10);
 
 /// The environment variable holding the supervising parent's pid.
 pub const ENV_PARENT: &str = "KEEPALIVED_RS_SUPERVISOR";
@@ -42,6 +47,12 @@ pub fn run(engine: Engine, cli: &Cli, opts: &PreprocessOptions) -> i32 {
         Engine::Vrrp => vrrp::run(cli, &opts),
         Engine::Checker => run_checker(cli, &opts),
     }
+}
+
+/// How long an engine's own clean stop may take: a fifth less than `child_wait_time`, after
+/// which the parent sends SIGKILL, so the engine ends (and logs it) before it is killed.
+pub fn stop_timeout(child_wait_time: Duration) -> Duration {
+    child_wait_time.mul_f32(0.8)
 }
 
 /// Installs handlers for SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals, which
@@ -111,7 +122,7 @@ pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let handle = runtime.block_on(checker_loop(cli, opts, config, handle));
     if let Some(handle) = handle {
         // The parent kills us after child_wait_time: stop a little sooner.
-        handle.stop(wait.mul_f32(0.8));
+        handle.stop(stop_timeout(wait));
     }
     info!("Stopped");
     0
@@ -166,7 +177,17 @@ async fn checker_loop(
                         }
                         config = Arc::new(c.config);
                         match &handle {
-                            Some(h) => h.reload(config.clone()),
+                            Some(h) => {
+                                // Reported once the checker thread has applied it.
+                                let applied = h.reload_applied(config.clone(), RELOAD_APPLY_WAIT);
+                                tokio::spawn(async move {
+                                    if !applied.await {
+                                        warn!("reload: the checkers did not apply it within {RELOAD_APPLY_WAIT:?}");
+                                    }
+                                    ready::report_reloaded(Engine::Checker);
+                                });
+                                continue;
+                            }
                             None => handle = checker::start_with(config.clone(), checker::Options {
                                 release_ipvs: !cli.dont_release_ipvs,
                             }),
@@ -180,9 +201,27 @@ async fn checker_loop(
                     }
                     Err(e) => error!("reload failed: {e}"),
                 }
+                // Refused, or the checks started afresh: the parent may tell systemd READY=1
+                // once every engine has said so.
+                ready::report_reloaded(Engine::Checker);
             }
         }
     }
     info!("Stopping");
     handle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_stops_before_the_parent_kills_it() {
+        for secs in [1, 5, 30] {
+            let wait = Duration::from_secs(secs);
+            let own = stop_timeout(wait);
+            assert!(own < wait && own >= wait / 2, "{own:?} for {wait:?}");
+        }
+        assert_eq!(stop_timeout(Duration::from_secs(5)), Duration::from_secs(4));
+    }
 }

@@ -16,19 +16,23 @@
 //! - SIGHUP: the parent reads and checks the new configuration in full; if it has errors they
 //!   are logged with their place and nothing else happens, otherwise SIGHUP goes on to the
 //!   engines (and an engine the new configuration needs is started). A SIGHUP during a reload
-//!   is queued. SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals are passed on.
+//!   is queued. An engine the new configuration no longer needs (all its virtual servers
+//!   removed, say) gets SIGTERM instead and is not restarted; its pid file goes with it.
+//!   SIGUSR1, SIGUSR2 and keepalived's JSON and STATS_CLEAR signals are passed on.
 //! - SIGTERM / SIGINT: SIGTERM to the engines, SIGKILL to those still there after
 //!   `child_wait_time`.
 //! - Pid files ([`pidfile`]): the parent's (`-p`) and each engine's (`-r`, `-c`, written by
 //!   the parent when it starts the engine); a daemon whose pid file names a live process
 //!   refuses to start.
-//! - systemd ([`ready`]): `READY=1` once every engine is up, `RELOADING=1` / `READY=1` around a
-//!   reload, `STOPPING=1`.
+//! - systemd ([`ready`]): `READY=1` once every engine is up, `RELOADING=1` when a reload is
+//!   asked for and `READY=1` once every engine reported the end of its reload ([`reload`]; at
+//!   most [`reload::RELOAD_REPORT_TIMEOUT`] later), `STOPPING=1`.
 
 pub mod backoff;
 pub mod engine;
 pub mod pidfile;
 pub mod ready;
+pub mod reload;
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -45,6 +49,8 @@ use tracing::{error, info, warn};
 use crate::cli::{Cli, Engine, signum};
 use crate::vrrp::{self, Checked};
 use pidfile::PidFile;
+use ready::Report;
+use reload::{ReloadQueue, ReloadWait};
 
 /// Exit code of an engine whose configuration cannot be run (keepalived's
 /// KEEPALIVED_EXIT_CONFIG): the parent stops instead of restarting it.
@@ -88,10 +94,17 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         return EXIT_FAILURE;
     }
     let wanted = wanted(cli, &checked.config);
-    let parent_path = pidfile::parent_path(cli);
+    let names = pidfile::PidNames::from_config(&checked.config.global);
+    let parent_path = pidfile::parent_path(cli, &names);
     let paths: Vec<PathBuf> = std::iter::once(parent_path.clone())
-        .chain(wanted.iter().map(|e| pidfile::engine_path(cli, *e)))
+        .chain(wanted.iter().map(|e| pidfile::engine_path(cli, *e, &names)))
         .collect();
+    for path in &paths {
+        if let Err(e) = pidfile::ensure_dir(path) {
+            error!("cannot create {}: {e}", pidfile::PID_DIR);
+            return EXIT_FAILURE;
+        }
+    }
     for path in &paths {
         if let Some(pid) = pidfile::running_pid(path) {
             error!(
@@ -113,7 +126,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         .build();
     let code = match runtime {
         Ok(rt) => rt.block_on(async {
-            match Supervisor::new(cli, opts, checked) {
+            match Supervisor::new(cli, opts, checked, names) {
                 Ok(mut s) => {
                     for engine in wanted {
                         s.add(engine);
@@ -169,6 +182,8 @@ struct Slot {
     restart_at: Option<Instant>,
     /// Counts starts, so a late exit report of an earlier process is told apart.
     generation: u64,
+    /// No longer needed after a reload: stopped, not restarted, not signalled but to stop.
+    retired: bool,
 }
 
 /// A running engine process.
@@ -204,10 +219,16 @@ struct Supervisor<'a> {
     exits: mpsc::UnboundedReceiver<Exit>,
     /// The readiness socket's name (none: engines count as up once started).
     ready_name: Option<String>,
-    /// Readiness reports (pid, engine), read by a task of their own so none is lost.
-    ready: mpsc::UnboundedReceiver<(u32, Engine)>,
+    /// Engine reports (pid, report), read by a task of their own so none is lost.
+    ready: mpsc::UnboundedReceiver<(u32, Report)>,
     /// Whether READY=1 was sent.
     announced: bool,
+    /// The configuration checks of reloads.
+    queue: ReloadQueue,
+    /// The engines still reloading, after a reload was passed on to them.
+    reload_wait: Option<ReloadWait>,
+    /// How the default pid files are named (from the configuration at start).
+    pid_names: pidfile::PidNames,
 }
 
 /// The signals the parent handles.
@@ -251,7 +272,12 @@ async fn any_forwarded(signals: &mut [(i32, Signal)]) -> i32 {
 }
 
 impl<'a> Supervisor<'a> {
-    fn new(cli: &'a Cli, opts: &PreprocessOptions, checked: Checked) -> Result<Self, String> {
+    fn new(
+        cli: &'a Cli,
+        opts: &PreprocessOptions,
+        checked: Checked,
+        pid_names: pidfile::PidNames,
+    ) -> Result<Self, String> {
         let (exits_tx, exits) = mpsc::unbounded_channel();
         let (ready_tx, ready) = mpsc::unbounded_channel();
         let ready_name = match ready::Listener::bind() {
@@ -281,21 +307,33 @@ impl<'a> Supervisor<'a> {
             ready_name,
             ready,
             announced: false,
+            queue: ReloadQueue::default(),
+            reload_wait: None,
+            pid_names,
         })
     }
 
     /// Starts running `engine` (once).
     fn add(&mut self, engine: Engine) {
-        if self.slots.iter().any(|s| s.engine == engine) {
+        if let Some(i) = self.slots.iter().position(|s| s.engine == engine) {
+            let slot = &mut self.slots[i];
+            if slot.retired {
+                // Needed again: started now, or when the one still stopping is gone.
+                slot.retired = false;
+                if slot.running.is_none() {
+                    self.spawn(i);
+                }
+            }
             return;
         }
         self.slots.push(Slot {
             engine,
-            pid_path: pidfile::engine_path(self.cli, engine),
+            pid_path: pidfile::engine_path(self.cli, engine, &self.pid_names),
             running: None,
             owed: Duration::ZERO,
             restart_at: None,
             generation: 0,
+            retired: false,
         });
         self.spawn(self.slots.len() - 1);
     }
@@ -372,6 +410,7 @@ impl<'a> Supervisor<'a> {
         let all_up = self
             .slots
             .iter()
+            .filter(|s| !s.retired)
             .all(|s| s.running.as_ref().is_some_and(|r| r.ready));
         if all_up && !self.announced {
             self.announced = true;
@@ -380,10 +419,13 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Sends signal `signo` to every running engine.
+    /// Sends signal `signo` to every running engine (to one being retired, only SIGTERM and
+    /// SIGKILL).
     fn signal_all(&self, signo: i32) {
+        let stopping = signo == libc::SIGTERM || signo == libc::SIGKILL;
         for slot in &self.slots {
-            if let Some(r) = &slot.running
+            if (stopping || !slot.retired)
+                && let Some(r) = &slot.running
                 && let Err(e) = keepalived_net::send_signal(r.pid, signo)
             {
                 warn!(
@@ -411,16 +453,16 @@ impl<'a> Supervisor<'a> {
             self.maybe_ready();
         }
         let mut reload: Option<tokio::task::JoinHandle<Result<Checked, Vec<String>>>> = None;
-        let mut queue = ReloadQueue::default();
         let stop = loop {
             let next_restart = self.slots.iter().filter_map(|s| s.restart_at).min();
             let sleep_until =
                 next_restart.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+            let reload_deadline = self.reload_wait.as_ref().map(ReloadWait::deadline);
             tokio::select! {
                 _ = signals.term.recv() => break Stop::Signal,
                 _ = signals.int.recv() => break Stop::Signal,
                 _ = signals.hup.recv() => {
-                    if queue.request() {
+                    if self.queue.request() {
                         reload = Some(self.start_reload());
                     } else {
                         info!("Reload requested during a reload: queued");
@@ -429,7 +471,7 @@ impl<'a> Supervisor<'a> {
                 done = wait_reload(&mut reload) => {
                     reload = None;
                     self.finish_reload(done);
-                    if queue.finished() {
+                    if self.queue.finished() {
                         reload = Some(self.start_reload());
                     }
                 }
@@ -441,8 +483,25 @@ impl<'a> Supervisor<'a> {
                     if let Some(stop) = self.handle_exit(exit) {
                         break stop;
                     }
+                    self.reload_done();
                 }
-                Some((pid, engine)) = self.ready.recv() => self.mark_ready(pid, engine),
+                Some((pid, report)) = self.ready.recv() => match report {
+                    Report::Ready(engine) => self.mark_ready(pid, engine),
+                    Report::Reloaded(engine) => self.mark_reloaded(pid, engine),
+                },
+                () = tokio::time::sleep_until(reload_deadline.unwrap_or(sleep_until)),
+                    if reload_deadline.is_some() =>
+                {
+                    if let Some(wait) = self.reload_wait.take() {
+                        let pids: Vec<String> = wait.pending().map(|p| p.to_string()).collect();
+                        warn!(
+                            "Reload: child process(es) {} did not report within {:?}; ready anyway",
+                            pids.join(" "),
+                            reload::RELOAD_REPORT_TIMEOUT
+                        );
+                        ready::notify(&[NotifyState::Ready]);
+                    }
+                }
                 () = tokio::time::sleep_until(sleep_until), if next_restart.is_some() => {
                     let now = Instant::now();
                     for i in 0..self.slots.len() {
@@ -460,56 +519,6 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Reads and checks the configuration again, off the main loop.
-    fn start_reload(&self) -> tokio::task::JoinHandle<Result<Checked, Vec<String>>> {
-        info!("Reload requested: checking the configuration");
-        ready::notify_reloading();
-        let source = vrrp::reload::Source {
-            path: self.cli.use_file.clone(),
-            opts: self.opts.clone(),
-        };
-        // On a nice-19 thread, as the engines read it: never competing with an advert.
-        tokio::spawn(async move {
-            match vrrp::reload::load_in_background(&source).await {
-                Ok(checked) => checked.map_err(|refused| refused.lines),
-                Err(e) => Err(vec![e]),
-            }
-        })
-    }
-
-    /// Applies a checked reload: SIGHUP to the engines, the engines the new configuration needs
-    /// started; on errors, only logs them.
-    fn finish_reload(
-        &mut self,
-        done: Result<Result<Checked, Vec<String>>, tokio::task::JoinError>,
-    ) {
-        match done {
-            Ok(Ok(checked)) => {
-                for line in &checked.warnings {
-                    warn!("{line}");
-                }
-                let wanted = wanted(self.cli, &checked.config);
-                self.checked = Arc::new(checked);
-                self.signal_all(libc::SIGHUP);
-                for engine in wanted {
-                    self.add(engine);
-                }
-                info!("Reload: configuration passed on to the child processes");
-            }
-            Ok(Err(rendered)) => {
-                for line in &rendered {
-                    error!("{line}");
-                }
-                error!(
-                    "Reload failed: {} has errors; keeping the running configuration",
-                    self.cli.use_file.display()
-                );
-            }
-            Err(e) => error!("Reload failed: {e}"),
-        }
-        ready::notify(&[NotifyState::Ready]);
-    }
-
     fn mark_ready(&mut self, pid: u32, engine: Engine) {
         let found = self
             .slots
@@ -518,6 +527,7 @@ impl<'a> Supervisor<'a> {
         if let Some(r) = found.and_then(|s| s.running.as_mut()) {
             r.ready = true;
             self.maybe_ready();
+            self.reload_done();
         } else {
             warn!(
                 "readiness report from pid {pid}, not our {} child; ignored",
@@ -537,6 +547,20 @@ impl<'a> Supervisor<'a> {
         let (engine, pid) = (slot.engine, running.pid);
         let ran = running.started.elapsed();
         drop(running);
+        if let Some(wait) = &mut self.reload_wait {
+            wait.done(pid);
+        }
+        if slot.retired {
+            let status = match &exit.status {
+                Ok(s) => describe(*s),
+                Err(e) => format!("unknown status ({e})"),
+            };
+            info!(
+                "{} child process({pid}) {status}: no longer needed",
+                engine.title()
+            );
+            return None;
+        }
         let status = match &exit.status {
             Ok(s) => describe(*s),
             Err(e) => format!("unknown status ({e})"),
@@ -627,33 +651,6 @@ impl<'a> Supervisor<'a> {
     }
 }
 
-/// Reload bookkeeping: one check at a time; SIGHUPs during it are queued as one more reload
-/// (which reads the file as it is then).
-#[derive(Debug, Default)]
-struct ReloadQueue {
-    running: bool,
-    queued: bool,
-}
-
-impl ReloadQueue {
-    /// A SIGHUP arrived: whether to start a reload now (otherwise it is queued).
-    fn request(&mut self) -> bool {
-        if self.running {
-            self.queued = true;
-            false
-        } else {
-            self.running = true;
-            true
-        }
-    }
-
-    /// The reload in progress ended: whether to start the queued one now.
-    fn finished(&mut self) -> bool {
-        self.running = std::mem::take(&mut self.queued);
-        self.running
-    }
-}
-
 /// The end of the reload in progress, or never without one.
 async fn wait_reload<T>(
     reload: &mut Option<tokio::task::JoinHandle<T>>,
@@ -699,20 +696,6 @@ mod tests {
     const LVS: &str = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
                        real_server 198.51.100.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
     const STATIC: &str = "static_ipaddress {\n 198.51.100.7/24 dev eth0\n}\n";
-
-    #[test]
-    fn reloads_during_a_reload_are_queued_as_one() {
-        let mut q = ReloadQueue::default();
-        assert!(q.request());
-        assert!(!q.request());
-        assert!(!q.request());
-        // The queued one starts when the first ends; nothing after it.
-        assert!(q.finished());
-        assert!(!q.finished());
-        assert!(q.request());
-        assert!(!q.finished());
-        assert!(q.request());
-    }
 
     #[test]
     fn engines_follow_the_configuration_and_the_options() {

@@ -1,4 +1,5 @@
-//! Pid files (`-p`, `-r`, `-c`): keepalived's default names, written without following a
+//! Pid files (`-p`, `-r`, `-c`): keepalived's default names (in [`PID_DIR`] with `global_defs`'
+//! `use_pid_dir`, named after `instance NAME`: [`PidNames`]), written without following a
 //! planted symlink, removed when their process is gone, and the check that refuses a second
 //! daemon on the same file.
 //!
@@ -9,8 +10,12 @@
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{
+    DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
+};
 use std::path::{Path, PathBuf};
+
+use keepalived_config::model::global::GlobalConfig;
 
 use crate::cli::{Cli, Engine};
 
@@ -21,20 +26,79 @@ pub const DEFAULT_VRRP: &str = "/run/keepalived_vrrp.pid";
 /// keepalived's default pid file of the checker child.
 pub const DEFAULT_CHECKERS: &str = "/run/keepalived_checkers.pid";
 
+/// keepalived's directory of pid files (`use_pid_dir`, `instance`, `net_namespace`).
+pub const PID_DIR: &str = "/run/keepalived";
+
+/// How the default pid files are named, from the configuration read at start (keepalived
+/// takes neither setting from a reload).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PidNames {
+    /// In [`PID_DIR`]: `keepalived.pid`, `vrrp.pid`, `checkers.pid`.
+    pub dir: bool,
+    /// `instance NAME`: `keepalived_NAME.pid`, `vrrp_NAME.pid`, `checkers_NAME.pid` in
+    /// [`PID_DIR`] (a `/` in the name becomes `_`).
+    pub instance: Option<String>,
+}
+
+impl PidNames {
+    /// The names `global` asks for.
+    pub fn from_config(global: &GlobalConfig) -> PidNames {
+        PidNames {
+            dir: global.use_pid_dir || global.instance.is_some(),
+            instance: global.instance.clone(),
+        }
+    }
+
+    /// The default pid file of the parent (`None`) or of an engine.
+    pub fn default_path(&self, engine: Option<Engine>) -> PathBuf {
+        if !self.dir {
+            return PathBuf::from(match engine {
+                None => DEFAULT_PARENT,
+                Some(Engine::Vrrp) => DEFAULT_VRRP,
+                Some(Engine::Checker) => DEFAULT_CHECKERS,
+            });
+        }
+        let stem = match engine {
+            None => "keepalived",
+            Some(Engine::Vrrp) => "vrrp",
+            Some(Engine::Checker) => "checkers",
+        };
+        let name = match &self.instance {
+            Some(i) => format!("{stem}_{}.pid", i.replace('/', "_")),
+            None => format!("{stem}.pid"),
+        };
+        Path::new(PID_DIR).join(name)
+    }
+}
+
 /// The parent's pid file: `-p` or the default.
-pub fn parent_path(cli: &Cli) -> PathBuf {
-    cli.pid
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PARENT))
+pub fn parent_path(cli: &Cli, names: &PidNames) -> PathBuf {
+    cli.pid.clone().unwrap_or_else(|| names.default_path(None))
 }
 
 /// The pid file of `engine`'s process: `-r` / `-c` or the default.
-pub fn engine_path(cli: &Cli, engine: Engine) -> PathBuf {
-    let (given, default) = match engine {
-        Engine::Vrrp => (&cli.vrrp_pid, DEFAULT_VRRP),
-        Engine::Checker => (&cli.checkers_pid, DEFAULT_CHECKERS),
+pub fn engine_path(cli: &Cli, engine: Engine, names: &PidNames) -> PathBuf {
+    let given = match engine {
+        Engine::Vrrp => &cli.vrrp_pid,
+        Engine::Checker => &cli.checkers_pid,
     };
-    given.clone().unwrap_or_else(|| PathBuf::from(default))
+    given
+        .clone()
+        .unwrap_or_else(|| names.default_path(Some(engine)))
+}
+
+/// Creates [`PID_DIR`] (mode 0755) when `path` is in it and it does not exist yet.
+///
+/// # Errors
+/// The error of `mkdir` other than "exists".
+pub fn ensure_dir(path: &Path) -> io::Result<()> {
+    if path.parent() != Some(Path::new(PID_DIR)) {
+        return Ok(());
+    }
+    match std::fs::DirBuilder::new().mode(0o755).create(PID_DIR) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// The pid in `path` if it names a live process other than this one: a daemon already runs.
@@ -135,6 +199,64 @@ mod tests {
         assert!(PidFile::write(&hard, 1).is_err());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn names_follow_use_pid_dir_and_instance_unless_given() {
+        let plain = PidNames::default();
+        assert_eq!(plain.default_path(None), Path::new("/run/keepalived.pid"));
+        assert_eq!(
+            plain.default_path(Some(Engine::Vrrp)),
+            Path::new("/run/keepalived_vrrp.pid")
+        );
+        let text = |t: &str| keepalived_config::read_str("k.conf", t, &Default::default()).config;
+        let dir = PidNames::from_config(&text("use_pid_dir\n").global);
+        assert_eq!(
+            dir.default_path(None),
+            Path::new("/run/keepalived/keepalived.pid")
+        );
+        assert_eq!(
+            dir.default_path(Some(Engine::Vrrp)),
+            Path::new("/run/keepalived/vrrp.pid")
+        );
+        assert_eq!(
+            dir.default_path(Some(Engine::Checker)),
+            Path::new("/run/keepalived/checkers.pid")
+        );
+        // `instance` implies the directory.
+        let web = PidNames::from_config(&text("instance web\n").global);
+        assert_eq!(
+            web.default_path(None),
+            Path::new("/run/keepalived/keepalived_web.pid")
+        );
+        assert_eq!(
+            web.default_path(Some(Engine::Vrrp)),
+            Path::new("/run/keepalived/vrrp_web.pid")
+        );
+        assert_eq!(
+            web.default_path(Some(Engine::Checker)),
+            Path::new("/run/keepalived/checkers_web.pid")
+        );
+        // Never a path outside the directory.
+        let odd = PidNames {
+            dir: true,
+            instance: Some("../../etc/x".into()),
+        };
+        assert_eq!(odd.default_path(None).parent(), Some(Path::new(PID_DIR)));
+        // -p / -r / -c win.
+        use clap::Parser as _;
+        let cli = Cli::try_parse_from(["k", "-p", "/tmp/a.pid", "-c", "/tmp/c.pid"]).expect("cli");
+        assert_eq!(parent_path(&cli, &web), Path::new("/tmp/a.pid"));
+        assert_eq!(
+            engine_path(&cli, Engine::Checker, &web),
+            Path::new("/tmp/c.pid")
+        );
+        assert_eq!(
+            engine_path(&cli, Engine::Vrrp, &web),
+            Path::new("/run/keepalived/vrrp_web.pid")
+        );
+        // ensure_dir touches nothing for a path elsewhere.
+        assert!(ensure_dir(Path::new("/nonexistent-dir/k.pid")).is_ok());
     }
 
     #[test]

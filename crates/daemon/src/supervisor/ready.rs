@@ -1,7 +1,8 @@
-//! Readiness: each engine process tells the parent it is up over an abstract unix stream
-//! socket the parent listens on (its name in [`ENV_READY`]); the parent checks the sender's
-//! pid (`SO_PEERCRED`) against its children and tells systemd (`sd_notify`: `READY=1`,
-//! `RELOADING=1`, `STOPPING=1`, `STATUS=`) once every engine it runs is up.
+//! Readiness: each engine process tells the parent it is up, and that it finished a reload,
+//! over an abstract unix stream socket the parent listens on (its name in [`ENV_READY`]); the
+//! parent checks the sender's pid (`SO_PEERCRED`) against its children and tells systemd
+//! (`sd_notify`: `READY=1`, `RELOADING=1`, `STOPPING=1`, `STATUS=`) once every engine it runs
+//! is up, and again once every engine has reloaded.
 //!
 //! systemd takes notifications from the main process only (`NotifyAccess=main`), so the
 //! engines never write to `NOTIFY_SOCKET` themselves: the parent removes it from their
@@ -20,16 +21,60 @@ use crate::cli::Engine;
 /// The environment variable naming the parent's readiness socket (abstract namespace).
 pub const ENV_READY: &str = "KEEPALIVED_RS_READY_SOCKET";
 
+/// What an engine tells the parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// The engine is up (`READY=vrrp`).
+    Ready(Engine),
+    /// The engine finished a reload the parent asked for with SIGHUP, whether it applied the
+    /// new configuration or kept the running one (`RELOADED=vrrp`).
+    Reloaded(Engine),
+}
+
+impl Report {
+    /// The one line sent for it.
+    fn line(self) -> String {
+        match self {
+            Report::Ready(e) => format!("READY={}\n", e.as_str()),
+            Report::Reloaded(e) => format!("RELOADED={}\n", e.as_str()),
+        }
+    }
+
+    /// Parses a line of [`Report::line`]; `None` for anything else.
+    fn parse(line: &str) -> Option<Report> {
+        let (what, engine) = line.trim().split_once('=')?;
+        let engine = match engine {
+            "vrrp" => Engine::Vrrp,
+            "checker" => Engine::Checker,
+            _ => return None,
+        };
+        match what {
+            "READY" => Some(Report::Ready(engine)),
+            "RELOADED" => Some(Report::Reloaded(engine)),
+            _ => None,
+        }
+    }
+}
+
 /// Tells the parent that this `engine` process is up (nothing without a parent).
 pub fn report(engine: Engine) {
+    send(Report::Ready(engine));
+}
+
+/// Tells the parent that this `engine` process finished a reload (nothing without a parent).
+pub fn report_reloaded(engine: Engine) {
+    send(Report::Reloaded(engine));
+}
+
+fn send(report: Report) {
     let Some(name) = std::env::var_os(ENV_READY) else {
         return;
     };
     let sent = SocketAddr::from_abstract_name(name.as_encoded_bytes())
         .and_then(|addr| UnixStream::connect_addr(&addr))
-        .and_then(|mut s| s.write_all(format!("READY={}\n", engine.as_str()).as_bytes()));
+        .and_then(|mut s| s.write_all(report.line().as_bytes()));
     if let Err(e) = sent {
-        debug!("cannot report readiness to the parent: {e}");
+        debug!("cannot report {report:?} to the parent: {e}");
     }
 }
 
@@ -63,9 +108,9 @@ impl Listener {
         &self.name
     }
 
-    /// The next report: the sender's pid and the engine it says it runs. Reports that cannot
-    /// be read or parsed are skipped.
-    pub async fn next(&self) -> (u32, Engine) {
+    /// The next report and the sender's pid. Reports that cannot be read or parsed are
+    /// skipped.
+    pub async fn next(&self) -> (u32, Report) {
         loop {
             let stream = match self.inner.accept().await {
                 Ok((stream, _)) => stream,
@@ -99,12 +144,10 @@ impl Listener {
             let line = tokio::time::timeout(Duration::from_millis(200), read)
                 .await
                 .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()));
-            let engine = match line.as_deref().map(str::trim) {
-                Ok("READY=vrrp") => Engine::Vrrp,
-                Ok("READY=checker") => Engine::Checker,
-                _ => continue,
+            let Some(report) = line.ok().as_deref().and_then(Report::parse) else {
+                continue;
             };
-            return (pid, engine);
+            return (pid, report);
         }
     }
 }
@@ -121,5 +164,32 @@ pub fn notify_reloading() {
     match sd_notify::NotifyState::monotonic_usec_now() {
         Ok(now) => notify(&[NotifyState::Reloading, now]),
         Err(_) => notify(&[NotifyState::Reloading]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_read_back_and_junk_is_refused() {
+        for r in [
+            Report::Ready(Engine::Vrrp),
+            Report::Ready(Engine::Checker),
+            Report::Reloaded(Engine::Vrrp),
+            Report::Reloaded(Engine::Checker),
+        ] {
+            assert_eq!(Report::parse(&r.line()), Some(r));
+        }
+        for junk in [
+            "",
+            "READY",
+            "READY=bgp",
+            "RELOADING=vrrp",
+            "=vrrp",
+            "READY=vrrp=1",
+        ] {
+            assert_eq!(Report::parse(junk), None, "{junk}");
+        }
     }
 }

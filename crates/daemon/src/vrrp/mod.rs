@@ -30,7 +30,6 @@ pub mod vmac;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use keepalived_config::PreprocessOptions;
 use tokio::signal::unix::{SignalKind, signal};
@@ -166,6 +165,9 @@ async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper, source: reload
             return EXIT_START_FAILED;
         }
     };
+    // keepalived's child_wait_time bounds the whole stop: the parent sends SIGKILL after it, so
+    // the engine gives up a little sooner.
+    let stop_within = crate::supervisor::engine::stop_timeout(setup.config.global.child_wait_time);
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = driver::Clock::new();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -193,9 +195,8 @@ async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper, source: reload
     }
     info!("Stopping");
     let _ = stop_tx.send(true);
-    // keepalived's child_wait_time: the engine's stop (priority-0 adverts, addresses, notify
-    // scripts) gets this long.
-    let code = match tokio::time::timeout(Duration::from_secs(5), engine).await {
+    // The engine's stop (priority-0 adverts, addresses, notify scripts) gets `stop_within`.
+    let code = match tokio::time::timeout(stop_within, engine).await {
         Ok(Ok(Ok(()))) => 0,
         Ok(Ok(Err(e))) => {
             error!("{}", e.0);
@@ -206,7 +207,7 @@ async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper, source: reload
             EXIT_START_FAILED
         }
         Err(_) => {
-            warn!("VRRP engine did not stop within 5 seconds");
+            warn!("VRRP engine did not stop within {stop_within:?}");
             0
         }
     };

@@ -4,7 +4,9 @@
 //! which applies only the difference ([`super::reload_apply`]) and answers with a summary;
 //! then "Reload finished in N usec". A configuration with errors is refused with its
 //! diagnostics (file:line:col) and the running one stays. Requests arriving during a reload
-//! are queued and coalesced: one more reload follows, whatever their number.
+//! are queued and coalesced: one more reload follows, whatever their number. The end of each
+//! reload, applied or refused, is reported to the supervising parent
+//! ([`crate::supervisor::ready::report_reloaded`]).
 
 use std::path::PathBuf;
 
@@ -14,6 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 use super::load::{Loaded, load};
+use crate::cli::Engine;
+use crate::supervisor::ready;
 
 /// Where the configuration comes from (`-f` and the preprocessor's options).
 #[derive(Debug, Clone)]
@@ -140,10 +144,12 @@ async fn reload_loop(
                     "Reload failed: {} has errors; keeping the running configuration",
                     source.path.display()
                 );
+                ready::report_reloaded(Engine::Vrrp);
                 continue;
             }
             Err(e) => {
                 error!("Reload failed: cannot read the configuration: {e}");
+                ready::report_reloaded(Engine::Vrrp);
                 continue;
             }
         };
@@ -159,6 +165,8 @@ async fn reload_loop(
             Ok(summary) => {
                 info!("Reload: {summary}");
                 info!("Reload finished in {} usec", started.elapsed().as_micros());
+                // The parent sends systemd READY=1 once every engine has said so.
+                ready::report_reloaded(Engine::Vrrp);
             }
             // The driver stopped meanwhile.
             Err(_) => return,
