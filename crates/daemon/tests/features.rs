@@ -69,11 +69,7 @@ fn version_lists_exactly_the_features_built_in() {
         .find_map(|l| l.strip_prefix("Build options: "))
         .unwrap_or_else(|| panic!("no Build options line in {text}"));
     let listed: Vec<&str> = line.split_whitespace().collect();
-    let built: Vec<&str> = CASES
-        .iter()
-        .filter(|c| c.1)
-        .map(|c| c.0)
-        .collect();
+    let built: Vec<&str> = CASES.iter().filter(|c| c.1).map(|c| c.0).collect();
     assert_eq!(listed, built, "{text}");
 }
 
@@ -138,7 +134,12 @@ fn without_lvs_no_ipvs_or_checker_code_is_linked() {
         return;
     };
     // Crate names appear mangled in every symbol of their code.
-    let foreign = ["keepalived_lb", "keepalived_checker", "4Ipvs", "hickory_proto"];
+    let foreign = [
+        "keepalived_lb",
+        "keepalived_checker",
+        "4Ipvs",
+        "hickory_proto",
+    ];
     for name in foreign {
         let found = syms.lines().filter(|l| l.contains(name)).count();
         if cfg!(feature = "lvs") {
