@@ -63,8 +63,10 @@ fn uses(config: &Config) -> Vec<(&'static str, &'static str, Loc)> {
     let mut out = Vec::new();
     for inst in &config.vrrp.instances {
         out.push(("vrrp_instance", "vrrp", inst.loc));
-        if inst.use_vmac.is_some() || inst.use_vmac_addr {
+        if inst.use_vmac.is_some() {
             out.push(("use_vmac", "vmac", inst.loc));
+        } else if inst.use_vmac_addr {
+            out.push(("use_vmac_addr", "vmac", inst.loc));
         }
         if inst.lvs_sync_daemon_interface.is_some() {
             out.push(("lvs_sync_daemon_interface", "lvs-syncd", inst.loc));
