@@ -42,7 +42,7 @@ pub fn has_engine(engine: Engine) -> bool {
 }
 
 /// Reports, as an error at its place, every keyword of `config` whose feature is not built in:
-/// `vrrp_instance` (vrrp), `virtual_server` (lvs), `use_vmac` (vmac), `lvs_sync_daemon` and
+/// `vrrp_instance` and the static addresses, routes and rules (vrrp), `virtual_server` (lvs), `use_vmac` (vmac), `lvs_sync_daemon` and
 /// `lvs_sync_daemon_interface` (lvs-syncd).
 pub fn check(config: &Config, diags: &mut Diagnostics) {
     for (keyword, feature, loc) in uses(config) {
@@ -72,6 +72,17 @@ fn uses(config: &Config) -> Vec<(&'static str, &'static str, Loc)> {
             out.push(("lvs_sync_daemon_interface", "lvs-syncd", inst.loc));
         }
     }
+    // The VRRP engine also sets the static addresses, routes and rules.
+    let v = &config.vrrp;
+    let statics = (v
+        .static_addresses
+        .first()
+        .map(|a| ("static_ipaddress", a.loc)))
+    .or_else(|| v.static_routes.first().map(|r| ("static_routes", r.loc)))
+    .or_else(|| v.static_rules.first().map(|r| ("static_rules", r.loc)));
+    if let Some((keyword, loc)) = statics {
+        out.push((keyword, "vrrp", loc));
+    }
     for vs in &config.lvs.virtual_servers {
         out.push(("virtual_server", "lvs", vs.loc));
     }
@@ -99,7 +110,8 @@ mod tests {
         let text = "global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n\
             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
             use_vmac\n virtual_ipaddress {\n 192.0.2.10/24\n }\n}\n\
-            virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n }\n}\n";
+            virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n }\n}\n\
+            static_routes {\n 198.51.100.0/24 via 192.0.2.1\n}\n";
         let read = keepalived_config::read_str("t.conf", text, &Default::default());
         let found: Vec<_> = uses(&read.config)
             .into_iter()
@@ -110,6 +122,7 @@ mod tests {
             [
                 ("vrrp_instance", "vrrp", 4),
                 ("use_vmac", "vmac", 4),
+                ("static_routes", "vrrp", 18),
                 ("virtual_server", "lvs", 13),
                 ("lvs_sync_daemon", "lvs-syncd", 2),
             ]
