@@ -16,6 +16,8 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CARGO ?= cargo
+# Build options, e.g. CARGO_FLAGS="--no-default-features --features vrrp" (README, "Build options").
+CARGO_FLAGS ?=
 CARGO_TARGET_DIR ?= target
 BIN_DIR ?= $(CARGO_TARGET_DIR)/release
 
@@ -34,7 +36,8 @@ INSTALL ?= install
 all: build
 
 build:
-	$(CARGO) build --release --locked -p keepalived-rs -p genhash
+	$(CARGO) build --release --locked $(CARGO_FLAGS) -p keepalived-rs
+	$(CARGO) build --release --locked -p genhash
 
 # Regenerates man/ from the clap definitions and docs/man (the committed pages are checked by
 # `cargo test -p xtask`).

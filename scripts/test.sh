@@ -33,5 +33,8 @@ cargo build --release --workspace --bins
 # Tests that drive the binary use the release build (KEEPALIVED_RS_BIN), so it is built once.
 export KEEPALIVED_RS_BIN="$PWD/target/release/keepalived-rs"
 cargo test --workspace --release -- --test-threads="${TEST_THREADS:-2}"
+# Each documented feature combination: its build, its -v line, its -t errors, no IPVS code
+# without lvs (only the CLI and feature tests, not the whole suite again).
+bash scripts/test-features.sh
 # Build, install, run and purge the Debian package (root only; cleans up even on failure).
 bash scripts/test-package.sh

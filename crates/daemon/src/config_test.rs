@@ -21,6 +21,7 @@ pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
     host::check(&read.config, &facts, &mut read.diagnostics);
+    crate::features::check(&read.config, &mut read.diagnostics);
     read.diagnostics.sort();
     let code = read.exit_code();
     report(&read, log);

@@ -15,8 +15,12 @@ use keepalived_config::model::global::{GlobalDefs, JsonVersion};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
+#[cfg(feature = "lvs")]
 use crate::checker::CheckerSnapshotRequest;
 use crate::vrrp::snapshot::SnapshotRequest;
+/// Built without `lvs` there is no checker to ask (the channel is always `None`).
+#[cfg(not(feature = "lvs"))]
+type CheckerSnapshotRequest = oneshot::Sender<CheckerSnapshot>;
 
 /// keepalived's temporary directory (its `KA_TMP_DIR`), where the dumps go by default.
 pub const TMP_DIR: &str = "/tmp";
@@ -260,6 +264,7 @@ impl CheckerSnapshot {
 
 /// Copies what the checker's data dump shows out of the checker engine; `service` names an
 /// address as keepalived does, `vs_name` a virtual server by index.
+#[cfg(feature = "lvs")]
 pub fn checker_snapshot(
     engine: &keepalived_checker::logic::CheckerEngine,
     service: impl Fn(std::net::SocketAddr) -> String,

@@ -90,6 +90,7 @@ pub fn vrrp_alert(defs: &GlobalDefs, own: Option<bool>) -> bool {
 
 /// Whether a real server sends alerts: its own `smtp_alert`, else its virtual server's, else
 /// `smtp_alert_checker`, else `smtp_alert`, else no.
+#[cfg_attr(not(feature = "lvs"), allow(dead_code))]
 pub fn checker_alert(defs: &GlobalDefs, rs: Option<bool>, vs: Option<bool>) -> bool {
     rs.or(vs)
         .or(defs.smtp_alert_checker)
@@ -155,6 +156,7 @@ impl Mail {
     }
 
     /// A real server's alert: `[router_id] Realserver RS of virtual server VS - UP|DOWN`.
+    #[cfg_attr(not(feature = "lvs"), allow(dead_code))]
     pub fn real_server(router_id: &str, rs: &str, vs: &str, up: bool, body: &str) -> Mail {
         Mail {
             subject: format!(

@@ -2,15 +2,22 @@
 //! daemon: a supervising parent ([`supervisor`]) and its engine processes (VRRP, checkers).
 
 mod caps;
+#[cfg(feature = "lvs")]
 mod checker;
 mod cli;
 mod config_test;
 mod dump;
+mod features;
+#[cfg(feature = "lvs")]
 mod ha_suspend;
+#[cfg(feature = "lvs")]
 mod lb;
 mod mail;
 mod script;
 mod supervisor;
+// Without the `vrrp` feature only its configuration loading and logging serve the parent and the
+// checker engine; the engine itself is never called (so never linked).
+#[cfg_attr(not(feature = "vrrp"), allow(dead_code))]
 mod vrrp;
 
 use clap::Parser;
@@ -33,9 +40,7 @@ fn main() {
 
 fn run(cli: &cli::Cli) -> i32 {
     if cli.version {
-        println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
-        println!("compatible with keepalived.conf of keepalived 2.4");
-        println!("features: config, vrrp, checkers");
+        print!("{}", features::version_text());
         return 0;
     }
     if let Some(name) = &cli.signum {

@@ -195,6 +195,7 @@ fn all_config_makes_a_missing_include_an_error() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "vrrp"), ignore = "its configuration is a vrrp_instance")]
 fn sigterm_is_honoured_even_when_the_parent_blocked_it() {
     // `sh -c` with SIGTERM ignored would not do: an ignored signal stays ignored across exec on
     // purpose. A *blocked* one (the mask) must be reset by the daemon itself. python3 blocks

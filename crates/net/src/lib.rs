@@ -21,7 +21,8 @@
 //! * [`Vmacs`]: VRRP virtual MAC interfaces (macvlans, keepalived's `use_vmac`) with the
 //!   sysctls and IPv6 link-local address keepalived gives them; leftovers of a crashed run.
 //! * [`Ipvs`]: the kernel's IPVS over generic netlink (services, real servers, timeouts, sync
-//!   daemons), with the codec of `keepalived_lb::ipvs`; [`IpvsError`] names the service.
+//!   daemons), with the codec of `keepalived_lb::ipvs`; [`IpvsError`] names the service
+//!   (feature `ipvs`, on by default).
 //! * [`prepare_child`]: credentials and parent-death signal of a script's process.
 //!
 //! Everything acts in the network namespace of the thread that opens the
@@ -38,7 +39,9 @@ mod address;
 mod error;
 mod exec;
 mod garp;
+#[cfg(feature = "ipvs")]
 mod ipvs;
+#[cfg(feature = "ipvs")]
 mod ipvs_table;
 mod link;
 mod link_monitor;
@@ -59,7 +62,9 @@ pub use garp::{
     ALL_NODES_MAC, ALL_NODES_V6, ARP_FRAME_LEN, BROADCAST_MAC, Garp, MacAddr, NA_FRAME_LEN,
     arp_frame, na_frame,
 };
+#[cfg(feature = "ipvs")]
 pub use ipvs::{BATCH_MAX, Ipvs, IpvsError, IpvsTarget, ipvs_kernel_error};
+#[cfg(feature = "ipvs")]
 pub use ipvs_table::Applied;
 pub use link::{ifindex, ifname};
 pub use link_monitor::{LinkEvent, LinkInfo, LinkMonitor, MacvlanMode};

@@ -4,6 +4,8 @@
 //! The parent starts each engine with the parent-death signal SIGTERM already set (before the
 //! exec, [`keepalived_net::prepare_child`]), so an engine never outlives its parent: it stops
 //! cleanly when the parent dies. [`run`] sets it again for an engine started by hand.
+// Built without `lvs` the checker engine below is left out, and with it most imports.
+#![cfg_attr(not(feature = "lvs"), allow(unused_imports))]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+#[cfg(feature = "lvs")]
 use crate::checker::{self, CheckerHandle};
 use crate::cli::{Cli, Engine, signum};
 use crate::dump::{DumpKind, Dumper};
@@ -44,8 +47,11 @@ pub fn run(engine: Engine, cli: &Cli, opts: &PreprocessOptions) -> i32 {
         opts.random_seed = u64::from(parent);
     }
     match engine {
-        Engine::Vrrp => vrrp::run(cli, &opts),
+        Engine::Vrrp if cfg!(feature = "vrrp") => vrrp::run(cli, &opts),
+        #[cfg(feature = "lvs")]
         Engine::Checker => run_checker(cli, &opts),
+        #[allow(unreachable_patterns)]
+        _ => crate::features::not_built(engine),
     }
 }
 
@@ -78,6 +84,7 @@ pub fn catch_dump_signals() {
 /// ([`checker::start_with`]) until SIGTERM or SIGINT; SIGHUP reads and checks the configuration
 /// again and hands it to [`CheckerHandle::reload`] (an invalid one is logged with its place
 /// and the running one kept).
+#[cfg(feature = "lvs")]
 pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let checked = match vrrp::check(&cli.use_file, opts) {
         Ok(c) => c,
@@ -129,6 +136,7 @@ pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
 }
 
 /// Waits for signals; returns the handle to stop.
+#[cfg(feature = "lvs")]
 async fn checker_loop(
     cli: &Cli,
     opts: &PreprocessOptions,

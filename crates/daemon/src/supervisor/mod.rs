@@ -167,6 +167,7 @@ pub fn wanted(cli: &Cli, config: &Config) -> Vec<Engine> {
     if !only_vrrp && (cli.all || has_checker) {
         out.push(Engine::Checker);
     }
+    out.retain(|e| crate::features::has_engine(*e));
     out
 }
 

@@ -28,7 +28,8 @@ pub fn vmac_spec(
     parent: u32,
     family: IpFamily,
 ) -> Option<VmacSpec> {
-    let cfg = inst.use_vmac.as_ref()?;
+    // Built without `vmac`, `use_vmac` is refused at check (crate::features); never a VMAC.
+    let cfg = inst.use_vmac.as_ref().filter(|_| cfg!(feature = "vmac"))?;
     let vrid = inst.virtual_router_id;
     let name = cfg
         .ifname
