@@ -170,6 +170,7 @@ impl Mail {
     /// A virtual server's quorum alert: `[router_id] Virtualserver VS - UP|DOWN`, with the
     /// body `=> Gained quorum Q+H=T <= W <=` or `=> Lost quorum Q-H=T > W <=` (T the threshold
     /// crossed, W the live weight).
+    #[cfg_attr(not(feature = "lvs"), allow(dead_code))]
     pub fn virtual_server(
         router_id: &str,
         vs: &str,

@@ -24,6 +24,7 @@ use crate::vrrp;
 
 /// How long the checker engine waits for its checker thread to apply a reload before it tells
 /// the parent the reload is over anyway.
+#[cfg(feature = "lvs")]
 const RELOAD_APPLY_WAIT: Duration = Duration::from_secs(10);
 
 /// The environment variable holding the supervising parent's pid.

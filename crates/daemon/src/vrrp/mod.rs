@@ -17,6 +17,10 @@ pub mod reload;
 mod reload_apply;
 pub mod sched;
 pub mod snapshot;
+#[cfg(feature = "lvs-syncd")]
+pub mod syncd;
+#[cfg(not(feature = "lvs-syncd"))]
+#[path = "syncd_off.rs"]
 pub mod syncd;
 pub mod timer;
 pub mod track_file;
