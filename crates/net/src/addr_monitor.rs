@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::address::AddrInfo;
-use crate::error::{NetError, Result};
+use crate::error::Result;
+use crate::netlink::NotifySocket;
 
 /// `RTNLGRP_IPV4_IFADDR`.
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
@@ -35,7 +35,7 @@ pub struct AddrEvent {
 /// [`Rtnl::addrs`](crate::Rtnl::addrs). Open it before that first dump.
 #[derive(Debug)]
 pub struct AddrMonitor {
-    socket: Socket,
+    socket: NotifySocket,
 }
 
 impl AddrMonitor {
@@ -44,17 +44,12 @@ impl AddrMonitor {
     /// # Errors
     /// [`NetError::Netlink`] if the socket cannot be created, bound or subscribed.
     pub fn open() -> Result<AddrMonitor> {
-        let err = |source| NetError::Netlink {
-            op: "open address monitor socket",
-            source,
-        };
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(err)?;
-        socket.bind(&SocketAddr::new(0, 0)).map_err(err)?;
-        socket.add_membership(RTNLGRP_IPV4_IFADDR).map_err(err)?;
-        socket.add_membership(RTNLGRP_IPV6_IFADDR).map_err(err)?;
-        let _ = socket.set_rx_buf_sz(1 << 20);
-        socket.set_non_blocking(true).map_err(err)?;
-        Ok(AddrMonitor { socket })
+        Ok(AddrMonitor {
+            socket: NotifySocket::open(
+                "open address monitor socket",
+                &[RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR],
+            )?,
+        })
     }
 
     /// Reads one datagram of notifications and decodes the address events in it.
@@ -63,14 +58,7 @@ impl AddrMonitor {
     /// [`io::ErrorKind::WouldBlock`] when nothing is queued; `ENOBUFS` after an overrun;
     /// [`io::ErrorKind::InvalidData`] if the datagram does not decode (treat it as an overrun).
     pub fn recv(&mut self) -> io::Result<Vec<AddrEvent>> {
-        let (buf, _) = loop {
-            match self.socket.recv_from_full() {
-                Ok(r) => break r,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        };
-        decode_events(&buf)
+        decode_events(self.socket.recv()?)
     }
 
     /// Waits up to `timeout` for the socket to become readable (synchronous callers, tests).
@@ -78,17 +66,13 @@ impl AddrMonitor {
     /// # Errors
     /// The error of `poll(2)`.
     pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-        let n = poll(&mut fds, PollTimeout::from(ms))?;
-        Ok(n > 0)
+        self.socket.wait_readable(timeout)
     }
 
     /// Whether `err` (from [`AddrMonitor::recv`]) means notifications were lost.
     #[must_use]
     pub fn is_overrun(err: &io::Error) -> bool {
-        err.raw_os_error() == Some(libc::ENOBUFS) || err.kind() == io::ErrorKind::InvalidData
+        NotifySocket::is_overrun(err)
     }
 }
 
@@ -100,22 +84,14 @@ impl AsFd for AddrMonitor {
 
 impl AsRawFd for AddrMonitor {
     fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
+        self.socket.as_fd().as_raw_fd()
     }
 }
 
 /// The address events in one datagram of rtnetlink notifications.
-fn decode_events(buf: &[u8]) -> io::Result<Vec<AddrEvent>> {
+fn decode_events(msgs: Vec<NetlinkMessage<RouteNetlinkMessage>>) -> io::Result<Vec<AddrEvent>> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(rest) = buf.get(at..).filter(|r| !r.is_empty()) {
-        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-        let len = usize::try_from(msg.header.length).unwrap_or(0);
-        if len == 0 {
-            break;
-        }
-        at += len.next_multiple_of(4);
+    for msg in msgs {
         let (addr, deleted) = match &msg.payload {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => (a, false),
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(a)) => (a, true),

@@ -12,24 +12,20 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
-use netlink_packet_core::NetlinkPayload;
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
     MacVlanMode,
 };
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use crate::address::Rtnl;
 use crate::error::{NetError, Result};
 use crate::garp::MacAddr;
-use crate::netlink::{recv_datagram, split_messages};
+use crate::netlink::NotifySocket;
 
 /// The rtnetlink multicast group of link notifications (`RTNLGRP_LINK`).
 const RTNLGRP_LINK: u32 = 1;
-/// Receive buffer asked for the monitor socket: room for a burst of notifications (a VMAC
-/// created per instance at start-up, a bond flapping) before the kernel drops any.
-const MONITOR_RCVBUF: usize = 1 << 20;
 
 /// A link appeared, changed or disappeared (or, from [`Rtnl::links`], exists).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,7 +234,7 @@ impl Rtnl {
 /// subscription is lost (a change seen twice is harmless).
 #[derive(Debug)]
 pub struct LinkMonitor {
-    socket: Socket,
+    socket: NotifySocket,
 }
 
 impl LinkMonitor {
@@ -247,17 +243,9 @@ impl LinkMonitor {
     /// # Errors
     /// [`NetError::Netlink`] if the socket cannot be created, bound or subscribed.
     pub fn open() -> Result<LinkMonitor> {
-        let err = |source| NetError::Netlink {
-            op: "open link monitor socket",
-            source,
-        };
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(err)?;
-        socket.bind(&SocketAddr::new(0, 0)).map_err(err)?;
-        socket.add_membership(RTNLGRP_LINK).map_err(err)?;
-        // A bigger buffer only makes overruns rarer; the kernel may cap it.
-        let _ = socket.set_rx_buf_sz(MONITOR_RCVBUF);
-        socket.set_non_blocking(true).map_err(err)?;
-        Ok(LinkMonitor { socket })
+        Ok(LinkMonitor {
+            socket: NotifySocket::open("open link monitor socket", &[RTNLGRP_LINK])?,
+        })
     }
 
     /// Reads one datagram of notifications and decodes the link events in it (possibly none:
@@ -268,7 +256,7 @@ impl LinkMonitor {
     /// the type's documentation); [`io::ErrorKind::InvalidData`] if the datagram does not
     /// decode (the events before the bad message are lost with it: treat it as an overrun).
     pub fn recv(&mut self) -> io::Result<Vec<LinkEvent>> {
-        decode_events(&recv_datagram(&self.socket)?)
+        decode_events(self.socket.recv()?)
     }
 
     /// Sets the socket's receive buffer (keepalived's `vrrp_netlink_monitor_rcv_bufs`); the
@@ -278,7 +266,7 @@ impl LinkMonitor {
     /// # Errors
     /// The error of `setsockopt(SO_RCVBUF)`.
     pub fn set_recv_buffer(&self, bytes: usize) -> io::Result<()> {
-        self.socket.set_rx_buf_sz(bytes)
+        self.socket.set_recv_buffer(bytes)
     }
 
     /// Waits up to `timeout` for the socket to become readable (for synchronous callers and
@@ -287,18 +275,14 @@ impl LinkMonitor {
     /// # Errors
     /// The error of `poll(2)`.
     pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-        let n = poll(&mut fds, PollTimeout::from(ms))?;
-        Ok(n > 0)
+        self.socket.wait_readable(timeout)
     }
 
     /// Whether `err` (from [`LinkMonitor::recv`]) means notifications were lost and the link
     /// state must be read again.
     #[must_use]
     pub fn is_overrun(err: &io::Error) -> bool {
-        err.raw_os_error() == Some(libc::ENOBUFS) || err.kind() == io::ErrorKind::InvalidData
+        NotifySocket::is_overrun(err)
     }
 }
 
@@ -310,14 +294,12 @@ impl AsFd for LinkMonitor {
 
 impl AsRawFd for LinkMonitor {
     fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
+        self.socket.as_fd().as_raw_fd()
     }
 }
 
 /// The link events in one datagram of rtnetlink notifications.
-fn decode_events(buf: &[u8]) -> io::Result<Vec<LinkEvent>> {
-    let msgs = split_messages::<RouteNetlinkMessage>(buf)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+fn decode_events(msgs: Vec<NetlinkMessage<RouteNetlinkMessage>>) -> io::Result<Vec<LinkEvent>> {
     let mut out = Vec::new();
     for msg in msgs {
         let (link, deleted) = match &msg.payload {
@@ -342,6 +324,14 @@ mod tests {
     use netlink_packet_core::{NetlinkHeader, NetlinkMessage};
 
     use super::*;
+
+    /// One datagram's bytes decoded as [`LinkMonitor::recv`] does.
+    fn decode_bytes(buf: &[u8]) -> io::Result<Vec<LinkEvent>> {
+        decode_events(
+            crate::netlink::split_messages(buf)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+        )
+    }
 
     fn link_msg(index: u32, name: &str, flags: LinkFlags) -> LinkMessage {
         let mut msg = LinkMessage::default();
@@ -400,7 +390,7 @@ mod tests {
             RouteNetlinkMessage::NewAddress(Default::default()),
             RouteNetlinkMessage::DelLink(link_msg(4, "eth1", LinkFlags::Up | LinkFlags::Running)),
         ]);
-        let events = decode_events(&buf).unwrap();
+        let events = decode_bytes(&buf).unwrap();
         assert_eq!(
             events,
             vec![
@@ -419,11 +409,11 @@ mod tests {
             ]
         );
         // Garbage is an error, never a panic.
-        let err = decode_events(&[0xff; 7]).unwrap_err();
+        let err = decode_bytes(&[0xff; 7]).unwrap_err();
         assert!(LinkMonitor::is_overrun(&err));
-        assert!(decode_events(&[]).unwrap().is_empty());
+        assert!(decode_bytes(&[]).unwrap().is_empty());
         for cut in 0..buf.len() {
-            let _ = decode_events(&buf[..cut]);
+            let _ = decode_bytes(&buf[..cut]);
         }
     }
 }

@@ -87,18 +87,8 @@ pub fn catch_dump_signals() {
 /// and the running one kept).
 #[cfg(feature = "lvs")]
 pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let checked = match vrrp::check(&cli.use_file, opts) {
-        Ok(c) => c,
-        Err(rendered) => {
-            for line in &rendered {
-                eprintln!("{line}");
-            }
-            eprintln!(
-                "keepalived-rs: not starting: {} has errors",
-                cli.use_file.display()
-            );
-            return EXIT_CONFIG;
-        }
+    let Some(checked) = vrrp::check_at_start(&cli.use_file, opts) else {
+        return EXIT_CONFIG;
     };
     vrrp::log::init(
         &vrrp::log_target(cli, "Keepalived_healthcheckers"),
@@ -154,15 +144,10 @@ async fn checker_loop(
             return handle;
         }
     };
-    let signals = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    );
-    let (mut term, mut int, mut hup) = match signals {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        _ => {
-            error!("cannot install signal handlers");
+    let (mut term, mut int, mut hup) = match vrrp::main_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
             return handle;
         }
     };

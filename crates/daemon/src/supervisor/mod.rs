@@ -66,18 +66,8 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Runs the daemon (the parent); returns the process exit code.
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let checked = match vrrp::check(&cli.use_file, opts) {
-        Ok(c) => c,
-        Err(rendered) => {
-            for line in &rendered {
-                eprintln!("{line}");
-            }
-            eprintln!(
-                "keepalived-rs: not starting: {} has errors",
-                cli.use_file.display()
-            );
-            return EXIT_FAILURE;
-        }
+    let Some(checked) = vrrp::check_at_start(&cli.use_file, opts) else {
+        return EXIT_FAILURE;
     };
     vrrp::log::init(&vrrp::log_target(cli, "Keepalived"), cli.log_detail);
     info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
@@ -250,10 +240,11 @@ impl Signals {
         for n in numbers {
             forward.push((n, signal(SignalKind::from_raw(n))?));
         }
+        let (term, int, hup) = vrrp::main_signals()?;
         Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
+            term,
+            int,
+            hup,
             forward,
         })
     }

@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use keepalived_config::PreprocessOptions;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -59,6 +59,30 @@ pub fn check(path: &Path, opts: &PreprocessOptions) -> Result<Checked, Vec<Strin
     load::load(path, opts).map_err(|refused| refused.lines)
 }
 
+/// [`check`] at start-up: on errors, prints every diagnostic and "not starting" on stderr and
+/// returns `None` (the caller exits with its own code).
+pub fn check_at_start(path: &Path, opts: &PreprocessOptions) -> Option<Checked> {
+    match check(path, opts) {
+        Ok(c) => Some(c),
+        Err(rendered) => {
+            for line in &rendered {
+                eprintln!("{line}");
+            }
+            eprintln!("keepalived-rs: not starting: {} has errors", path.display());
+            None
+        }
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP as tokio streams (an engine's or the parent's main signals).
+pub fn main_signals() -> std::io::Result<(Signal, Signal, Signal)> {
+    Ok((
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::hangup())?,
+    ))
+}
+
 /// The log target of `-l` / `-G` / `-S`, for the process whose syslog ident is `ident`.
 pub fn log_target(cli: &Cli, ident: &'static str) -> log::Target {
     if cli.log_console || cli.no_syslog {
@@ -75,18 +99,8 @@ pub fn log_target(cli: &Cli, ident: &'static str) -> log::Target {
 /// [`crate::supervisor`]); returns the process exit code ([`crate::supervisor::EXIT_CONFIG`]
 /// when the configuration cannot be run).
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let checked = match check(&cli.use_file, opts) {
-        Ok(c) => c,
-        Err(rendered) => {
-            for line in &rendered {
-                eprintln!("{line}");
-            }
-            eprintln!(
-                "keepalived-rs: not starting: {} has errors",
-                cli.use_file.display()
-            );
-            return crate::supervisor::EXIT_CONFIG;
-        }
+    let Some(checked) = check_at_start(&cli.use_file, opts) else {
+        return crate::supervisor::EXIT_CONFIG;
     };
     log::init(&log_target(cli, "Keepalived_vrrp"), cli.log_detail);
     info!("VRRP child process started (pid {})", std::process::id());
@@ -141,15 +155,10 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
 }
 
 async fn serve(setup: driver::Setup, dumper: crate::dump::Dumper, source: reload::Source) -> i32 {
-    let signals = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    );
-    let (mut term, mut int, mut hup) = match signals {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        _ => {
-            error!("cannot install signal handlers");
+    let (mut term, mut int, mut hup) = match main_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
             return EXIT_START_FAILED;
         }
     };
