@@ -17,7 +17,7 @@ use std::sync::Arc;
 use keepalived_config::Config;
 use keepalived_net::{Rtnl, Vmacs};
 use keepalived_vrrp::{
-    Action, Engine, EngineAction, Event, InstanceRef, Instant, State, SyncGroupOptions,
+    Action, Engine, EngineAction, Event, GroupSpec, InstanceRef, Instant, State, SyncGroupOptions,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -342,12 +342,10 @@ pub(super) fn create_vmacs(rtnl: &mut Rtnl, vmacs: &mut Vmacs, plans: &mut [Inst
     }
 }
 
-/// Adds the sync groups to the engine.
-fn add_groups(
-    engine: &mut Engine,
-    tracks: &TrackPlan,
-    refs: &BTreeMap<String, InstanceRef>,
-) -> Result<(), StartError> {
+/// The sync groups of `tracks` with their members resolved by name (a member that is not a
+/// configured instance, and a group left without members, are logged and left out).
+pub fn group_specs(tracks: &TrackPlan, refs: &BTreeMap<String, InstanceRef>) -> Vec<GroupSpec> {
+    let mut specs = Vec::new();
     for g in &tracks.groups {
         let members: Vec<InstanceRef> = g
             .members
@@ -367,11 +365,27 @@ fn add_groups(
             warn!("({}) sync group has no usable member; ignored", g.name);
             continue;
         }
-        let options = SyncGroupOptions {
-            tracking_weight: g.tracking_weight,
-        };
+        specs.push(GroupSpec {
+            name: g.name.clone(),
+            members,
+            tracks: g.tracks.clone(),
+            options: SyncGroupOptions {
+                tracking_weight: g.tracking_weight,
+            },
+        });
+    }
+    specs
+}
+
+/// Adds the sync groups to the engine.
+fn add_groups(
+    engine: &mut Engine,
+    tracks: &TrackPlan,
+    refs: &BTreeMap<String, InstanceRef>,
+) -> Result<(), StartError> {
+    for g in group_specs(tracks, refs) {
         engine
-            .add_sync_group_with(&g.name, &members, g.tracks.clone(), options)
+            .add_sync_group_with(&g.name, &g.members, g.tracks, g.options)
             .map_err(|e| StartError(format!("({}) {e}", g.name)))?;
     }
     Ok(())

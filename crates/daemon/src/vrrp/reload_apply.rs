@@ -18,9 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_config::Config;
-use keepalived_vrrp::{
-    Event, GroupSpec, Instance, InstanceRef, State, SyncGroupOptions, TrackerUpdate,
-};
+use keepalived_vrrp::{Event, Instance, InstanceRef, State, TrackerUpdate};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
@@ -412,36 +410,7 @@ impl Running {
 
     /// Replaces the sync groups (a group of the same name keeps its state).
     fn replan_groups(&mut self, now: keepalived_vrrp::Instant, tracks: &TrackPlan) {
-        let refs = self.live_by_name();
-        let mut specs = Vec::new();
-        for g in &tracks.groups {
-            let members: Vec<InstanceRef> = g
-                .members
-                .iter()
-                .filter_map(|name| {
-                    let r = refs.get(name).copied();
-                    if r.is_none() {
-                        warn!(
-                            "({}) member {name} is not a configured instance; ignored",
-                            g.name
-                        );
-                    }
-                    r
-                })
-                .collect();
-            if members.is_empty() {
-                warn!("({}) sync group has no usable member; ignored", g.name);
-                continue;
-            }
-            specs.push(GroupSpec {
-                name: g.name.clone(),
-                members,
-                tracks: g.tracks.clone(),
-                options: SyncGroupOptions {
-                    tracking_weight: g.tracking_weight,
-                },
-            });
-        }
+        let specs = super::driver::group_specs(tracks, &self.live_by_name());
         if let Err(e) = self.engine.set_sync_groups(now, &specs) {
             warn!("sync groups not changed: {e}");
         }
