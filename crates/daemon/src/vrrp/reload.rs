@@ -93,15 +93,28 @@ impl Reloader {
     }
 }
 
-/// Runs [`load`] on a thread of its own at the lowest CPU priority (nice 19, never real-time),
-/// so reading a large configuration never competes with the engine's thread for the CPU.
-pub(crate) async fn load_in_background(
-    source: &Source,
-) -> Result<Result<Loaded, super::load::Refused>, String> {
-    let src = source.clone();
-    let (tx, rx) = oneshot::channel();
+/// A configuration to read on the reload thread, and where to answer.
+type LoadJob = (
+    Source,
+    oneshot::Sender<Result<Loaded, super::load::Refused>>,
+);
+
+/// The process's reload thread, started on first use and kept: one long-lived thread rather
+/// than one per reload, so a thousand reloads leave no abandoned thread heaps behind.
+static LOADER: std::sync::Mutex<Option<std::sync::mpsc::Sender<LoadJob>>> =
+    std::sync::Mutex::new(None);
+
+/// The sender of the reload thread, starting it if needed.
+fn loader() -> Result<std::sync::mpsc::Sender<LoadJob>, String> {
+    let mut slot = LOADER
+        .lock()
+        .map_err(|_| "the reload thread's lock is poisoned")?;
+    if let Some(tx) = slot.as_ref() {
+        return Ok(tx.clone());
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<LoadJob>();
     std::thread::Builder::new()
-        .name("vrrp-reload".into())
+        .name("reload".into())
         .spawn(move || {
             let background = SchedRequest {
                 nice: 19,
@@ -111,9 +124,25 @@ pub(crate) async fn load_in_background(
             if let Err(e) = keepalived_net::sched::apply(&background) {
                 debug!("reload thread keeps the engine's scheduling: {e}");
             }
-            let _ = tx.send(load(&src.path, &src.opts));
+            while let Ok((src, answer)) = rx.recv() {
+                let _ = answer.send(load(&src.path, &src.opts));
+            }
         })
         .map_err(|e| format!("cannot start the reload thread: {e}"))?;
+    *slot = Some(tx.clone());
+    Ok(tx)
+}
+
+/// Runs [`load`] on the process's reload thread, at the lowest CPU priority (nice 19, never
+/// real-time), so reading a large configuration never competes with an engine's thread for
+/// the CPU.
+pub(crate) async fn load_in_background(
+    source: &Source,
+) -> Result<Result<Loaded, super::load::Refused>, String> {
+    let (tx, rx) = oneshot::channel();
+    loader()?
+        .send((source.clone(), tx))
+        .map_err(|_| "the reload thread ended".to_owned())?;
     rx.await
         .map_err(|_| "the reload thread ended early".to_owned())
 }
