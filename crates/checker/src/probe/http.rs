@@ -15,18 +15,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{CONNECTION, HOST, HeaderValue, USER_AGENT};
-use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
-use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use http::header::HeaderValue;
+use http::{HeaderMap, StatusCode, Uri, Version};
 use keepalived_config::model::lvs::checker::{Digest, HttpCheck, HttpProtocol, StatusRange};
 use md5::{Digest as _, Md5};
 use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 
 use super::Outcome;
+use super::http_wire::{Conn, WireError};
 use super::tcp::{self, ConnectError, ConnectOpts};
 use super::tls::{self, TlsConfigError, TlsVerify};
 
@@ -72,10 +70,10 @@ pub enum HttpError {
     Tls(#[source] std::io::Error),
     /// The request could not be sent or the response head was malformed, too large or cut.
     #[error("HTTP exchange")]
-    Http(#[source] hyper::Error),
+    Http(#[source] WireError),
     /// The body could not be read to its end (truncated, malformed chunking, reset).
     #[error("reading body")]
-    Body(#[source] hyper::Error),
+    Body(#[source] WireError),
     /// The body is longer than [`MAX_BODY_BYTES`].
     #[error("body longer than {limit} bytes")]
     BodyTooLarge {
@@ -119,6 +117,8 @@ pub enum HttpError {
 struct UrlProbe {
     uri: Uri,
     host: HeaderValue,
+    /// The request head, as sent.
+    request: Box<[u8]>,
     status: Vec<StatusRange>,
     digest: Option<Digest>,
     regex: Option<BodyRegex>,
@@ -214,7 +214,6 @@ pub struct HttpProbe {
     close: bool,
     tls: Option<Arc<rustls::ClientConfig>>,
     urls: Vec<UrlProbe>,
-    builder: http1::Builder,
 }
 
 fn host_header(name: &str) -> Result<HeaderValue, HttpConfigError> {
@@ -260,6 +259,7 @@ impl HttpProbe {
             urls.push(UrlProbe {
                 uri,
                 host,
+                request: Box::default(),
                 status,
                 digest: url.digest,
                 regex: BodyRegex::new(url)?,
@@ -271,25 +271,25 @@ impl HttpProbe {
         } else {
             None
         };
-        let mut builder = http1::Builder::new();
-        builder
-            .title_case_headers(true)
-            .max_buf_size(MAX_HEADER_BYTES)
-            .max_header_size(MAX_HEADER_BYTES)
-            .http09_responses(false);
         let (version, close) = match check.http_protocol {
             HttpProtocol::Http10 => (Version::HTTP_10, false),
             HttpProtocol::Http10C => (Version::HTTP_10, true),
             HttpProtocol::Http11 => (Version::HTTP_11, true),
         };
-        Ok(HttpProbe {
+        let mut probe = HttpProbe {
             connect,
             version,
             close,
             tls,
             urls,
-            builder,
-        })
+        };
+        for i in 0..probe.urls.len() {
+            let text = probe.request_text(i).unwrap_or_default();
+            if let Some(url) = probe.urls.get_mut(i) {
+                url.request = text.into_bytes().into_boxed_slice();
+            }
+        }
+        Ok(probe)
     }
 
     /// The number of URLs.
@@ -376,7 +376,7 @@ impl HttpProbe {
     async fn attempt(&self, url: &UrlProbe, mode: Mode<'_>) -> Result<Fetched, HttpError> {
         let tcp = tcp::connect(&self.connect).await?;
         match &self.tls {
-            None => self.exchange(TokioIo::new(tcp), url, mode).await,
+            None => exchange(tcp, url, mode).await,
             Some(config) => {
                 // A connector is only a handle on the shared configuration.
                 let connector = TlsConnector::from(Arc::clone(config));
@@ -384,115 +384,74 @@ impl HttpProbe {
                     .connect(url.server_name.clone(), tcp)
                     .await
                     .map_err(HttpError::Tls)?;
-                self.exchange(TokioIo::new(stream), url, mode).await
+                exchange(stream, url, mode).await
             }
-        }
-    }
-
-    fn request(&self, url: &UrlProbe) -> Request<Empty<Bytes>> {
-        let mut req = Request::new(Empty::new());
-        *req.method_mut() = Method::GET;
-        *req.uri_mut() = url.uri.clone();
-        *req.version_mut() = self.version;
-        let h = req.headers_mut();
-        h.insert(HOST, url.host.clone());
-        h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        if self.close {
-            h.insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        req
-    }
-
-    /// Sends the request over `io` and reads what `mode` needs, driving hyper's connection in
-    /// this same task (no task spawned per attempt).
-    async fn exchange<I>(&self, io: I, url: &UrlProbe, mode: Mode<'_>) -> Result<Fetched, HttpError>
-    where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    {
-        let (mut sender, conn) = self
-            .builder
-            .handshake::<I, Empty<Bytes>>(io)
-            .await
-            .map_err(HttpError::Http)?;
-        let req = self.request(url);
-        let work = async move {
-            let resp = sender.send_request(req).await.map_err(HttpError::Http)?;
-            let (head, body) = resp.into_parts();
-            let (read, sink) = match mode {
-                Mode::Judge => {
-                    let code = head.status.as_u16();
-                    if !url.status.iter().any(|r| r.contains(code)) {
-                        return Err(HttpError::Status {
-                            got: code,
-                            expected: ranges_text(&url.status),
-                        });
-                    }
-                    (url.digest.is_some() || url.regex.is_some(), None)
-                }
-                Mode::Fetch(sink) => (true, sink),
-            };
-            let keep = url.regex.is_some();
-            let mut fetched = Fetched {
-                version: head.version,
-                status: head.status,
-                headers: head.headers,
-                body_len: None,
-                md5: None,
-            };
-            if read {
-                let (len, md5, kept) = read_body(body, sink, keep).await?;
-                fetched.body_len = Some(len);
-                fetched.md5 = Some(md5);
-                if let (Some(re), Some(kept)) = (&url.regex, kept) {
-                    re.judge(&kept)?;
-                }
-            }
-            Ok(fetched)
-        };
-        tokio::pin!(conn);
-        tokio::pin!(work);
-        tokio::select! {
-            biased;
-            r = &mut work => r,
-            c = &mut conn => match c {
-                // The connection ended cleanly: what it received is buffered for `work`.
-                Ok(()) => work.await,
-                Err(e) => Err(HttpError::Http(e)),
-            },
         }
     }
 }
 
-/// Streams the body through MD5, at most [`MAX_BODY_BYTES`]; with `keep`, also returns it (for
-/// a `regex`).
-async fn read_body(
-    mut body: hyper::body::Incoming,
-    mut sink: Option<BodySink<'_>>,
-    keep: bool,
-) -> Result<(u64, [u8; 16], Option<Vec<u8>>), HttpError> {
-    let mut kept = keep.then(Vec::new);
-    let mut md5 = Md5::new();
-    let mut len: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(HttpError::Body)?;
-        let Ok(data) = frame.into_data() else {
-            continue;
+/// Sends the request over `io` and reads what `mode` needs: the head (at most
+/// [`MAX_HEADER_BYTES`]), then the body only when a digest, a regex or genhash wants it,
+/// streamed through MD5 and at most [`MAX_BODY_BYTES`] (kept in memory only for a regex).
+async fn exchange<S>(io: S, url: &UrlProbe, mode: Mode<'_>) -> Result<Fetched, HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut conn = Conn::new(io);
+    conn.send(&url.request).await.map_err(HttpError::Http)?;
+    let fetch = matches!(mode, Mode::Fetch(_));
+    let head = conn
+        .head(MAX_HEADER_BYTES, fetch)
+        .await
+        .map_err(HttpError::Http)?;
+    let (read, mut sink) = match mode {
+        Mode::Judge => {
+            let code = head.status.as_u16();
+            if !url.status.iter().any(|r| r.contains(code)) {
+                return Err(HttpError::Status {
+                    got: code,
+                    expected: ranges_text(&url.status),
+                });
+            }
+            (url.digest.is_some() || url.regex.is_some(), None)
+        }
+        Mode::Fetch(sink) => (true, sink),
+    };
+    let mut fetched = Fetched {
+        version: head.version,
+        status: head.status,
+        headers: head.headers,
+        body_len: None,
+        md5: None,
+    };
+    if read {
+        let mut kept = url.regex.is_some().then(Vec::new);
+        let mut md5 = Md5::new();
+        let mut each = |data: &[u8]| {
+            md5.update(data);
+            if let Some(sink) = sink.as_mut() {
+                sink(data);
+            }
+            if let Some(kept) = kept.as_mut() {
+                kept.extend_from_slice(data);
+            }
         };
-        len = len.saturating_add(data.len() as u64);
-        if len > MAX_BODY_BYTES {
-            return Err(HttpError::BodyTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
-        }
-        md5.update(&data);
-        if let Some(sink) = sink.as_mut() {
-            sink(&data);
-        }
-        if let Some(kept) = kept.as_mut() {
-            kept.extend_from_slice(&data);
+        let len = conn
+            .body(head.framing, MAX_BODY_BYTES, &mut each)
+            .await
+            .map_err(|e| match e {
+                WireError::BodyTooLarge => HttpError::BodyTooLarge {
+                    limit: MAX_BODY_BYTES,
+                },
+                e => HttpError::Body(e),
+            })?;
+        fetched.body_len = Some(len);
+        fetched.md5 = Some(md5.finalize().into());
+        if let (Some(re), Some(kept)) = (&url.regex, kept) {
+            re.judge(&kept)?;
         }
     }
-    Ok((len, md5.finalize().into(), kept))
+    Ok(fetched)
 }
 
 fn ranges_text(ranges: &[StatusRange]) -> String {

@@ -6,6 +6,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod http_wire;
 pub mod ping;
 pub mod smtp;
 pub mod spec;
