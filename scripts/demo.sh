@@ -46,9 +46,9 @@ CONF
 write_conf ha1 150
 write_conf ha2 100
 
-ip netns exec "$ha1" "$bin" -n -l -f "$work/ha1.conf" -p "$work/ha1.pid" > "$work/ha1.log" 2>&1 &
+ip netns exec "$ha1" "$bin" -n -l -f "$work/ha1.conf" -p "$work/ha1.pid" -r "$work/ha1.vrrp.pid" -c "$work/ha1.chk.pid" > "$work/ha1.log" 2>&1 &
 pids+=($!); master_pid=$!; disown
-ip netns exec "$ha2" "$bin" -n -l -f "$work/ha2.conf" -p "$work/ha2.pid" > "$work/ha2.log" 2>&1 &
+ip netns exec "$ha2" "$bin" -n -l -f "$work/ha2.conf" -p "$work/ha2.pid" -r "$work/ha2.vrrp.pid" -c "$work/ha2.chk.pid" > "$work/ha2.log" 2>&1 &
 pids+=($!); disown
 
 holds_vip() { ip -n "$1" -br addr show dev eth0 | grep -q '192\.0\.2\.100/'; }
@@ -68,9 +68,9 @@ if ! holds_vip "$ha1" || holds_vip "$ha2"; then
     exit 1
 fi
 
-echo "== killing the master (SIGKILL ha1: no goodbye advert, the backup must time out)"
+echo "== killing the master (SIGKILL to ha1's parent and VRRP engine: no goodbye advert, the backup must time out)"
 t0=$(now)
-kill -9 "$master_pid"
+kill -9 "$(cat "$work/ha1.vrrp.pid")" "$master_pid"
 until holds_vip "$ha2"; do
     if awk -v a="$(now)" -v b="$t0" 'BEGIN { exit !(a - b > 10) }'; then echo "ha2 did not take over" >&2; cat "$work/ha2.log" >&2; exit 1; fi
     sleep 0.005
