@@ -192,6 +192,20 @@ impl Engine {
         instance: Instance,
         tracks: Vec<Tracked>,
     ) -> Result<InstanceRef, AddError> {
+        let r = self.place(Instant::ZERO, link, instance, tracks)?;
+        self.settle(Instant::ZERO);
+        Ok(r)
+    }
+
+    /// Puts `instance` on `link` with its tracked objects and applies the statuses already
+    /// known at `now` (shared by [`Engine::add_instance`] and [`Engine::insert_instance`]).
+    pub(crate) fn place(
+        &mut self,
+        now: Instant,
+        link: LinkId,
+        instance: Instance,
+        tracks: Vec<Tracked>,
+    ) -> Result<InstanceRef, AddError> {
         let router = self
             .routers
             .get_mut(link)
@@ -205,8 +219,7 @@ impl Engine {
                 ..Member::default()
             },
         );
-        self.refresh(Instant::ZERO, r);
-        self.settle(Instant::ZERO);
+        self.refresh(now, r);
         Ok(r)
     }
 

@@ -64,20 +64,7 @@ impl Engine {
         instance: Instance,
         tracks: Vec<Tracked>,
     ) -> Result<InstanceRef, AddError> {
-        let router = self
-            .routers
-            .get_mut(link)
-            .ok_or(AddError::UnknownLink(link))?;
-        let id = router.add(instance)?;
-        let r = InstanceRef { link, id };
-        self.set_member(
-            r,
-            Member {
-                tracks,
-                ..Member::default()
-            },
-        );
-        self.refresh(now, r);
+        let r = self.place(now, link, instance, tracks)?;
         self.start_ready(now);
         self.settle(now);
         Ok(r)
