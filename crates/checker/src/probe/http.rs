@@ -374,31 +374,44 @@ impl HttpProbe {
     }
 
     async fn attempt(&self, url: &UrlProbe, mode: Mode<'_>) -> Result<Fetched, HttpError> {
-        let tcp = tcp::connect(&self.connect).await?;
         match &self.tls {
-            None => exchange(tcp, url, mode).await,
+            None => {
+                // The request goes out with the connect when it can (no wake-up of its own).
+                let (tcp, sent) = tcp::connect_sending(&self.connect, &url.request).await?;
+                let mut conn = Conn::new(tcp);
+                let fetched = exchange(&mut conn, url, sent, mode).await;
+                tcp::end(conn.io());
+                fetched
+            }
             Some(config) => {
+                let tcp = tcp::connect(&self.connect).await?;
                 // A connector is only a handle on the shared configuration.
                 let connector = TlsConnector::from(Arc::clone(config));
                 let stream = connector
                     .connect(url.server_name.clone(), tcp)
                     .await
                     .map_err(HttpError::Tls)?;
-                exchange(stream, url, mode).await
+                exchange(&mut Conn::new(stream), url, 0, mode).await
             }
         }
     }
 }
 
-/// Sends the request over `io` and reads what `mode` needs: the head (at most
-/// [`MAX_HEADER_BYTES`]), then the body only when a digest, a regex or genhash wants it,
-/// streamed through MD5 and at most [`MAX_BODY_BYTES`] (kept in memory only for a regex).
-async fn exchange<S>(io: S, url: &UrlProbe, mode: Mode<'_>) -> Result<Fetched, HttpError>
+/// Sends the request over `conn` (its first `sent` bytes are already sent) and reads what `mode`
+/// needs: the head (at most [`MAX_HEADER_BYTES`]), then the body only when a digest, a regex
+/// or genhash wants it, streamed through MD5 and at most [`MAX_BODY_BYTES`] (kept in memory
+/// only for a regex).
+async fn exchange<S>(
+    conn: &mut Conn<S>,
+    url: &UrlProbe,
+    sent: usize,
+    mode: Mode<'_>,
+) -> Result<Fetched, HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut conn = Conn::new(io);
-    conn.send(&url.request).await.map_err(HttpError::Http)?;
+    let rest = url.request.get(sent..).unwrap_or_default();
+    conn.send(rest).await.map_err(HttpError::Http)?;
     let fetch = matches!(mode, Mode::Fetch(_));
     let head = conn
         .head(MAX_HEADER_BYTES, fetch)

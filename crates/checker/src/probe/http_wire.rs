@@ -79,6 +79,11 @@ pub(super) struct Conn<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    /// The connection itself.
+    pub(super) fn io(&self) -> &S {
+        &self.io
+    }
+
     pub(super) fn new(io: S) -> Self {
         Conn {
             io,
