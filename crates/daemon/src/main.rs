@@ -13,6 +13,7 @@ mod ha_suspend;
 #[cfg(feature = "lvs")]
 mod lb;
 mod mail;
+mod process_sched;
 mod script;
 mod supervisor;
 // Without the `vrrp` feature only its configuration loading and logging serve the parent and the

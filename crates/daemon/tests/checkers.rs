@@ -446,3 +446,54 @@ fn omega_runs_the_down_notifications_at_shutdown() {
     lines.sort();
     assert_eq!(lines, ["down-omega", "quorum-omega"], "{}", daemon.log());
 }
+
+/// The nice value (field 19 of /proc/PID/task/TID/stat) of each thread of `pid`.
+fn thread_nice_values(pid: u32) -> Vec<i64> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 2..];
+            // `rest` starts at field 3 (state): field 19 is its 17th.
+            rest.split_whitespace().nth(19 - 3)?.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn checker_process_settings_are_applied_to_the_checker_engine() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvcsch").expect("lab");
+    let host = lab.host("lb").expect("host");
+    host.link_set_up("lo").expect("lo up");
+    let dir = TempDir::new("checker-sched");
+    let conf = "global_defs {\n    checker_priority 7\n    checker_cpu_affinity 0\n}\n\
+                virtual_server 192.0.2.62 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+                real_server 127.0.0.1 18110 {\n        TCP_CHECK {\n            connect_timeout 1\n        }\n    }\n}\n";
+    let mut daemon = Daemon::start(&host, &dir.0, "lb", conf, &[]);
+    let started = wait_until(Duration::from_secs(5), POLL, || {
+        daemon.checker_pid().is_some() && daemon.logged("IPVS is not available")
+    });
+    assert!(started.is_some(), "no checker engine\n{}", daemon.log());
+    let pid = daemon.checker_pid().expect("checker pid");
+    // Every thread of the checker engine (the signal loop and the checker's runtime), not the
+    // supervising parent.
+    let nice = thread_nice_values(pid);
+    assert!(nice.len() >= 2, "threads: {nice:?}");
+    assert!(
+        nice.iter().all(|&n| n == 7),
+        "checker threads' nice: {nice:?}"
+    );
+    assert_eq!(thread_nice_values(daemon.child.id()).first(), Some(&0));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    assert!(
+        status.lines().any(|l| l == "Cpus_allowed_list:\t0"),
+        "checker_cpu_affinity 0 not applied:\n{status}"
+    );
+    daemon.child.kill();
+}

@@ -103,6 +103,8 @@ pub fn run_checker(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     }
     let config = Arc::new(checked.config);
     let wait = config.global.child_wait_time;
+    // Before the runtime and the checker thread start, so that both inherit it.
+    crate::process_sched::apply("checker", &config.global.defs.checker_process, None);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -15,7 +15,6 @@ pub mod netops;
 pub mod notify;
 pub mod reload;
 mod reload_apply;
-pub mod sched;
 pub mod snapshot;
 #[cfg(feature = "lvs-syncd")]
 pub mod syncd;
@@ -120,7 +119,11 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     if !plans.is_empty() {
         cleanup::remove_leftovers(&plans);
     }
-    sched::apply(&config.global.defs.vrrp_process);
+    crate::process_sched::apply(
+        "vrrp",
+        &config.global.defs.vrrp_process,
+        Some(crate::process_sched::VRRP_SLICE),
+    );
     // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
     // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
     let runtime = tokio::runtime::Builder::new_current_thread()
