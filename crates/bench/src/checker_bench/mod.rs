@@ -402,21 +402,28 @@ fn measure(
         ));
     }
     let pid = d.pid();
+    // The checker engine alone (the "CPU used by the checker process"), beside the
+    // whole tree (with the supervising parent and the VRRP engine).
+    let checker = procs::with_arg(&procs::tree(pid), "--engine=checker")
+        .ok_or_else(|| format!("no checker engine process under pid {pid}"))?;
+    let checker_cpu = || procs::cpu_time(&[checker]);
     let mut before = None;
     let jitter = capture_jitter(bed, secs, || {
         before = Some((
             procs::cpu_time(&procs::tree(pid)),
             server.stats(),
             server.cpu(),
+            checker_cpu(),
         ));
         std::thread::sleep(Duration::from_secs(secs));
     })?;
-    let (cpu1, stats1, scpu1) = (
+    let (cpu1, stats1, scpu1, ccpu1) = (
         procs::cpu_time(&procs::tree(pid)),
         server.stats(),
         server.cpu(),
+        checker_cpu(),
     );
-    let (cpu0, stats0, scpu0) = before.unwrap_or_default();
+    let (cpu0, stats0, scpu0, ccpu0) = before.unwrap_or_default();
     let hwm_kib = procs::hwm_kib(&procs::tree(pid)).iter().sum();
     let alive = d.exited().is_none();
     d.stop(Duration::from_secs(10));
@@ -429,6 +436,7 @@ fn measure(
         wall: stats1.0.saturating_sub(stats0.0),
         checks: stats1.1.saturating_sub(stats0.1),
         cpu: cpu1.saturating_sub(cpu0),
+        checker_cpu: ccpu1.saturating_sub(ccpu0),
         server_cpu: scpu1.saturating_sub(scpu0),
         hwm_kib,
         removed: log.matches("Removing service").count(),

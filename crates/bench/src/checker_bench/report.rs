@@ -65,8 +65,10 @@ pub struct Row {
     pub wall: Duration,
     /// Checks the server counted in the window.
     pub checks: u64,
-    /// The daemon's CPU time (user + system, whole process) in the window.
+    /// The daemon's CPU time (user + system, the whole process tree) in the window.
     pub cpu: Duration,
+    /// The checker engine process's CPU time alone in the window.
+    pub checker_cpu: Duration,
     /// The target server's CPU time in the window.
     pub server_cpu: Duration,
     /// Peak RSS of the daemon, KiB.
@@ -92,6 +94,10 @@ impl Row {
 
     fn us_per_check(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / (self.checks.max(1) as f64)
+    }
+
+    fn checker_us_per_check(&self) -> f64 {
+        self.checker_cpu.as_secs_f64() * 1e6 / (self.checks.max(1) as f64)
     }
 
     fn server_us_per_check(&self) -> f64 {
@@ -122,7 +128,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
          advert_int 0.1 beside them"
     );
     println!(
-        "{:<5} {:>6} | {:>9} {:>6} | {:>7} {:>7} | {:>12} {:>7} {:>8} | {:>7} | {:>7} {:>6} | {:>18} | {:>8}",
+        "{:<5} {:>6} | {:>9} {:>6} | {:>7} {:>7} | {:>12} {:>7} {:>8} | {:>9} | {:>7} | {:>7} {:>6} | {:>18} | {:>8}",
         "kind",
         "N",
         "checks/s",
@@ -132,6 +138,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
         "checks/s/core",
         "target",
         "µs/check",
+        "engine µs",
         "RSS MB",
         "removed",
         "fails",
@@ -141,7 +148,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
     for r in rows {
         let w = r.wall.as_secs_f64().max(1e-9);
         println!(
-            "{:<5} {:>6} | {:>9.0} {:>5.0}% | {:>7.2} {:>6.1}% | {:>13.0} {:>6.2}x {:>8.2} | {:>7.1} | \
+            "{:<5} {:>6} | {:>9.0} {:>5.0}% | {:>7.2} {:>6.1}% | {:>13.0} {:>6.2}x {:>8.2} | {:>9.2} | {:>7.1} | \
              {:>7} {:>6} | {:>18} | {:>9.2}{}",
             r.kind.name(),
             r.n,
@@ -152,6 +159,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
             r.per_core(),
             r.per_core() / r.kind.target(),
             r.us_per_check(),
+            r.checker_us_per_check(),
             r.hwm_kib as f64 * 1024.0 / 1e6,
             r.removed,
             r.failures,
@@ -162,7 +170,7 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
     }
     if let Some(b) = baseline {
         println!(
-            "{:<5} {:>6} | {:>106} | {:>18}",
+            "{:<5} {:>6} | {:>118} | {:>18}",
             "vrrp",
             "-",
             "baseline: VRRP instance alone",
@@ -182,6 +190,8 @@ pub fn table(secs: u64, baseline: Option<&Jitter>, rows: &[Row]) {
         "(target: checks/s/core over the issue's {:.0} for TCP_CHECK, {:.0} for HTTP_GET; CPU is \
          utime+stime of the whole daemon, \
          including the kernel's work for the loopback packets it sends, which runs in its context; \
+         engine µs is the checker engine process's CPU per check alone, without the supervising \
+         parent and the VRRP engine beside it; \
          srv µs/ch is the target server's CPU per check; jitter in ms = |advert gap - 100 ms|; RSS is VmHWM; \
          startup times: {})",
         Kind::Tcp.target(),

@@ -68,6 +68,15 @@ pub fn cpu_time(pids: &[u32]) -> Duration {
     Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
 }
 
+/// The first of `pids` whose command line has the argument `arg` (e.g. keepalived-rs's
+/// `--engine=checker`).
+pub fn with_arg(pids: &[u32], arg: &str) -> Option<u32> {
+    pids.iter().copied().find(|pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+    })
+}
+
 /// Peak RSS (`VmHWM`, KiB) of each process.
 pub fn hwm_kib(pids: &[u32]) -> Vec<u64> {
     let one = |pid: &u32| -> Option<u64> {
