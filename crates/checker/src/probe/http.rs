@@ -115,9 +115,7 @@ pub enum HttpError {
 /// One `url`, ready to be requested.
 #[derive(Debug, Clone)]
 struct UrlProbe {
-    uri: Uri,
-    host: HeaderValue,
-    /// The request head, as sent.
+    /// The request head, as sent (UTF-8: built as text, see [`request_head`]).
     request: Box<[u8]>,
     status: Vec<StatusRange>,
     digest: Option<Digest>,
@@ -210,8 +208,6 @@ enum Mode<'a> {
 #[derive(Debug, Clone)]
 pub struct HttpProbe {
     connect: ConnectOpts,
-    version: Version,
-    close: bool,
     tls: Option<Arc<rustls::ClientConfig>>,
     urls: Vec<UrlProbe>,
 }
@@ -237,6 +233,11 @@ impl HttpProbe {
             std::net::SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
             std::net::SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
         };
+        let (http11, close) = match check.http_protocol {
+            HttpProtocol::Http10 => (false, false),
+            HttpProtocol::Http10C => (false, true),
+            HttpProtocol::Http11 => (true, true),
+        };
         let mut urls = Vec::with_capacity(check.urls.len());
         for url in &check.urls {
             let uri: Uri = url
@@ -257,9 +258,9 @@ impl HttpProbe {
                 url.status_codes.clone()
             };
             urls.push(UrlProbe {
-                uri,
-                host,
-                request: Box::default(),
+                request: request_head(&uri, &host, http11, close)
+                    .into_bytes()
+                    .into_boxed_slice(),
                 status,
                 digest: url.digest,
                 regex: BodyRegex::new(url)?,
@@ -271,25 +272,7 @@ impl HttpProbe {
         } else {
             None
         };
-        let (version, close) = match check.http_protocol {
-            HttpProtocol::Http10 => (Version::HTTP_10, false),
-            HttpProtocol::Http10C => (Version::HTTP_10, true),
-            HttpProtocol::Http11 => (Version::HTTP_11, true),
-        };
-        let mut probe = HttpProbe {
-            connect,
-            version,
-            close,
-            tls,
-            urls,
-        };
-        for i in 0..probe.urls.len() {
-            let text = probe.request_text(i).unwrap_or_default();
-            if let Some(url) = probe.urls.get_mut(i) {
-                url.request = text.into_bytes().into_boxed_slice();
-            }
-        }
-        Ok(probe)
+        Ok(HttpProbe { connect, tls, urls })
     }
 
     /// The number of URLs.
@@ -347,22 +330,7 @@ impl HttpProbe {
     /// The request head sent for URL `index`, as text (genhash's verbose output).
     pub fn request_text(&self, index: usize) -> Option<String> {
         let url = self.urls.get(index)?;
-        let version = if self.version == Version::HTTP_11 {
-            "HTTP/1.1"
-        } else {
-            "HTTP/1.0"
-        };
-        let mut s = format!("GET {} {version}\r\n", url.uri);
-        s.push_str(&format!(
-            "Host: {}\r\n",
-            String::from_utf8_lossy(url.host.as_bytes())
-        ));
-        s.push_str(&format!("User-Agent: {USER_AGENT_VALUE}\r\n"));
-        if self.close {
-            s.push_str("Connection: close\r\n");
-        }
-        s.push_str("\r\n");
-        Some(s)
+        Some(String::from_utf8_lossy(&url.request).into_owned())
     }
 
     async fn run(&self, url: &UrlProbe, mode: Mode<'_>) -> Result<Fetched, HttpError> {
@@ -465,6 +433,23 @@ where
         }
     }
     Ok(fetched)
+}
+
+/// keepalived's request head: `GET <path> HTTP/1.0` (or 1.1), `Host`, `User-Agent`, and
+/// `Connection: close` when `close`.
+fn request_head(uri: &Uri, host: &HeaderValue, http11: bool, close: bool) -> String {
+    let version = if http11 { "HTTP/1.1" } else { "HTTP/1.0" };
+    let mut s = format!("GET {uri} {version}\r\n");
+    s.push_str(&format!(
+        "Host: {}\r\n",
+        String::from_utf8_lossy(host.as_bytes())
+    ));
+    s.push_str(&format!("User-Agent: {USER_AGENT_VALUE}\r\n"));
+    if close {
+        s.push_str("Connection: close\r\n");
+    }
+    s.push_str("\r\n");
+    s
 }
 
 fn ranges_text(ranges: &[StatusRange]) -> String {

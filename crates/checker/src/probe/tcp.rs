@@ -107,6 +107,10 @@ fn setup(what: &'static str) -> impl FnOnce(io::Error) -> ConnectError {
     move |source| ConnectError::Setup { what, source }
 }
 
+fn connect_failed(dst: SocketAddr) -> impl Fn(io::Error) -> ConnectError {
+    move |source| ConnectError::Connect { dst, source }
+}
+
 /// A socket for `opts`, bound and marked as configured, not yet connected; `nodelay` for
 /// probes that talk in several writes (TLS, SMTP). TCP_CHECK sends nothing and HTTP sends one
 /// request in one write, which Nagle never holds back: both save the system call.
@@ -167,44 +171,27 @@ struct Started {
 /// peer) from one still in SYN_SENT or already failed (`SO_ERROR` then tells which).
 fn start(opts: &ConnectOpts, nodelay: bool) -> Result<Started, ConnectError> {
     let sock = socket(opts, nodelay)?;
-    let failed = |source| ConnectError::Connect {
-        dst: opts.dst,
-        source,
-    };
-    match sock.connect(&opts.dst.into()) {
-        Ok(()) => {
-            return Ok(Started {
-                sock,
-                established: true,
-            });
-        }
-        Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {}
+    let failed = connect_failed(opts.dst);
+    let established = match sock.connect(&opts.dst.into()) {
+        Ok(()) => true,
+        Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => sock.peer_addr().is_ok(),
         Err(e) => return Err(failed(e)),
-    }
-    if sock.peer_addr().is_ok() {
-        return Ok(Started {
-            sock,
-            established: true,
-        });
-    }
-    if let Some(e) = sock.take_error().map_err(failed)? {
+    };
+    if !established && let Some(e) = sock.take_error().map_err(&failed)? {
         return Err(failed(e));
     }
-    Ok(Started {
-        sock,
-        established: false,
-    })
+    Ok(Started { sock, established })
 }
 
 impl Started {
     /// The connection as a tokio stream, once established (waiting for it when it is not yet).
     async fn finish(self, dst: SocketAddr) -> Result<TcpStream, ConnectError> {
-        let failed = |source| ConnectError::Connect { dst, source };
+        let failed = connect_failed(dst);
         let std_stream: std::net::TcpStream = self.sock.into();
         let stream = TcpStream::from_std(std_stream).map_err(setup("register with the runtime"))?;
         if !self.established {
-            stream.writable().await.map_err(failed)?;
-            if let Some(e) = stream.take_error().map_err(failed)? {
+            stream.writable().await.map_err(&failed)?;
+            if let Some(e) = stream.take_error().map_err(&failed)? {
                 return Err(failed(e));
             }
         }
@@ -233,12 +220,7 @@ pub async fn connect_sending(
         match started.sock.send_with_flags(first, nix::libc::MSG_NOSIGNAL) {
             Ok(n) => sent = n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(source) => {
-                return Err(ConnectError::Connect {
-                    dst: opts.dst,
-                    source,
-                });
-            }
+            Err(e) => return Err(connect_failed(opts.dst)(e)),
         }
     }
     Ok((started.finish(opts.dst).await?, sent))

@@ -158,7 +158,7 @@ pub async fn run(
         .collect();
     let (track_tx, mut track_rx) = mpsc::unbounded_channel();
     let now = clock.now();
-    let config_for_syncd = config.clone();
+    let syncd = SyncDaemons::new(&config);
     let mut run = Running {
         engine,
         links,
@@ -175,7 +175,7 @@ pub async fn run(
         env,
         release,
         deleting: BTreeSet::new(),
-        syncd: SyncDaemons::new(&config_for_syncd),
+        syncd,
     };
     run.trackers
         .apply(&mut run.engine, now, &run.tracks, &run.env);
