@@ -28,9 +28,10 @@ pub struct Loc {
 pub enum Severity {
     /// Worth knowing; the configuration is still valid.
     Warning,
-    /// The offending part is dropped; keepalived would still run (exit 4 from `-t`).
+    /// The offending part is dropped or corrected; keepalived would still run (exit 5 from
+    /// `-t`).
     Error,
-    /// keepalived cannot run at all (exit 3 from `-t`).
+    /// keepalived cannot run at all (exit 4 from `-t`, unless errors were also reported).
     Fatal,
 }
 
@@ -42,7 +43,7 @@ pub enum DiagKind {
     General,
     /// A keyword no block knows.
     UnknownKeyword,
-    /// Scripts are configured but `enable_script_security` is not set (exit 5 from `-t`).
+    /// Scripts are configured but `enable_script_security` is not set (exit 6 from `-t`).
     ScriptSecurity,
     /// An interface named in the configuration does not exist on this host.
     MissingInterface,
@@ -128,6 +129,10 @@ impl Diagnostics {
     /// True when any error or fatal error was recorded.
     pub fn has_errors(&self) -> bool {
         self.suppressed_errors || self.items.iter().any(|d| d.severity >= Severity::Error)
+    }
+    /// True when errors were counted beyond [`MAX_DIAGNOSTICS`] without being kept.
+    pub fn has_suppressed_errors(&self) -> bool {
+        self.suppressed_errors
     }
     /// True when a fatal error was recorded.
     pub fn has_fatal(&self) -> bool {

@@ -26,8 +26,10 @@ pub struct HostFacts {
     pub script_user_exists: bool,
 }
 
-/// Adds host-dependent diagnostics for `config` to `diags`.
-pub fn check(config: &Config, facts: &HostFacts, diags: &mut Diagnostics) {
+/// Adds host-dependent diagnostics for `config` to `diags`, and corrects `config` as keepalived
+/// does where the host makes part of it unusable.
+pub fn check(config: &mut Config, facts: &HostFacts, diags: &mut Diagnostics) {
+    let config = &*config;
     check_interfaces(config, facts, diags);
     check_scripts(config, facts, diags);
 }

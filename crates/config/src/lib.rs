@@ -47,20 +47,21 @@ impl Read {
             .collect()
     }
 
-    /// keepalived's `-t` exit code: 0 valid, 3 cannot run, 4 errors (it would run without the
-    /// bad parts), 5 scripts configured without script security.
+    /// keepalived's `-t` exit code (2.2.5 and later): 0 valid (warnings only), 4 the file cannot
+    /// be read or a fatal error, 5 configuration errors (keepalived runs without the bad
+    /// parts), 6 scripts configured without script security. As keepalived's `config_err`
+    /// keeps the largest class reported, a script security finding wins over errors, and
+    /// errors win over a fatal one.
     pub fn exit_code(&self) -> i32 {
-        if self.diagnostics.has_fatal() {
-            3
-        } else if self.diagnostics.has_errors() {
-            4
-        } else if self
-            .diagnostics
-            .items()
-            .iter()
-            .any(|d| d.kind == DiagKind::ScriptSecurity)
+        let items = self.diagnostics.items();
+        if items.iter().any(|d| d.kind == DiagKind::ScriptSecurity) {
+            6
+        } else if items.iter().any(|d| d.severity == Severity::Error)
+            || self.diagnostics.has_suppressed_errors()
         {
             5
+        } else if self.diagnostics.has_fatal() {
+            4
         } else {
             0
         }

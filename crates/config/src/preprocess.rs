@@ -194,7 +194,9 @@ impl Pre<'_> {
                 let msg = format!("cannot read configuration file {}: {e}", path.display());
                 match from {
                     None => self.diags.fatal(Loc::default(), msg),
-                    Some(loc) if check.readable => self.diags.error(loc, msg),
+                    // keepalived counts a checked include it cannot read as a file error: it
+                    // does not start, and `-t` exits 4.
+                    Some(loc) if check.readable => self.diags.fatal(loc, msg),
                     Some(loc) => self.diags.warning(loc, msg),
                 }
                 return;
@@ -449,7 +451,7 @@ impl Pre<'_> {
                 };
                 if found.is_empty() && check.must_match && alternative.contains(['*', '?', '[']) {
                     self.diags
-                        .error(loc, format!("include: nothing matches {alternative}"));
+                        .fatal(loc, format!("include: nothing matches {alternative}"));
                 }
                 matched.extend(found);
             }
@@ -458,7 +460,7 @@ impl Pre<'_> {
             if matched.is_empty() {
                 let msg = format!("include: no file matches {}", pattern.display());
                 if check.must_match || check.readable {
-                    self.diags.error(loc, msg);
+                    self.diags.fatal(loc, msg);
                 } else {
                     self.diags.warning(loc, msg);
                 }

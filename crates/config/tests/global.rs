@@ -787,14 +787,14 @@ fn global_scripts_without_script_security_are_flagged() {
         is_root: true,
         ..Default::default()
     };
-    keepalived_config::host::check(&r.config, &root, &mut r.diagnostics);
+    keepalived_config::host::check(&mut r.config, &root, &mut r.diagnostics);
     assert!(
         r.diagnostics
             .items()
             .iter()
             .any(|d| d.kind == keepalived_config::DiagKind::ScriptSecurity && d.loc.line == 2)
     );
-    assert_eq!(r.exit_code(), 5);
+    assert_eq!(r.exit_code(), 6);
 }
 
 #[test]

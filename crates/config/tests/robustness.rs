@@ -175,5 +175,5 @@ fn missing_main_file_is_fatal() {
         &PreprocessOptions::default(),
     );
     assert!(read.diagnostics.has_fatal());
-    assert_eq!(read.exit_code(), 3);
+    assert_eq!(read.exit_code(), 4);
 }

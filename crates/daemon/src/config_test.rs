@@ -11,7 +11,7 @@ use keepalived_config::{PreprocessOptions, Read};
 
 /// What the test printed and the exit code it chose.
 pub struct Outcome {
-    /// keepalived's `-t` exit code (0, 3, 4 or 5).
+    /// keepalived's `-t` exit code (0, 4, 5 or 6).
     pub code: i32,
 }
 
@@ -20,7 +20,7 @@ pub struct Outcome {
 pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>) -> Outcome {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
-    host::check(&read.config, &facts, &mut read.diagnostics);
+    host::check(&mut read.config, &facts, &mut read.diagnostics);
     crate::features::check(&read.config, &mut read.diagnostics);
     read.diagnostics.sort();
     let code = read.exit_code();

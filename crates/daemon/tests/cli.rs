@@ -47,7 +47,7 @@ fn every_error_is_located_with_line_and_caret() {
         "global_defs {\n    router_idd lb1\n    smtp_conect_timeout 3\n}\n",
     );
     let out = config_test(&path, &[]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(5));
     let err = String::from_utf8_lossy(&out.stderr);
     let file = path.display().to_string();
     assert!(err.contains(&format!("{file}:2:5: error: unknown keyword `router_idd` in global_defs; did you mean `router_id`?")), "{err}");
@@ -64,12 +64,12 @@ fn every_error_is_located_with_line_and_caret() {
 }
 
 #[test]
-fn missing_file_exits_3() {
+fn missing_file_exits_4() {
     let out = bin()
         .args(["-t", "-f", "/nonexistent/keepalived.conf"])
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(4));
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("cannot read configuration file /nonexistent/keepalived.conf")
@@ -83,7 +83,7 @@ fn json_goes_to_stdout_alone_even_with_errors() {
         "global_defs {\n    router_id lb1\n    bogus_kw 1\n}\n",
     );
     let out = config_test(&path, &["--json"]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(5));
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("stdout is JSON alone");
     assert_eq!(json["global"]["defs"]["router_id"], "lb1");
@@ -101,7 +101,7 @@ fn log_file_receives_the_diagnostics() {
         .arg(&path)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(5));
     assert!(out.stderr.is_empty());
     let text = std::fs::read_to_string(&log).expect("log written");
     assert!(text.contains("unknown keyword `nonsense_top_level`"));
@@ -151,7 +151,7 @@ fn config_id_selects_conditional_lines() {
 }
 
 #[test]
-fn scripts_without_script_security_exit_5_as_root() {
+fn scripts_without_script_security_exit_6_as_root() {
     let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
         s.lines()
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
@@ -167,7 +167,7 @@ fn scripts_without_script_security_exit_5_as_root() {
     let out = config_test(&path, &[]);
     assert_eq!(
         out.status.code(),
-        Some(5),
+        Some(6),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -191,7 +191,7 @@ fn all_config_makes_a_missing_include_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: include: no file matches"));
     let out = config_test(&path, &["-e"]);
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("error: include"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fatal: include"));
 }
 
 #[test]

@@ -95,7 +95,7 @@ fn a_keyword_of_a_missing_feature_is_an_error_at_its_place() {
                     .any(|l| l.starts_with(&place) && l.contains(&wanted)),
                 "{feature} is not built in: want {place} ... {wanted} in\n{stderr}"
             );
-            assert_eq!(out.status.code(), Some(4), "{stderr}");
+            assert_eq!(out.status.code(), Some(5), "{stderr}");
         }
     }
 }

@@ -105,7 +105,8 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut GlobalConfig) -> bool {
 }
 
 /// Cross-block checks of this part.
-pub fn validate(cx: &mut Cx, config: &Config) {
+pub fn validate(cx: &mut Cx, config: &mut Config) {
+    let config = &*config;
     let defs = &config.global.defs;
     for (what, fifo) in [
         ("notify_fifo", &defs.notify_fifo),

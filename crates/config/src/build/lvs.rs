@@ -231,7 +231,8 @@ fn parse_range(cx: &mut Cx, tok: &Token) -> Option<(IpAddr, IpAddr)> {
 }
 
 /// Cross-block checks of this part: virtual servers naming groups.
-pub fn validate(cx: &mut Cx, config: &Config) {
+pub fn validate(cx: &mut Cx, config: &mut Config) {
+    let config = &*config;
     let lvs = &config.lvs;
     if lvs.virtual_servers.is_empty() {
         return;

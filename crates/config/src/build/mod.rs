@@ -40,11 +40,12 @@ impl ConfigBuilder {
         }
     }
 
-    /// Runs the cross-block checks and returns the model and the context.
+    /// Runs the cross-block checks, which also correct the model as keepalived corrects its
+    /// own (a reset option, a dropped instance), and returns the model and the context.
     pub fn finish(mut self) -> (Config, Cx) {
-        global::validate(&mut self.cx, &self.config);
-        vrrp::validate(&mut self.cx, &self.config);
-        lvs::validate(&mut self.cx, &self.config);
+        global::validate(&mut self.cx, &mut self.config);
+        vrrp::validate(&mut self.cx, &mut self.config);
+        lvs::validate(&mut self.cx, &mut self.config);
         (self.config, self.cx)
     }
 }

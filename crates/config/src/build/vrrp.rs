@@ -64,9 +64,11 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
                 cx,
                 node,
                 out.instances.iter().map(|i| (i.name.as_str(), i.loc)),
-            ) && let Some(inst) = instance::build(cx, node, &name)
-            {
-                out.instances.push(inst);
+            ) {
+                match instance::build(cx, node, &name) {
+                    Ok(inst) => out.instances.push(inst),
+                    Err(dropped) => out.dropped_instances.push(*dropped),
+                }
             }
         }
         "vrrp_sync_group" => {
@@ -120,7 +122,7 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
 }
 
 /// Cross-block checks of this part.
-pub fn validate(cx: &mut Cx, config: &Config) {
+pub fn validate(cx: &mut Cx, config: &mut Config) {
     validate::validate(cx, config);
 }
 

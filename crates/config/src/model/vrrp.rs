@@ -30,6 +30,19 @@ pub struct VrrpConfig {
     pub static_routes: Vec<VirtualRoute>,
     /// `static_rules` entries.
     pub static_rules: Vec<VirtualRule>,
+    /// `vrrp_instance` blocks keepalived would not run (a missing `virtual_router_id`, no
+    /// VIP with VRRPv3, ...), in file order, each with the reason; they are in no other list,
+    /// so nothing else sees them.
+    pub dropped_instances: Vec<DroppedInstance>,
+}
+
+/// A `vrrp_instance` that is read but not run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DroppedInstance {
+    /// Why it is dropped (the diagnostic's message).
+    pub reason: String,
+    /// The instance as it was read.
+    pub instance: VrrpInstance,
 }
 
 impl VrrpConfig {

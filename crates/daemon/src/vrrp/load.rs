@@ -42,7 +42,7 @@ pub struct Refused {
 pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
-    host::check(&read.config, &facts, &mut read.diagnostics);
+    host::check(&mut read.config, &facts, &mut read.diagnostics);
     crate::features::check(&read.config, &mut read.diagnostics);
     let blocking = read
         .diagnostics

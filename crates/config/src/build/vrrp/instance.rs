@@ -95,8 +95,8 @@ pub(super) struct Seen {
     pub(super) src_loc: Loc,
 }
 
-/// Builds an instance; `None` when it must be dropped (no `virtual_router_id`).
-pub fn build(cx: &mut Cx, node: &Node, name: &str) -> Option<VrrpInstance> {
+/// Builds an instance; `Err` with the reason when it must be dropped (no `virtual_router_id`).
+pub fn build(cx: &mut Cx, node: &Node, name: &str) -> Result<VrrpInstance, Box<DroppedInstance>> {
     let mut inst = VrrpInstance::new(name, node.args.first().map_or(node.keyword.loc, |t| t.loc));
     let mut seen = Seen::default();
     for n in node.children() {
@@ -109,13 +109,14 @@ pub fn build(cx: &mut Cx, node: &Node, name: &str) -> Option<VrrpInstance> {
         }
     }
     if !seen.vrid {
-        cx.error(
-            inst.loc,
-            format!(
-                "({name}) the virtual router id must be set (`virtual_router_id`); instance dropped"
-            ),
+        let reason = format!(
+            "({name}) the virtual router id must be set (`virtual_router_id`); instance dropped"
         );
-        return None;
+        cx.error(inst.loc, reason.clone());
+        return Err(Box::new(DroppedInstance {
+            reason,
+            instance: inst,
+        }));
     }
     peers::families(cx, &mut inst, &seen);
     if inst.unicast_peers.is_empty() {
@@ -130,7 +131,7 @@ pub fn build(cx: &mut Cx, node: &Node, name: &str) -> Option<VrrpInstance> {
             inst.unicast_ttl = 255;
         }
     }
-    Some(inst)
+    Ok(inst)
 }
 
 /// One known keyword; `None` when its value was unusable (already reported).

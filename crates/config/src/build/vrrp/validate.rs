@@ -17,7 +17,8 @@ fn global_version(config: &Config) -> Option<VrrpVersion> {
 }
 
 /// All cross-block checks of the VRRP part.
-pub fn validate(cx: &mut Cx, config: &Config) {
+pub fn validate(cx: &mut Cx, config: &mut Config) {
+    let config = &*config;
     let vrrp = &config.vrrp;
     for inst in &vrrp.instances {
         instance(cx, config, inst);
