@@ -8,7 +8,8 @@
 //! Debian's keepalived 2.2.7 (`*_keepalived_reference`), so a wrong expectation fails there;
 //! Debian's build has no `vrrp_track_process`, so the process cases run with keepalived-rs
 //! only, their expectations read from keepalived's source. Cases of one test run
-//! concurrently. Needs root (skips otherwise). Documentation addresses only.
+//! concurrently. Last, a sync group whose member tracks an unweighted script, with both.
+//! Needs root (skips otherwise). Documentation addresses only.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -573,4 +574,111 @@ fn file_ours() {
 #[test]
 fn process_ours() {
     matrix(Impl::Ours, Kind::Process);
+}
+
+/// A sync group whose member VI_2 tracks the script with weight 0, on the lone router: VI_1
+/// (VIP .100) and VI_2 (VIP .101) both on eth0. The pending member holds the whole group only
+/// until the script's first result: healthy at start, both become MASTER; the script failing
+/// puts both in FAULT; recovering, both are MASTER again.
+fn sync_group_case(imp: Impl) {
+    if skip_reason_for(imp == Impl::Keepalived, imp == Impl::Ours).is_some() {
+        return;
+    }
+    let n = CASES.fetch_add(1, Ordering::Relaxed);
+    let lab = Lab::new("kvtm").expect("lab");
+    let host = lone_host(&lab);
+    let dir = script_dir(&format!("tm-{}-{n}", imp.tag()));
+    let fifo_path = dir.0.join("notify.fifo");
+    let fifo_out = dir.0.join("fifo.out");
+    let mut reader = fifo_reader(&fifo_path, &fifo_out);
+    let flag = dir.0.join("fail");
+    let check = dir.0.join("check.sh");
+    std::fs::write(&check, format!("#!/bin/sh\n[ ! -e {} ]\n", flag.display())).expect("script");
+    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let instance = |name: &str, vrid: u8, vip: &str, track: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id \
+             {vrid}\n    priority 100\n    advert_int 0.1\n{track}    virtual_ipaddress {{\n        \
+             {vip}/24 dev eth0\n    }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    router_id h\n    script_user root\n    vrrp_version 3\n    \
+         notify_fifo {}\n}}\n\nvrrp_script chk {{\n    script \"{}\"\n    interval 1\n    fall 2\n    \
+         rise 1\n}}\n\n{}{}vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n",
+        fifo_path.display(),
+        check.display(),
+        instance("VI_1", 51, VIP4, ""),
+        instance(
+            "VI_2",
+            52,
+            "192.0.2.101",
+            "    track_script {\n        chk\n    }\n"
+        ),
+    );
+    let router = Router::start(imp, &host, &format!("tmsg{n}"), &conf);
+    let vips: [IpAddr; 2] = [
+        VIP4.parse().expect("vip"),
+        "192.0.2.101".parse().expect("vip"),
+    ];
+    let lines = |state: &str| {
+        vec![
+            format!("GROUP \"G\" {state} 0"),
+            format!("INSTANCE \"VI_1\" {state} 100"),
+            format!("INSTANCE \"VI_2\" {state} 100"),
+        ]
+    };
+    let mut want: Vec<String> = Vec::new();
+    for (i, up) in [true, false, true].into_iter().enumerate() {
+        match i {
+            1 => std::fs::write(&flag, "").expect("flag"),
+            2 => std::fs::remove_file(&flag).expect("unflag"),
+            _ => {}
+        }
+        if up {
+            want.extend(lines("BACKUP"));
+            want.extend(lines("MASTER"));
+        } else {
+            want.extend(lines("FAULT"));
+        }
+        let mut sorted_want = want.clone();
+        sorted_want.sort();
+        let seen = || {
+            // The order of the lines within one group transition is not fixed.
+            let mut v: Vec<String> = std::fs::read_to_string(&fifo_out)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("INSTANCE") || l.starts_with("GROUP"))
+                .map(str::to_owned)
+                .collect();
+            v.sort();
+            v
+        };
+        let reached = lab::wait_until(Duration::from_secs(7), POLL, || {
+            vips.iter().all(|v| host.has_addr(*v) == up) && seen() == sorted_want
+        });
+        assert!(
+            reached.is_some(),
+            "{} sync group, phase {i}: VIPs {:?} (want {up})\n  FIFO: {:?}\n  want (any order \
+             within a step): {want:?}\n{}\n{}",
+            imp.tag(),
+            vips.iter().map(|v| host.has_addr(*v)).collect::<Vec<_>>(),
+            std::fs::read_to_string(&fifo_out).unwrap_or_default(),
+            tracking_lines(&router.output()),
+            router.describe()
+        );
+    }
+    assert_eq!(router.count_logged("VRRP_Script(chk) succeeded"), 2);
+    drop(router);
+    reader.kill();
+}
+
+#[test]
+fn sync_group_keepalived_reference() {
+    sync_group_case(Impl::Keepalived);
+}
+
+#[test]
+fn sync_group_ours() {
+    sync_group_case(Impl::Ours);
 }
