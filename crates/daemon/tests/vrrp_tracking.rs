@@ -147,6 +147,110 @@ fn failing_script_moves_mastership_keepalived_tracking_ours_peer() {
     track_script_case(Roles::KEEPALIVED_MASTER);
 }
 
+/// Issue 14's snippet: `vrrp_script chk_httpd { ...; interval 1; fall 2; rise 1 }` (interval 2
+/// in the issue) tracked without a weight, so a failing script means FAULT, by ha1 (priority
+/// 150); ha2 (100) tracks nothing. ha1 must leave INIT on the script's first success and win
+/// the election (before the fix it stayed in INIT and ha2 became master), go to FAULT after
+/// two failures (ha2 takes over), and come back when the script succeeds again. The times are
+/// printed as `interop:` lines, beside keepalived's own in the reference run.
+fn unweighted_script_case(roles: Roles) {
+    if skip_reason(roles).is_some() {
+        return;
+    }
+    let net = two_hosts("kvuws");
+    let dir = script_dir(&format!("uws-{}", roles.tag()));
+    let flag = dir.0.join("fail");
+    let check = script(&dir.0, "check.sh", &format!("[ ! -e {} ]", flag.display()));
+    let top = format!(
+        "vrrp_script chk_httpd {{\n    script \"{}\"\n    interval 1\n    fall 2\n    rise 1\n}}\n",
+        check.display()
+    );
+    let c1 = conf(
+        "ha1",
+        150,
+        "",
+        &top,
+        "    track_script {\n        chk_httpd\n    }\n",
+    );
+    let c2 = conf("ha2", 100, "", "", "");
+    let r1 = Router::start(roles.master, &net.hosts[0], "ha1", &c1);
+    let r2 = Router::start(roles.backup, &net.hosts[1], "ha2", &c2);
+    let routers = [&r1, &r2];
+    let t0 = Instant::now();
+    expect_holder(&net.hosts, 0, Duration::from_secs(8), &routers, "election");
+    support::report(
+        "unweighted-script",
+        &roles.tag(),
+        "election",
+        t0.elapsed(),
+        Duration::from_secs(8),
+    );
+    assert!(
+        r1.logged("VRRP_Script(chk_httpd) succeeded"),
+        "{}",
+        r1.describe()
+    );
+    assert!(!r1.logged("FAULT"), "{}", r1.describe());
+    // Stable for a while: ha2 never took over.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(holders(&net.hosts, vip()), [0], "{}", r1.describe());
+
+    std::fs::write(&flag, "x").expect("flag");
+    let t0 = Instant::now();
+    // Two failures (up to 2 s with interval 1), FAULT with a priority-0 advert, ha2 takes over
+    // after its skew time.
+    let bound = Duration::from_secs(4);
+    expect_holder(&net.hosts, 1, bound, &routers, "script failing");
+    support::report(
+        "unweighted-script",
+        &roles.tag(),
+        "fail",
+        t0.elapsed(),
+        bound,
+    );
+    let logged = lab::wait_until(Duration::from_secs(1), POLL, || {
+        r1.logged("VRRP_Script(chk_httpd) failed (exited with status 1)")
+            && r1.logged("(VI_1) Entering FAULT STATE")
+    });
+    assert!(logged.is_some(), "{}", r1.describe());
+    assert!(!net.hosts[0].has_addr(vip()), "FAULT keeps no VIP");
+
+    std::fs::remove_file(&flag).expect("unflag");
+    let t0 = Instant::now();
+    // One success (rise 1, within 1 s), BACKUP, then preemption after ha1's
+    // Master_Down_Interval (3 + 106/256 s).
+    let bound = Duration::from_secs(6);
+    expect_holder(&net.hosts, 0, bound, &routers, "script recovered");
+    support::report(
+        "unweighted-script",
+        &roles.tag(),
+        "recover",
+        t0.elapsed(),
+        bound,
+    );
+    assert_eq!(
+        r1.count_logged("VRRP_Script(chk_httpd) succeeded"),
+        2,
+        "{}",
+        r1.describe()
+    );
+}
+
+#[test]
+fn unweighted_script_moves_mastership_ours_tracking_keepalived_peer() {
+    unweighted_script_case(Roles::OURS_MASTER);
+}
+
+#[test]
+fn unweighted_script_moves_mastership_keepalived_tracking_ours_peer() {
+    unweighted_script_case(Roles::KEEPALIVED_MASTER);
+}
+
+#[test]
+fn unweighted_script_moves_mastership_keepalived_reference() {
+    unweighted_script_case(Roles::REFERENCE);
+}
+
 /// A link to track on `host`: trk0, one end of a veth pair whose other end (trk1) stays in the
 /// same namespace (this kernel has no dummy interfaces), both up.
 fn tracked_link(host: &Host) {

@@ -18,6 +18,7 @@ use keepalived_config::Config;
 use keepalived_net::{Rtnl, Vmacs};
 use keepalived_vrrp::{
     Action, Engine, EngineAction, Event, GroupSpec, InstanceRef, Instant, State, SyncGroupOptions,
+    TrackerUpdate,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -32,6 +33,7 @@ use super::reload::ReloadRequest;
 use super::snapshot::{self, SnapshotRequest};
 use super::syncd::SyncDaemons;
 use super::timer::PreciseTimer;
+use super::track_log;
 use super::track_plan::TrackPlan;
 use super::trackers::Trackers;
 use crate::script::ScriptEnv;
@@ -184,6 +186,14 @@ pub async fn run(
     while let Ok(update) = track_rx.try_recv() {
         run.engine.handle_tracker(now, update);
     }
+    track_log::at_start(
+        &run.engine,
+        &run.tracks,
+        run.engine.instance_refs().into_iter().filter_map(|r| {
+            let cfg = &run.links.get(r.link)?.plans.get(r.id)?.cfg;
+            Some((r, cfg.name.as_str(), cfg.priority))
+        }),
+    );
     for (l, link) in run.links.iter_mut().enumerate() {
         link.remove_leftovers();
         if link.socket.is_none() {
@@ -240,7 +250,7 @@ pub async fn run(
             }
             update = track_rx.recv(), if trackers_open => {
                 match update {
-                    Some(update) => run.engine.handle_tracker(clock.now(), update),
+                    Some(update) => run.handle_tracker(clock.now(), update),
                     None => trackers_open = false,
                 }
             }
@@ -392,6 +402,21 @@ fn add_groups(
 }
 
 impl Running {
+    /// Applies a tracker's update to the engine, logging what keepalived logs about it.
+    pub fn handle_tracker(&mut self, now: Instant, update: TrackerUpdate) {
+        let links = &self.links;
+        track_log::file_update(
+            &self.engine,
+            &self.tracks,
+            update,
+            self.engine
+                .instance_refs()
+                .into_iter()
+                .filter_map(|r| Some((r, links.get(r.link)?.plans.get(r.id)?.cfg.name.as_str()))),
+        );
+        self.engine.handle_tracker(now, update);
+    }
+
     /// Executes every pending action of the engine (and runs the notifications of
     /// transitions); returns its next deadline.
     pub fn drain(&mut self) -> Option<Instant> {

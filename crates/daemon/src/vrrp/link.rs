@@ -507,7 +507,13 @@ impl Link {
                     .map_or(0, |i| i.priority());
                 self.log_transition(id, from, to, reason, priority);
             }
-            Action::PriorityChanged { .. } | Action::MasterRxLowerPriority { .. } => {
+            Action::PriorityChanged { from, to } => {
+                info!(
+                    "({}) Changing effective priority from {from} to {to}",
+                    self.name(id)
+                );
+            }
+            Action::MasterRxLowerPriority { .. } => {
                 debug!("({}) {action:?}", self.name(id));
             }
             Action::Warning(e) => {

@@ -25,6 +25,7 @@ pub mod timer;
 pub mod track_file;
 pub mod track_ids;
 pub mod track_link;
+pub mod track_log;
 pub mod track_plan;
 pub mod track_process;
 pub mod track_script;

@@ -29,7 +29,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use matcher::Matcher;
 use quorum::{Cause, Quorum};
@@ -369,10 +369,15 @@ fn report(t: &Tracker, change: Option<bool>, tx: &UnboundedSender<TrackerUpdate>
     let Some(up) = change else {
         return;
     };
+    // keepalived's line, then the count behind it.
     info!(
-        "vrrp_track_process {}: quorum {} ({} matching process(es))",
-        t.name,
+        "Quorum {} for tracked process {}",
         if up { "gained" } else { "lost" },
+        t.name
+    );
+    debug!(
+        "vrrp_track_process {}: {} matching process(es)",
+        t.name,
         t.pids.len()
     );
     let _ = tx.send(TrackerUpdate {

@@ -21,6 +21,8 @@ use crate::script::{PreparedScript, RunOutcome, ScriptEnv, ScriptError};
 /// One `vrrp_script`, ready to run.
 #[derive(Debug, Clone)]
 pub struct ScriptTrackerConfig {
+    /// The `vrrp_script`'s name.
+    pub name: String,
     /// The command and who runs it.
     pub script: Arc<PreparedScript>,
     /// Time between the starts of two runs.
@@ -53,6 +55,7 @@ impl ScriptTrackerConfig {
         )?;
         let interval = script.interval.max(Duration::from_millis(1));
         Ok(ScriptTrackerConfig {
+            name: script.name.clone(),
             script: prepared,
             interval,
             timeout: script.timeout.unwrap_or(interval),
@@ -62,36 +65,40 @@ impl ScriptTrackerConfig {
         })
     }
 
-    /// The status the engine should assume before the first report.
-    pub fn initial_value(&self) -> TrackerValue {
-        if self.init_fail {
-            TrackerValue::Down
-        } else {
-            TrackerValue::Up
-        }
+    /// The status to give the engine before the first result: Down with `init_fail`, else
+    /// none (the first result is always reported).
+    pub fn initial_value(&self) -> Option<TrackerValue> {
+        self.init_fail.then_some(TrackerValue::Down)
     }
 }
 
-/// `rise`/`fall` hysteresis over a script's results.
+/// `rise`/`fall` hysteresis over a script's results, counted as keepalived counts them: one
+/// number from 0 to `rise + fall - 1`, Up from `rise` on. A success while Down moves one step
+/// towards `rise` (the `rise`-th in a row turns it Up, straight to the top); a failure while Up
+/// moves one step down (the `fall`-th in a row turns it Down, straight to 0). Without
+/// `init_fail` the count starts at `rise - 1`, one success from Up, and the first result is
+/// reported whatever it is: a success turns it Up, a failure Down. With `init_fail` it starts
+/// at 0 (Down, already known to the engine): failures report nothing, `rise` successes are
+/// needed.
 #[derive(Debug, Clone)]
 pub struct Hysteresis {
     rise: u32,
     fall: u32,
-    up: bool,
-    /// Consecutive results disagreeing with `up`.
-    streak: u32,
-    /// No result yet and no `init_fail`: the first result decides alone.
+    /// keepalived's `result`: below `rise` Down, from `rise` up to `rise + fall - 1` Up.
+    result: u32,
+    /// No result yet and no `init_fail`: the first result is reported, success or failure.
     first: bool,
 }
 
 impl Hysteresis {
-    /// Starts Up (or Down with `init_fail`).
+    /// One success from Up, the first result decisive (or Down, needing `rise` successes,
+    /// with `init_fail`).
     pub fn new(rise: u32, fall: u32, init_fail: bool) -> Self {
+        let rise = rise.max(1);
         Hysteresis {
-            rise: rise.max(1),
+            rise,
             fall: fall.max(1),
-            up: !init_fail,
-            streak: 0,
+            result: if init_fail { 0 } else { rise - 1 },
             first: !init_fail,
         }
     }
@@ -99,28 +106,41 @@ impl Hysteresis {
     /// True while Up.
     #[cfg(test)]
     pub fn is_up(&self) -> bool {
-        self.up
+        self.result >= self.rise
     }
 
-    /// Records one result; returns the new status when it changed.
+    /// Records one result; returns the status to report (`true` Up) when it is one.
     pub fn record(&mut self, success: bool) -> Option<bool> {
-        if std::mem::take(&mut self.first) && !success {
-            self.up = false;
-            self.streak = 0;
-            return Some(false);
+        let first = std::mem::take(&mut self.first);
+        let top = self.rise + self.fall - 1;
+        if success {
+            if self.result + 1 < self.rise {
+                self.result += 1;
+                return None;
+            }
+            let turned_up = self.result < self.rise;
+            self.result = top;
+            return turned_up.then_some(true);
         }
-        if success == self.up {
-            self.streak = 0;
+        if self.result > self.rise {
+            self.result -= 1;
             return None;
         }
-        self.streak += 1;
-        let needed = if self.up { self.fall } else { self.rise };
-        if self.streak < needed {
-            return None;
-        }
-        self.up = success;
-        self.streak = 0;
-        Some(success)
+        let turned_down = self.result == self.rise || first;
+        self.result = 0;
+        turned_down.then_some(false)
+    }
+}
+
+/// What keepalived logs after `VRRP_Script(NAME) ` when a result changes the status:
+/// `succeeded`, `failed (exited with status N)`, `failed (due to signal N)`, `timed_out`.
+pub fn verdict(outcome: &RunOutcome) -> String {
+    match outcome {
+        RunOutcome::Exited(0) => "succeeded".to_owned(),
+        RunOutcome::Exited(code) => format!("failed (exited with status {code})"),
+        RunOutcome::Signalled(sig) => format!("failed (due to signal {sig})"),
+        RunOutcome::TimedOut => "timed_out".to_owned(),
+        RunOutcome::NotStarted(_) => format!("failed ({outcome})"),
     }
 }
 
@@ -147,8 +167,8 @@ impl Drop for ScriptTrackers {
 }
 
 /// Starts one task per script; each change of a script's status is sent on `tx` as a
-/// [`TrackerUpdate`] (the initial status is not sent: see
-/// [`ScriptTrackerConfig::initial_value`]). Must be called inside a tokio runtime. A task ends
+/// [`TrackerUpdate`], starting with the first result unless `init_fail` (the initial Down is
+/// not sent: see [`ScriptTrackerConfig::initial_value`]). Must be called inside a tokio runtime. A task ends
 /// when `tx`'s receiver is gone.
 pub fn spawn_script_trackers(
     scripts: Vec<(TrackerId, ScriptTrackerConfig)>,
@@ -196,6 +216,8 @@ async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<Trac
     let mut state = Hysteresis::new(cfg.rise, cfg.fall, cfg.init_fail);
     let mut next = Instant::now();
     let mut last_kind = None;
+    // keepalived's `last_status` starts at 0: the first non-zero exit is logged too.
+    let mut last_status = 0;
     let mut warned_overlap = false;
     loop {
         tokio::time::sleep_until(next).await;
@@ -204,6 +226,12 @@ async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<Trac
         }
         let outcome = cfg.script.run(&[], Some(cfg.timeout)).await;
         let k = kind(&outcome);
+        if let RunOutcome::Exited(status) = outcome
+            && status != last_status
+        {
+            info!("Script `{}` now returning {status}", cfg.name);
+            last_status = status;
+        }
         if !warned_overlap && next + cfg.interval < Instant::now() {
             warned_overlap = true;
             warn!("{label} ran longer than its interval; the starts it overlapped are skipped");
@@ -214,11 +242,10 @@ async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<Trac
         last_kind = Some(k);
         next = next_start(next, cfg.interval, Instant::now());
         if let Some(up) = state.record(outcome.is_success()) {
+            info!("{label} {}", verdict(&outcome));
             let value = if up {
-                info!("{label} succeeded");
                 TrackerValue::Up
             } else {
-                info!("{label} failed ({outcome})");
                 TrackerValue::Down
             };
             if tx.send(TrackerUpdate { id, value }).is_err() {

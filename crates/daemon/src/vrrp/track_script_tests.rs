@@ -8,35 +8,109 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::script::tests::{TempDir, argv, root_env};
 
+/// Feeds `results` (`+` success, `-` failure) and returns what was reported: `U` Up, `D`
+/// Down, `.` nothing.
+fn feed(h: &mut Hysteresis, results: &str) -> String {
+    results
+        .chars()
+        .map(|c| match h.record(c == '+') {
+            Some(true) => 'U',
+            Some(false) => 'D',
+            None => '.',
+        })
+        .collect()
+}
+
 #[test]
-fn hysteresis_rise_and_fall() {
-    // Started Up (no init_fail): the first result decides alone.
-    let mut h = Hysteresis::new(3, 2, false);
-    assert!(h.is_up());
-    assert_eq!(h.record(true), None);
-    assert_eq!(h.record(false), None);
-    assert_eq!(h.record(true), None, "a success resets the failure count");
-    assert_eq!(h.record(false), None);
-    assert_eq!(h.record(false), Some(false), "fall = 2");
-    assert_eq!(h.record(true), None);
-    assert_eq!(h.record(true), None);
-    assert_eq!(h.record(false), None, "a failure resets the success count");
-    assert_eq!(h.record(true), None);
-    assert_eq!(h.record(true), None);
-    assert_eq!(h.record(true), Some(true), "rise = 3");
-
-    let mut h = Hysteresis::new(3, 5, false);
-    assert_eq!(
-        h.record(false),
-        Some(false),
-        "the first failure counts alone"
+fn first_success_is_reported() {
+    // The script (rise 1, fall 2): the first success must reach the engine, which
+    // holds a weight-0 instance in INIT until then.
+    let mut h = Hysteresis::new(1, 2, false);
+    assert!(
+        !h.is_up(),
+        "unknown (one success from Up) before the first result"
     );
+    assert_eq!(feed(&mut h, "+"), "U");
+    assert!(h.is_up());
+    assert_eq!(
+        feed(&mut h, "++"),
+        "..",
+        "successes while Up report nothing"
+    );
+    // With rise 3, one success is still enough at start (keepalived: result = rise - 1).
+    let mut h = Hysteresis::new(3, 5, false);
+    assert_eq!(feed(&mut h, "+"), "U");
+}
 
+#[test]
+fn first_failure_is_reported() {
+    let mut h = Hysteresis::new(3, 5, false);
+    assert_eq!(feed(&mut h, "-"), "D", "the first failure counts alone");
+    assert!(!h.is_up());
+    assert_eq!(
+        feed(&mut h, "--"),
+        "..",
+        "failures while Down report nothing"
+    );
+    assert_eq!(
+        feed(&mut h, "++-++"),
+        ".....",
+        "a failure restarts the rise"
+    );
+    assert_eq!(feed(&mut h, "+"), "U", "rise 3 after the first failure");
+}
+
+#[test]
+fn init_fail_needs_rise_successes_and_reports_no_failure() {
     let mut h = Hysteresis::new(2, 2, true);
     assert!(!h.is_up(), "init_fail starts Down");
-    assert_eq!(h.record(false), None);
-    assert_eq!(h.record(true), None, "init_fail needs rise successes");
-    assert_eq!(h.record(true), Some(true));
+    assert_eq!(
+        feed(&mut h, "-"),
+        ".",
+        "Down is already known: not reported again"
+    );
+    assert_eq!(feed(&mut h, "+"), ".", "init_fail needs rise successes");
+    assert_eq!(feed(&mut h, "+"), "U");
+    let mut h = Hysteresis::new(1, 1, true);
+    assert_eq!(feed(&mut h, "--+"), "..U", "rise 1: the first success");
+}
+
+#[test]
+fn fall_and_rise_after_the_first_result() {
+    let mut h = Hysteresis::new(3, 2, false);
+    assert_eq!(feed(&mut h, "+"), "U");
+    assert_eq!(
+        feed(&mut h, "-+"),
+        "..",
+        "a success resets the failure count"
+    );
+    assert_eq!(feed(&mut h, "--"), ".D", "fall = 2");
+    assert_eq!(
+        feed(&mut h, "++-"),
+        "...",
+        "a failure resets the success count"
+    );
+    assert_eq!(feed(&mut h, "+++"), "..U", "rise = 3");
+    // fall 1: every first failure while Up turns it Down; rise 1 likewise.
+    let mut h = Hysteresis::new(1, 1, false);
+    assert_eq!(feed(&mut h, "+-+-"), "UDUD");
+    // The rise 1, fall 2.
+    let mut h = Hysteresis::new(1, 2, false);
+    assert_eq!(feed(&mut h, "+-+--+"), "U...DU");
+}
+
+#[test]
+fn verdicts_are_keepalived_texts() {
+    assert_eq!(verdict(&RunOutcome::Exited(0)), "succeeded");
+    assert_eq!(
+        verdict(&RunOutcome::Exited(3)),
+        "failed (exited with status 3)"
+    );
+    assert_eq!(
+        verdict(&RunOutcome::Signalled(9)),
+        "failed (due to signal 9)"
+    );
+    assert_eq!(verdict(&RunOutcome::TimedOut), "timed_out");
 }
 
 fn tracker(name: &str, words: &[&str], interval_ms: u64, timeout_ms: u64) -> ScriptTrackerConfig {
@@ -44,6 +118,7 @@ fn tracker(name: &str, words: &[&str], interval_ms: u64, timeout_ms: u64) -> Scr
         .prepare_as(format!("VRRP_Script({name})"), &argv(words), None, None)
         .expect("prepare");
     ScriptTrackerConfig {
+        name: name.to_owned(),
         script,
         interval: Duration::from_millis(interval_ms),
         timeout: Duration::from_millis(timeout_ms),
@@ -83,11 +158,20 @@ async fn rise_and_fall_follow_a_file() {
     let mut cfg = tracker("chk", &[path.to_str().unwrap_or_default()], 250, 1000);
     cfg.rise = 2;
     cfg.fall = 2;
-    assert_eq!(cfg.initial_value(), TrackerValue::Up);
+    assert_eq!(cfg.initial_value(), None);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let id = TrackerId(7);
     let _trackers = spawn_script_trackers(vec![(id, cfg)], tx);
 
+    let u = next(&mut rx, Duration::from_secs(2)).await;
+    assert_eq!(
+        u,
+        TrackerUpdate {
+            id,
+            value: TrackerValue::Up
+        },
+        "the first success is reported"
+    );
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(rx.try_recv().is_err(), "successes while Up report nothing");
     assert!(results(&log).len() >= 2, "{}", results(&log));
@@ -144,7 +228,7 @@ async fn init_fail_starts_down_and_needs_rise_successes() {
     let mut cfg = tracker("chk", &[path.to_str().unwrap_or_default()], 200, 1000);
     cfg.init_fail = true;
     cfg.rise = 3;
-    assert_eq!(cfg.initial_value(), TrackerValue::Down);
+    assert_eq!(cfg.initial_value(), Some(TrackerValue::Down));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let _trackers = spawn_script_trackers(vec![(TrackerId(0), cfg)], tx);
     let u = next(&mut rx, Duration::from_secs(3)).await;
@@ -216,6 +300,15 @@ async fn a_hanging_script_delays_nothing_else() {
     let quick = tracker("quick", &[flip.to_str().unwrap_or_default()], 100, 1000);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let _trackers = spawn_script_trackers(vec![(TrackerId(0), hang), (TrackerId(1), quick)], tx);
+    let first = next(&mut rx, Duration::from_secs(1)).await;
+    assert_eq!(
+        first,
+        TrackerUpdate {
+            id: TrackerId(1),
+            value: TrackerValue::Up
+        },
+        "the quick script's first success"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(&state, "1").expect("write");
     let start = Instant::now();

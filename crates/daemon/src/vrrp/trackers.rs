@@ -117,7 +117,7 @@ impl Trackers {
             }
             let runner = match ScriptTrackerConfig::from_model(script, env) {
                 Ok(cfg) => {
-                    if cfg.initial_value() == TrackerValue::Down {
+                    if cfg.initial_value() == Some(TrackerValue::Down) {
                         engine.handle_tracker(now, down(*id));
                     }
                     spawn_script_trackers(vec![(*id, cfg)], self.tx.clone())

@@ -450,7 +450,8 @@ impl Engine {
     }
 
     /// The trackers that apply to `r`: its own (filtered inside a sync group) and its group's.
-    fn effective_tracks(&self, r: InstanceRef) -> Vec<Tracked> {
+    #[must_use]
+    pub fn effective_tracks(&self, r: InstanceRef) -> Vec<Tracked> {
         let Some(m) = self.member(r) else {
             return Vec::new();
         };
