@@ -19,9 +19,11 @@ pub enum InitialState {
     /// `state BACKUP`: wait Master_Down_Interval for a master.
     #[default]
     Backup,
-    /// `state MASTER`: as keepalived, enter Backup with a Master_Down_Timer that expires at once,
-    /// so the instance becomes master immediately unless an advert of a better master is
-    /// processed first; a better master heard later takes over again.
+    /// `state MASTER`. keepalived 2.2.7 starts such an instance in Backup with the full
+    /// Master_Down_Interval unless it is the address owner (priority 255), which is master at
+    /// once whatever its `state`; so below 255 this changes nothing in the engine. Its effects
+    /// are in the configuration (keepalived clears `nopreempt` and `preempt_delay` with it, and
+    /// clears `state MASTER` itself with `auth_type AH`) and in state dumps.
     Master,
 }
 

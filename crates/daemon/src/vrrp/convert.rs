@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{
-    AuthType, Broadcast, InitialState as CfgInitialState, RouteType, RuleAction as CfgRuleAction,
-    RuleAddr, VirtualAddress, VirtualRoute, VirtualRule, VrrpInstance, VrrpVersion,
+    AuthType, Broadcast, RouteType, RuleAction as CfgRuleAction, RuleAddr, VirtualAddress,
+    VirtualRoute, VirtualRule, VrrpInstance, VrrpVersion,
 };
 use keepalived_config::{Config, Loc};
 use keepalived_net::{
@@ -612,11 +612,18 @@ fn plan_instance(
     );
     cfg.priority = inst.effective_priority();
     cfg.adver_int = adver_int;
-    cfg.preempt = inst.preempt;
-    cfg.preempt_delay = inst.preempt_delay;
-    cfg.initial_state = match inst.state {
-        CfgInitialState::Master => InitialState::Master,
-        CfgInitialState::Backup => InitialState::Backup,
+    // keepalived: `state MASTER` (unless AH cleared it) clears `nopreempt` and `preempt_delay`.
+    let master = inst.runs_state_master();
+    cfg.preempt = inst.preempt || master;
+    cfg.preempt_delay = if master {
+        Duration::ZERO
+    } else {
+        inst.preempt_delay
+    };
+    cfg.initial_state = if master {
+        InitialState::Master
+    } else {
+        InitialState::Backup
     };
     // The instance's default (3) defers to the global `vrrp_down_timer_adverts`.
     cfg.down_timer_adverts = if inst.down_timer_adverts == 3 {
