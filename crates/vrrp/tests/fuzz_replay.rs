@@ -159,6 +159,7 @@ fn checker_rejects_broken_sequences() {
             addrs: cfg.vips.clone(),
         },
         checksum: cfg.checksum,
+        ah: None,
     };
     assert!(
         c.clone()

@@ -39,6 +39,7 @@
     )
 )]
 
+mod ah;
 mod reconfig;
 mod rx;
 
@@ -56,7 +57,8 @@ use crate::stats::InstanceStats;
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::timing::{self, Centisecs};
-use crate::wire::vrrp::Repr;
+use crate::wire::vrrp::{Auth, Repr};
+use ah::AhCounter;
 
 /// Priority of the address owner.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -87,6 +89,8 @@ pub struct Instance {
     timers: TimerTable,
     actions: VecDeque<Action>,
     stats: InstanceStats,
+    /// `auth_type AH`: the sequence numbers (unused otherwise).
+    ah: AhCounter,
 }
 
 impl Instance {
@@ -107,6 +111,7 @@ impl Instance {
             timers: TimerTable::default(),
             actions: VecDeque::new(),
             stats: InstanceStats::default(),
+            ah: AhCounter::default(),
         })
     }
 
@@ -192,6 +197,12 @@ impl Instance {
             }
             _ => false,
         }
+    }
+
+    /// `auth_type AH`: the last sequence number sent or accepted (0 after start-up).
+    #[must_use]
+    pub fn ah_seq(&self) -> u32 {
+        self.ah.seq
     }
 
     /// The counters.
@@ -384,6 +395,7 @@ impl Instance {
         match to {
             State::Master => {
                 self.master_adver_int = self.cfg.adver_int;
+                self.ah.on_master();
                 self.stats.become_master += 1;
                 self.stats.new_master_reason = reason.new_master_reason();
                 // RFC 9568 §6.4.1 (330-345) / §6.4.2 (520-535): advert, addresses, gratuitous
@@ -427,9 +439,11 @@ impl Instance {
             auth: self.cfg.auth,
             addrs: self.cfg.vips.clone(),
         };
+        let ah = (self.cfg.auth == Auth::IpAh).then(|| self.ah.next_seal(self.cfg.ah_key));
         self.actions.push_back(Action::SendAdvert {
             repr,
             checksum: self.cfg.checksum,
+            ah,
         });
     }
 }
