@@ -632,6 +632,7 @@ fn plan_instance(
         inst.down_timer_adverts
     };
     cfg.check_ttl = !inst.is_unicast();
+    cfg.unicast = inst.is_unicast();
     cfg.strict_addr_check = inst.strict_mode.unwrap_or(defs.vrrp_strict);
     cfg.checksum = ChecksumCaps {
         v3_checksum_as_v2: inst.v3_checksum_as_v2 || defs.v3_checksum_as_v2,
@@ -640,7 +641,10 @@ fn plan_instance(
     if let (Some(auth), Version::V2) = (&inst.authentication, version) {
         cfg.auth = match auth.auth_type {
             AuthType::Pass => Auth::simple(auth.pass.as_bytes()),
-            AuthType::Ah => return Err("auth_type AH is not supported".to_owned()),
+            AuthType::Ah => {
+                cfg.set_ah(auth.pass.as_bytes());
+                cfg.auth
+            }
         };
     }
     let g = &inst.garp;
