@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use super::*;
 use crate::config::InitialState;
-use crate::error::RxError;
+use crate::error::{PeerError, RxError};
 use crate::stats::InstanceStats;
 use crate::timing::Version;
 use crate::wire::ChecksumCaps;
@@ -722,3 +722,6 @@ fn poll_timeout_never_in_the_past_after_handling() {
         assert_eq!(i.timer(Timer::Adver).is_some(), i.state() == State::Master);
     }
 }
+
+#[path = "ah_tests.rs"]
+mod ah_tests;
