@@ -504,6 +504,64 @@ fn state_master_without_priority_is_the_address_owner() {
     assert_eq!(r.config.vrrp.instances[0].effective_priority(), 255);
 }
 
+/// keepalived 2.2.7's `vrrp_complete_instance`: `state MASTER` below 255 with `auth_type AH` is
+/// cleared to BACKUP; `state MASTER` clears `nopreempt` and `preempt_delay`; strict mode and
+/// VRRPv3 refuse authentication. Each is reported as keepalived reports it (`-t` fails).
+#[test]
+fn state_master_and_authentication_are_checked_as_keepalived_does() {
+    let conf = |body: &str| {
+        format!(
+            "vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n{body}\n virtual_ipaddress {{ 192.0.2.1 }}\n}}\n"
+        )
+    };
+    let ah = " authentication {\n  auth_type AH\n  auth_pass s3cret\n }\n";
+    let (r, errors) = read(&conf(&format!(
+        " state MASTER\n priority 90\n nopreempt\n{ah}"
+    )));
+    assert_eq!(
+        errors,
+        ["1: (V) Initial state master is incompatible with AH authentication - clearing"]
+    );
+    // Cleared to BACKUP first, so nopreempt stays (as in keepalived).
+    assert!(!r.config.vrrp.instances[0].runs_state_master());
+    // The owner keeps `state MASTER` with AH.
+    let (r, errors) = read(&conf(&format!(" state MASTER\n{ah}")));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(r.config.vrrp.instances[0].runs_state_master());
+
+    let (r, errors) = read(&conf(
+        " state MASTER\n priority 90\n nopreempt\n preempt_delay 5",
+    ));
+    assert_eq!(
+        errors,
+        [
+            "1: (V) Warning - nopreempt will not work with initial state MASTER - clearing",
+            "1: (V) Warning - preempt delay will not work with initial state MASTER - clearing",
+        ]
+    );
+    assert!(r.config.vrrp.instances[0].runs_state_master());
+    let (_, errors) = read(&conf(" state MASTER\n priority 90"));
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let (_, errors) = read(&conf(&format!(" strict_mode on\n{ah}")));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("Strict mode does not support authentication")),
+        "{errors:?}"
+    );
+    let (_, errors) = read(&format!(
+        "vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n version 2\n native_ipv6\n{ah} virtual_ipaddress {{ 2001:db8::1 }}\n}}\n"
+    ));
+    // IPv6 runs VRRPv3, which refuses authentication before keepalived's IPv6 check.
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("VRRP version 3 does not support authentication")),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn bad_entries_are_dropped_and_the_rest_kept() {
     let (r, errors) = read(

@@ -78,6 +78,6 @@ pub use vmac::{
     vrrp_mac,
 };
 pub use vrrp_socket::{
-    IpFamily, PROTO_VRRP, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
+    IpFamily, PROTO_AH, PROTO_VRRP, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_TTL, VrrpSocket,
     VrrpSocketConfig,
 };

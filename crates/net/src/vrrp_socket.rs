@@ -1,5 +1,7 @@
 //! Raw IP protocol 112 sockets for sending and receiving VRRP adverts on one
-//! interface, IPv4 or IPv6.
+//! interface, IPv4 or IPv6, and, beside them as keepalived opens them, raw
+//! protocol 51 sockets for adverts behind an IPsec AH (`auth_type AH`, IPv4
+//! only, `IP_HDRINCL`: the sender writes the IP header its ICV covers).
 //!
 //! A [`VrrpSocket`] is bound to its interface (`SO_BINDTODEVICE`), joins the
 //! VRRP multicast group there (224.0.0.18 or ff02::12 unless configured
@@ -46,6 +48,8 @@ use crate::link::ifindex;
 
 /// The IP protocol number of VRRP.
 pub const PROTO_VRRP: u8 = 112;
+/// The IP protocol number of IPsec AH (`auth_type AH` adverts).
+pub const PROTO_AH: u8 = 51;
 /// The IPv4 VRRP multicast group (RFC 9568 §5.1.1.2).
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// The IPv6 VRRP multicast group, `ff02::12` (RFC 9568 §5.1.2.2).
@@ -104,6 +108,10 @@ pub struct VrrpSocketConfig {
     /// lets the kernel choose (the interface's primary address for IPv4, its
     /// link-local address for multicast IPv6).
     pub src: Option<IpAddr>,
+    /// An IPsec AH socket (`auth_type AH`, IPv4 only): IP protocol 51 instead
+    /// of 112, and `IP_HDRINCL`, because the AH's integrity check covers the
+    /// IP header, so the sender writes it ([`VrrpSocket::send_datagram`]).
+    pub ah: bool,
 }
 
 impl VrrpSocketConfig {
@@ -115,6 +123,7 @@ impl VrrpSocketConfig {
             family: IpFamily::V4,
             group: Some(VRRP_GROUP_V4.into()),
             src: None,
+            ah: false,
         }
     }
 
@@ -126,6 +135,7 @@ impl VrrpSocketConfig {
             family: IpFamily::V6,
             group: Some(VRRP_GROUP_V6.into()),
             src: None,
+            ah: false,
         }
     }
 
@@ -133,6 +143,13 @@ impl VrrpSocketConfig {
     #[must_use]
     pub fn with_src(mut self, src: IpAddr) -> VrrpSocketConfig {
         self.src = Some(src);
+        self
+    }
+
+    /// Makes it an IPsec AH socket (protocol 51, `IP_HDRINCL`).
+    #[must_use]
+    pub fn with_ah(mut self, ah: bool) -> VrrpSocketConfig {
+        self.ah = ah;
         self
     }
 
@@ -149,6 +166,9 @@ impl VrrpSocketConfig {
     /// # Errors
     /// [`NetError::InvalidArgument`] saying what is wrong.
     pub fn validate(&self) -> Result<()> {
+        if self.ah && self.family != IpFamily::V4 {
+            return Err(invalid("AH authentication is IPv4 only".to_owned()));
+        }
         if let Some(group) = self.group {
             if IpFamily::of(&group) != self.family {
                 return Err(invalid(format!(
@@ -205,6 +225,7 @@ pub struct VrrpSocket {
     ifindex: u32,
     group: Option<IpAddr>,
     src: Option<IpAddr>,
+    ah: bool,
 }
 
 impl VrrpSocket {
@@ -227,12 +248,18 @@ impl VrrpSocket {
             let ifname = config.ifname.clone();
             move |source| NetError::Socket { op, ifname, source }
         };
+        let proto = if config.ah { PROTO_AH } else { PROTO_VRRP };
         let socket = Socket::new(
             domain,
             Type::RAW.cloexec(),
-            Some(Protocol::from(i32::from(PROTO_VRRP))),
+            Some(Protocol::from(i32::from(proto))),
         )
         .map_err(ctx("socket"))?;
+        if config.ah {
+            socket
+                .set_header_included_v4(true)
+                .map_err(ctx("IP_HDRINCL"))?;
+        }
         socket
             .bind_device(Some(config.ifname.as_bytes()))
             .map_err(ctx("SO_BINDTODEVICE"))?;
@@ -292,6 +319,7 @@ impl VrrpSocket {
             ifindex,
             group: config.group,
             src: config.src,
+            ah: config.ah,
         })
     }
 
@@ -393,6 +421,35 @@ impl VrrpSocket {
             }
         };
         sent.map_err(io::Error::from)
+    }
+
+    /// Sends one whole IPv4 datagram, header included (an AH socket's adverts:
+    /// the header, source and Identification are the caller's), to `dst`.
+    ///
+    /// # Errors
+    /// `InvalidInput` if this is not an AH socket or `dst` is not IPv4;
+    /// otherwise the kernel's error.
+    pub fn send_datagram(&self, datagram: &[u8], dst: IpAddr) -> io::Result<usize> {
+        let IpAddr::V4(dst) = dst else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "AH adverts are IPv4 only",
+            ));
+        };
+        if !self.ah {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not an AH socket (no IP_HDRINCL)",
+            ));
+        }
+        let addr = socket2::SockAddr::from(SocketAddrV4::new(dst, 0));
+        self.socket.send_to(datagram, &addr)
+    }
+
+    /// Whether this is an IPsec AH socket (protocol 51, header included).
+    #[must_use]
+    pub fn is_ah(&self) -> bool {
+        self.ah
     }
 
     /// Receives one datagram into `buf` without waiting; see [`Received`]

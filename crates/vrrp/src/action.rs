@@ -5,6 +5,7 @@ use core::net::IpAddr;
 use crate::error::PeerError;
 use crate::state::{Reason, State};
 use crate::wire::ChecksumCaps;
+use crate::wire::ah::AhSeal;
 use crate::wire::vrrp::Repr;
 
 /// One effect. Drain them with `poll_action` after every `handle_*` call, and execute them in
@@ -14,12 +15,15 @@ use crate::wire::vrrp::Repr;
 pub enum Action {
     /// Send this advert (to the multicast group or each unicast peer). Emit it with
     /// [`Repr::emit`] from the instance's primary address and these checksum options, TTL /
-    /// hop limit 255.
+    /// hop limit 255; with `ah`, wrap it with [`crate::wire::ah::emit_datagram`] (the same
+    /// seal for every unicast peer).
     SendAdvert {
         /// The advert.
         repr: Repr,
         /// Checksum options for [`Repr::emit`].
         checksum: ChecksumCaps,
+        /// `auth_type AH`: the key, sequence number and IP Identification of this advert.
+        ah: Option<AhSeal>,
     },
     /// Add the virtual addresses (and routes and rules) to the interface.
     AddVips,

@@ -11,6 +11,7 @@ use core::time::Duration;
 use crate::error::ConfigError;
 use crate::timing::{Centisecs, Version};
 use crate::wire::ChecksumCaps;
+use crate::wire::ah::AhKey;
 use crate::wire::vrrp::{AddrList, Auth, Family};
 
 /// keepalived's `state`: the state an instance asks for at start-up.
@@ -19,9 +20,11 @@ pub enum InitialState {
     /// `state BACKUP`: wait Master_Down_Interval for a master.
     #[default]
     Backup,
-    /// `state MASTER`: as keepalived, enter Backup with a Master_Down_Timer that expires at once,
-    /// so the instance becomes master immediately unless an advert of a better master is
-    /// processed first; a better master heard later takes over again.
+    /// `state MASTER`. keepalived 2.2.7 starts such an instance in Backup with the full
+    /// Master_Down_Interval unless it is the address owner (priority 255), which is master at
+    /// once whatever its `state`; so below 255 this changes nothing in the engine. Its effects
+    /// are in the configuration (keepalived clears `nopreempt` and `preempt_delay` with it, and
+    /// clears `state MASTER` itself with `auth_type AH`) and in state dumps.
     Master,
 }
 
@@ -68,8 +71,11 @@ pub struct InstanceConfig {
     pub primary_addr: IpAddr,
     /// The virtual addresses carried in adverts (`virtual_ipaddress`, first family only).
     pub vips: AddrList,
-    /// `authentication` (v2 only).
+    /// `authentication` (v2 only): the auth type, and for PASS the password.
     pub auth: Auth,
+    /// The `auth_pass` of `auth_type AH`: the HMAC-MD5 key (8 bytes, zero-padded, as keepalived
+    /// uses it); only used with [`Auth::IpAh`].
+    pub ah_key: AhKey,
     /// `preempt` (true) / `nopreempt` (false).
     pub preempt: bool,
     /// `preempt_delay`: after start-up or after first hearing a lower-priority master, keep
@@ -81,6 +87,9 @@ pub struct InstanceConfig {
     pub down_timer_adverts: u8,
     /// Require TTL / hop limit 255 (RFC; keepalived can relax it for unicast).
     pub check_ttl: bool,
+    /// Adverts go to unicast peers (keepalived's `unicast_peer`): the AH ICV then covers the
+    /// TTL as zero, since `unicast_ttl` may change it.
+    pub unicast: bool,
     /// keepalived's `strict_mode` for the address list: drop adverts whose addresses differ from
     /// ours (otherwise they are only counted and reported).
     pub strict_addr_check: bool,
@@ -110,15 +119,26 @@ impl InstanceConfig {
             primary_addr,
             vips,
             auth: Auth::None,
+            ah_key: [0; 8],
             preempt: true,
             preempt_delay: Duration::ZERO,
             initial_state: InitialState::Backup,
             down_timer_adverts: 3,
             check_ttl: true,
+            unicast: false,
             strict_addr_check: false,
             checksum: ChecksumCaps::default(),
             garp: GarpConfig::default(),
         }
+    }
+
+    /// Sets `auth_type AH` with `pass` as the key (cut to 8 bytes and zero-padded).
+    pub fn set_ah(&mut self, pass: &[u8]) {
+        self.auth = Auth::IpAh;
+        self.ah_key = match Auth::simple(pass) {
+            Auth::Simple(k) => k,
+            _ => [0; 8],
+        };
     }
 
     /// The address family.

@@ -20,6 +20,7 @@ use crate::instance::Instance;
 use crate::state::Event;
 use crate::stats::GlobalStats;
 use crate::time::Instant;
+use crate::wire::ah;
 use crate::wire::ip::{self, RxMeta};
 use crate::wire::vrrp::{Family, Packet};
 
@@ -223,12 +224,48 @@ impl Router {
         result.map(|()| id)
     }
 
-    /// Handles a whole IPv4 or IPv6 datagram (header included).
+    /// Handles a whole IPv4 datagram of protocol 51: an advert behind an IPsec AH
+    /// (`auth_type AH`), routed by the VRID of the advert inside.
+    pub fn handle_ah_datagram(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+    ) -> Result<InstanceId, PeerError> {
+        let split = ah::split(bytes).map_err(|e| {
+            self.stats.record(&e);
+            e.from_peer(ip_src(bytes))
+        })?;
+        let (meta, rx) = split;
+        let routed = Packet::new_checked(rx.vrrp).and_then(|p| {
+            self.find(Family::of(&meta.src), p.vrid())
+                .ok_or(RxError::VridUnknown { vrid: p.vrid() })
+        });
+        let id = routed.map_err(|e| {
+            self.stats.record(&e);
+            e.from_peer(meta.src)
+        })?;
+        let inst = self
+            .instances
+            .get_mut(id)
+            .ok_or(RxError::VridUnknown { vrid: 0 }.from_peer(meta.src))?;
+        let result = inst.handle_ah_datagram(now, &meta, &rx);
+        self.touch(id);
+        if let Err(e) = &result {
+            self.stats.record(&e.error);
+        }
+        result.map(|()| id)
+    }
+
+    /// Handles a whole IPv4 or IPv6 datagram (header included); IPv4 protocol 51 goes to
+    /// [`Router::handle_ah_datagram`].
     pub fn handle_ip_datagram(
         &mut self,
         now: Instant,
         bytes: &[u8],
     ) -> Result<InstanceId, PeerError> {
+        if ip::Ipv4Packet::new_checked(bytes).is_ok_and(|p| p.protocol() == ah::PROTO_AH) {
+            return self.handle_ah_datagram(now, bytes);
+        }
         match ip::parse_datagram(bytes) {
             Ok((meta, payload)) => self.handle_datagram(now, &meta, payload),
             Err(e) => {
@@ -279,4 +316,11 @@ impl Router {
             .filter_map(|(_, i)| i.poll_timeout())
             .min()
     }
+}
+
+/// The IPv4 source of `bytes`, or 0.0.0.0 (for errors about a datagram that could not be split).
+fn ip_src(bytes: &[u8]) -> core::net::IpAddr {
+    ip::Ipv4Packet::new_checked(bytes)
+        .map_or(core::net::Ipv4Addr::UNSPECIFIED, |p| p.src())
+        .into()
 }

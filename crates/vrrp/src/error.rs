@@ -91,8 +91,8 @@ pub enum RxError {
         /// The auth type field.
         got: u8,
     },
-    /// A known authentication type other than ours, including IP AH (type 2), which is
-    /// recognised but not supported (`vrrpStatsAuthTypeMismatch`).
+    /// A known authentication type other than ours, or an AH header on an instance without
+    /// `auth_type AH` (or none on one with it) (`vrrpStatsAuthTypeMismatch`).
     AuthTypeMismatch {
         /// The auth type field.
         got: u8,
@@ -101,6 +101,27 @@ pub enum RxError {
     },
     /// The simple password differs (`vrrpStatsAuthFailures`).
     AuthFailure,
+    /// IPsec AH: the ICV does not verify with our key: another password, or the packet was
+    /// changed (`vrrpStatsAuthFailures`).
+    AhIcv,
+    /// IPsec AH: the SPI is not the sender's address (`vrrpStatsAuthFailures`).
+    AhSpi {
+        /// The SPI received.
+        spi: u32,
+    },
+    /// IPsec AH: a sequence number not above the last one accepted or sent, a replay
+    /// (`vrrpStatsAuthFailures`).
+    AhReplay {
+        /// The sequence number received.
+        seq: u32,
+        /// Ours: the highest accepted or sent.
+        last: u32,
+    },
+    /// IPsec AH protecting another protocol than VRRP (dropped, counted as an IP error).
+    AhNextHeader {
+        /// The Next Header field.
+        got: u8,
+    },
     /// The address list differs from our virtual addresses (`vrrpStatisticsAddressListErrors`).
     AddressList,
 }
@@ -113,6 +134,7 @@ impl RxError {
             RxError::IpTruncated { .. }
             | RxError::IpHeader { .. }
             | RxError::IpProtocol { .. }
+            | RxError::AhNextHeader { .. }
             | RxError::Truncated { .. }
             | RxError::Version { .. }
             | RxError::Checksum { .. }
@@ -125,9 +147,10 @@ impl RxError {
     #[must_use]
     pub fn counter(&self) -> &'static str {
         match self {
-            RxError::IpTruncated { .. } | RxError::IpHeader { .. } | RxError::IpProtocol { .. } => {
-                "ip_errors"
-            }
+            RxError::IpTruncated { .. }
+            | RxError::IpHeader { .. }
+            | RxError::IpProtocol { .. }
+            | RxError::AhNextHeader { .. } => "ip_errors",
             RxError::Truncated { .. } | RxError::PacketLength { .. } => "packet_length_errors",
             RxError::Version { .. } => "version_errors",
             RxError::Checksum { .. } => "checksum_errors",
@@ -137,7 +160,10 @@ impl RxError {
             RxError::AdverInterval { .. } => "advert_interval_errors",
             RxError::InvalidAuthType { .. } => "invalid_authtype",
             RxError::AuthTypeMismatch { .. } => "authtype_mismatch",
-            RxError::AuthFailure => "auth_failures",
+            RxError::AuthFailure
+            | RxError::AhIcv
+            | RxError::AhSpi { .. }
+            | RxError::AhReplay { .. } => "auth_failures",
             RxError::AddressList => "addr_list_errors",
         }
     }
@@ -177,6 +203,15 @@ impl fmt::Display for RxError {
                 write!(f, "authentication type {got}, ours is {expected}")
             }
             RxError::AuthFailure => f.write_str("authentication failure (password mismatch)"),
+            RxError::AhIcv => f.write_str("IPsec AH: invalid HMAC-MD5 value (bad password?)"),
+            RxError::AhSpi { spi } => write!(f, "IPsec AH: SPI {spi:#010x} is not the sender"),
+            RxError::AhReplay { seq, last } => write!(
+                f,
+                "IPsec AH: sequence number {seq} already processed (ours {last})"
+            ),
+            RxError::AhNextHeader { got } => {
+                write!(f, "IPsec AH protects protocol {got}, not VRRP")
+            }
             RxError::AddressList => f.write_str("address list differs from our virtual addresses"),
         }
     }

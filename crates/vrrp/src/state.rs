@@ -39,8 +39,6 @@ pub enum Reason {
     Startup,
     /// Start-up as the address owner (priority 255): master at once (RFC 9568 §6.4.1).
     AddressOwner,
-    /// `state MASTER` at start-up (the immediate Master_Down_Timer expired).
-    InitialStateMaster,
     /// Master_Down_Timer expired: no (acceptable) advert from a master (RFC 6527
     /// `masterNoResponse`; after a priority-0 advert this is Skew_Time).
     MasterDown,
@@ -67,7 +65,6 @@ impl Reason {
     pub fn new_master_reason(self) -> u8 {
         match self {
             Reason::AddressOwner => 1,
-            Reason::InitialStateMaster => 2,
             Reason::MasterDown | Reason::SyncGroup => 3,
             _ => 0,
         }
@@ -79,7 +76,6 @@ impl fmt::Display for Reason {
         f.write_str(match self {
             Reason::Startup => "start-up",
             Reason::AddressOwner => "address owner",
-            Reason::InitialStateMaster => "initial state MASTER",
             Reason::MasterDown => "master down timer expired",
             Reason::HigherPriorityAdvert => "higher priority advert received",
             Reason::InterfaceDown => "interface down",

@@ -27,7 +27,8 @@ pub struct InstanceStats {
     pub invalid_authtype: u64,
     /// Auth type not ours (`vrrpStatsAuthTypeMismatch`, `authtype_mismatch`).
     pub authtype_mismatch: u64,
-    /// Password mismatch (`vrrpStatsAuthFailures`, `auth_failure`).
+    /// Password mismatch, or an AH that does not verify or is replayed (`vrrpStatsAuthFailures`,
+    /// `auth_failure`).
     pub auth_failures: u64,
     /// Priority-0 adverts received (`vrrpStatisticsRcvdPriZeroPackets`, `pri_zero_rcvd`).
     pub pri_zero_rcvd: u64,
@@ -48,7 +49,10 @@ impl InstanceStats {
             RxError::AddressList => &mut self.addr_list_errors,
             RxError::InvalidAuthType { .. } => &mut self.invalid_authtype,
             RxError::AuthTypeMismatch { .. } => &mut self.authtype_mismatch,
-            RxError::AuthFailure => &mut self.auth_failures,
+            RxError::AuthFailure
+            | RxError::AhIcv
+            | RxError::AhSpi { .. }
+            | RxError::AhReplay { .. } => &mut self.auth_failures,
             _ => return false,
         };
         *counter += 1;
@@ -80,9 +84,10 @@ impl GlobalStats {
             RxError::Version { .. } => &mut self.version_errors,
             RxError::VridUnknown { .. } => &mut self.vrid_errors,
             RxError::Truncated { .. } => &mut self.truncated,
-            RxError::IpTruncated { .. } | RxError::IpHeader { .. } | RxError::IpProtocol { .. } => {
-                &mut self.ip_errors
-            }
+            RxError::IpTruncated { .. }
+            | RxError::IpHeader { .. }
+            | RxError::IpProtocol { .. }
+            | RxError::AhNextHeader { .. } => &mut self.ip_errors,
             _ => return false,
         };
         *counter += 1;
@@ -122,6 +127,10 @@ mod tests {
                 expected: 0,
             },
             RxError::AuthFailure,
+            RxError::AhIcv,
+            RxError::AhSpi { spi: 1 },
+            RxError::AhReplay { seq: 1, last: 2 },
+            RxError::AhNextHeader { got: 6 },
             RxError::AddressList,
         ];
         for e in all {

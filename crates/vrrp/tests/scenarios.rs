@@ -246,7 +246,7 @@ fn json_str(s: &str) -> String {
 
 fn action_json(a: &Action, cfg: &InstanceConfig) -> String {
     match a {
-        Action::SendAdvert { repr, checksum } => {
+        Action::SendAdvert { repr, checksum, .. } => {
             let dst: IpAddr = match cfg.primary_addr {
                 IpAddr::V4(_) => MCAST_V4.into(),
                 IpAddr::V6(_) => MCAST_V6.into(),

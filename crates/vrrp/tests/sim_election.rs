@@ -153,24 +153,36 @@ fn address_owner_becomes_master_at_once() {
     assert_eq!(entered(&lan, 0, State::Backup, started), Some(started));
 }
 
+/// keepalived 2.2.7: a `state MASTER` router below priority 255 joining a LAN with a live
+/// master of higher priority never becomes master (it starts in Backup with the full
+/// Master_Down_Interval and hears the master first); alone, it takes over after exactly that
+/// interval, like `state BACKUP`.
 #[test]
-fn initial_state_master_takes_over_at_start_then_yields_to_better() {
-    let mut m = v2(1, 100);
-    m.initial_state = InitialState::Master;
-    let mut lan = lan(vec![m]);
-    assert_eq!(lan.state(0, VRID), State::Backup);
-    lan.run_for(Duration::ZERO);
-    assert_eq!(lan.state(0, VRID), State::Master);
-    let (_, _, reason) = lan.transitions(0, VRID).into_iter().last().unwrap();
-    assert_eq!(reason, Reason::InitialStateMaster);
-    // A better router with `state MASTER` too takes over at its start.
-    let mut better = v2(2, 200);
-    better.initial_state = InitialState::Master;
-    lan.run_for(secs(5));
-    let b = lan.add_node("b", vec![better]);
-    lan.start(b);
-    lan.run_for(secs(5));
-    assert_sole_master(&lan, b, 2);
+fn initial_state_master_joining_a_live_master_never_takes_over() {
+    let mut net = lan(vec![v2(1, 100)]);
+    net.run_for(secs(5));
+    assert_sole_master(&net, 0, 1);
+    let mut joiner = v2(2, 90);
+    joiner.initial_state = InitialState::Master;
+    let j = net.add_node("j", vec![joiner]);
+    net.start(j);
+    let joined = net.now();
+    net.run_for(secs(20));
+    assert_sole_master(&net, 0, 2);
+    assert_eq!(entered(&net, j, State::Master, joined), None);
+    assert!(net.adverts(j, VRID).is_empty());
+
+    // Alone, the same router is master after 3 + 166/256 s, for want of a master.
+    let mut alone = v2(2, 90);
+    alone.initial_state = InitialState::Master;
+    let mut solo = lan(vec![alone]);
+    solo.run_for(secs(5));
+    assert_eq!(
+        entered(&solo, 0, State::Master, Instant::ZERO),
+        Some(Instant::from_nanos(3_648_437_500))
+    );
+    let (_, _, reason) = solo.transitions(0, VRID).into_iter().last().unwrap();
+    assert_eq!(reason, Reason::MasterDown);
 }
 
 #[test]

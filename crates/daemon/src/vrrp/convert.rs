@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{
-    AuthType, Broadcast, InitialState as CfgInitialState, RouteType, RuleAction as CfgRuleAction,
-    RuleAddr, VirtualAddress, VirtualRoute, VirtualRule, VrrpInstance, VrrpVersion,
+    AuthType, Broadcast, RouteType, RuleAction as CfgRuleAction, RuleAddr, VirtualAddress,
+    VirtualRoute, VirtualRule, VrrpInstance, VrrpVersion,
 };
 use keepalived_config::{Config, Loc};
 use keepalived_net::{
@@ -612,11 +612,18 @@ fn plan_instance(
     );
     cfg.priority = inst.effective_priority();
     cfg.adver_int = adver_int;
-    cfg.preempt = inst.preempt;
-    cfg.preempt_delay = inst.preempt_delay;
-    cfg.initial_state = match inst.state {
-        CfgInitialState::Master => InitialState::Master,
-        CfgInitialState::Backup => InitialState::Backup,
+    // keepalived: `state MASTER` (unless AH cleared it) clears `nopreempt` and `preempt_delay`.
+    let master = inst.runs_state_master();
+    cfg.preempt = inst.preempt || master;
+    cfg.preempt_delay = if master {
+        Duration::ZERO
+    } else {
+        inst.preempt_delay
+    };
+    cfg.initial_state = if master {
+        InitialState::Master
+    } else {
+        InitialState::Backup
     };
     // The instance's default (3) defers to the global `vrrp_down_timer_adverts`.
     cfg.down_timer_adverts = if inst.down_timer_adverts == 3 {
@@ -625,6 +632,7 @@ fn plan_instance(
         inst.down_timer_adverts
     };
     cfg.check_ttl = !inst.is_unicast();
+    cfg.unicast = inst.is_unicast();
     cfg.strict_addr_check = inst.strict_mode.unwrap_or(defs.vrrp_strict);
     cfg.checksum = ChecksumCaps {
         v3_checksum_as_v2: inst.v3_checksum_as_v2 || defs.v3_checksum_as_v2,
@@ -633,7 +641,10 @@ fn plan_instance(
     if let (Some(auth), Version::V2) = (&inst.authentication, version) {
         cfg.auth = match auth.auth_type {
             AuthType::Pass => Auth::simple(auth.pass.as_bytes()),
-            AuthType::Ah => return Err("auth_type AH is not supported".to_owned()),
+            AuthType::Ah => {
+                cfg.set_ah(auth.pass.as_bytes());
+                cfg.auth
+            }
         };
     }
     let g = &inst.garp;

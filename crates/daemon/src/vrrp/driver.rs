@@ -243,7 +243,11 @@ pub async fn run(
                 let now = clock.now();
                 if let Some(link) = run.links.get_mut(dg.link) {
                     link.note_rx(run.engine.router(dg.link), &dg);
-                    if let Err(e) = run.engine.handle_datagram(now, dg.link, &dg.meta, &dg.payload) {
+                    let handled = match &dg.ip {
+                        Some(whole) => run.engine.handle_ip_datagram(now, dg.link, whole),
+                        None => run.engine.handle_datagram(now, dg.link, &dg.meta, &dg.payload),
+                    };
+                    if let Err(e) = handled {
                         link.log_rejected(now, run.engine.router(dg.link), &e, &dg.payload);
                     }
                 }

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_net::{Garp, IpFamily, Rtnl, VrrpSocket, VrrpSocketConfig};
+use keepalived_vrrp::wire::ah::{self, AH_LEN};
 use keepalived_vrrp::wire::vrrp::Packet;
 use keepalived_vrrp::{
-    Action, Engine, Family, InstanceId, InstanceRef, Instant, PeerError, Reason, Router, RxError,
-    RxMeta, State,
+    Action, Auth, Engine, Family, InstanceId, InstanceRef, Instant, PeerError, Reason, Router,
+    RxError, RxMeta, State,
 };
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
@@ -35,6 +36,8 @@ pub struct Datagram {
     pub meta: RxMeta,
     /// The VRRP message.
     pub payload: Vec<u8>,
+    /// From an IPsec AH socket: the whole IPv4 datagram (the AH's check covers its header).
+    pub ip: Option<Vec<u8>>,
 }
 
 /// Reads `socket` until the driver goes away, sending each datagram as a [`Datagram`] of
@@ -68,10 +71,20 @@ pub async fn read_socket(
                         }),
                         ttl: rx.ttl.unwrap_or(0),
                     };
+                    let is_ah = socket.get_ref().is_ah();
+                    let (payload, ip) = match buf.get(..rx.len) {
+                        // The VRRP message follows the AH.
+                        Some(whole) if is_ah => (
+                            payload.get(AH_LEN..).unwrap_or(&[]).to_vec(),
+                            Some(whole.to_vec()),
+                        ),
+                        _ => (payload.to_vec(), None),
+                    };
                     let dg = Datagram {
                         link,
                         meta,
-                        payload: payload.to_vec(),
+                        payload,
+                        ip,
                     };
                     if tx.send(dg).is_err() {
                         return;
@@ -100,6 +113,8 @@ pub struct LinkKey {
     pub src: IpAddr,
     /// TTL / hop limit of sent adverts.
     pub ttl: u8,
+    /// `auth_type AH`: a protocol-51 socket of its own, as keepalived opens one.
+    pub ah: bool,
 }
 
 /// The socket key of an instance's plan.
@@ -114,6 +129,7 @@ pub fn link_key(plan: &InstancePlan) -> LinkKey {
         group,
         src: plan.cfg.primary_addr,
         ttl,
+        ah: plan.cfg.auth == Auth::IpAh,
     }
 }
 
@@ -196,6 +212,7 @@ fn open_socket(key: &LinkKey) -> Result<AsyncFd<VrrpSocket>, StartError> {
         family,
         group: key.group,
         src: (!key.src.is_unspecified()).then_some(key.src),
+        ah: key.ah,
     };
     let socket = VrrpSocket::open(&config).map_err(|e| StartError(e.to_string()))?;
     if key.ttl != 255 {
@@ -367,6 +384,16 @@ impl Link {
         let name = instance.map_or_else(|| self.key.ifname.clone(), |id| self.name(id).to_owned());
         let text = match &e.error {
             RxError::AuthFailure => format!("({name}) received an invalid passwd!"),
+            RxError::AhIcv => format!(
+                "({name}) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"
+            ),
+            RxError::AhSpi { spi } => format!(
+                "({name}) IPSEC AH : invalid IPSEC SPI value {spi:#010x} from {}",
+                e.peer
+            ),
+            RxError::AhReplay { seq, last } => format!(
+                "({name}) IPSEC-AH : sequence number {seq} already processed. Packet dropped. Local({last})"
+            ),
             RxError::Version { got } => {
                 let want = instance
                     .and_then(|id| router?.instance(id))
@@ -402,7 +429,7 @@ impl Link {
     /// log lines).
     pub fn execute(&mut self, id: InstanceId, action: Action, router: Option<&Router>) {
         match action {
-            Action::SendAdvert { repr, checksum } => {
+            Action::SendAdvert { repr, checksum, ah } => {
                 if repr.priority == 0 {
                     info!("({}) sent 0 priority", self.name(id));
                 }
@@ -418,14 +445,25 @@ impl Link {
                 };
                 let mut failed = None;
                 for dst in dsts {
+                    let src = plan.cfg.primary_addr;
                     let sent = repr
-                        .to_bytes(plan.cfg.primary_addr, dst, checksum)
+                        .to_bytes(src, dst, checksum)
                         .map_err(|e| format!("cannot build advert: {e}"))
-                        .and_then(|bytes| {
-                            socket
+                        .and_then(|bytes| match (ah, src, dst) {
+                            (Some(seal), IpAddr::V4(s4), IpAddr::V4(d4)) => {
+                                let unicast = plan.cfg.unicast;
+                                ah::emit_datagram(&bytes, s4, d4, self.key.ttl, &seal, unicast)
+                                    .ok_or_else(|| "advert too long for AH".to_owned())
+                                    .and_then(|dg| {
+                                        socket.get_ref().send_datagram(&dg, dst).map_err(|e| {
+                                            format!("cannot send advert to {dst}: {e}")
+                                        })
+                                    })
+                            }
+                            _ => socket
                                 .get_ref()
                                 .send_to(&bytes, dst)
-                                .map_err(|e| format!("cannot send advert to {dst}: {e}"))
+                                .map_err(|e| format!("cannot send advert to {dst}: {e}")),
                         });
                     if let Err(e) = sent {
                         failed = Some(e);

@@ -308,6 +308,23 @@ impl Engine {
         result
     }
 
+    /// Handles a whole IP datagram (header included) received on `link`: what an IPsec AH
+    /// socket (`auth_type AH`) delivers; see [`Router::handle_ip_datagram`].
+    pub fn handle_ip_datagram(
+        &mut self,
+        now: Instant,
+        link: LinkId,
+        bytes: &[u8],
+    ) -> Result<(), PeerError> {
+        let result = match self.routers.get_mut(link) {
+            Some(router) => router.handle_ip_datagram(now, bytes).map(|_| ()),
+            None => Err(crate::error::RxError::VridUnknown { vrid: 0 }
+                .from_peer(core::net::Ipv4Addr::UNSPECIFIED.into())),
+        };
+        self.settle(now);
+        result
+    }
+
     /// Handles every timer due at `now`. Calling it early or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         for router in &mut self.routers {

@@ -10,8 +10,10 @@
 //! [`Action::StateChanged`] record never disagree.
 //!
 //! Choices where the RFC leaves room, and why:
-//! * `state MASTER` follows keepalived: Backup with a down timer due at once, so the instance
-//!   becomes master at start-up unless a better master's advert is processed first.
+//! * `state MASTER` follows keepalived 2.2.7 (`vrrp_init_state`): below priority 255 it starts
+//!   in Backup with the full Master_Down_Interval, exactly as `state BACKUP` does, so it never
+//!   claims mastership over a live master it has not heard yet. Only the address owner becomes
+//!   master at once.
 //! * A master hearing a lower-priority advert (or equal priority from a lower address) sends an
 //!   advert at once, as keepalived does ("forcing a new election"): after a partition heals, the
 //!   lesser master steps down within one network delay instead of one advert interval.
@@ -37,6 +39,7 @@
     )
 )]
 
+mod ah;
 mod reconfig;
 mod rx;
 
@@ -47,14 +50,15 @@ use core::time::Duration;
 use std::collections::VecDeque;
 
 use crate::action::Action;
-use crate::config::{InitialState, InstanceConfig};
+use crate::config::InstanceConfig;
 use crate::error::ConfigError;
 use crate::state::{Event, FaultCause, FaultCauses, Reason, State};
 use crate::stats::InstanceStats;
 use crate::time::Instant;
 use crate::timer::{Timer, TimerTable};
 use crate::timing::{self, Centisecs};
-use crate::wire::vrrp::Repr;
+use crate::wire::vrrp::{Auth, Repr};
+use ah::AhCounter;
 
 /// Priority of the address owner.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -85,6 +89,8 @@ pub struct Instance {
     timers: TimerTable,
     actions: VecDeque<Action>,
     stats: InstanceStats,
+    /// `auth_type AH`: the sequence numbers (unused otherwise).
+    ah: AhCounter,
 }
 
 impl Instance {
@@ -105,6 +111,7 @@ impl Instance {
             timers: TimerTable::default(),
             actions: VecDeque::new(),
             stats: InstanceStats::default(),
+            ah: AhCounter::default(),
         })
     }
 
@@ -190,6 +197,12 @@ impl Instance {
             }
             _ => false,
         }
+    }
+
+    /// `auth_type AH`: the last sequence number sent or accepted (0 after start-up).
+    #[must_use]
+    pub fn ah_seq(&self) -> u32 {
+        self.ah.seq
     }
 
     /// The counters.
@@ -350,16 +363,14 @@ impl Instance {
         }
     }
 
-    /// Start-up or recovery from Fault: RFC 9568 §6.4.1 with keepalived's `state MASTER`.
+    /// Start-up or recovery from Fault: RFC 9568 §6.4.1. Only the address owner becomes master
+    /// at once; every other instance, `state MASTER` included, starts in Backup with the full
+    /// Master_Down_Interval (keepalived's `vrrp_init_state`), so a live master is heard first.
     fn enter_active(&mut self, now: Instant, reason: Reason) {
         self.master_adver_int = self.cfg.adver_int;
         self.master_addr = None;
         if self.cfg.priority == PRIORITY_OWNER {
             self.transition(now, State::Master, Reason::AddressOwner);
-        } else if self.cfg.initial_state == InitialState::Master && reason == Reason::Startup {
-            self.transition(now, State::Backup, reason);
-            self.timers.set(Timer::MasterDown, now);
-            self.down_reason = Reason::InitialStateMaster;
         } else {
             self.transition(now, State::Backup, reason);
         }
@@ -384,6 +395,7 @@ impl Instance {
         match to {
             State::Master => {
                 self.master_adver_int = self.cfg.adver_int;
+                self.ah.on_master();
                 self.stats.become_master += 1;
                 self.stats.new_master_reason = reason.new_master_reason();
                 // RFC 9568 §6.4.1 (330-345) / §6.4.2 (520-535): advert, addresses, gratuitous
@@ -427,9 +439,11 @@ impl Instance {
             auth: self.cfg.auth,
             addrs: self.cfg.vips.clone(),
         };
+        let ah = (self.cfg.auth == Auth::IpAh).then(|| self.ah.next_seal(self.cfg.ah_key));
         self.actions.push_back(Action::SendAdvert {
             repr,
             checksum: self.cfg.checksum,
+            ah,
         });
     }
 }

@@ -10,8 +10,9 @@ use crate::state::{Reason, State};
 use crate::time::Instant;
 use crate::timer::Timer;
 use crate::timing::Version;
+use crate::wire::ah::{self, AhRx};
 use crate::wire::ip::RxMeta;
-use crate::wire::vrrp::{Auth, Family, Packet, Repr};
+use crate::wire::vrrp::{AUTH_IP_AH, Auth, Family, Packet, Repr};
 
 impl Instance {
     /// Parses a VRRP message (the IP payload) with this instance's checksum options and handles
@@ -32,14 +33,42 @@ impl Instance {
         }
     }
 
-    /// Handles a parsed advert received with `meta`. Returns the reason when the advert is
-    /// dropped; instance-scope reasons are counted in [`Instance::stats`]. Adverts are ignored
-    /// (`Ok`) outside Backup and Master, and so are adverts from our own address.
+    /// Handles an advert that came behind an IPsec AH (from [`ah::split`]): parsed as
+    /// [`Instance::handle_datagram`] does, then the AH checked with the VRRPv2 authentication
+    /// (ICV, SPI, then the replay check of the sequence number, as keepalived does).
+    pub fn handle_ah_datagram(
+        &mut self,
+        now: Instant,
+        meta: &RxMeta,
+        rx: &AhRx<'_>,
+    ) -> Result<(), PeerError> {
+        let parsed = Packet::new_checked(rx.vrrp)
+            .and_then(|p| Repr::parse(&p, meta.src, meta.dst, self.cfg.checksum));
+        match parsed {
+            Ok(repr) => self.receive(now, meta, &repr, Some(rx)),
+            Err(e) => Err(self.reject(meta, e)),
+        }
+    }
+
+    /// Handles a parsed advert received with `meta` (without an AH). Returns the reason when
+    /// the advert is dropped; instance-scope reasons are counted in [`Instance::stats`].
+    /// Adverts are ignored (`Ok`) outside Backup and Master, and so are adverts from our own
+    /// address.
     pub fn handle_packet(
         &mut self,
         now: Instant,
         meta: &RxMeta,
         repr: &Repr,
+    ) -> Result<(), PeerError> {
+        self.receive(now, meta, repr, None)
+    }
+
+    fn receive(
+        &mut self,
+        now: Instant,
+        meta: &RxMeta,
+        repr: &Repr,
+        ah: Option<&AhRx<'_>>,
     ) -> Result<(), PeerError> {
         // Our own adverts looped back (or a peer misconfigured with our address, which would
         // otherwise make two masters answer each other forever) are ignored.
@@ -47,7 +76,7 @@ impl Instance {
         {
             return Ok(());
         }
-        self.validate(meta, repr)
+        self.validate(meta, repr, ah)
             .map_err(|e| self.reject(meta, e))?;
         self.stats.advert_rcvd += 1;
         if repr.priority == PRIORITY_STOP {
@@ -55,7 +84,7 @@ impl Instance {
         }
         match self.state {
             State::Backup => self.backup_rx(now, meta, repr),
-            State::Master => self.master_rx(now, meta, repr),
+            State::Master => self.master_rx(now, meta, repr, ah.map(|a| a.header.seq)),
             _ => {}
         }
         Ok(())
@@ -75,7 +104,12 @@ impl Instance {
     }
 
     /// The checks that need the instance, in RFC 9568 §7.1 order.
-    fn validate(&mut self, meta: &RxMeta, repr: &Repr) -> Result<(), RxError> {
+    fn validate(
+        &mut self,
+        meta: &RxMeta,
+        repr: &Repr,
+        ah: Option<&AhRx<'_>>,
+    ) -> Result<(), RxError> {
         if self.cfg.check_ttl && meta.ttl != 255 {
             return Err(RxError::IpTtl { got: meta.ttl });
         }
@@ -92,15 +126,24 @@ impl Instance {
         }
         // RFC 3768 §7.1: authentication must match.
         let ours = self.cfg.auth.type_number();
-        match (&self.cfg.auth, &repr.auth) {
-            (_, Auth::IpAh) => {
+        match (&self.cfg.auth, &repr.auth, ah) {
+            // keepalived: "No AH header but auth type is AH" / "Received AH header but auth
+            // type not AH".
+            (Auth::IpAh, _, None) => {
                 return Err(RxError::AuthTypeMismatch {
                     got: repr.auth.type_number(),
                     expected: ours,
                 });
             }
-            (Auth::Simple(a), Auth::Simple(b)) if a != b => return Err(RxError::AuthFailure),
-            (a, b) if a.type_number() != b.type_number() => {
+            (a, _, Some(_)) if *a != Auth::IpAh => {
+                return Err(RxError::AuthTypeMismatch {
+                    got: AUTH_IP_AH,
+                    expected: ours,
+                });
+            }
+            (Auth::IpAh, Auth::IpAh, Some(rx)) => self.check_ah(meta, rx)?,
+            (Auth::Simple(a), Auth::Simple(b), _) if a != b => return Err(RxError::AuthFailure),
+            (a, b, _) if a.type_number() != b.type_number() => {
                 return Err(RxError::AuthTypeMismatch {
                     got: b.type_number(),
                     expected: ours,
@@ -129,6 +172,22 @@ impl Instance {
                 return Err(RxError::AddressList);
             }
             self.warn(meta, RxError::AddressList);
+        }
+        Ok(())
+    }
+
+    /// keepalived's `vrrp_in_chk_ipsecah`: the ICV with our key, the SPI (the sender's
+    /// address), then the sequence number above ours. A backup's counter also stops "cycling".
+    fn check_ah(&mut self, meta: &RxMeta, rx: &AhRx<'_>) -> Result<(), RxError> {
+        if !rx.verify(&self.cfg.ah_key, self.cfg.unicast) {
+            return Err(RxError::AhIcv);
+        }
+        if !ah::spi_matches(&rx.header, meta.src) {
+            return Err(RxError::AhSpi { spi: rx.header.spi });
+        }
+        self.ah.accept(rx.header.seq)?;
+        if self.state == State::Backup {
+            self.ah.cycle = false;
         }
         Ok(())
     }
@@ -174,7 +233,7 @@ impl Instance {
     }
 
     /// RFC 9568 §6.4.3 (850-890).
-    fn master_rx(&mut self, now: Instant, meta: &RxMeta, repr: &Repr) {
+    fn master_rx(&mut self, now: Instant, meta: &RxMeta, repr: &Repr, ah_seq: Option<u32>) {
         if repr.priority == PRIORITY_STOP {
             // (855-860) answer at once, reset Adver_Timer.
             self.send_advert(self.priority);
@@ -189,6 +248,7 @@ impl Instance {
             Ordering::Less => false,
         };
         if theirs_wins {
+            self.ah.cycle = false;
             // (870-890) Backup, learn the interval (v3), Master_Down_Timer.
             self.transition(now, State::Backup, Reason::HigherPriorityAdvert);
             if self.cfg.version == Version::V3 {
@@ -198,6 +258,10 @@ impl Instance {
             self.timers
                 .set(Timer::MasterDown, now + self.master_down_interval());
         } else {
+            if let Some(seq) = ah_seq {
+                // keepalived: "IPSEC-AH : Syncing seq_num - Increment seq".
+                self.ah.sync_above(seq);
+            }
             if repr.priority < self.priority {
                 // keepalived's notify_master_rx_lower_pri.
                 self.actions.push_back(Action::MasterRxLowerPriority {

@@ -4,7 +4,8 @@ use core::net::{IpAddr, Ipv4Addr};
 use core::time::Duration;
 
 use super::*;
-use crate::error::RxError;
+use crate::config::InitialState;
+use crate::error::{PeerError, RxError};
 use crate::stats::InstanceStats;
 use crate::timing::Version;
 use crate::wire::ChecksumCaps;
@@ -155,37 +156,72 @@ fn address_owner_is_master_at_once() {
     assert_eq!(i.timer(Timer::Adver), Some(t(1000)));
 }
 
+/// keepalived 2.2.7 `vrrp_init_state`: below priority 255 `state MASTER` starts exactly as
+/// `state BACKUP` does: Backup "(init)", the full Master_Down_Interval, then Master for want of
+/// a master (RFC 6527 masterNoResponse).
 #[test]
-fn initial_state_master_goes_through_backup_with_an_immediate_timer() {
-    let mut c = cfg(Version::V2, 100);
-    c.initial_state = InitialState::Master;
-    let mut i = Instance::new(c).unwrap();
-    i.handle_start(t(7));
-    assert_eq!(i.state(), State::Backup);
-    assert_eq!(i.poll_timeout(), Some(t(7)));
-    drain(&mut i);
-    i.handle_timeout(t(7));
-    let a = drain(&mut i);
-    assert!(matches!(
-        a[0],
-        Action::StateChanged {
-            to: State::Master,
-            reason: Reason::InitialStateMaster,
-            ..
-        }
-    ));
+fn initial_state_master_below_owner_starts_as_backup_with_the_full_down_timer() {
+    for version in [Version::V2, Version::V3] {
+        let mut c = cfg(version, 90);
+        c.initial_state = InitialState::Master;
+        let mut m = Instance::new(c.clone()).unwrap();
+        c.initial_state = InitialState::Backup;
+        let mut b = Instance::new(c).unwrap();
+        m.handle_start(t(7));
+        b.handle_start(t(7));
+        assert_eq!(drain(&mut m), drain(&mut b));
+        assert_eq!(m.state(), State::Backup);
+        let down = t(7) + m.master_down_interval();
+        assert_eq!(m.poll_timeout(), Some(down));
+        assert_eq!(b.poll_timeout(), Some(down));
+        // Nothing happens before the down timer, not even at one interval plus the skew.
+        m.handle_timeout(down - Duration::from_nanos(1));
+        assert!(drain(&mut m).is_empty());
+        m.handle_timeout(down);
+        let a = drain(&mut m);
+        assert!(matches!(
+            a[0],
+            Action::StateChanged {
+                from: State::Backup,
+                to: State::Master,
+                reason: Reason::MasterDown,
+            }
+        ));
+        assert_eq!(m.stats().new_master_reason, 3);
+    }
 }
 
+/// A live master of higher priority heard during the start-up wait keeps a `state MASTER`
+/// instance in Backup: it never sends an advert of its own or adds the addresses.
 #[test]
-fn initial_state_master_yields_to_an_advert_processed_first() {
-    let mut c = cfg(Version::V2, 100);
+fn initial_state_master_never_claims_mastership_over_a_live_master() {
+    let mut c = cfg(Version::V2, 90);
     c.initial_state = InitialState::Master;
     let mut i = Instance::new(c).unwrap();
     i.handle_start(t(0));
-    let r = advert(&i, 200);
-    i.handle_packet(t(0), &meta(PEER_LOW), &r).unwrap();
-    i.handle_timeout(t(0));
+    let mut actions = drain(&mut i);
+    for n in 0..20u64 {
+        let at = t(400 + 1000 * n);
+        i.handle_timeout(at);
+        let r = advert(&i, 100);
+        i.handle_packet(at, &meta(PEER_HIGH), &r).unwrap();
+        actions.extend(drain(&mut i));
+    }
     assert_eq!(i.state(), State::Backup);
+    assert!(sent_priorities(&actions).is_empty(), "{actions:?}");
+    assert!(!actions.contains(&Action::AddVips));
+}
+
+/// The owner is master at once whatever its `state`.
+#[test]
+fn owner_is_master_at_once_with_either_initial_state() {
+    for state in [InitialState::Master, InitialState::Backup] {
+        let mut c = cfg(Version::V2, PRIORITY_OWNER);
+        c.initial_state = state;
+        let mut i = Instance::new(c).unwrap();
+        i.handle_start(t(3));
+        assert_eq!(i.state(), State::Master);
+    }
 }
 
 #[test]
@@ -686,3 +722,6 @@ fn poll_timeout_never_in_the_past_after_handling() {
         assert_eq!(i.timer(Timer::Adver).is_some(), i.state() == State::Master);
     }
 }
+
+#[path = "ah_tests.rs"]
+mod ah_tests;

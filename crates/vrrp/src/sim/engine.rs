@@ -268,9 +268,12 @@ impl Net {
             }
             let now = self.now;
             // A failed datagram is counted by the engine; nothing more to log here.
-            let _ = self.nodes[d.node]
-                .engine
-                .handle_datagram(now, d.link, &d.meta, &d.bytes);
+            let engine = &mut self.nodes[d.node].engine;
+            let _ = if super::is_whole_ip(&d.bytes) {
+                engine.handle_ip_datagram(now, d.link, &d.bytes)
+            } else {
+                engine.handle_datagram(now, d.link, &d.meta, &d.bytes)
+            };
             self.drain(d.node);
             true
         } else if let Some((t, n)) = timer.filter(|(t, _)| *t <= until) {

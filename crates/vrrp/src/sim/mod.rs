@@ -403,7 +403,12 @@ impl Lan {
         if node.frozen {
             return;
         }
-        if let Err(e) = node.router.handle_datagram(now, &d.meta, &d.bytes) {
+        let handled = if is_whole_ip(&d.bytes) {
+            node.router.handle_ip_datagram(now, &d.bytes)
+        } else {
+            node.router.handle_datagram(now, &d.meta, &d.bytes)
+        };
+        if let Err(e) = handled {
             let vrid = d.bytes.get(1).copied().unwrap_or(0);
             self.log.push(Entry {
                 at: now,
@@ -476,18 +481,29 @@ fn build_router(configs: &[InstanceConfig]) -> Router {
     router
 }
 
+/// Whether a delivery is a whole IPv4 datagram (an advert behind an IPsec AH) rather than a
+/// VRRP message, whose first nibble is its version, 2 or 3.
+fn is_whole_ip(bytes: &[u8]) -> bool {
+    bytes.first().is_some_and(|b| b >> 4 == 4)
+}
+
 /// The log line for `action` of an instance sending from `src`, and for an advert, the
-/// datagram to multicast (emitted, so the codec runs).
+/// datagram to multicast (emitted, so the codec runs): the VRRP message, or with `auth_type AH`
+/// the whole IPv4 datagram.
 fn logged(action: Action, src: IpAddr) -> (Logged, Option<(RxMeta, Vec<u8>)>) {
     let what = match action {
-        Action::SendAdvert { repr, checksum } => {
+        Action::SendAdvert { repr, checksum, ah } => {
             let dst: IpAddr = match src {
                 IpAddr::V4(_) => MCAST_V4.into(),
                 IpAddr::V6(_) => MCAST_V6.into(),
             };
-            let bytes = repr
+            let mut bytes = repr
                 .to_bytes(src, dst, checksum)
                 .unwrap_or_else(|e| panic!("engine produced an unsendable advert: {e}"));
+            if let (Some(seal), IpAddr::V4(s4), IpAddr::V4(d4)) = (ah, src, dst) {
+                bytes = crate::wire::ah::emit_datagram(&bytes, s4, d4, 255, &seal, false)
+                    .unwrap_or_else(|| panic!("advert too long for AH"));
+            }
             let sent = Logged::Sent {
                 priority: repr.priority,
             };

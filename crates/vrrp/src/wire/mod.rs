@@ -24,6 +24,7 @@
     )
 )]
 
+pub mod ah;
 pub mod checksum;
 pub mod ip;
 pub mod vrrp;

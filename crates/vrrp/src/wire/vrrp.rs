@@ -39,7 +39,7 @@ pub const TYPE_ADVERTISEMENT: u8 = 1;
 pub const AUTH_NONE: u8 = 0;
 /// VRRPv2 auth type 1: simple text password.
 pub const AUTH_SIMPLE: u8 = 1;
-/// VRRPv2 auth type 2: IP Authentication Header (RFC 2338), recognised but not supported.
+/// VRRPv2 auth type 2: IP Authentication Header (RFC 2338 §5.3.6.3; see [`super::ah`]).
 pub const AUTH_IP_AH: u8 = 2;
 
 mod field {
@@ -63,7 +63,8 @@ pub enum Auth {
     None,
     /// Type 1: an 8-byte password, zero-padded.
     Simple([u8; AUTH_DATA_LEN]),
-    /// Type 2: IP Authentication Header; recognised so it can be counted, never accepted.
+    /// Type 2: the advert travels behind an IPsec AH ([`super::ah`]); its Authentication Data
+    /// is zero.
     IpAh,
 }
 

@@ -162,7 +162,7 @@ impl Checker {
             Action::SendGratuitous { .. } if self.state != State::Master => {
                 return Err(format!("gratuitous ARP in {}", self.state));
             }
-            Action::SendAdvert { repr, checksum } => {
+            Action::SendAdvert { repr, checksum, .. } => {
                 let ok_state = if repr.priority == 0 {
                     matches!(self.state, State::Fault | State::Stop) && self.vips_held
                 } else {

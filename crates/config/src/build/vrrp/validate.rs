@@ -99,19 +99,20 @@ fn instance(cx: &mut Cx, config: &Config, inst: &VrrpInstance) {
             format!("({name}) VRRP version 3 does not support authentication - ignored"),
         );
     }
+    let strict = inst.strict_mode.unwrap_or(config.global.defs.vrrp_strict);
+    auth_and_state(cx, inst, version, strict);
     if !inst.preempt && inst.effective_priority() == 255 {
         cx.error(
             inst.loc,
             format!("({name}) nopreempt is incompatible with priority 255 (address owner) - reset"),
         );
     }
-    if !inst.preempt && !inst.preempt_delay.is_zero() {
+    if !inst.preempt && !inst.preempt_delay.is_zero() && !inst.runs_state_master() {
         cx.error(
             inst.loc,
             format!("({name}) preempt_delay is incompatible with nopreempt - reset"),
         );
     }
-    let strict = inst.strict_mode.unwrap_or(config.global.defs.vrrp_strict);
     if strict && inst.accept == Some(true) && version == VrrpVersion::V2 {
         cx.error(inst.loc, format!("({name}) accept mode with VRRPv2 does not comply with RFC 3768 in strict mode - reset"));
     }
@@ -152,6 +153,51 @@ fn instance(cx: &mut Cx, config: &Config, inst: &VrrpInstance) {
         &inst.track_processes,
         &inst.track_bfds,
     );
+}
+
+/// keepalived's checks of authentication and of `state MASTER`, in its order
+/// (`vrrp_complete_instance`): what it clears is reported, as keepalived reports it. (Its
+/// "Cannot use AH authentication with IPv6" is never reached: IPv6 runs VRRPv3, refused first.)
+fn auth_and_state(cx: &mut Cx, inst: &VrrpInstance, version: VrrpVersion, strict: bool) {
+    let name = &inst.name;
+    let ah = inst
+        .authentication
+        .as_ref()
+        .is_some_and(|a| a.auth_type == AuthType::Ah);
+    if inst.authentication.is_some() && version == VrrpVersion::V2 {
+        if strict {
+            cx.error(
+                inst.loc,
+                format!("({name}) Strict mode does not support authentication - ignored"),
+            );
+        } else if ah && inst.state == InitialState::Master && inst.effective_priority() != 255 {
+            cx.error(
+                inst.loc,
+                format!(
+                    "({name}) Initial state master is incompatible with AH authentication - clearing"
+                ),
+            );
+        }
+    }
+    // After keepalived's own reset of `nopreempt` for the address owner.
+    if inst.runs_state_master() {
+        if !inst.preempt && inst.effective_priority() != 255 {
+            cx.error(
+                inst.loc,
+                format!(
+                    "({name}) Warning - nopreempt will not work with initial state MASTER - clearing"
+                ),
+            );
+        }
+        if !inst.preempt_delay.is_zero() {
+            cx.error(
+                inst.loc,
+                format!(
+                    "({name}) Warning - preempt delay will not work with initial state MASTER - clearing"
+                ),
+            );
+        }
+    }
 }
 
 /// `track_script`, `track_file`, `track_process` and `track_bfd` entries must name a block.

@@ -393,6 +393,18 @@ impl VrrpInstance {
         }
     }
 
+    /// Whether keepalived runs the instance with `state MASTER`: as configured, except that
+    /// `auth_type AH` below priority 255 clears it to BACKUP (keepalived: "Initial state master
+    /// is incompatible with AH authentication - clearing"; an AH router must hear an advert to
+    /// learn the sequence number before it may take over).
+    pub fn runs_state_master(&self) -> bool {
+        let ah = self
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == AuthType::Ah);
+        self.state == InitialState::Master && !(ah && self.effective_priority() != 255)
+    }
+
     /// The priority keepalived uses: as configured, else 255 for `state MASTER`, else 100.
     pub fn effective_priority(&self) -> u8 {
         match (self.priority, self.state) {
