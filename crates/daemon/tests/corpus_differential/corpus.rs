@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub const SAMPLES_DIR: &str = "/usr/share/doc/keepalived/samples";
 
 /// The marker's prefix; the whole line reads
-/// `# keepalived-2.2.7: skip (WHAT: VERSION)`, e.g.
+/// `# keepalived-2.2.7: skip (KEYWORDS: VERSION[; KEYWORDS: VERSION...])`, e.g.
 /// `# keepalived-2.2.7: skip (track_bfd weight reverse: 2.3.0)`.
 pub const MARKER: &str = "# keepalived-2.2.7: skip";
 
@@ -106,34 +106,45 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The marker of a file: `Ok(None)` without one, `Ok(Some(reason))` for a well-worded one,
-/// `Err` when it is worded otherwise. The version must be a keepalived release after 2.2.7.
+/// `Err` when it is worded otherwise. Inside the parentheses: one or more `KEYWORDS: VERSION`
+/// separated by `; `, each VERSION a keepalived release after 2.2.7 (`2.3.0`) or `unreleased`
+/// for a keyword only in keepalived's development branch.
 pub fn marker(text: &str) -> Result<Option<String>, String> {
     let Some(line) = text.lines().find(|l| l.starts_with(MARKER)) else {
         return Ok(None);
     };
-    let bad = || {
+    let bad = |why: &str| {
         Err(format!(
-            "marker `{line}` must read `{MARKER} (KEYWORDS: VERSION)` naming the keepalived \
-             version that added them, e.g. `{MARKER} (track_bfd weight reverse: 2.3.0)`"
+            "marker `{line}` {why}: it must read `{MARKER} (KEYWORDS: VERSION[; KEYWORDS: \
+             VERSION...])` naming the keepalived version that added them, e.g. \
+             `{MARKER} (track_bfd weight reverse: 2.3.0)`"
         ))
     };
     let Some(inner) = line[MARKER.len()..]
         .strip_prefix(" (")
         .and_then(|r| r.strip_suffix(')'))
     else {
-        return bad();
+        return bad("has no parenthesised list");
     };
-    let Some((what, version)) = inner.rsplit_once(": ") else {
-        return bad();
-    };
-    let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
-    if what.trim().is_empty() || parts.len() != 3 || version.split('.').count() != 3 {
-        return bad();
-    }
-    if parts.as_slice() <= [2, 2, 7].as_slice() {
-        return Err(format!(
-            "marker `{line}`: {version} is not newer than 2.2.7; a keyword 2.2.7 has is compared"
-        ));
+    for group in inner.split("; ") {
+        let Some((what, version)) = group.rsplit_once(": ") else {
+            return bad("names no version");
+        };
+        if what.trim().is_empty() {
+            return bad("names no keyword");
+        }
+        if version == "unreleased" {
+            continue;
+        }
+        let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+        if parts.len() != 3 || version.split('.').count() != 3 {
+            return bad(&format!("has `{version}`, not a version X.Y.Z"));
+        }
+        if parts.as_slice() <= [2, 2, 7].as_slice() {
+            return bad(&format!(
+                "has {version}, not newer than 2.2.7 (a keyword 2.2.7 knows is compared)"
+            ));
+        }
     }
     Ok(Some(inner.to_owned()))
 }
@@ -154,5 +165,7 @@ mod tests {
         assert!(marker("# keepalived-2.2.7: skip (x: 2.2.7)\n").is_err());
         assert!(marker("# keepalived-2.2.7: skip (x: 2.3)\n").is_err());
         assert!(marker("# keepalived-2.2.7: skip (: 2.3.0)\n").is_err());
+        assert!(marker("# keepalived-2.2.7: skip (a, b: 2.2.8; c: unreleased)\n").is_ok());
+        assert!(marker("# keepalived-2.2.7: skip (a: 2.2.8; c)\n").is_err());
     }
 }
