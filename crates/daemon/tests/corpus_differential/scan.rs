@@ -87,7 +87,7 @@ pub struct Scan {
     pub addresses: BTreeMap<String, BTreeSet<String>>,
     /// The program (first word) of every command line.
     pub commands: BTreeSet<String>,
-    /// Every absolute path among the arguments.
+    /// Every absolute path among the arguments, but those of command lines and URL paths.
     pub paths: BTreeSet<PathBuf>,
     /// The VRRP instances.
     pub instances: Vec<InstanceBlock>,
@@ -208,9 +208,14 @@ impl Scan {
         pending_sources: &mut Vec<String>,
     ) {
         let first = words[0].as_str();
-        for w in words.iter().filter(|w| w.starts_with('/')) {
-            if !w.contains('$') {
-                self.paths.insert(PathBuf::from(w));
+        // Paths a daemon may write (track files, FIFOs, dumps): the arguments of any keyword
+        // but a command line's (its program is a command; its arguments are the script's
+        // business) and an HTTP check's `path` (a URL path).
+        if !COMMAND_KEYWORDS.contains(&first) && first != "path" {
+            for w in words[1..].iter().flat_map(|w| w.split_whitespace()) {
+                if w.starts_with('/') && w.len() > 1 && !w.contains('$') {
+                    self.paths.insert(PathBuf::from(w));
+                }
             }
         }
         if first == "virtual_server" {
@@ -234,9 +239,6 @@ impl Scan {
                 .filter(|p| !p.contains('$'))
             {
                 self.commands.insert(program.to_owned());
-                if program.starts_with('/') {
-                    self.paths.insert(PathBuf::from(program));
-                }
             }
         }
         // `dev X`, `oif X` may follow other words (addresses, routes, rules).
@@ -424,6 +426,39 @@ mod tests {
             ["track_interface", "{", "eth0", "weight", "5", "}"]
         );
         assert!(tokens("! whole comment").is_empty());
+    }
+
+    #[test]
+    fn a_file_names_interfaces_commands_and_instances() {
+        let dir = std::env::temp_dir().join(format!("kacorpus-scan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let main = dir.join("main.conf");
+        std::fs::write(
+            dir.join("inc.conf"),
+            "vrrp_script s {\n  script \"/opt/x/check.sh a\"\n}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &main,
+            "global_defs {\n  notify_fifo /run/ka.fifo\n}\n\
+             vrrp_instance VI_1 {\n  interface bond0\n  unicast_src_ip 192.0.2.5\n\
+             use_vmac vrrp.9\n  track_interface {\n    eth1 weight 5\n  }\n\
+             virtual_ipaddress {\n    192.0.2.9/24 dev eth0.100\n  }\n\
+             notify_master \"killall -HUP x\"\n}\ninclude inc.conf\n",
+        )
+        .unwrap();
+        let scan = Scan::of(&main);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        assert_eq!(scan.interfaces, set(&["bond0", "eth0.100", "eth1"]));
+        assert_eq!(scan.commands, set(&["/opt/x/check.sh", "killall"]));
+        assert_eq!(scan.addresses["bond0"], set(&["192.0.2.5"]));
+        assert_eq!(scan.paths, [PathBuf::from("/run/ka.fifo")].into());
+        assert_eq!(scan.files.len(), 2);
+        assert_eq!(scan.instances.len(), 1);
+        assert_eq!((scan.instances[0].open, scan.instances[0].close), (4, 15));
+        assert!(scan.files[0].closing_lines.contains(&15));
+        assert!(!scan.has_virtual_server);
     }
 
     #[test]
