@@ -165,6 +165,11 @@ pub struct Cli {
     #[arg(short = 'e', long = "all-config")]
     pub all_config: bool,
 
+    /// Refuse to start (or to reload) with any configuration error, not only where keepalived
+    /// refuses; by default a part with an error is dropped, as keepalived drops it
+    #[arg(long = "strict-config")]
+    pub strict_config: bool,
+
     /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON, and exit
     #[arg(long = "signum", value_name = "SIGFUNC")]
     pub signum: Option<String>,

@@ -16,16 +16,19 @@ pub struct Outcome {
 }
 
 /// Reads and checks `path`; writes diagnostics to `log` (stderr when `None`) and the JSON model to
-/// stdout when `json` is set and the file could be read.
+/// stdout when `json` is set and the file could be read (whatever the verdict: instances the
+/// daemon would not run are listed in `vrrp.dropped_instances`). The checks are the daemon's:
+/// the host's, the features built in, and the conversion to what the engine runs.
 pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>) -> Outcome {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
     host::check(&mut read.config, &facts, &mut read.diagnostics);
     crate::features::check(&read.config, &mut read.diagnostics);
+    crate::vrrp::load::plan_runnable(&mut read);
     read.diagnostics.sort();
     let code = read.exit_code();
     report(&read, log);
-    if json && !read.diagnostics.has_fatal() {
+    if json && !read.sources.is_empty() {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         if serde_json::to_writer_pretty(&mut out, &read.config).is_ok() {

@@ -22,8 +22,22 @@ use crate::vrrp::snapshot::SnapshotRequest;
 #[cfg(not(feature = "lvs"))]
 type CheckerSnapshotRequest = oneshot::Sender<CheckerSnapshot>;
 
-/// keepalived's temporary directory (its `KA_TMP_DIR`), where the dumps go by default.
+/// keepalived's default temporary directory (its `KA_TMP_DIR`), where the dumps go unless
+/// `TMPDIR` names another.
 pub const TMP_DIR: &str = "/tmp";
+
+/// Where the dumps go by default: `$TMPDIR` when it is an absolute path, else [`TMP_DIR`]
+/// (keepalived's rule).
+pub fn tmp_dir() -> PathBuf {
+    tmp_dir_from(std::env::var_os("TMPDIR"))
+}
+
+fn tmp_dir_from(tmpdir: Option<std::ffi::OsString>) -> PathBuf {
+    match tmpdir {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        _ => PathBuf::from(TMP_DIR),
+    }
+}
 
 /// Mode of every dump file.
 const MODE: u32 = 0o644;
@@ -59,13 +73,13 @@ impl DumpKind {
     }
 }
 
-/// The path of a dump: keepalived's name in [`TMP_DIR`]; a configured path ending in `/` is a
+/// The path of a dump: keepalived's name in [`tmp_dir`]; a configured path ending in `/` is a
 /// directory for keepalived's name, any other is the file itself (for the checker, `_checker`
 /// is added before its extension, as keepalived.conf(5) describes).
 pub fn path(defs: &GlobalDefs, kind: DumpKind, checker: bool) -> PathBuf {
     let name = kind.default_name(checker);
     match kind.configured(defs) {
-        None => Path::new(TMP_DIR).join(name),
+        None => tmp_dir().join(name),
         Some(dir) if dir.ends_with('/') => Path::new(dir).join(name),
         Some(file) if checker => PathBuf::from(with_suffix(file, "_checker")),
         Some(file) => PathBuf::from(file),
@@ -331,7 +345,21 @@ mod tests {
     }
 
     #[test]
+    fn tmpdir_is_used_when_absolute() {
+        assert_eq!(tmp_dir_from(None), Path::new("/tmp"));
+        assert_eq!(
+            tmp_dir_from(Some("/var/tmp/ka".into())),
+            Path::new("/var/tmp/ka")
+        );
+        assert_eq!(tmp_dir_from(Some("relative".into())), Path::new("/tmp"));
+        assert_eq!(tmp_dir_from(Some("".into())), Path::new("/tmp"));
+    }
+
+    #[test]
     fn default_paths_are_keepalived_names_in_tmp() {
+        if std::env::var_os("TMPDIR").is_some() {
+            return;
+        }
         let d = defs();
         assert_eq!(
             path(&d, DumpKind::Data, false),

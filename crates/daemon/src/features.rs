@@ -43,10 +43,13 @@ pub fn has_engine(engine: Engine) -> bool {
 
 /// Reports, as an error at its place, every keyword of `config` whose feature is not built in:
 /// `vrrp_instance` and the static addresses, routes and rules (vrrp), `virtual_server` (lvs), `use_vmac` (vmac), `lvs_sync_daemon` and
-/// `lvs_sync_daemon_interface` (lvs-syncd).
-pub fn check(config: &Config, diags: &mut Diagnostics) {
+/// `lvs_sync_daemon_interface` (lvs-syncd). Returns how many there are: the daemon does not
+/// start with any (it cannot run what the file asks for).
+pub fn check(config: &Config, diags: &mut Diagnostics) -> usize {
+    let mut missing = 0;
     for (keyword, feature, loc) in uses(config) {
         if !ALL.iter().any(|(n, on)| *n == feature && *on) {
+            missing += 1;
             diags.error(
                 loc,
                 format!(
@@ -56,6 +59,7 @@ pub fn check(config: &Config, diags: &mut Diagnostics) {
             );
         }
     }
+    missing
 }
 
 /// Every use of a feature-bound keyword: (keyword, feature, place).

@@ -65,6 +65,7 @@ fn run(cli: &cli::Cli) -> i32 {
         strict_includes: cli.all_config,
         ..Default::default()
     };
+    vrrp::load::set_strict(cli.strict_config);
     if let Some(log) = &cli.config_test {
         let outcome = config_test::run(
             &cli.use_file,

@@ -80,13 +80,20 @@ fn missing_file_exits_4() {
 fn json_goes_to_stdout_alone_even_with_errors() {
     let path = temp_conf(
         "json.conf",
-        "global_defs {\n    router_id lb1\n    bogus_kw 1\n}\n",
+        "global_defs {\n    router_id lb1\n    bogus_kw 1\n}\n\
+         vrrp_instance VI_OK {\n    interface lo\n    virtual_router_id 7\n}\n\
+         vrrp_instance VI_BAD {\n    interface lo\n    virtual_router_id 300\n}\n",
     );
     let out = config_test(&path, &["--json"]);
     assert_eq!(out.status.code(), Some(5));
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("stdout is JSON alone");
     assert_eq!(json["global"]["defs"]["router_id"], "lb1");
+    // Every vrrp_instance is named: those that would not run under dropped_instances.
+    assert_eq!(json["vrrp"]["instances"][0]["name"], "VI_OK");
+    let dropped = &json["vrrp"]["dropped_instances"][0];
+    assert_eq!(dropped["instance"]["name"], "VI_BAD", "{json}");
+    assert!(dropped["reason"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_kw"));
 }
 

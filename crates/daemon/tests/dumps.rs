@@ -328,3 +328,37 @@ fn checker_data_dump_shows_real_servers() {
     daemon.signal("TERM").expect("TERM");
     assert!(daemon.wait_timeout(Duration::from_secs(8)).is_some());
 }
+
+/// Without dump paths in the configuration, the dumps go to `$TMPDIR` (keepalived's rule).
+#[test]
+fn dumps_go_to_tmpdir_when_it_is_set() {
+    if let Some(reason) = support::skip_reason_for(false, true) {
+        eprintln!("skipping: {reason}");
+        return;
+    }
+    let net = support::two_hosts("kvtmpd");
+    let host = &net.hosts[0];
+    let dir = TempDir::new("dump-tmpdir");
+    let tmp = dir.0.join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp dir");
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 52\n    \
+         priority 100\n    advert_int 0.1\n    version 3\n    virtual_ipaddress {{\n        \
+         {VIP}/24\n    }}\n}}\n"
+    );
+    let daemon = support::daemon::Daemon::start_with(
+        host,
+        &dir.0,
+        "tmpdir",
+        &conf,
+        &[],
+        &[("TMPDIR", tmp.as_os_str())],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    kill(&daemon.child, &json_signal());
+    let json = wait_file(&tmp.join("keepalived.json"), 5, |t| t.contains("VI_1"));
+    assert!(json.is_some(), "no JSON dump in $TMPDIR:\n{}", daemon.log());
+    kill(&daemon.child, "USR1");
+    let data = wait_file(&tmp.join("keepalived.data"), 5, |t| t.contains("VI_1"));
+    assert!(data.is_some(), "no data dump in $TMPDIR:\n{}", daemon.log());
+}

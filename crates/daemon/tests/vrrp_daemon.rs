@@ -270,7 +270,7 @@ fn v3_ipv4_unicast_election_failover_and_handover() {
 }
 
 #[test]
-fn refuses_to_start_on_configuration_errors() {
+fn strict_config_refuses_to_start_on_configuration_errors() {
     let dir = TempDir::new("bad");
     let (code, stderr) = run_to_exit(
         &dir.0,
@@ -280,6 +280,46 @@ fn refuses_to_start_on_configuration_errors() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("bad.conf:3:"), "{stderr}");
     assert!(stderr.contains("not starting"), "{stderr}");
+}
+
+/// As keepalived: errors drop only their own part. VI_BAD (VRID 300, line 17) is dropped, the
+/// unknown keyword (line 5) and the unsupported multipath route (line 9) are named and left out,
+/// and VI_1 runs: it becomes master with its VIP and its plain route.
+#[test]
+fn starts_with_what_keepalived_runs_and_names_what_it_drops() {
+    if Lab::skip_unless_root() {
+        return;
+    }
+    let lab = Lab::new("kvdrop").expect("lab");
+    let (ha1, _ha2) = two_hosts(&lab);
+    let dir = TempDir::new("drop");
+    let conf = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
+                priority 150\n    no_such_keyword\n    advert_int 0.2\n    virtual_routes {\n        \
+                203.0.113.0/26 via 192.0.2.254 dev eth0\n        \
+                203.0.113.64/26 nexthop via 192.0.2.251 dev eth0 nexthop via 192.0.2.252 dev eth0\n    \
+                }\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n\
+                vrrp_instance VI_BAD {\n    interface eth0\n    virtual_router_id 300\n    \
+                virtual_ipaddress {\n        192.0.2.101/24\n    }\n}\n";
+    let mut router = Daemon::start(&ha1, &dir.0, "ha1", conf, &[]);
+    let vip: IpAddr = "192.0.2.100".parse().expect("vip");
+    let became_master = wait_until(Duration::from_secs(6), POLL, || ha1.has_addr(vip));
+    let log = router.log();
+    assert!(became_master.is_some(), "{log}");
+    for place in ["ha1.conf:5:", "ha1.conf:9:", "ha1.conf:17:"] {
+        assert!(log.contains(place), "{place} not named:\n{log}");
+    }
+    let routes = ha1.run("ip", ["route", "show"]);
+    let routes = String::from_utf8_lossy(&routes.stdout);
+    assert!(
+        routes.contains("203.0.113.0/26 via 192.0.2.254"),
+        "{routes}"
+    );
+    assert!(!routes.contains("203.0.113.64/26"), "{routes}");
+    assert!(!ha1.has_addr("192.0.2.101".parse().expect("addr")));
+    router.child.signal("TERM").expect("TERM");
+    let status = router.child.wait_timeout(Duration::from_secs(5));
+    assert!(status.is_some_and(|s| s.success()), "{}", router.log());
+    assert!(!ha1.has_addr(vip), "VIP left behind");
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //!   about a hundred advert intervals.
 //! * A reload that adds an instance, removes one and changes the addresses of a third: only
 //!   those change (`ip monitor address` sees no event for the others' addresses).
-//! * A configuration with an error: refused with its place, the old one keeps running.
+//! * A configuration that cannot be read: refused, the old one keeps running; one with errors
+//!   elsewhere: applied as keepalived applies it, the running instance untouched.
 //!
 //! Needs root (skips otherwise). Documentation addresses only.
 
@@ -597,7 +598,7 @@ fn reload_adds_removes_and_changes_only_those() {
 }
 
 #[test]
-fn invalid_config_on_reload_keeps_the_old_one() {
+fn reload_keeps_the_old_config_only_when_it_cannot_be_used() {
     if lab::skip_unless_root() {
         return;
     }
@@ -611,28 +612,55 @@ fn invalid_config_on_reload_keeps_the_old_one() {
     tail.poll();
     let mark = tail.lines.len();
 
-    // Line 4 has an out-of-range priority; line 9 an unknown keyword.
-    let bad = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
-               priority 300\n    version 3\n    advert_int 0.1\n    virtual_ipaddress {\n        \
-               192.0.2.100/24\n    }\n    no_such_keyword\n}\n";
-    std::fs::write(dir.0.join("ha1.conf"), bad).expect("write config");
+    // A file that cannot be read: refused, the running configuration stays.
+    let conf_path = dir.0.join("ha1.conf");
+    let moved = dir.0.join("ha1.conf.moved");
+    std::fs::rename(&conf_path, &moved).expect("move config away");
     assert!(
         reload_and_wait(&master.child, &mut tail, Duration::from_secs(10)).is_none(),
-        "a bad configuration was accepted:\n{}",
+        "an unreadable configuration was accepted:\n{}",
         tail.text()
     );
     std::thread::sleep(Duration::from_millis(500));
     tail.poll();
     let lines = tail.lines[mark..].join("\n");
-    println!("invalid reload logged:\n{lines}");
+    println!("unreadable reload logged:\n{lines}");
     assert!(lines.contains("Reload failed"), "{lines}");
-    assert!(
-        lines.contains("ha1.conf:4:"),
-        "no location for the error:\n{lines}"
-    );
+    assert!(lines.contains("cannot read configuration file"), "{lines}");
     assert!(!lines.contains("Entering"), "{lines}");
     assert!(master.child.is_running());
     assert!(ha1.has_addr(vip) && !ha2.has_addr(vip));
+    std::fs::rename(&moved, &conf_path).expect("move config back");
+
+    // Mistakes in another instance and an unknown keyword: as keepalived, the reload applies
+    // what can run; VI_1 is untouched, the bad instance (line 14: VRID 300) is dropped with its
+    // place, the unknown keyword (line 10) is named.
+    let mark = tail.lines.len();
+    let bad = format!(
+        "{}    no_such_keyword\n}}\n\
+         vrrp_instance VI_BAD {{\n    interface eth0\n    virtual_router_id 300\n    \
+         priority 50\n    virtual_ipaddress {{\n        192.0.2.101/24\n    }}\n}}\n",
+        conf(150).trim_end().trim_end_matches('}')
+    );
+    std::fs::write(&conf_path, &bad).expect("write config");
+    let applied = reload_and_wait(&master.child, &mut tail, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    tail.poll();
+    let lines = tail.lines[mark..].join("\n");
+    println!("reload with errors logged:\n{lines}\nconfig:\n{bad}");
+    assert!(applied.is_some(), "{lines}");
+    assert!(
+        lines.contains("ha1.conf:10:"),
+        "no place for the keyword:\n{lines}"
+    );
+    assert!(
+        lines.contains("ha1.conf:14:"),
+        "no place for the VRID:\n{lines}"
+    );
+    assert!(!lines.contains("Entering"), "{lines}");
+    assert!(ha1.has_addr(vip) && !ha2.has_addr(vip));
+    assert!(!ha1.has_addr(addr("192.0.2.101")) && !ha2.has_addr(addr("192.0.2.101")));
+    let mark = tail.lines.len();
 
     // Still serving reloads: a good configuration (new priority) is taken in place.
     std::fs::write(dir.0.join("ha1.conf"), conf(200)).expect("write config");

@@ -266,7 +266,7 @@ fn dont_release_vrrp_keeps_routes_and_rules() {
 }
 
 #[test]
-fn refuses_to_start_on_unsupported_route_options() {
+fn strict_config_refuses_to_start_on_unsupported_route_options() {
     let dir = TempDir::new("refuse");
     let (code, stderr) = run_to_exit(
         &dir.0,

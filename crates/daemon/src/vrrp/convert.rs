@@ -235,44 +235,57 @@ pub struct PlanError {
     pub message: String,
 }
 
-/// Converts every `vrrp_instance` of `config`.
-pub fn plan(config: &Config, facts: &IfFacts) -> Result<Vec<InstancePlan>, Vec<PlanError>> {
-    let mut plans = Vec::new();
-    let mut errors = Vec::new();
+/// What [`plan`] made of the instances: the ones that run, the ones dropped (name, why), and
+/// every problem with its place (a dropped instance, or a route or rule left out of one).
+#[derive(Debug, Default)]
+pub struct Converted {
+    /// One plan per instance that can run.
+    pub plans: Vec<InstancePlan>,
+    /// `(instance name, reason)` for each instance that cannot run.
+    pub dropped: Vec<(String, String)>,
+    /// Every problem found, with its place.
+    pub errors: Vec<PlanError>,
+}
+
+/// Converts every `vrrp_instance` of `config`; one that cannot run is dropped (the others run),
+/// a route or rule that cannot be installed is left out of its instance.
+pub fn plan(config: &Config, facts: &IfFacts) -> Converted {
+    let mut out = Converted::default();
     for inst in &config.vrrp.instances {
         let routes = plan_routes(
             &inst.virtual_routes,
             "virtual_routes",
             &inst.name,
-            &mut errors,
+            &mut out.errors,
         );
         let rules = plan_rules(
             &inst.virtual_rules,
             "virtual_rules",
             &inst.name,
-            &mut errors,
+            &mut out.errors,
         );
         match plan_instance(inst, &config.global.defs, facts) {
             Ok(mut p) => {
                 p.routes = routes;
                 p.rules = rules;
-                plans.push(p);
+                out.plans.push(p);
             }
-            Err(message) => errors.push(PlanError {
-                loc: inst.loc,
-                message: format!("({}) {message}", inst.name),
-            }),
+            Err(message) => {
+                let message = format!("({}) {message} - instance not started", inst.name);
+                out.dropped.push((inst.name.clone(), message.clone()));
+                out.errors.push(PlanError {
+                    loc: inst.loc,
+                    message,
+                });
+            }
         }
     }
-    if errors.is_empty() {
-        Ok(plans)
-    } else {
-        Err(errors)
-    }
+    out
 }
 
-/// Converts `static_ipaddress`, `static_routes` and `static_rules`.
-pub fn plan_static(config: &Config) -> Result<StaticPlan, Vec<PlanError>> {
+/// Converts `static_ipaddress`, `static_routes` and `static_rules`; an entry that cannot be
+/// installed is left out and reported.
+pub fn plan_static(config: &Config) -> (StaticPlan, Vec<PlanError>) {
     let mut errors = Vec::new();
     let mut addrs = Vec::new();
     for va in &config.vrrp.static_addresses {
@@ -293,15 +306,14 @@ pub fn plan_static(config: &Config) -> Result<StaticPlan, Vec<PlanError>> {
     }
     let routes = plan_routes(&config.vrrp.static_routes, "static_routes", "", &mut errors);
     let rules = plan_rules(&config.vrrp.static_rules, "static_rules", "", &mut errors);
-    if errors.is_empty() {
-        Ok(StaticPlan {
+    (
+        StaticPlan {
             addrs,
             routes,
             rules,
-        })
-    } else {
-        Err(errors)
-    }
+        },
+        errors,
+    )
 }
 
 fn who(block: &str, instance: &str) -> String {
@@ -371,12 +383,13 @@ fn network(addr: IpAddr, len: u8) -> IpAddr {
 
 fn not_supported(what: &str) -> Result<(), String> {
     Err(format!(
-        "{what} is not supported; not starting rather than installing it without"
+        "{what} is not supported; left out rather than installed without it"
     ))
 }
 
 /// One `virtual_routes` / `static_routes` entry as a [`RoutePlan`]. Options that would change
-/// what the route does and that the daemon cannot install are refused rather than dropped.
+/// what the route does and that the daemon cannot install are errors: the route is left out,
+/// never installed without them.
 pub fn route_plan(r: &VirtualRoute) -> Result<RoutePlan, String> {
     if !r.nexthops.is_empty() {
         not_supported("a multipath route (nexthop)")?;
@@ -770,7 +783,7 @@ mod tests {
              advert_int 2\n nopreempt\n authentication {\n auth_type PASS\n auth_pass secret12\n }\n \
              virtual_ipaddress {\n 192.0.2.100/24 brd + dev eth1 label eth1:v scope link\n 192.0.2.101\n }\n}\n",
         );
-        let plans = plan(&c, &facts()).unwrap();
+        let plans = plan(&c, &facts()).plans;
         let p = &plans[0];
         assert_eq!(p.cfg.name, "VI_1");
         assert_eq!(p.cfg.vrid, 51);
@@ -805,7 +818,7 @@ mod tests {
              advert_int 0.05\n unicast_peer {\n 2001:db8::2\n }\n unicast_ttl 10\n \
              virtual_ipaddress {\n 2001:db8::100/64\n }\n}\n",
         );
-        let p = &plan(&c, &facts()).unwrap()[0];
+        let p = &plan(&c, &facts()).plans[0];
         assert_eq!(p.cfg.version, Version::V3);
         assert_eq!(p.cfg.adver_int, Centisecs(5));
         assert_eq!(p.cfg.priority, 255);
@@ -829,9 +842,9 @@ mod tests {
             "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
              mcast_src_ip 192.0.2.9\n virtual_ipaddress {\n 192.0.2.100\n }\n}\n",
         );
-        let p = &plan(&c, &facts()).unwrap()[0];
+        let p = &plan(&c, &facts()).plans[0];
         assert_eq!(p.cfg.primary_addr, "192.0.2.9".parse::<IpAddr>().unwrap());
-        let p = &plan(&c, &IfFacts::default()).unwrap()[0];
+        let p = &plan(&c, &IfFacts::default()).plans[0];
         assert!(!p.iface_present);
     }
 
@@ -843,8 +856,11 @@ mod tests {
         );
         let mut f = IfFacts::default();
         f.addrs.insert("eth0".into(), vec![]);
-        let errs = plan(&c, &f).unwrap_err();
+        let converted = plan(&c, &f);
+        let errs = converted.errors;
         assert!(errs[0].message.contains("(VI_1)"), "{errs:?}");
+        assert!(converted.plans.is_empty());
+        assert_eq!(converted.dropped[0].0, "VI_1");
     }
 
     #[test]
@@ -854,7 +870,7 @@ mod tests {
              virtual_ipaddress {\n 192.0.2.100\n }\n \
              virtual_ipaddress_excluded {\n 192.0.2.101\n 198.51.100.7/24\n }\n}\n",
         );
-        let p = &plan(&c, &facts()).unwrap()[0];
+        let p = &plan(&c, &facts()).plans[0];
         assert_eq!(
             p.cfg.vips,
             AddrList::V4(vec![Ipv4Addr::new(192, 0, 2, 100)]),
@@ -887,7 +903,7 @@ mod tests {
              from all fwmark 7/0xff iif eth0 oif eth1 blackhole priority 202\n \
              not from 2001:db8::/32 table main priority 204\n from 192.0.2.0/24 goto 300 priority 203\n }\n}\n",
         );
-        let p = &plan(&c, &facts()).unwrap()[0];
+        let p = &plan(&c, &facts()).plans[0];
         let r = &p.routes;
         assert_eq!(r.len(), 7);
         assert_eq!(r[0].spec.dst, ip("203.0.113.0"), "host bits cleared");
@@ -961,8 +977,13 @@ mod tests {
              203.0.113.64/26 dev eth0 mtu 1400\n }\n \
              virtual_rules {\n from 192.0.2.0/24 tos 0x10 table 200 priority 5\n }\n}\n",
         );
-        let errs = plan(&c, &facts()).unwrap_err();
+        let converted = plan(&c, &facts());
+        let errs = converted.errors;
         assert_eq!(errs.len(), 3, "{errs:?}");
+        // The instance runs without what cannot be installed.
+        assert!(converted.dropped.is_empty());
+        assert_eq!(converted.plans[0].routes.len(), 1);
+        assert!(converted.plans[0].rules.is_empty());
         assert_eq!(errs[0].loc.line, 9);
         assert!(
             errs[0].message.contains("(VI_1) virtual_routes"),
@@ -982,7 +1003,8 @@ mod tests {
              static_routes {\n 203.0.113.0/26 via 192.0.2.254 dev eth0\n unreachable 203.0.113.128/26 no_track\n}\n\
              static_rules {\n to 203.0.113.64/26 table main preference 101\n}\n",
         );
-        let s = plan_static(&c).unwrap();
+        let (s, errs) = plan_static(&c);
+        assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(s.addrs.len(), 1);
         assert_eq!(s.addrs[0].dev, "eth0");
         assert_eq!(s.routes.len(), 2);
@@ -991,7 +1013,8 @@ mod tests {
         assert_eq!(s.rules[0].spec.priority, Some(101));
 
         let bad = read("static_routes {\n 203.0.113.0/26 via 192.0.2.254 dev eth0 onlink\n}\n");
-        let errs = plan_static(&bad).unwrap_err();
+        let (s, errs) = plan_static(&bad);
+        assert!(s.routes.is_empty());
         assert_eq!(errs[0].loc.line, 2);
         assert!(
             errs[0].message.starts_with("static_routes: route"),

@@ -1,10 +1,15 @@
 //! Reading and checking the configuration for the VRRP engine, the same way at start-up and on
 //! reload: the whole file is read, checked against this host (`-t`'s checks) and converted
-//! into the driver's plans; any blocking error refuses the whole of it.
+//! into the driver's plans. As keepalived, it runs whatever keepalived would run: a part with an
+//! error is dropped (an instance, an address, a route) with a message naming its place, and the
+//! whole configuration is refused only when keepalived refuses it (the file cannot be read, a
+//! fatal error) or when the operator asked for `--strict-config`.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
-use keepalived_config::{Config, DiagKind, PreprocessOptions, Severity, host};
+use keepalived_config::model::vrrp::DroppedInstance;
+use keepalived_config::{Config, PreprocessOptions, Read, Severity, host};
 
 use super::convert::{self, InstancePlan, StaticPlan};
 use super::track_plan::{self, TrackPlan};
@@ -15,14 +20,14 @@ use crate::config_test::gather_host_facts;
 pub struct Loaded {
     /// The model.
     pub config: Config,
-    /// One plan per `vrrp_instance`.
+    /// One plan per `vrrp_instance` that runs.
     pub plans: Vec<InstancePlan>,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     pub statics: StaticPlan,
     /// Tracked objects, who tracks them, and the sync groups.
     pub tracks: TrackPlan,
-    /// Diagnostics that do not prevent running (warnings, missing interfaces), rendered with
-    /// their place (`file:line:col`).
+    /// Diagnostics that do not prevent running (warnings, errors whose part was dropped or
+    /// corrected, missing interfaces), rendered with their place (`file:line:col`).
     pub warnings: Vec<String>,
 }
 
@@ -34,47 +39,41 @@ pub struct Refused {
     pub lines: Vec<String>,
 }
 
-/// Reads `path` and checks it as start-up does. A missing interface does not refuse the
-/// configuration (its instances start in FAULT); any other error does.
+static STRICT: OnceLock<bool> = OnceLock::new();
+
+/// `--strict-config`: refuse a configuration with any error, not only what keepalived refuses.
+/// Set once, at process start (the engines get the same command line).
+pub fn set_strict(strict: bool) {
+    let _ = STRICT.set(strict);
+}
+
+fn strict() -> bool {
+    STRICT.get().copied().unwrap_or(false)
+}
+
+/// Reads `path` and checks it as start-up does. Refused only when keepalived would not start
+/// (unreadable file, fatal error), when a keyword needs a feature this build lacks, or, with
+/// `--strict-config`, on any error. A missing interface is not refused (keepalived stops its
+/// VRRP process there): its instances start in FAULT and follow the interface when it appears.
 ///
 /// # Errors
-/// The configuration has blocking errors.
+/// The configuration cannot run.
 pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
     host::check(&mut read.config, &facts, &mut read.diagnostics);
-    crate::features::check(&read.config, &mut read.diagnostics);
-    let blocking = read
-        .diagnostics
-        .items()
-        .iter()
-        .any(|d| d.severity >= Severity::Error && d.kind != DiagKind::MissingInterface);
-    let if_facts = super::interface_facts();
-    let mut plan_failed = false;
-    let plans = match convert::plan(&read.config, &if_facts) {
-        Ok(p) => p,
-        Err(errors) => {
-            plan_failed = true;
-            for e in errors {
-                read.diagnostics.error(e.loc, e.message);
-            }
-            Vec::new()
-        }
-    };
-    let statics = match convert::plan_static(&read.config) {
-        Ok(s) => s,
-        Err(errors) => {
-            plan_failed = true;
-            for e in errors {
-                read.diagnostics.error(e.loc, e.message);
-            }
-            StaticPlan::default()
-        }
-    };
-    let blocking = blocking || plan_failed || read.diagnostics.has_fatal();
+    let missing_features = crate::features::check(&read.config, &mut read.diagnostics);
+    let (plans, statics) = plan_runnable(&mut read);
+    let strict_refusal = strict()
+        && read
+            .diagnostics
+            .items()
+            .iter()
+            .any(|d| d.severity >= Severity::Error);
+    let refused = read.diagnostics.has_fatal() || missing_features > 0 || strict_refusal;
     read.diagnostics.sort();
     let lines = read.render_diagnostics();
-    if blocking {
+    if refused {
         return Err(Refused { lines });
     }
     let tracks = track_plan::plan(&read.config, |name| {
@@ -91,4 +90,42 @@ pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
         tracks,
         warnings: lines,
     })
+}
+
+/// Converts what can run: an instance the driver cannot run is moved to
+/// `vrrp.dropped_instances` and reported as an error at its place; a static address, route or
+/// rule that cannot be installed is left out and reported; sync groups lose the members that
+/// were dropped (and a group left empty goes). `-t` runs the same conversion, so it reports
+/// what the daemon would drop.
+pub fn plan_runnable(read: &mut Read) -> (Vec<InstancePlan>, StaticPlan) {
+    let if_facts = super::interface_facts();
+    let converted = convert::plan(&read.config, &if_facts);
+    for e in &converted.errors {
+        read.diagnostics.error(e.loc, e.message.clone());
+    }
+    for (name, reason) in converted.dropped {
+        let vrrp = &mut read.config.vrrp;
+        if let Some(at) = vrrp.instances.iter().position(|i| i.name == name) {
+            let instance = vrrp.instances.remove(at);
+            vrrp.dropped_instances
+                .push(DroppedInstance { reason, instance });
+        }
+    }
+    prune_sync_groups(&mut read.config);
+    let (statics, errors) = convert::plan_static(&read.config);
+    for e in errors {
+        read.diagnostics.error(e.loc, e.message);
+    }
+    (converted.plans, statics)
+}
+
+/// Removes sync group members that are not (or no longer) instances, and groups left empty.
+fn prune_sync_groups(config: &mut Config) {
+    let vrrp = &mut config.vrrp;
+    let names: std::collections::BTreeSet<String> =
+        vrrp.instances.iter().map(|i| i.name.clone()).collect();
+    for g in &mut vrrp.sync_groups {
+        g.members.retain(|m| names.contains(&m.name));
+    }
+    vrrp.sync_groups.retain(|g| !g.members.is_empty());
 }

@@ -68,7 +68,10 @@ pub fn check_at_start(path: &Path, opts: &PreprocessOptions) -> Option<Checked> 
             for line in &rendered {
                 eprintln!("{line}");
             }
-            eprintln!("keepalived-rs: not starting: {} has errors", path.display());
+            eprintln!(
+                "keepalived-rs: not starting: {} cannot be run (see above)",
+                path.display()
+            );
             None
         }
     }

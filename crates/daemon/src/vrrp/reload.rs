@@ -170,7 +170,7 @@ async fn reload_loop(
                     error!("{line}");
                 }
                 error!(
-                    "Reload failed: {} has errors; keeping the running configuration",
+                    "Reload failed: {} cannot be used; keeping the running configuration",
                     source.path.display()
                 );
                 ready::report_reloaded(Engine::Vrrp);

@@ -128,12 +128,14 @@ impl Daemon {
 }
 
 /// Writes `conf` to `dir/name` and runs keepalived-rs on it in the foreground (outside any lab
-/// namespace) until it exits, as for a configuration it must refuse: exit code and stderr.
+/// namespace) with `--strict-config` until it exits, as for a configuration it must refuse:
+/// exit code and stderr. Strict mode makes sure a configuration with any error never starts
+/// here, in the root namespace.
 pub fn run_to_exit(dir: &Path, name: &str, conf: &str) -> (Option<i32>, String) {
     let path = dir.join(name);
     std::fs::write(&path, conf).expect("write config");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .args(["-n", "-l", "-f"])
+        .args(["--strict-config", "-n", "-l", "-f"])
         .arg(&path)
         .output()
         .expect("run keepalived-rs");
