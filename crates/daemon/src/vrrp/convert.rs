@@ -564,18 +564,13 @@ fn plan_instance(
         Some(a) => a,
         None => match facts.primary(&ifname, family) {
             Some(a) => a,
-            // No interface (the instance starts in FAULT), or no IPv6 link-local address yet
-            // (the kernel then picks the source when sending).
-            None if !iface_present || family == Family::V6 => match family {
+            // No interface (the instance starts in FAULT), or no address of the family yet:
+            // as keepalived (set_vrrp_src_addr), the instance runs and the kernel picks the
+            // source when sending.
+            None => match family {
                 Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 Family::V6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
             },
-            None => {
-                return Err(format!(
-                    "interface {ifname} has no {} address to send adverts from",
-                    if family == Family::V4 { "IPv4" } else { "IPv6" }
-                ));
-            }
         },
     };
     if Family::of(&primary_addr) != family {
@@ -849,7 +844,7 @@ mod tests {
     }
 
     #[test]
-    fn interface_without_address_is_an_error() {
+    fn interface_without_address_runs_with_the_kernel_choosing_the_source() {
         let c = read(
             "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
              virtual_ipaddress {\n 192.0.2.100\n }\n}\n",
@@ -857,10 +852,8 @@ mod tests {
         let mut f = IfFacts::default();
         f.addrs.insert("eth0".into(), vec![]);
         let converted = plan(&c, &f);
-        let errs = converted.errors;
-        assert!(errs[0].message.contains("(VI_1)"), "{errs:?}");
-        assert!(converted.plans.is_empty());
-        assert_eq!(converted.dropped[0].0, "VI_1");
+        assert!(converted.errors.is_empty(), "{:?}", converted.errors);
+        assert_eq!(converted.plans.len(), 1);
     }
 
     #[test]
