@@ -5,6 +5,7 @@
 //! whole configuration is refused only when keepalived refuses it (the file cannot be read, a
 //! fatal error) or when the operator asked for `--strict-config`.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -119,13 +120,51 @@ pub fn plan_runnable(read: &mut Read) -> (Vec<InstancePlan>, StaticPlan) {
     (converted.plans, statics)
 }
 
-/// Removes sync group members that are not (or no longer) instances, and groups left empty.
+/// Applies keepalived's sync group corrections the engine relies on: a member that is not (or
+/// no longer) an instance is removed, an instance already in an earlier group (or named twice)
+/// is removed from the later place ("cannot exist in more than one sync group; ignoring"), and a
+/// group left empty goes. The validators report each of these with its place.
 fn prune_sync_groups(config: &mut Config) {
     let vrrp = &mut config.vrrp;
-    let names: std::collections::BTreeSet<String> =
-        vrrp.instances.iter().map(|i| i.name.clone()).collect();
+    let names: BTreeSet<String> = vrrp.instances.iter().map(|i| i.name.clone()).collect();
+    let mut grouped = BTreeSet::new();
     for g in &mut vrrp.sync_groups {
-        g.members.retain(|m| names.contains(&m.name));
+        g.members
+            .retain(|m| names.contains(&m.name) && grouped.insert(m.name.clone()));
     }
     vrrp.sync_groups.retain(|g| !g.members.is_empty());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_groups_keep_each_existing_instance_once() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n}\n\
+                    vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n}\n\
+                    vrrp_sync_group SG_A {\n group {\n VI_1\n VI_X\n VI_2\n VI_1\n }\n}\n\
+                    vrrp_sync_group SG_B {\n group {\n VI_1\n }\n}\n";
+        let mut config =
+            keepalived_config::read_str("t.conf", text, &PreprocessOptions::default()).config;
+        prune_sync_groups(&mut config);
+        let groups: Vec<(String, Vec<String>)> = config
+            .vrrp
+            .sync_groups
+            .iter()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    g.members.iter().map(|m| m.name.clone()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            [(
+                "SG_A".to_owned(),
+                vec!["VI_1".to_owned(), "VI_2".to_owned()]
+            )]
+        );
+    }
 }
