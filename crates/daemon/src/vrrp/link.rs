@@ -17,7 +17,7 @@ use keepalived_vrrp::{
 };
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::convert::{InstancePlan, Transport, VipSpec};
 use super::netops::{add_addr, add_routes, del_addr, del_routes, remove_leftover_routes};
@@ -166,7 +166,8 @@ pub struct Link {
 /// Groups the plans into links, opens their sockets and netlink handles, and adds each link and
 /// its instances (with their `track_*` entries from `tracks`) to `engine`; link `i` of the
 /// result is the engine's link `i`. A missing interface is not an error: its instances start in
-/// FAULT. Returns the links and each instance's reference by name.
+/// FAULT; an instance the engine refuses (a VRID already used on the link) is logged and left
+/// out. Returns the links and each instance's reference by name.
 pub fn build_links(
     plans: Vec<InstancePlan>,
     release: bool,
@@ -186,15 +187,22 @@ pub fn build_links(
         debug_assert_eq!(link_id, links.len());
         for plan in plans {
             let name = plan.cfg.name.clone();
-            let instance = keepalived_vrrp::Instance::new(plan.cfg.clone())
-                .map_err(|e| StartError(format!("({name}) {e}")))?;
+            let instance = match keepalived_vrrp::Instance::new(plan.cfg.clone()) {
+                Ok(i) => i,
+                Err(e) => {
+                    error!("({name}) {e}; instance not started");
+                    continue;
+                }
+            };
             let tracked = tracks.instances.get(&name).cloned().unwrap_or_default();
             match engine.add_instance(link_id, instance, tracked) {
                 Ok(r) => {
                     refs.insert(name, r);
                     link.set_plan(r.id, plan);
                 }
-                Err(e) => return Err(StartError(format!("({name}) {e}"))),
+                // Two instances the link cannot tell apart (the same VRID): the first runs,
+                // this one is left out, as the configuration check reported at its place.
+                Err(e) => error!("({name}) {e}; instance not started"),
             }
         }
         links.push(link);
