@@ -345,10 +345,11 @@ fn build(
                 );
                 return None;
             };
-            if let Some((user, group)) = misc_user {
-                script.user = Some(user);
-                script.group = group;
-            }
+            // Words after misc_path's script are not a user (that is `user`).
+            (script.user, script.group) = match misc_user {
+                Some((user, group)) => (Some(user), group),
+                None => (None, None),
+            };
             (
                 CheckerKind::Misc(Box::new(MiscCheck {
                     script,
