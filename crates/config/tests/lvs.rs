@@ -522,7 +522,7 @@ const INVALID: &[(&str, u32, &str)] = &[
     (
         "lvs-unknown-group.conf",
         4,
-        "no virtual_server_group of that name",
+        "Virtual server group NOSUCH specified but not configured - ignoring virtual server",
     ),
     ("lvs-ssl-twice.conf", 5, "SSL context already specified"),
     ("lvs-ssl-twice.conf", 6, "`password` needs an argument"),
@@ -569,6 +569,14 @@ fn invalid_configs_report_the_right_error_on_the_right_line() {
             );
         }
     }
+}
+
+#[test]
+fn a_virtual_server_of_an_unknown_group_is_dropped_with_a_warning() {
+    let r = read("invalid/lvs-unknown-group.conf");
+    assert!(!r.diagnostics.has_errors(), "{:?}", r.render_diagnostics());
+    assert_eq!(r.exit_code(), 0);
+    assert!(r.config.lvs.virtual_servers.is_empty());
 }
 
 #[test]

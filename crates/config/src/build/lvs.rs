@@ -232,11 +232,25 @@ fn parse_range(cx: &mut Cx, tok: &Token) -> Option<(IpAddr, IpAddr)> {
 
 /// Cross-block checks of this part: virtual servers naming groups.
 pub fn validate(cx: &mut Cx, config: &mut Config) {
-    let config = &*config;
-    let lvs = &config.lvs;
-    if lvs.virtual_servers.is_empty() {
+    if config.lvs.virtual_servers.is_empty() {
         return;
     }
+    // keepalived 2.2.7 only logs a virtual server naming an unknown group, and drops it.
+    let lvs = &mut config.lvs;
+    lvs.virtual_servers.retain(|v| match &v.address {
+        VsAddress::Group(name) if !lvs.virtual_server_groups.iter().any(|g| &g.name == name) => {
+            cx.warning(
+                v.loc,
+                format!(
+                    "Virtual server group {name} specified but not configured - ignoring virtual server"
+                ),
+            );
+            false
+        }
+        _ => true,
+    });
+    let config = &*config;
+    let lvs = &config.lvs;
     validate_checker_references(cx, config);
     let groups: HashMap<&str, &VirtualServerGroup> = lvs
         .virtual_server_groups
@@ -244,17 +258,11 @@ pub fn validate(cx: &mut Cx, config: &mut Config) {
         .map(|g| (g.name.as_str(), g))
         .collect();
     for v in &lvs.virtual_servers {
-        let VsAddress::Group(name) = &v.address else {
-            continue;
-        };
-        let Some(group) = groups.get(name.as_str()) else {
-            cx.error(
-                v.loc,
-                format!("virtual_server group `{name}`: no virtual_server_group of that name"),
-            );
-            continue;
-        };
-        resolve::validate_group_use(cx, v, group);
+        if let VsAddress::Group(name) = &v.address
+            && let Some(group) = groups.get(name.as_str())
+        {
+            resolve::validate_group_use(cx, v, group);
+        }
     }
 }
 
