@@ -249,9 +249,9 @@ pub fn validate(cx: &mut Cx, config: &mut Config) {
         }
         _ => true,
     });
+    checker_references(cx, config);
     let config = &*config;
     let lvs = &config.lvs;
-    validate_checker_references(cx, config);
     let groups: HashMap<&str, &VirtualServerGroup> = lvs
         .virtual_server_groups
         .iter()
@@ -266,41 +266,50 @@ pub fn validate(cx: &mut Cx, config: &mut Config) {
     }
 }
 
-/// FILE_CHECK and BFD_CHECK name top-level blocks (`track_file`, `bfd_instance`) that must exist.
-fn validate_checker_references(cx: &mut Cx, config: &Config) {
-    let files: std::collections::HashSet<&str> = config
+/// FILE_CHECK and BFD_CHECK name top-level blocks (`track_file`, `bfd_instance`) that must
+/// exist: keepalived reports the name where it is given, and drops the checker.
+fn checker_references(cx: &mut Cx, config: &mut Config) {
+    let files: std::collections::HashSet<String> = config
         .vrrp
         .track_files
         .iter()
-        .map(|f| f.name.as_str())
+        .map(|f| f.name.clone())
         .collect();
-    let bfds: std::collections::HashSet<&str> = config
+    let bfds: std::collections::HashSet<String> = config
         .global
         .bfd_instances
         .iter()
-        .map(|b| b.name.as_str())
+        .map(|b| b.name.clone())
         .collect();
     for rs in config
         .lvs
         .virtual_servers
-        .iter()
-        .flat_map(|v| &v.real_servers)
+        .iter_mut()
+        .flat_map(|v| &mut v.real_servers)
     {
-        for checker in &rs.checkers {
-            match &checker.kind {
-                CheckerKind::File(f) if !files.contains(f.track_file.as_str()) => cx.error(
-                    checker.loc,
+        let address = rs.address;
+        rs.checkers.retain(|checker| match &checker.kind {
+            CheckerKind::File(f) if !files.contains(&f.track_file) => {
+                cx.error(
+                    f.loc,
                     format!(
-                        "FILE_CHECK: track_file `{}` is not defined by a track_file block",
+                        "track_file {} not found (FILE_CHECK of {address}: no track_file block of that name) - checker ignored",
                         f.track_file
                     ),
-                ),
-                CheckerKind::Bfd(b) if !bfds.contains(b.name.as_str()) => cx.error(
-                    checker.loc,
-                    format!("BFD_CHECK: bfd_instance `{}` is not configured", b.name),
-                ),
-                _ => {}
+                );
+                false
             }
-        }
+            CheckerKind::Bfd(b) if !bfds.contains(&b.name) => {
+                cx.error(
+                    b.loc,
+                    format!(
+                        "BFD_CHECK of {address} - BFD {} not configured - checker ignored",
+                        b.name
+                    ),
+                );
+                false
+            }
+            _ => true,
+        });
     }
 }
