@@ -373,21 +373,17 @@ fn file_bfd_and_newer_keywords() {
     let lvs = valid("lvs/file-bfd.conf");
     let rs = &lvs.virtual_servers[0].real_servers[0];
     assert_eq!(lvs.virtual_servers[0].protocol, Protocol::Sctp);
+    let CheckerKind::File(f) = &rs.checkers[0].kind else {
+        panic!("FILE_CHECK expected")
+    };
     assert_eq!(
-        rs.checkers[0].kind,
-        CheckerKind::File(FileCheck {
-            track_file: "weightfile".into(),
-            dynamic: false,
-            weight: -5,
-            reverse: true
-        })
+        (f.track_file.as_str(), f.dynamic, f.weight, f.reverse),
+        ("weightfile", false, -5, true)
     );
-    assert_eq!(
-        rs.checkers[1].kind,
-        CheckerKind::Bfd(BfdCheck {
-            name: "bfd1".into()
-        })
-    );
+    let CheckerKind::Bfd(b) = &rs.checkers[1].kind else {
+        panic!("BFD_CHECK expected")
+    };
+    assert_eq!(b.name, "bfd1");
     assert!(rs.checkers[1].common.alpha);
 
     let lvs = valid("lvs/newer.conf");
@@ -522,7 +518,7 @@ const INVALID: &[(&str, u32, &str)] = &[
     (
         "lvs-unknown-group.conf",
         4,
-        "no virtual_server_group of that name",
+        "Virtual server group NOSUCH specified but not configured - ignoring virtual server",
     ),
     ("lvs-ssl-twice.conf", 5, "SSL context already specified"),
     ("lvs-ssl-twice.conf", 6, "`password` needs an argument"),
@@ -530,15 +526,22 @@ const INVALID: &[(&str, u32, &str)] = &[
     ("lvs-hysteresis.conf", 3, "hysteresis 1 >= quorum 1"),
     (
         "lvs-checker-references.conf",
-        8,
-        "FILE_CHECK: track_file `nosuchfile` is not defined by a track_file block",
+        9,
+        "track_file nosuchfile not found",
     ),
     (
         "lvs-checker-references.conf",
-        13,
-        "BFD_CHECK: bfd_instance `nosuchbfd` is not configured",
+        14,
+        "BFD nosuchbfd not configured",
     ),
 ];
+
+#[test]
+fn checkers_naming_unknown_blocks_are_dropped() {
+    let r = read("invalid/lvs-checker-references.conf");
+    let vs = &r.config.lvs.virtual_servers[0];
+    assert!(vs.real_servers.iter().all(|rs| rs.checkers.is_empty()));
+}
 
 #[test]
 fn invalid_configs_report_the_right_error_on_the_right_line() {
@@ -569,6 +572,14 @@ fn invalid_configs_report_the_right_error_on_the_right_line() {
             );
         }
     }
+}
+
+#[test]
+fn a_virtual_server_of_an_unknown_group_is_dropped_with_a_warning() {
+    let r = read("invalid/lvs-unknown-group.conf");
+    assert!(!r.diagnostics.has_errors(), "{:?}", r.render_diagnostics());
+    assert_eq!(r.exit_code(), 0);
+    assert!(r.config.lvs.virtual_servers.is_empty());
 }
 
 #[test]

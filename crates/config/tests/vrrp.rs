@@ -638,3 +638,43 @@ fn arbitrary_words_never_panic() {
         }
     }
 }
+
+#[test]
+fn unicast_addresses_with_a_prefix_are_read_as_keepalived_reads_them() {
+    // keepalived's inet_stosockaddr ignores what follows `/` or `-`: a warning, not an error.
+    let (r, errors) = read(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+         unicast_src_ip 192.0.2.22/24\n unicast_peer {\n 192.0.2.21/24\n }\n \
+         virtual_ipaddress {\n 192.0.2.10\n }\n}\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let inst = &r.config.vrrp.instances[0];
+    assert_eq!(inst.src_ip, Some("192.0.2.22".parse().unwrap()));
+    assert_eq!(
+        inst.unicast_peers[0].addr,
+        "192.0.2.21".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert!(
+        r.diagnostics
+            .items()
+            .iter()
+            .any(|d| d.loc.line == 6 && d.message.contains("`/24`"))
+    );
+}
+
+#[test]
+fn an_empty_unicast_peer_block_is_a_unicast_keyword_without_peers() {
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n unicast_peer {\n }\n \
+                virtual_ipaddress {\n 192.0.2.10\n }\n}\n";
+    let (_, errors) = read(text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("A unicast keyword has been specified without any unicast peers")),
+        "{errors:?}"
+    );
+    // unicast_fault_no_peer: keepalived holds the instance in FAULT, no error.
+    let (_, errors) =
+        read(&text.replace(" unicast_peer {", " unicast_fault_no_peer\n unicast_peer {"));
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -228,6 +228,31 @@ impl Cx {
         }
     }
 
+    /// An address read as keepalived's `inet_stosockaddr` reads it: whatever follows a `-` or
+    /// `/` is ignored (with a warning here: `192.0.2.1/24` is the address 192.0.2.1).
+    pub fn sockaddr_token(&mut self, what: &str, tok: &Token) -> Option<IpAddr> {
+        let Some(cut) = tok.text.find(['-', '/']) else {
+            return self.ip_token(what, tok);
+        };
+        let (addr, rest) = tok.text.split_at(cut);
+        match addr.parse::<IpAddr>() {
+            Ok(ip) => {
+                self.warning(
+                    tok.loc,
+                    format!("`{what}`: `{rest}` after the address {ip} is ignored"),
+                );
+                Some(ip)
+            }
+            Err(_) => {
+                self.error(
+                    tok.loc,
+                    format!("`{what}`: `{}` is not an IP address", tok.text),
+                );
+                None
+            }
+        }
+    }
+
     /// An address with optional `/prefix` (default: host prefix, 32 or 128).
     pub fn prefix_token(&mut self, what: &str, tok: &Token) -> Option<IpPrefix> {
         match IpPrefix::parse(&tok.text) {

@@ -232,67 +232,84 @@ fn parse_range(cx: &mut Cx, tok: &Token) -> Option<(IpAddr, IpAddr)> {
 
 /// Cross-block checks of this part: virtual servers naming groups.
 pub fn validate(cx: &mut Cx, config: &mut Config) {
-    let config = &*config;
-    let lvs = &config.lvs;
-    if lvs.virtual_servers.is_empty() {
+    if config.lvs.virtual_servers.is_empty() {
         return;
     }
-    validate_checker_references(cx, config);
+    // keepalived 2.2.7 only logs a virtual server naming an unknown group, and drops it.
+    let lvs = &mut config.lvs;
+    lvs.virtual_servers.retain(|v| match &v.address {
+        VsAddress::Group(name) if !lvs.virtual_server_groups.iter().any(|g| &g.name == name) => {
+            cx.warning(
+                v.loc,
+                format!(
+                    "Virtual server group {name} specified but not configured - ignoring virtual server"
+                ),
+            );
+            false
+        }
+        _ => true,
+    });
+    checker_references(cx, config);
+    let config = &*config;
+    let lvs = &config.lvs;
     let groups: HashMap<&str, &VirtualServerGroup> = lvs
         .virtual_server_groups
         .iter()
         .map(|g| (g.name.as_str(), g))
         .collect();
     for v in &lvs.virtual_servers {
-        let VsAddress::Group(name) = &v.address else {
-            continue;
-        };
-        let Some(group) = groups.get(name.as_str()) else {
-            cx.error(
-                v.loc,
-                format!("virtual_server group `{name}`: no virtual_server_group of that name"),
-            );
-            continue;
-        };
-        resolve::validate_group_use(cx, v, group);
+        if let VsAddress::Group(name) = &v.address
+            && let Some(group) = groups.get(name.as_str())
+        {
+            resolve::validate_group_use(cx, v, group);
+        }
     }
 }
 
-/// FILE_CHECK and BFD_CHECK name top-level blocks (`track_file`, `bfd_instance`) that must exist.
-fn validate_checker_references(cx: &mut Cx, config: &Config) {
-    let files: std::collections::HashSet<&str> = config
+/// FILE_CHECK and BFD_CHECK name top-level blocks (`track_file`, `bfd_instance`) that must
+/// exist: keepalived reports the name where it is given, and drops the checker.
+fn checker_references(cx: &mut Cx, config: &mut Config) {
+    let files: std::collections::HashSet<String> = config
         .vrrp
         .track_files
         .iter()
-        .map(|f| f.name.as_str())
+        .map(|f| f.name.clone())
         .collect();
-    let bfds: std::collections::HashSet<&str> = config
+    let bfds: std::collections::HashSet<String> = config
         .global
         .bfd_instances
         .iter()
-        .map(|b| b.name.as_str())
+        .map(|b| b.name.clone())
         .collect();
     for rs in config
         .lvs
         .virtual_servers
-        .iter()
-        .flat_map(|v| &v.real_servers)
+        .iter_mut()
+        .flat_map(|v| &mut v.real_servers)
     {
-        for checker in &rs.checkers {
-            match &checker.kind {
-                CheckerKind::File(f) if !files.contains(f.track_file.as_str()) => cx.error(
-                    checker.loc,
+        let address = rs.address;
+        rs.checkers.retain(|checker| match &checker.kind {
+            CheckerKind::File(f) if !files.contains(&f.track_file) => {
+                cx.error(
+                    f.loc,
                     format!(
-                        "FILE_CHECK: track_file `{}` is not defined by a track_file block",
+                        "track_file {} not found (FILE_CHECK of {address}: no track_file block of that name) - checker ignored",
                         f.track_file
                     ),
-                ),
-                CheckerKind::Bfd(b) if !bfds.contains(b.name.as_str()) => cx.error(
-                    checker.loc,
-                    format!("BFD_CHECK: bfd_instance `{}` is not configured", b.name),
-                ),
-                _ => {}
+                );
+                false
             }
-        }
+            CheckerKind::Bfd(b) if !bfds.contains(&b.name) => {
+                cx.error(
+                    b.loc,
+                    format!(
+                        "BFD_CHECK of {address} - BFD {} not configured - checker ignored",
+                        b.name
+                    ),
+                );
+                false
+            }
+            _ => true,
+        });
     }
 }

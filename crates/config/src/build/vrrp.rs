@@ -102,7 +102,8 @@ pub fn build_top(cx: &mut Cx, node: &Node, out: &mut VrrpConfig) -> bool {
         }
         "track_file" | "vrrp_track_file" => {
             if node.name() == "vrrp_track_file" {
-                cx.error(
+                // keepalived 2.2.7 accepts it without a word.
+                cx.warning(
                     node.keyword.loc,
                     "`vrrp_track_file` is deprecated; use `track_file`",
                 );

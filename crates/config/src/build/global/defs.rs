@@ -105,6 +105,7 @@ fn keyword(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) -> bool {
             if let Some(user) = cx.string(node) {
                 cx.at_most(node, 2);
                 d.script_user = Some((user, node.args.get(1).map(|t| t.text.clone())));
+                d.script_user_loc = node.loc();
             }
         }
         "enable_script_security" => d.enable_script_security = flag(cx, node),

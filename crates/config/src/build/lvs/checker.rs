@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::vs::{CONNECT_TIMEOUT_MAX, TIMER_MAX, TIMER_MIN};
 use crate::build::Cx;
+use crate::diag::Loc;
 use crate::model::common::Script;
 use crate::model::lvs::*;
 use crate::tree::Node;
@@ -151,8 +152,9 @@ fn build(
         dynamic: false,
         weight: 1,
         reverse: false,
+        loc: Loc::default(),
     };
-    let mut bfd_name: Option<String> = None;
+    let mut bfd_name: Option<(String, Loc)> = None;
     let mut ok = true;
     let conn = !matches!(ty, Ty::Misc | Ty::File | Ty::Bfd);
     let timers = !matches!(ty, Ty::File | Ty::Bfd);
@@ -277,6 +279,7 @@ fn build(
                     cx.at_most(child, 1);
                     if let Some(n) = cx.string(child) {
                         file.track_file = n;
+                        file.loc = child.loc();
                     }
                     true
                 }
@@ -306,7 +309,10 @@ fn build(
                 }
                 (Ty::Bfd, "name") => {
                     cx.at_most(child, 1);
-                    bfd_name = cx.string(child).or(bfd_name.take());
+                    bfd_name = cx
+                        .string(child)
+                        .map(|n| (n, child.loc()))
+                        .or(bfd_name.take());
                     true
                 }
                 _ => false,
@@ -345,10 +351,11 @@ fn build(
                 );
                 return None;
             };
-            if let Some((user, group)) = misc_user {
-                script.user = Some(user);
-                script.group = group;
-            }
+            // Words after misc_path's script are not a user (that is `user`).
+            (script.user, script.group) = match misc_user {
+                Some((user, group)) => (Some(user), group),
+                None => (None, None),
+            };
             (
                 CheckerKind::Misc(Box::new(MiscCheck {
                     script,
@@ -389,12 +396,15 @@ fn build(
             (CheckerKind::File(file), 1, Some(Duration::from_secs(1)))
         }
         Ty::Bfd => {
-            let Some(name) = bfd_name else {
+            let Some((name, name_loc)) = bfd_name else {
                 cx.error(loc, "BFD_CHECK has no name specified - ignoring");
                 return None;
             };
             (
-                CheckerKind::Bfd(BfdCheck { name }),
+                CheckerKind::Bfd(BfdCheck {
+                    name,
+                    loc: name_loc,
+                }),
                 1,
                 Some(Duration::from_secs(1)),
             )

@@ -120,8 +120,9 @@ pub fn build(cx: &mut Cx, node: &Node, name: &str) -> Result<VrrpInstance, Box<D
     }
     peers::families(cx, &mut inst, &seen);
     if inst.unicast_peers.is_empty() {
-        if let Some((loc, kw)) = seen.unicast_kw {
-            cx.error(loc, format!("({name}) `{kw}` is a unicast keyword but there are no unicast peers; using multicast"));
+        // With `unicast_fault_no_peer` keepalived holds the instance in FAULT instead.
+        if let Some((loc, kw)) = seen.unicast_kw.filter(|_| !inst.unicast_fault_no_peer) {
+            cx.error(loc, format!("({name}) A unicast keyword has been specified without any unicast peers (`{kw}`). Defaulting to multicast."));
         }
         if let Some(loc) = seen.unicast_ttl {
             cx.error(
@@ -215,6 +216,9 @@ fn keyword(cx: &mut Cx, n: &Node, inst: &mut VrrpInstance, seen: &mut Seen) -> O
             inst.use_ipvlan = Some(ipvlan);
         }
         "unicast_peer" => {
+            // Even an empty block (its entries conditioned out) asks for unicast.
+            seen.unicast_kw
+                .get_or_insert((n.keyword.loc, "unicast_peer"));
             for e in cx.block(n).unwrap_or(&[]) {
                 if let Some(p) = peers::unicast_peer(cx, e) {
                     inst.unicast_peers.push(p);
@@ -300,16 +304,19 @@ fn keyword(cx: &mut Cx, n: &Node, inst: &mut VrrpInstance, seen: &mut Seen) -> O
         "mcast_src_ip" | "unicast_src_ip" => {
             cx.at_most(n, 1);
             let tok = cx.arg(n, 0)?;
-            let addr = match tok.text.parse::<std::net::IpAddr>() {
-                Ok(a) => a,
-                Err(_) => {
-                    cx.error(
-                        tok.loc,
-                        format!("({name}) malformed src address `{}` - skipped", tok.text),
-                    );
-                    return None;
-                }
-            };
+            let valid = tok
+                .text
+                .split(['-', '/'])
+                .next()
+                .is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok());
+            if !valid {
+                cx.error(
+                    tok.loc,
+                    format!("({name}) malformed src address `{}` - skipped", tok.text),
+                );
+                return None;
+            }
+            let addr = cx.sockaddr_token(n.name(), tok)?;
             inst.src_ip = Some(addr);
             seen.src_loc = tok.loc;
             if n.name() == "unicast_src_ip" {

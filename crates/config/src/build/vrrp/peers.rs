@@ -70,7 +70,7 @@ pub(super) fn families(cx: &mut Cx, inst: &mut VrrpInstance, seen: &Seen) {
 }
 
 pub(super) fn unicast_peer(cx: &mut Cx, e: &Node) -> Option<UnicastPeer> {
-    let addr = cx.ip_token("unicast_peer", &e.keyword)?;
+    let addr = cx.sockaddr_token("unicast_peer", &e.keyword)?;
     let mut peer = UnicastPeer {
         addr,
         min_ttl: None,

@@ -120,7 +120,12 @@ pub fn vrrp_script(cx: &mut Cx, node: &Node, name: &str) -> Option<VrrpScript> {
         match n.name() {
             "script" => {
                 cx.at_most(n, 1);
-                script = Some(cx.script(n, 0)?);
+                // keepalived runs the first word (or the quoted string) only: words after it
+                // are neither arguments nor a user (that is `user`).
+                let mut sc = cx.script(n, 0)?;
+                sc.user = None;
+                sc.group = None;
+                script = Some(sc);
             }
             "interval" => s.interval = whole_secs(cx, n, 1, 4294)?,
             "timeout" => s.timeout = Some(whole_secs(cx, n, 1, 4294)?),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::types::*;
+use crate::diag::Loc;
 use crate::model::common::Script;
 
 /// `global_defs { ... }`.
@@ -37,6 +38,9 @@ pub struct GlobalDefs {
     pub shutdown_script_timeout: Duration,
     /// `script_user USER [GROUP]`: default user (and group) for scripts.
     pub script_user: Option<(String, Option<String>)>,
+    /// Where `script_user` was given.
+    #[serde(skip)]
+    pub script_user_loc: Loc,
     /// `enable_script_security`: refuse scripts that non-root users could modify.
     pub enable_script_security: bool,
 
@@ -295,6 +299,7 @@ impl Default for GlobalDefs {
             shutdown_script: None,
             shutdown_script_timeout: Duration::from_secs(10),
             script_user: None,
+            script_user_loc: Loc::default(),
             enable_script_security: false,
             router_id: None,
             notification_email: Vec::new(),

@@ -334,6 +334,9 @@ pub struct FileCheck {
     pub weight: i32,
     /// `weight N reverse`.
     pub reverse: bool,
+    /// Where `track_file` was given.
+    #[serde(skip)]
+    pub loc: Loc,
 }
 
 /// BFD_CHECK options.
@@ -341,4 +344,7 @@ pub struct FileCheck {
 pub struct BfdCheck {
     /// `name`: a top-level `bfd_instance`.
     pub name: String,
+    /// Where `name` was given.
+    #[serde(skip)]
+    pub loc: Loc,
 }
