@@ -81,8 +81,8 @@ fn json_goes_to_stdout_alone_even_with_errors() {
     let path = temp_conf(
         "json.conf",
         "global_defs {\n    router_id lb1\n    bogus_kw 1\n}\n\
-         vrrp_instance VI_OK {\n    interface lo\n    virtual_router_id 7\n}\n\
-         vrrp_instance VI_BAD {\n    interface lo\n    virtual_router_id 300\n}\n",
+         vrrp_instance VI_OK {\n    interface eth0\n    virtual_router_id 7\n}\n\
+         vrrp_instance VI_BAD {\n    interface eth0\n    virtual_router_id 300\n}\n",
     );
     let out = config_test(&path, &["--json"]);
     assert_eq!(out.status.code(), Some(5));

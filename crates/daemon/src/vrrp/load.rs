@@ -99,6 +99,7 @@ pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
 /// were dropped (and a group left empty goes). `-t` runs the same conversion, so it reports
 /// what the daemon would drop.
 pub fn plan_runnable(read: &mut Read) -> (Vec<InstancePlan>, StaticPlan) {
+    drop_loopback_instances(&mut read.config);
     let if_facts = super::interface_facts();
     let converted = convert::plan(&read.config, &if_facts);
     for e in &converted.errors {
@@ -118,6 +119,30 @@ pub fn plan_runnable(read: &mut Read) -> (Vec<InstancePlan>, StaticPlan) {
         read.diagnostics.error(e.loc, e.message);
     }
     (converted.plans, statics)
+}
+
+/// VRRP never runs on a loopback interface (keepalived ignores the interface and stops; the
+/// host check reports it at the `interface` line): such an instance is dropped.
+fn drop_loopback_instances(config: &mut Config) {
+    let loopbacks = gather_host_facts().loopbacks;
+    let vrrp = &mut config.vrrp;
+    let (on_loopback, others): (Vec<_>, Vec<_>) = std::mem::take(&mut vrrp.instances)
+        .into_iter()
+        .partition(|i| {
+            i.interface
+                .as_deref()
+                .is_some_and(|ifname| loopbacks.contains(ifname))
+        });
+    vrrp.instances = others;
+    for instance in on_loopback {
+        let reason = format!(
+            "({}) cannot use a loopback interface ({}) for vrrp - instance not started",
+            instance.name,
+            instance.interface.as_deref().unwrap_or_default()
+        );
+        vrrp.dropped_instances
+            .push(DroppedInstance { reason, instance });
+    }
 }
 
 /// Applies keepalived's sync group corrections the engine relies on: a member that is not (or

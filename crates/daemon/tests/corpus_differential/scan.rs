@@ -229,7 +229,13 @@ impl Scan {
             *current_interface = words.get(1).cloned();
         }
         if SOURCE_KEYWORDS.contains(&first) {
-            pending_sources.extend(words.get(1).cloned());
+            // Both implementations ignore what follows `/` or `-` (`192.0.2.1/24`), as
+            // keepalived's address reader does: the host gets the address itself.
+            pending_sources.extend(
+                words
+                    .get(1)
+                    .map(|w| w.split(['/', '-']).next().unwrap_or(w).to_owned()),
+            );
         }
         if COMMAND_KEYWORDS.contains(&first) {
             // `script "/path arg"` or `script /path arg`: the program is the first word.
