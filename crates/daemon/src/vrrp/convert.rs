@@ -623,7 +623,9 @@ fn plan_instance(
     // keepalived: `state MASTER` (unless AH cleared it) clears `nopreempt` and `preempt_delay`.
     let master = inst.runs_state_master();
     cfg.preempt = inst.preempt || master;
-    cfg.preempt_delay = if master {
+    let strict = inst.strict_mode.unwrap_or(defs.vrrp_strict);
+    // keepalived resets `preempt_delay` and `down_timer_adverts` in strict mode.
+    cfg.preempt_delay = if master || strict {
         Duration::ZERO
     } else {
         inst.preempt_delay
@@ -634,14 +636,16 @@ fn plan_instance(
         InitialState::Backup
     };
     // The instance's default (3) defers to the global `vrrp_down_timer_adverts`.
-    cfg.down_timer_adverts = if inst.down_timer_adverts == 3 {
+    cfg.down_timer_adverts = if strict {
+        3
+    } else if inst.down_timer_adverts == 3 {
         clamp_u8(defs.vrrp_down_timer_adverts).max(1)
     } else {
         inst.down_timer_adverts
     };
     cfg.check_ttl = !inst.is_unicast();
     cfg.unicast = inst.is_unicast();
-    cfg.strict_addr_check = inst.strict_mode.unwrap_or(defs.vrrp_strict);
+    cfg.strict_addr_check = strict;
     cfg.checksum = ChecksumCaps {
         v3_checksum_as_v2: inst.v3_checksum_as_v2 || defs.v3_checksum_as_v2,
         ..ChecksumCaps::default()
@@ -854,6 +858,30 @@ mod tests {
         let converted = plan(&c, &f);
         assert!(converted.errors.is_empty(), "{:?}", converted.errors);
         assert_eq!(converted.plans.len(), 1);
+    }
+
+    #[test]
+    fn strict_mode_resets_preempt_delay_and_down_timer_adverts() {
+        let text = |strict: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 1\n{strict} \
+                 preempt_delay 5\n down_timer_adverts 5\n virtual_ipaddress {{\n 192.0.2.100\n }}\n}}\n"
+            )
+        };
+        let strict =
+            keepalived_config::read_str("k.conf", &text(" strict_mode on\n"), &Default::default());
+        assert_eq!(
+            strict.diagnostics.error_count(),
+            2,
+            "{:?}",
+            strict.render_diagnostics()
+        );
+        let p = &plan(&strict.config, &facts()).plans[0];
+        assert_eq!(p.cfg.preempt_delay, Duration::ZERO);
+        assert_eq!(p.cfg.down_timer_adverts, 3);
+        let p = &plan(&read(&text("")), &facts()).plans[0];
+        assert_eq!(p.cfg.preempt_delay, Duration::from_secs(5));
+        assert_eq!(p.cfg.down_timer_adverts, 5);
     }
 
     #[test]

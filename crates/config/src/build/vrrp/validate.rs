@@ -25,7 +25,59 @@ pub fn validate(cx: &mut Cx, config: &mut Config) {
     }
     duplicate_vrids(cx, vrrp);
     sync_groups(cx, config);
+    ignored_weights(cx, config);
     static_track_groups(cx, config);
+}
+
+/// keepalived's `vrrp_complete_instance`: a member of a sync group without
+/// `sync_group_tracking_weight`, and the address owner, do not use weights; keepalived reports
+/// each weighted tracked interface ("ignoring ... due to SYNC group") and script it ignores. The
+/// engine applies the rule (`Engine::effective_tracks`); this reports it, as keepalived does.
+fn ignored_weights(cx: &mut Cx, config: &Config) {
+    let vrrp = &config.vrrp;
+    for inst in &vrrp.instances {
+        let name = &inst.name;
+        let sync = vrrp
+            .sync_groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| &m.name == name))
+            .is_some_and(|g| !g.tracking_weight);
+        if !sync && inst.effective_priority() != 255 {
+            continue;
+        }
+        let (why, why_script) = if sync {
+            ("SYNC group", "SYNC group")
+        } else {
+            ("address owner", "address_owner")
+        };
+        for t in &inst.track_interfaces {
+            if t.weight.unwrap_or(0) != 0 {
+                let weight = if sync { "weight " } else { "" };
+                cx.error(
+                    t.loc,
+                    format!(
+                        "({name}) ignoring {} tracked interface {weight}due to {why}",
+                        t.name
+                    ),
+                );
+            }
+        }
+        for t in &inst.track_scripts {
+            let weight = t
+                .weight
+                .or_else(|| vrrp.script(&t.name).map(|s| s.weight))
+                .unwrap_or(0);
+            if weight != 0 {
+                cx.error(
+                    t.loc,
+                    format!(
+                        "({name}) ignoring tracked script {} with weights due to {why_script}",
+                        t.name
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// A static address/route/rule's `track_group` must name a `track_group` defined before it
@@ -111,6 +163,29 @@ fn instance(cx: &mut Cx, config: &Config, inst: &VrrpInstance) {
         cx.error(
             inst.loc,
             format!("({name}) preempt_delay is incompatible with nopreempt - reset"),
+        );
+    }
+    if strict && inst.state == InitialState::Master && inst.effective_priority() != 255 {
+        cx.error(
+            inst.loc,
+            format!("({name}) State MASTER must match being address owner - reset"),
+        );
+    }
+    if strict && !inst.preempt_delay.is_zero() && !inst.runs_state_master() {
+        cx.error(
+            inst.loc,
+            format!("({name}) preempt_delay is incompatible with strict mode - reset"),
+        );
+    }
+    let down_timer_adverts = if inst.down_timer_adverts == 3 {
+        config.global.defs.vrrp_down_timer_adverts
+    } else {
+        inst.down_timer_adverts.into()
+    };
+    if strict && down_timer_adverts != 3 {
+        cx.error(
+            inst.loc,
+            format!("({name}) down_timer_adverts is incompatible with strict mode - reset"),
         );
     }
     if strict && inst.accept == Some(true) && version == VrrpVersion::V2 {
