@@ -433,10 +433,11 @@ fn notify_socket_hears_ready_reloading_and_stopping() {
         d.log()
     );
 
-    // An invalid one: logged with its place; nothing passed on, the engines unchanged.
+    // One that cannot be used (an `includea` that matches nothing is fatal, as for
+    // keepalived): logged with its place; nothing passed on, the engines unchanged.
     std::fs::write(
         &conf_path,
-        "vrrp_instance VI_1 {\n    interface eth0\n    priority 999\n}\n",
+        "global_defs {\n}\nincludea /nonexistent/keepalived-rs-missing.conf\n",
     )
     .expect("broken config");
     d.child.signal("HUP").expect("SIGHUP");
@@ -567,9 +568,13 @@ fn reload_starts_a_needed_engine_and_a_config_error_in_an_engine_is_final() {
     assert!(up.is_some(), "{}", d.log());
     assert_eq!(d.vrrp_pid(), Some(vrrp), "the VRRP engine was replaced");
 
-    // An engine restarted on a configuration that has become invalid (no reload asked for)
-    // exits with keepalived's CONFIG status: the daemon stops instead of looping.
-    std::fs::write(&conf_path, "vrrp_instance VI_1 {\n    priority 999\n}\n").expect("config");
+    // An engine restarted on a configuration that cannot be used any more (no reload asked
+    // for) exits with keepalived's CONFIG status: the daemon stops instead of looping.
+    std::fs::write(
+        &conf_path,
+        "global_defs {\n}\nincludea /nonexistent/keepalived-rs-missing.conf\n",
+    )
+    .expect("config");
     kill("KILL", vrrp);
     let status = d.child.wait_timeout(Duration::from_secs(8));
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{}", d.log());
