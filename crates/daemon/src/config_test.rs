@@ -24,7 +24,7 @@ pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>
     let facts = gather_host_facts();
     host::check(&mut read.config, &facts, &mut read.diagnostics);
     crate::features::check(&read.config, &mut read.diagnostics);
-    crate::vrrp::load::plan_runnable(&mut read);
+    crate::vrrp::load::plan_runnable(&mut read, &facts);
     read.diagnostics.sort();
     let code = read.exit_code();
     report(&read, log);

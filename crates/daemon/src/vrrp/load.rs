@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use keepalived_config::host::{self, HostFacts};
 use keepalived_config::model::vrrp::DroppedInstance;
-use keepalived_config::{Config, PreprocessOptions, Read, Severity, host};
+use keepalived_config::{Config, PreprocessOptions, Read, Severity};
 
 use super::convert::{self, InstancePlan, StaticPlan};
 use super::track_plan::{self, TrackPlan};
@@ -64,7 +65,7 @@ pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
     let facts = gather_host_facts();
     host::check(&mut read.config, &facts, &mut read.diagnostics);
     let missing_features = crate::features::check(&read.config, &mut read.diagnostics);
-    let (plans, statics) = plan_runnable(&mut read);
+    let (plans, statics) = plan_runnable(&mut read, &facts);
     let strict_refusal = strict()
         && read
             .diagnostics
@@ -98,8 +99,8 @@ pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
 /// rule that cannot be installed is left out and reported; sync groups lose the members that
 /// were dropped (and a group left empty goes). `-t` runs the same conversion, so it reports
 /// what the daemon would drop.
-pub fn plan_runnable(read: &mut Read) -> (Vec<InstancePlan>, StaticPlan) {
-    drop_loopback_instances(&mut read.config);
+pub fn plan_runnable(read: &mut Read, facts: &HostFacts) -> (Vec<InstancePlan>, StaticPlan) {
+    drop_loopback_instances(&mut read.config, &facts.loopbacks);
     let if_facts = super::interface_facts();
     let converted = convert::plan(&read.config, &if_facts);
     for e in &converted.errors {
@@ -123,8 +124,7 @@ pub fn plan_runnable(read: &mut Read) -> (Vec<InstancePlan>, StaticPlan) {
 
 /// VRRP never runs on a loopback interface (keepalived ignores the interface and stops; the
 /// host check reports it at the `interface` line): such an instance is dropped.
-fn drop_loopback_instances(config: &mut Config) {
-    let loopbacks = gather_host_facts().loopbacks;
+fn drop_loopback_instances(config: &mut Config, loopbacks: &BTreeSet<String>) {
     let vrrp = &mut config.vrrp;
     let (on_loopback, others): (Vec<_>, Vec<_>) = std::mem::take(&mut vrrp.instances)
         .into_iter()
