@@ -2,12 +2,15 @@
 //! does, prints every diagnostic to stderr (or the log file) and, with `--json`, the typed model
 //! on stdout; returns keepalived's exit code.
 
-use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
 
-use keepalived_config::host::{self, HostFacts};
+use keepalived_config::host;
 use keepalived_config::{PreprocessOptions, Read};
+
+use crate::plan::runnable::plan_runnable;
+use crate::services::features;
+use crate::services::host::{gather_host_facts, interface_facts};
 
 /// What the test printed and the exit code it chose.
 pub struct Outcome {
@@ -23,8 +26,8 @@ pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
     host::check(&mut read.config, &facts, &mut read.diagnostics);
-    crate::features::check(&read.config, &mut read.diagnostics);
-    crate::vrrp::load::plan_runnable(&mut read, &facts);
+    features::check(&read.config, &mut read.diagnostics);
+    plan_runnable(&mut read, &facts, &interface_facts());
     read.diagnostics.sort();
     let code = read.exit_code();
     report(&read, log);
@@ -64,45 +67,4 @@ fn report(read: &Read, log: Option<&Path>) {
         }
         None => eprint!("{text}"),
     }
-}
-
-/// Looks at this host: interfaces (from /sys/class/net), who we are, whether keepalived's
-/// default script user exists.
-pub fn gather_host_facts() -> HostFacts {
-    let mut interfaces = BTreeSet::new();
-    let mut loopbacks = BTreeSet::new();
-    if let Ok(dir) = std::fs::read_dir("/sys/class/net") {
-        for entry in dir.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // ARPHRD_LOOPBACK is 772.
-            let kind = std::fs::read_to_string(entry.path().join("type")).unwrap_or_default();
-            if kind.trim() == "772" {
-                loopbacks.insert(name.clone());
-            }
-            interfaces.insert(name);
-        }
-    }
-    let is_root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|uids| uids.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false);
-    let script_user_exists = std::fs::read_to_string("/etc/passwd")
-        .map(|p| p.lines().any(|l| l.starts_with("keepalived_script:")))
-        .unwrap_or(false);
-    HostFacts {
-        interfaces,
-        loopbacks,
-        is_root,
-        script_user_exists,
-    }
-}
-
-/// keepalived's default config id: the node name up to the first '.'.
-pub fn default_config_id() -> String {
-    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    node.trim().split('.').next().unwrap_or("").to_owned()
 }

@@ -1,27 +1,31 @@
 //! The `keepalived-rs` binary: keepalived's command line, the configuration test, and the
 //! daemon: a supervising parent ([`supervisor`]) and its engine processes (VRRP, checkers).
+//!
+//! The modules form layers, and imports only point down (the `layering` test checks it):
+//!
+//! 1. entry points: [`supervisor`] (the parent), [`engine`] (an engine process's entry),
+//!    [`config_test`] (`-t`);
+//! 2. the engine processes: [`vrrp`] and [`checker`], built alike (process, driver, reload,
+//!    snapshot, trackers or probes);
+//! 3. [`services`]: what two processes share (configuration loading and the loader thread,
+//!    logging, signals, readiness, dumps' files, scripts, mail, capabilities, scheduling);
+//! 4. [`plan`]: pure planning, the configuration model turned into engine configs.
 
-mod caps;
 #[cfg(feature = "lvs")]
 mod checker;
-mod cli;
 mod config_test;
-mod dump;
-mod features;
-#[cfg(feature = "lvs")]
-mod ha_suspend;
-#[cfg(feature = "lvs")]
-mod lb;
-mod mail;
-mod process_sched;
-mod script;
+mod engine;
+#[cfg(test)]
+mod layering;
+mod plan;
+mod services;
 mod supervisor;
-// Without the `vrrp` feature only its configuration loading and logging serve the parent and the
-// checker engine; the engine itself is never called (so never linked).
-#[cfg_attr(not(feature = "vrrp"), allow(dead_code))]
+#[cfg(feature = "vrrp")]
 mod vrrp;
 
 use clap::Parser;
+
+use services::{cli, features};
 
 /// mimalloc: reading a 235,000-line configuration allocates millions of small strings, and
 /// mimalloc does that markedly faster than glibc's allocator.
@@ -60,12 +64,12 @@ fn run(cli: &cli::Cli) -> i32 {
         config_id: cli
             .config_id
             .clone()
-            .unwrap_or_else(config_test::default_config_id),
+            .unwrap_or_else(services::host::default_config_id),
         random_seed: u64::from(std::process::id()),
         strict_includes: cli.all_config,
         ..Default::default()
     };
-    vrrp::load::set_strict(cli.strict_config);
+    services::load::set_strict(cli.strict_config);
     if let Some(log) = &cli.config_test {
         let outcome = config_test::run(
             &cli.use_file,
@@ -83,7 +87,7 @@ fn run(cli: &cli::Cli) -> i32 {
         return config_test::run(&cli.use_file, &opts, true, None).code;
     }
     match cli.engine {
-        Some(engine) => supervisor::engine::run(engine, cli, &opts),
+        Some(engine) => engine::run(engine, cli, &opts),
         None => supervisor::run(cli, &opts),
     }
 }

@@ -481,10 +481,10 @@ fn checker_process_settings_are_applied_to_the_checker_engine() {
     });
     assert!(started.is_some(), "no checker engine\n{}", daemon.log());
     let pid = daemon.checker_pid().expect("checker pid");
-    // Every thread of the checker engine (the signal loop and the checker's runtime), not the
-    // supervising parent.
+    // Every thread of the checker engine (its runtime runs the signal loop and the checks), not
+    // the supervising parent.
     let nice = thread_nice_values(pid);
-    assert!(nice.len() >= 2, "threads: {nice:?}");
+    assert!(!nice.is_empty(), "threads: {nice:?}");
     assert!(
         nice.iter().all(|&n| n == 7),
         "checker threads' nice: {nice:?}"

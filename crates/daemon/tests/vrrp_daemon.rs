@@ -403,8 +403,13 @@ fn vrrp_process_settings_are_applied() {
     let nice = format!("global_defs {{\n    vrrp_priority -5\n}}\n{vrrp}");
     let mut rt_router = Daemon::start(&ha1, &dir.0, "rt", &rt, &[]);
     let mut nice_router = Daemon::start(&ha2, &dir.0, "nice", &nice, &[]);
+    // The parent writes an engine's pid file once the engine runs: under load that can come
+    // after the engine's first log lines.
     let settled = wait_until(Duration::from_secs(5), POLL, || {
-        rt_router.logged("Entering") && nice_router.logged("Entering")
+        rt_router.logged("Entering")
+            && nice_router.logged("Entering")
+            && rt_router.vrrp_pid().is_some()
+            && nice_router.vrrp_pid().is_some()
     });
     assert!(
         settled.is_some(),

@@ -3,7 +3,7 @@
 //! with `--check` fails when the files there differ from what would be generated.
 //!
 //! The option sections come from the binaries' own clap definitions, included from their
-//! source files (crates/daemon/src/cli.rs, crates/genhash/src/cli.rs) so there is no copy that
+//! source files (crates/daemon/src/services/cli.rs, crates/genhash/src/cli.rs) so there is no copy that
 //! could drift from `--help`; the other sections come from docs/man/*.md ([`markdown`]).
 
 mod markdown;

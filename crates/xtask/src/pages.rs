@@ -11,7 +11,7 @@ use crate::markdown;
 
 /// The daemon's command line, from the daemon's own source.
 #[allow(dead_code)]
-#[path = "../../daemon/src/cli.rs"]
+#[path = "../../daemon/src/services/cli.rs"]
 mod daemon_cli;
 
 /// genhash's command line, from genhash's own source.

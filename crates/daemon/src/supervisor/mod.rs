@@ -6,7 +6,7 @@
 //! the configuration needs (`-P`: VRRP only, `-C`: checkers only, `--all`: even without
 //! configuration for it) by executing its own binary again (`/proc/self/exe`, never a fork
 //! without exec in a threaded process) with the same arguments plus `--engine=vrrp|checker`
-//! ([`engine`]). A checker that hangs or crashes so never shares a process, a scheduler or a
+//! ([`crate::engine`]). A checker that hangs or crashes so never shares a process, a scheduler or a
 //! lock with the VRRP adverts.
 //!
 //! - A dead engine is restarted on keepalived's schedule ([`backoff`]); with `-R` the parent
@@ -29,9 +29,7 @@
 //!   most [`reload::RELOAD_REPORT_TIMEOUT`] later), `STOPPING=1`.
 
 pub mod backoff;
-pub mod engine;
 pub mod pidfile;
-pub mod ready;
 pub mod reload;
 
 use std::path::PathBuf;
@@ -46,19 +44,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::cli::{Cli, Engine, signum};
-use crate::vrrp::{self, Checked};
+use crate::services::cli::{Cli, Engine, signum};
+use crate::services::load::{self, Loaded};
+use crate::services::ready::{self, Report};
+use crate::services::{ENV_PARENT, EXIT_CONFIG, EXIT_FATAL, caps, features, log, signals};
 use pidfile::PidFile;
-use ready::Report;
 use reload::{ReloadQueue, ReloadWait};
-
-/// Exit code of an engine whose configuration cannot be run (keepalived's
-/// KEEPALIVED_EXIT_CONFIG): the parent stops instead of restarting it.
-pub const EXIT_CONFIG: i32 = 4;
-
-/// Exit code of an engine that cannot work at all (keepalived's KEEPALIVED_EXIT_FATAL): the
-/// parent stops instead of restarting it.
-pub const EXIT_FATAL: i32 = 3;
 
 /// Exit code of the parent when it cannot start, or stops because an engine died (`-R`) or
 /// failed for good.
@@ -66,17 +57,17 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Runs the daemon (the parent); returns the process exit code.
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let Some(checked) = vrrp::check_at_start(&cli.use_file, opts) else {
+    let Some(checked) = load::check_at_start(&cli.use_file, opts) else {
         return EXIT_FAILURE;
     };
-    vrrp::log::init(&vrrp::log_target(cli, "Keepalived"), cli.log_detail);
+    log::init(&log::target(cli, "Keepalived"), cli.log_detail);
     info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
     info!("Configuration file {}", cli.use_file.display());
     for line in &checked.warnings {
         warn!("{line}");
     }
     // A missing capability is named here, before any engine starts (docs/capabilities.md).
-    if let Err(e) = crate::caps::check(&checked.config) {
+    if let Err(e) = caps::check(&checked.config) {
         error!("{e}");
         if !(cli.log_console || cli.no_syslog) {
             eprintln!("keepalived-rs: {e}");
@@ -157,7 +148,7 @@ pub fn wanted(cli: &Cli, config: &Config) -> Vec<Engine> {
     if !only_vrrp && (cli.all || has_checker) {
         out.push(Engine::Checker);
     }
-    out.retain(|e| crate::features::has_engine(*e));
+    out.retain(|e| features::has_engine(*e));
     out
 }
 
@@ -204,7 +195,7 @@ struct Supervisor<'a> {
     cli: &'a Cli,
     opts: PreprocessOptions,
     /// The configuration in force (the last valid one).
-    checked: Arc<Checked>,
+    checked: Arc<Loaded>,
     slots: Vec<Slot>,
     exits_tx: mpsc::UnboundedSender<Exit>,
     exits: mpsc::UnboundedReceiver<Exit>,
@@ -240,7 +231,7 @@ impl Signals {
         for n in numbers {
             forward.push((n, signal(SignalKind::from_raw(n))?));
         }
-        let (term, int, hup) = vrrp::main_signals()?;
+        let (term, int, hup) = signals::main_signals()?;
         Ok(Signals {
             term,
             int,
@@ -267,7 +258,7 @@ impl<'a> Supervisor<'a> {
     fn new(
         cli: &'a Cli,
         opts: &PreprocessOptions,
-        checked: Checked,
+        checked: Loaded,
         pid_names: pidfile::PidNames,
     ) -> Result<Self, String> {
         let (exits_tx, exits) = mpsc::unbounded_channel();
@@ -347,7 +338,7 @@ impl<'a> Supervisor<'a> {
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args(args)
             .arg(format!("--engine={}", slot.engine.as_str()))
-            .env(engine::ENV_PARENT, std::process::id().to_string())
+            .env(ENV_PARENT, std::process::id().to_string())
             .env_remove("NOTIFY_SOCKET");
         match &ready_name {
             Some(name) => cmd.env(ready::ENV_READY, name),
@@ -444,7 +435,7 @@ impl<'a> Supervisor<'a> {
             info!("No configuration for any child process; waiting for a reload");
             self.maybe_ready();
         }
-        let mut reload: Option<tokio::task::JoinHandle<Result<Checked, Vec<String>>>> = None;
+        let mut reload: Option<tokio::task::JoinHandle<Result<Loaded, Vec<String>>>> = None;
         let stop = loop {
             let next_restart = self.slots.iter().filter_map(|s| s.restart_at).min();
             let sleep_until =
@@ -570,7 +561,7 @@ impl<'a> Supervisor<'a> {
             false
         };
         if engine == Engine::Vrrp && !self.cli.dont_release_vrrp {
-            let removed = vrrp::cleanup::remove_leftovers(&self.checked.plans);
+            let removed = release_vrrp_leftovers(&self.checked.plans);
             if removed > 0 {
                 info!("Removed {removed} leftovers of the VRRP child process({pid})");
             }
@@ -638,8 +629,20 @@ impl<'a> Supervisor<'a> {
             && !self.cli.dont_release_vrrp
             && self.slots.iter().any(|s| s.engine == Engine::Vrrp)
         {
-            vrrp::cleanup::remove_leftovers(&self.checked.plans);
+            release_vrrp_leftovers(&self.checked.plans);
         }
+    }
+}
+
+/// Removes what a VRRP engine left behind ([`crate::vrrp::cleanup`]); returns how many
+/// things it removed (none in a build without VRRP, which never runs that engine).
+fn release_vrrp_leftovers(plans: &[crate::plan::convert::InstancePlan]) -> usize {
+    #[cfg(feature = "vrrp")]
+    return crate::vrrp::cleanup::remove_leftovers(plans);
+    #[cfg(not(feature = "vrrp"))]
+    {
+        let _ = plans;
+        0
     }
 }
 

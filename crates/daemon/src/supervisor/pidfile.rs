@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use keepalived_config::model::global::GlobalConfig;
 
-use crate::cli::{Cli, Engine};
+use crate::services::cli::{Cli, Engine};
 
 /// keepalived's default pid file of the parent.
 pub const DEFAULT_PARENT: &str = "/run/keepalived.pid";

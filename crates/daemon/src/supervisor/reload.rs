@@ -11,9 +11,11 @@ use sd_notify::NotifyState;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use super::{ready, wanted};
-use crate::cli::Engine;
-use crate::vrrp::{self, Checked};
+use super::wanted;
+use crate::services::cli::Engine;
+use crate::services::load::Loaded;
+use crate::services::loader::{self, Source};
+use crate::services::ready;
 
 /// How long the parent waits for the engines to report the end of a reload before it tells
 /// systemd `READY=1` anyway: a stuck engine never holds the daemon in `RELOADING` for good.
@@ -92,16 +94,16 @@ impl ReloadWait {
 /// The reload side of the parent's loop.
 impl super::Supervisor<'_> {
     /// Reads and checks the configuration again, off the main loop.
-    pub(super) fn start_reload(&self) -> tokio::task::JoinHandle<Result<Checked, Vec<String>>> {
+    pub(super) fn start_reload(&self) -> tokio::task::JoinHandle<Result<Loaded, Vec<String>>> {
         info!("Reload requested: checking the configuration");
         ready::notify_reloading();
-        let source = vrrp::reload::Source {
+        let source = Source {
             path: self.cli.use_file.clone(),
             opts: self.opts.clone(),
         };
         // On a nice-19 thread, as the engines read it: never competing with an advert.
         tokio::spawn(async move {
-            match vrrp::reload::load_in_background(&source).await {
+            match loader::load_in_background(&source).await {
                 Ok(checked) => checked.map_err(|refused| refused.lines),
                 Err(e) => Err(vec![e]),
             }
@@ -112,7 +114,7 @@ impl super::Supervisor<'_> {
     /// started; on errors, only logs them.
     pub(super) fn finish_reload(
         &mut self,
-        done: Result<Result<Checked, Vec<String>>, tokio::task::JoinError>,
+        done: Result<Result<Loaded, Vec<String>>, tokio::task::JoinError>,
     ) {
         match done {
             Ok(Ok(checked)) => {

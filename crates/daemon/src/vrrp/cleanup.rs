@@ -7,8 +7,8 @@
 use keepalived_net::Rtnl;
 use tracing::{info, warn};
 
-use super::convert::InstancePlan;
 use super::netops::{del_addr, remove_leftover_routes};
+use crate::plan::convert::InstancePlan;
 
 /// Removes the leftovers of the instances in `plans` (see the module documentation); returns
 /// how many addresses and VMACs were removed. Failures are logged.

@@ -24,7 +24,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::convert::{InstancePlan, StaticPlan};
 pub use super::link::StartError;
 use super::link::{Datagram, Link, build_links, read_socket};
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
@@ -33,10 +32,11 @@ use super::reload::ReloadRequest;
 use super::snapshot::{self, SnapshotRequest};
 use super::syncd::SyncDaemons;
 use super::timer::PreciseTimer;
-use super::track_log;
-use super::track_plan::TrackPlan;
 use super::trackers::Trackers;
-use crate::script::ScriptEnv;
+use super::trackers::log as track_log;
+use crate::plan::convert::{InstancePlan, StaticPlan};
+use crate::plan::tracks::TrackPlan;
+use crate::services::script::ScriptEnv;
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
 #[derive(Debug, Clone, Copy)]
@@ -170,7 +170,7 @@ pub async fn run(
         rtnl,
         vmacs,
         statics,
-        next_tracker: super::track_ids::next_after(&tracks),
+        next_tracker: crate::plan::track_ids::next_after(&tracks),
         tracks,
         trackers: Trackers::new(track_tx),
         config,

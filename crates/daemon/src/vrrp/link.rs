@@ -19,9 +19,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
-use super::convert::{InstancePlan, Transport, VipSpec};
 use super::netops::{add_addr, add_routes, del_addr, del_routes, remove_leftover_routes};
-use super::track_plan::TrackPlan;
+use crate::plan::convert::{InstancePlan, Transport, VipSpec};
+use crate::plan::tracks::TrackPlan;
 
 /// Why the daemon could not start.
 #[derive(Debug)]

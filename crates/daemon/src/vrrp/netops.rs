@@ -6,7 +6,7 @@
 use keepalived_net::{AddrSpec, NetError, RouteSpec, Rtnl, RuleSpec};
 use tracing::{debug, info, warn};
 
-use super::convert::{RoutePlan, RulePlan, StaticPlan, VipSpec};
+use crate::plan::convert::{RoutePlan, RulePlan, StaticPlan, VipSpec};
 
 /// Installs `static_ipaddress`, `static_routes` and `static_rules`, in that order (leftovers of a
 /// crashed run are removed first).

@@ -35,8 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::mail::{Mail, MailConfig, Mailer, vrrp_alert, vrrp_words};
-use crate::script::{PreparedScript, RunOutcome, ScriptEnv};
+use crate::services::mail::{Mail, MailConfig, Mailer, vrrp_alert, vrrp_words};
+use crate::services::script::{PreparedScript, RunOutcome, ScriptEnv};
 
 /// Transitions that may wait per instance or group before new ones are dropped.
 pub const QUEUE_LEN: usize = 64;
@@ -566,12 +566,12 @@ fn set_fifo_owner(path: &Path, cfg: &NotifyFifo) {
     let uid = cfg
         .user
         .as_deref()
-        .and_then(|u| crate::script::lookup_user(u).ok())
+        .and_then(|u| crate::services::script::lookup_user(u).ok())
         .map(|u| u.uid.as_raw());
     let gid = cfg
         .group
         .as_deref()
-        .and_then(|g| crate::script::lookup_group(g).ok())
+        .and_then(|g| crate::services::script::lookup_group(g).ok())
         .map(|g| g.as_raw());
     if (uid.is_some() || gid.is_some())
         && let Err(e) = std::os::unix::fs::chown(path, uid, gid)
@@ -631,5 +631,4 @@ async fn run_jobs(mut rx: mpsc::Receiver<Job>, order_wait: Duration) {
 }
 
 #[cfg(test)]
-#[path = "notify_tests.rs"]
 mod tests;

@@ -22,16 +22,16 @@ use keepalived_vrrp::{Event, Instance, InstanceRef, State, TrackerUpdate};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::convert::{InstancePlan, StaticPlan, VmacPlan};
 use super::driver::{Clock, Running, create_vmacs};
 use super::link::{Link, link_key, read_socket};
-use super::load::Loaded;
 use super::netops::{add_routes, del_routes, install_statics, remove_statics};
 use super::notify::Notifier;
 use super::reload::ReloadSummary;
-use super::track_ids;
-use super::track_plan::TrackPlan;
-use crate::script::ScriptEnv;
+use crate::plan::convert::{InstancePlan, StaticPlan, VmacPlan};
+use crate::plan::track_ids;
+use crate::plan::tracks::TrackPlan;
+use crate::services::load::Loaded;
+use crate::services::script::ScriptEnv;
 
 /// Items of `a` not in `b`.
 fn minus<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {

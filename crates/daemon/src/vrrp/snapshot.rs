@@ -1,6 +1,6 @@
 //! What the VRRP engine's state dumps show: a [`VrrpSnapshot`] taken by the driver between two
 //! events (it only copies, so the engine is not held up), and its three renderings, written by
-//! [`crate::dump`]: the data dump (SIGUSR1, `keepalived.data`), the statistics (SIGUSR2,
+//! [`crate::services::dump`] ([`Source`]): the data dump (SIGUSR1, `keepalived.data`), the statistics (SIGUSR2,
 //! `keepalived.stats`) and the JSON dump (`keepalived.json`, keepalived's field names).
 
 use std::fmt::Write as _;
@@ -12,13 +12,47 @@ use keepalived_vrrp::{
     timer::Timer,
 };
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::link::Link;
-use super::track_plan::TrackPlan;
+use crate::plan::tracks::TrackPlan;
+use crate::services::dump::{DumpKind, DumpPaths, DumpSource};
 
 /// A request for a snapshot: the driver answers on the channel.
 pub type SnapshotRequest = oneshot::Sender<VrrpSnapshot>;
+
+/// The VRRP process's [`DumpSource`]: the data dump, the statistics and the JSON dump.
+#[derive(Debug, Clone)]
+pub struct Source(mpsc::UnboundedSender<SnapshotRequest>);
+
+impl Source {
+    /// Asks the driver listening on `tx`.
+    pub fn new(tx: mpsc::UnboundedSender<SnapshotRequest>) -> Source {
+        Source(tx)
+    }
+}
+
+impl DumpSource for Source {
+    async fn files(&self, kind: DumpKind, paths: &DumpPaths) -> Vec<(std::path::PathBuf, String)> {
+        let (reply, rx) = oneshot::channel();
+        if self.0.send(reply).is_err() {
+            return Vec::new();
+        }
+        let Ok(snap) = rx.await else {
+            return Vec::new();
+        };
+        let file = match kind {
+            DumpKind::Data => (paths.data.clone(), snap.data_text()),
+            DumpKind::Stats => (paths.stats.clone(), snap.stats_text()),
+            DumpKind::Json => {
+                let v = snap.json(paths.json_v2);
+                let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+                (paths.json.clone(), text + "\n")
+            }
+        };
+        vec![file]
+    }
+}
 
 /// One tracked object of an instance.
 #[derive(Debug, Clone, PartialEq)]

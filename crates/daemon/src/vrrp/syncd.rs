@@ -140,7 +140,7 @@ impl SyncDaemons {
         if self.ipvs.is_some() || self.unavailable {
             return;
         }
-        match crate::checker::open_ipvs() {
+        match crate::services::ipvs::open_ipvs() {
             Ok(mut ipvs) => {
                 if let Ok(found) = ipvs.daemons() {
                     self.running = found

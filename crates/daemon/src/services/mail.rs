@@ -80,6 +80,7 @@ impl MailConfig {
     }
 }
 
+#[cfg(feature = "vrrp")]
 /// Whether a VRRP instance or sync group sends alerts: its own `smtp_alert`, else
 /// `smtp_alert_vrrp`, else `smtp_alert`, else no.
 pub fn vrrp_alert(defs: &GlobalDefs, own: Option<bool>) -> bool {
@@ -118,7 +119,7 @@ pub fn rfc5322_date(t: SystemTime) -> String {
         .map_or(0, |d| d.as_secs());
     let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (year, month, day) = crate::vrrp::log::civil_from_days(days);
+    let (year, month, day) = crate::services::log::civil_from_days(days);
     let wd = DAYS[usize::try_from(days % 7).unwrap_or(0)];
     let mon = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
     format!(
@@ -139,6 +140,7 @@ pub struct Mail {
 }
 
 impl Mail {
+    #[cfg(feature = "vrrp")]
     /// A VRRP instance's alert: `[router_id] VRRP Instance NAME - WHAT`.
     pub fn vrrp_instance(router_id: &str, name: &str, what: &str, body: &str) -> Mail {
         Mail {
@@ -147,6 +149,7 @@ impl Mail {
         }
     }
 
+    #[cfg(feature = "vrrp")]
     /// A sync group's alert: `[router_id] VRRP Group NAME - WHAT`.
     pub fn vrrp_group(router_id: &str, name: &str, what: &str, body: &str) -> Mail {
         Mail {
@@ -209,6 +212,7 @@ fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
+#[cfg(feature = "vrrp")]
 /// The words keepalived uses for a VRRP state in an alert: subject part and body.
 pub fn vrrp_words(state: &str, group: bool) -> Option<(&'static str, &'static str)> {
     Some(match (state, group) {
@@ -348,6 +352,7 @@ async fn drain(cfg: MailConfig, mut rx: mpsc::Receiver<Mail>) {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "vrrp")]
     fn cfg() -> MailConfig {
         MailConfig {
             host: "127.0.0.1".into(),
@@ -361,6 +366,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "vrrp")]
     fn message_has_keepalived_headers_and_body() {
         let (what, body) = vrrp_words("MASTER", false).unwrap();
         let m = Mail::vrrp_instance("LB1", "VI_1", what, body);
@@ -406,6 +412,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "vrrp")]
     fn addresses_and_gates() {
         assert_eq!(
             bare_address("My admin <admin@example2.com>"),

@@ -3,7 +3,7 @@
 //! The VMAC it gets with `use_vmac` ([`vmac_spec`]) and
 //! the interfaces whose state it follows ([`own_interfaces`], [`track_interfaces`]), as
 //! keepalived.conf(5) describes them. The driver creates the VMACs with
-//! [`keepalived_net::Vmacs`] and feeds the names to [`super::track_link`].
+//! [`keepalived_net::Vmacs`] and feeds the names to [`super::trackers::link`].
 
 // The driver wires this in when it gains VMACs; until then only the tests use it.
 
@@ -28,7 +28,7 @@ pub fn vmac_spec(
     parent: u32,
     family: IpFamily,
 ) -> Option<VmacSpec> {
-    // Built without `vmac`, `use_vmac` is refused at check (crate::features); never a VMAC.
+    // Built without `vmac`, `use_vmac` is refused at check (crate::services::features); never a VMAC.
     let cfg = inst.use_vmac.as_ref().filter(|_| cfg!(feature = "vmac"))?;
     let vrid = inst.virtual_router_id;
     let name = cfg

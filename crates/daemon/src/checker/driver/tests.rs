@@ -1,4 +1,4 @@
-//! Tests of the checker thread: a reload keeps the state of unchanged checks and applies only
+//! Tests of the checker driver: a reload keeps the state of unchanged checks and applies only
 //! the difference to the balancer (on this host without IPVS: the changes the balancer makes
 //! to its own table, counted).
 
@@ -6,6 +6,66 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::services::load::Loaded;
+
+/// The driver running on a runtime of its own thread, as the test's handle.
+struct Running {
+    stats: Arc<CheckerStats>,
+    stop: watch::Sender<bool>,
+    reloads: mpsc::UnboundedSender<ReloadRequest>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(config: Arc<Config>) -> Running {
+        let stats = Arc::new(CheckerStats::default());
+        let (stop, stop_rx) = watch::channel(false);
+        let (reloads, reload_rx) = mpsc::unbounded_channel();
+        let (_snapshot_tx, snapshots) = mpsc::unbounded_channel();
+        let setup = Setup {
+            config,
+            options: Options::default(),
+            stats: stats.clone(),
+            snapshots,
+        };
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(run(setup, stop_rx, reload_rx));
+        });
+        Running {
+            stats,
+            stop,
+            reloads,
+            thread,
+        }
+    }
+
+    fn stats(&self) -> &CheckerStats {
+        &self.stats
+    }
+
+    fn reload(&self, config: Arc<Config>) {
+        let loaded = Loaded {
+            config: Arc::unwrap_or_clone(config),
+            plans: Vec::new(),
+            statics: Default::default(),
+            tracks: Default::default(),
+            warnings: Vec::new(),
+        };
+        let (done, _answer) = tokio::sync::oneshot::channel();
+        self.reloads
+            .send(ReloadRequest { loaded, done })
+            .expect("driver running");
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(true);
+        self.thread.join().expect("driver thread");
+    }
+}
 
 fn conf(rs1_weight: u32, port1: u16, port2: u16) -> Arc<Config> {
     let text = format!(
@@ -51,7 +111,7 @@ fn a_reload_changing_one_weight_is_one_change_and_keeps_a_failed_server_down() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
     let port2 = closed.local_addr().expect("addr").port();
     drop(closed);
-    let handle = start_with(conf(1, port1, port2), Options::default()).expect("checker thread");
+    let handle = Running::start(conf(1, port1, port2));
     let changes = || handle.stats().ipvs_changes.load(Ordering::Relaxed);
     // Add the service and both real servers; the second one's check fails: removed.
     wait_for(
@@ -80,7 +140,7 @@ fn a_reload_changing_one_weight_is_one_change_and_keeps_a_failed_server_down() {
     });
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(changes(), 5);
-    handle.stop(Duration::from_secs(5));
+    handle.stop();
     drop(up);
 }
 
@@ -112,7 +172,7 @@ fn static_conf(w: u32) -> Arc<Config> {
 #[test]
 #[ignore = "needs IPVS: run inside the VM by reload_in_the_vm_is_one_netlink_request"]
 fn vm_inner_reload_counts_netlink_requests() {
-    let handle = start_with(static_conf(1), Options::default()).expect("checker thread");
+    let handle = Running::start(static_conf(1));
     let stats = handle.stats();
     wait_for("the first table", || {
         stats.ipvs_changes.load(Ordering::Relaxed) == 4
@@ -134,7 +194,7 @@ fn vm_inner_reload_counts_netlink_requests() {
         .unwrap_or_default();
     println!("{listing}");
     assert_eq!(sent, 1, "one EditDest");
-    handle.stop(Duration::from_secs(5));
+    handle.stop();
 }
 
 /// The daemon's own reload path against the real kernel: this test binary boots the IPVS VM
@@ -148,7 +208,7 @@ fn reload_in_the_vm_is_one_netlink_request() {
     };
     let out = vm
         .run(
-            "kars-unit --ignored --exact checker::tests::vm_inner_reload_counts_netlink_requests \
+            "kars-unit --ignored --exact checker::driver::tests::vm_inner_reload_counts_netlink_requests \
              --nocapture --test-threads 1",
         )
         .expect("running the VM");

@@ -16,7 +16,7 @@ use std::time::Duration;
 use sd_notify::NotifyState;
 use tracing::debug;
 
-use crate::cli::Engine;
+use crate::services::cli::Engine;
 
 /// The environment variable naming the parent's readiness socket (abstract namespace).
 pub const ENV_READY: &str = "KEEPALIVED_RS_READY_SOCKET";

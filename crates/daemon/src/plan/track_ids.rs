@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use keepalived_vrrp::{Tracked, TrackerId};
 
-use super::track_plan::TrackPlan;
+use crate::plan::tracks::TrackPlan;
 
 /// The first id after every id `plan` uses (where fresh ids start).
 pub fn next_after(plan: &TrackPlan) -> usize {
@@ -85,7 +85,7 @@ pub fn stabilise(old: &TrackPlan, mut new: TrackPlan, next: &mut usize) -> Track
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vrrp::track_plan::plan;
+    use crate::plan::tracks::plan;
 
     fn planned(text: &str) -> TrackPlan {
         let read = keepalived_config::read_str("test.conf", text, &Default::default());

@@ -1,7 +1,12 @@
 //! The running trackers of the VRRP engine (link states, `track_file`s, `vrrp_track_process`es,
 //! `vrrp_script`s): started from the [`TrackPlan`] at start-up and re-planned on reload, where
-//! whatever is unchanged keeps running (and, with the ids kept by [`super::track_ids`], keeps
-//! its status in the engine).
+//! whatever is unchanged keeps running (and, with the ids kept by [`crate::plan::track_ids`],
+//! keeps its status in the engine). Each kind has its module; [`log`] says what they report.
+
+pub mod link;
+pub mod log;
+pub mod process;
+pub mod script;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,10 +16,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::track_plan::TrackPlan;
-use super::track_script::{ScriptTrackerConfig, ScriptTrackers, spawn_script_trackers};
-use super::{track_file, track_link, track_process};
-use crate::script::ScriptEnv;
+use crate::plan::tracks::TrackPlan;
+use crate::services::script::ScriptEnv;
+use crate::services::track_file;
+use script::{ScriptTrackerConfig, ScriptTrackers, spawn_script_trackers};
 
 /// One task watching a set of objects, and the set.
 #[derive(Debug)]
@@ -76,7 +81,7 @@ impl Trackers {
                 for (id, name) in &plan.interfaces {
                     ids.entry(name.clone()).or_default().push(*id);
                 }
-                match track_link::spawn(ids, self.tx.clone()) {
+                match link::spawn(ids, self.tx.clone()) {
                     Ok(task) => self.links.task = Some(task),
                     Err(e) => warn!("cannot watch link states: {e}"),
                 }
@@ -93,10 +98,7 @@ impl Trackers {
             self.processes.stop();
             self.processes.set.clone_from(&plan.processes);
             if !plan.processes.is_empty() {
-                self.processes.task = Some(track_process::spawn(
-                    plan.processes.clone(),
-                    self.tx.clone(),
-                ));
+                self.processes.task = Some(process::spawn(plan.processes.clone(), self.tx.clone()));
             }
         }
         let gone: Vec<TrackerId> = self

@@ -6,7 +6,7 @@ use keepalived_vrrp::{TrackerId, TrackerUpdate, TrackerValue};
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::script::tests::{TempDir, argv, root_env};
+use crate::services::script::tests::{TempDir, argv, root_env};
 
 /// Feeds `results` (`+` success, `-` failure) and returns what was reported: `U` Up, `D`
 /// Down, `.` nothing.

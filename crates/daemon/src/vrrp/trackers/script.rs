@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::script::{PreparedScript, RunOutcome, ScriptEnv, ScriptError};
+use crate::services::script::{PreparedScript, RunOutcome, ScriptEnv, ScriptError};
 
 /// One `vrrp_script`, ready to run.
 #[derive(Debug, Clone)]
@@ -256,5 +256,4 @@ async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<Trac
 }
 
 #[cfg(test)]
-#[path = "track_script_tests.rs"]
 mod tests;

@@ -10,7 +10,7 @@ use keepalived_config::model::Config;
 use keepalived_config::model::lvs::CheckerKind;
 use tracing::warn;
 
-use crate::script::ScriptEnv;
+use crate::services::script::ScriptEnv;
 
 /// A capability the daemon may need (numbers from linux/capability.h).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,7 +8,7 @@ use keepalived_vrrp::track::Effect;
 use keepalived_vrrp::{Engine, InstanceRef, TrackKind, TrackerId, TrackerUpdate};
 use tracing::info;
 
-use super::track_plan::TrackPlan;
+use crate::plan::tracks::TrackPlan;
 
 /// The configured name of tracked object `id`.
 fn name_of(tracks: &TrackPlan, id: TrackerId) -> &str {

@@ -16,6 +16,7 @@ use nix::sys::mman::{MlockAllFlags, mlockall};
 use nix::sys::resource::{Resource, setrlimit};
 use tracing::{debug, warn};
 
+#[cfg(feature = "vrrp")]
 /// The slice the VRRP engine asks for when not real-time: the kernel's minimum (0.1 ms).
 pub const VRRP_SLICE: Duration = Duration::from_micros(100);
 

@@ -20,7 +20,7 @@ use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
 use keepalived_net::Ipvs;
 use tracing::{info, warn};
 
-use crate::script::ScriptEnv;
+use crate::services::script::ScriptEnv;
 
 /// A virtual server's quorum gained or lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,9 @@
 //! per tracked interface, `vrrp_script`, `track_file` and `vrrp_track_process` that something
 //! tracks, and each instance's and sync group's [`Tracked`] list with keepalived's default
 //! weights. Pure; unit-tested without a network.
+// Without the VRRP engine the plans are still made (the start policy reports what would not
+// run, the parent keeps them for clean-up) but nothing runs them.
+#![cfg_attr(not(feature = "vrrp"), allow(dead_code))]
 
 use std::collections::BTreeMap;
 
@@ -9,7 +12,7 @@ use keepalived_config::Config;
 use keepalived_config::model::vrrp::{SyncGroup, Track, TrackFile, TrackProcess, VrrpScript};
 use keepalived_vrrp::{TrackKind, Tracked, TrackerId};
 
-use super::vmac::{own_interfaces, track_interfaces};
+use crate::plan::vmac::{own_interfaces, track_interfaces};
 
 /// The tracked objects and who tracks them.
 #[derive(Debug, Clone, Default)]

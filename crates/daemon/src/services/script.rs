@@ -269,12 +269,13 @@ pub struct PreparedScript {
 
 impl PreparedScript {
     /// Its name in logs.
+    #[cfg(feature = "vrrp")]
     pub fn label(&self) -> &str {
         &self.label
     }
 
     /// The configured command line.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "vrrp"))]
     pub fn argv(&self) -> &[String] {
         &self.argv
     }
@@ -393,6 +394,7 @@ impl RunningScript {
         }
     }
 
+    #[cfg(feature = "vrrp")]
     /// Stops watching the script without killing it: it runs on and is reaped in the background.
     pub fn detach(mut self) {
         self.finished = true;
@@ -485,5 +487,4 @@ fn spawn_now(request: &SpawnRequest) -> Result<tokio::process::Child, StartError
 }
 
 #[cfg(test)]
-#[path = "script_tests.rs"]
 pub(crate) mod tests;

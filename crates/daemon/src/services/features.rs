@@ -4,7 +4,7 @@
 use keepalived_config::Config;
 use keepalived_config::{Diagnostics, Loc};
 
-use crate::cli::Engine;
+use crate::services::cli::Engine;
 
 /// Every build option and whether it is built in, in the order `-v` prints them.
 pub const ALL: [(&str, bool); 4] = [
@@ -102,7 +102,7 @@ pub fn not_built(engine: Engine) -> i32 {
         "keepalived-rs: the {} engine is not built in (keepalived-rs -v lists the features)",
         engine.as_str()
     );
-    crate::supervisor::EXIT_CONFIG
+    crate::services::EXIT_CONFIG
 }
 
 #[cfg(test)]

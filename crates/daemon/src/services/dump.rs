@@ -2,8 +2,8 @@
 //! directory, or `state_dump_file` / `stats_dump_file` / `json_dump_file`) and how they are
 //! written: always to a new file (unlink, then `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0644 whatever
 //! the umask), so a symlink, a hard link or a file held open by someone else at the dump's path
-//! is never written through (the /tmp attacks of CVE-2018-19044, -19045 and -19046). Also the
-//! checker's data dump ([`CheckerSnapshot`]).
+//! is never written through (the /tmp attacks of CVE-2018-19044, -19045 and -19046). What goes
+//! in them is the engines' ([`DumpSource`]).
 
 use std::fs::File;
 use std::io::{self, Write as _};
@@ -11,16 +11,10 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keepalived_config::model::global::{GlobalDefs, JsonVersion};
-use tokio::sync::{mpsc, oneshot};
+use keepalived_config::model::global::GlobalDefs;
+#[cfg(feature = "vrrp")]
+use keepalived_config::model::global::JsonVersion;
 use tracing::{info, warn};
-
-#[cfg(feature = "lvs")]
-use crate::checker::CheckerSnapshotRequest;
-use crate::vrrp::snapshot::SnapshotRequest;
-/// Built without `lvs` there is no checker to ask (the channel is always `None`).
-#[cfg(not(feature = "lvs"))]
-type CheckerSnapshotRequest = oneshot::Sender<CheckerSnapshot>;
 
 /// keepalived's default temporary directory (its `KA_TMP_DIR`), where the dumps go unless
 /// `TMPDIR` names another.
@@ -43,6 +37,8 @@ fn tmp_dir_from(tmpdir: Option<std::ffi::OsString>) -> PathBuf {
 const MODE: u32 = 0o644;
 
 /// The kinds of dump.
+// Only the VRRP engine asks for the statistics and the JSON dump.
+#[cfg_attr(not(feature = "vrrp"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DumpKind {
     /// SIGUSR1: the data dump (`keepalived.data`; the checker's `keepalived_check.data`).
@@ -119,37 +115,72 @@ pub fn write_fresh(path: &Path, contents: &[u8]) -> io::Result<()> {
     file.flush()
 }
 
-/// Answers the dump signals: asks the engines for snapshots over their channels (the engines
-/// answer between two events and are never held up), then renders and writes the files on
-/// tokio's blocking pool.
+/// Where one process's dumps go, from `global_defs`.
 #[derive(Debug, Clone)]
-pub struct Dumper {
-    data: PathBuf,
-    stats: PathBuf,
-    json: PathBuf,
-    checker_data: PathBuf,
-    json_v2: bool,
-    vrrp: Option<mpsc::UnboundedSender<SnapshotRequest>>,
-    checker: Option<mpsc::UnboundedSender<CheckerSnapshotRequest>>,
+pub struct DumpPaths {
+    /// The data dump (`keepalived.data`).
+    #[cfg(feature = "vrrp")]
+    pub data: PathBuf,
+    /// The statistics (`keepalived.stats`).
+    #[cfg(feature = "vrrp")]
+    pub stats: PathBuf,
+    /// The JSON dump (`keepalived.json`).
+    #[cfg(feature = "vrrp")]
+    pub json: PathBuf,
+    /// `json_version 2`.
+    #[cfg(feature = "vrrp")]
+    pub json_v2: bool,
+    /// The checker's data dump (`keepalived_check.data`).
+    #[cfg(feature = "lvs")]
+    pub checker_data: PathBuf,
+}
+
+impl DumpPaths {
+    /// The paths `defs` configures (or keepalived's defaults).
+    pub fn new(defs: &GlobalDefs) -> DumpPaths {
+        DumpPaths {
+            #[cfg(feature = "vrrp")]
+            data: path(defs, DumpKind::Data, false),
+            #[cfg(feature = "vrrp")]
+            stats: path(defs, DumpKind::Stats, false),
+            #[cfg(feature = "vrrp")]
+            json: path(defs, DumpKind::Json, false),
+            #[cfg(feature = "vrrp")]
+            json_v2: defs.json_version == JsonVersion::V2,
+            #[cfg(feature = "lvs")]
+            checker_data: path(defs, DumpKind::Data, true),
+        }
+    }
+}
+
+/// What an engine process dumps: it asks its engine for a snapshot (answered between two
+/// events, so the engine is never held up) and renders the files' text off the engine's loop.
+pub trait DumpSource: Clone + Send + Sync + 'static {
+    /// The files of `kind` and their text; none when the engine has nothing for `kind` or is
+    /// gone.
+    fn files(
+        &self,
+        kind: DumpKind,
+        paths: &DumpPaths,
+    ) -> impl std::future::Future<Output = Vec<(PathBuf, String)>> + Send;
+}
+
+/// Answers the dump signals: takes the snapshot of the process's engine ([`DumpSource`]) and
+/// writes the files on tokio's blocking pool, one dump at a time.
+#[derive(Debug, Clone)]
+pub struct Dumper<S> {
+    paths: Arc<DumpPaths>,
+    source: S,
     /// One dump at a time (two signals in a row must not race on the same path).
     busy: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl Dumper {
-    /// Dumps of the VRRP engine (when it has instances) and of the checker (when running).
-    pub fn new(
-        defs: &GlobalDefs,
-        vrrp: Option<mpsc::UnboundedSender<SnapshotRequest>>,
-        checker: Option<mpsc::UnboundedSender<CheckerSnapshotRequest>>,
-    ) -> Dumper {
+impl<S: DumpSource> Dumper<S> {
+    /// Dumps of `source`, to the paths `defs` configures.
+    pub fn new(defs: &GlobalDefs, source: S) -> Dumper<S> {
         Dumper {
-            data: path(defs, DumpKind::Data, false),
-            stats: path(defs, DumpKind::Stats, false),
-            json: path(defs, DumpKind::Json, false),
-            checker_data: path(defs, DumpKind::Data, true),
-            json_v2: defs.json_version == JsonVersion::V2,
-            vrrp,
-            checker,
+            paths: Arc::new(DumpPaths::new(defs)),
+            source,
             busy: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -160,35 +191,11 @@ impl Dumper {
         tokio::spawn(async move { me.dump(kind).await });
     }
 
-    /// Takes the snapshots and writes the files of `kind`.
+    /// Takes the snapshot and writes the files of `kind`.
     pub async fn dump(&self, kind: DumpKind) {
         let _one = self.busy.lock().await;
-        if let Some(tx) = &self.vrrp {
-            let (reply, rx) = oneshot::channel();
-            if tx.send(reply).is_ok()
-                && let Ok(snap) = rx.await
-            {
-                let (path, text) = match kind {
-                    DumpKind::Data => (self.data.clone(), snap.data_text()),
-                    DumpKind::Stats => (self.stats.clone(), snap.stats_text()),
-                    DumpKind::Json => {
-                        let v = snap.json(self.json_v2);
-                        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-                        (self.json.clone(), text + "\n")
-                    }
-                };
-                write_logged(path, text).await;
-            }
-        }
-        if kind == DumpKind::Data
-            && let Some(tx) = &self.checker
-        {
-            let (reply, rx) = oneshot::channel();
-            if tx.send(reply).is_ok()
-                && let Ok(snap) = rx.await
-            {
-                write_logged(self.checker_data.clone(), snap.data_text()).await;
-            }
+        for (path, text) in self.source.files(kind, &self.paths).await {
+            write_logged(path, text).await;
         }
     }
 }
@@ -205,134 +212,6 @@ async fn write_logged(path: PathBuf, text: String) {
         Ok((path, Err(e))) => warn!("Can't write {}: {e}", path.display()),
         Err(e) => warn!("dump writer failed: {e}"),
     }
-}
-
-/// One real server in the checker's data dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RealServerSnapshot {
-    /// `[ADDR]:tcp:PORT`.
-    pub name: String,
-    /// Whether it is up (in the balancer).
-    pub up: bool,
-    /// Its current weight.
-    pub weight: u32,
-    /// Its checks (type and `passed`/`failed`/`not run`), with run and failure counts.
-    pub checks: Vec<(String, Option<bool>, u64, u64)>,
-}
-
-/// One virtual server in the checker's data dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VirtualServerSnapshot {
-    /// `[ADDR]:tcp:PORT`, `FWM N` or `group NAME`.
-    pub name: String,
-    /// Real servers up, of all.
-    pub up: usize,
-    /// Sum of the weights of the real servers up.
-    pub up_weight: u64,
-    /// `quorum`.
-    pub quorum: u32,
-    /// Its real servers.
-    pub servers: Vec<RealServerSnapshot>,
-}
-
-/// What the checker's data dump shows.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CheckerSnapshot {
-    /// The virtual servers.
-    pub virtual_servers: Vec<VirtualServerSnapshot>,
-}
-
-impl CheckerSnapshot {
-    /// The data dump (`keepalived_check.data`).
-    pub fn data_text(&self) -> String {
-        use std::fmt::Write as _;
-        let mut o = String::new();
-        let _ = writeln!(o, "------< LVS Topology >------");
-        for vs in &self.virtual_servers {
-            let _ = writeln!(o, " VS = {}", vs.name);
-            let _ = writeln!(o, "   Quorum = {}", vs.quorum);
-            let _ = writeln!(
-                o,
-                "   Real servers up = {} of {} (weight {})",
-                vs.up,
-                vs.servers.len(),
-                vs.up_weight
-            );
-            for rs in &vs.servers {
-                let _ = writeln!(o, "   RS = {}", rs.name);
-                let _ = writeln!(o, "     Alive = {}", if rs.up { "yes" } else { "no" });
-                let _ = writeln!(o, "     Weight = {}", rs.weight);
-                for (kind, verdict, runs, failures) in &rs.checks {
-                    let v = match verdict {
-                        Some(true) => "passed",
-                        Some(false) => "failed",
-                        None => "not run",
-                    };
-                    let _ = writeln!(o, "     {kind}: {v} (runs {runs}, failures {failures})");
-                }
-            }
-        }
-        o
-    }
-}
-
-/// Copies what the checker's data dump shows out of the checker engine; `service` names an
-/// address as keepalived does, `vs_name` a virtual server by index.
-#[cfg(feature = "lvs")]
-pub fn checker_snapshot(
-    engine: &keepalived_checker::logic::CheckerEngine,
-    service: impl Fn(std::net::SocketAddr) -> String,
-    vs_name: impl Fn(usize) -> String,
-) -> CheckerSnapshot {
-    use keepalived_checker::logic::RsId;
-    let plan = engine.plan();
-    let virtual_servers = plan
-        .virtual_servers
-        .iter()
-        .enumerate()
-        .map(|(v, vs)| {
-            let status = engine.vs_status(v).unwrap_or_default();
-            let servers = vs
-                .servers
-                .clone()
-                .filter_map(|i| {
-                    let rs = plan.servers.get(i)?;
-                    let st = engine.server_status(RsId(i))?;
-                    let checks = rs
-                        .checks
-                        .iter()
-                        .map(|c| {
-                            let kind = plan
-                                .checks
-                                .get(c.0)
-                                .map_or("?", keepalived_checker::logic::CheckSpec::type_name);
-                            let stats = engine.check_stats(*c).unwrap_or_default();
-                            (
-                                kind.to_owned(),
-                                engine.verdict(*c),
-                                stats.runs,
-                                stats.failures,
-                            )
-                        })
-                        .collect();
-                    Some(RealServerSnapshot {
-                        name: service(rs.address),
-                        up: st.up,
-                        weight: st.weight,
-                        checks,
-                    })
-                })
-                .collect();
-            VirtualServerSnapshot {
-                name: vs_name(v),
-                up: status.up,
-                up_weight: status.up_weight,
-                quorum: vs.quorum,
-                servers,
-            }
-        })
-        .collect();
-    CheckerSnapshot { virtual_servers }
 }
 
 #[cfg(test)]

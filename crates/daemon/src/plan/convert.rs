@@ -4,6 +4,9 @@
 //!
 //! Pure apart from the interface facts passed in ([`IfFacts`]), so it is unit-tested without a
 //! network.
+// Without the VRRP engine the plans are still made (the start policy reports what would not
+// run, the parent keeps them for clean-up) but nothing runs them.
+#![cfg_attr(not(feature = "vrrp"), allow(dead_code))]
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -687,7 +690,7 @@ fn plan_instance(
         Family::V6 => IpFamily::V6,
     };
     let vmac =
-        super::vmac::vmac_spec(inst, &defs.vmac_prefix, 0, net_family).map(|spec| VmacPlan {
+        crate::plan::vmac::vmac_spec(inst, &defs.vmac_prefix, 0, net_family).map(|spec| VmacPlan {
             parent: ifname.clone(),
             spec,
             xmit_base: inst.vmac_xmit_base,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use keepalived_config::Config;
 
 use super::*;
-use crate::script::tests::{TempDir, root_env};
+use crate::services::script::tests::{TempDir, root_env};
 
 /// Two instances (VI_1, VI_2) in sync group G1, with extra lines for each block.
 fn config(global: &str, vi1: &str, vi2: &str, group: &str) -> Config {
@@ -311,6 +311,6 @@ fn words_and_lines() {
 fn shareable_between_tasks() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Notifier>();
-    send_sync::<crate::vrrp::track_script::ScriptTrackers>();
-    send_sync::<crate::script::PreparedScript>();
+    send_sync::<crate::vrrp::trackers::script::ScriptTrackers>();
+    send_sync::<crate::services::script::PreparedScript>();
 }

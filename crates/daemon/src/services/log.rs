@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::{Level, Metadata};
+
+use super::cli::Cli;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
@@ -46,6 +48,18 @@ pub fn init(target: &Target, detail: bool) {
             .with_writer(Syslog::new(*facility, ident))
             .try_init(),
     };
+}
+
+/// The log target of `-l` / `-G` / `-S`, for the process whose syslog ident is `ident`.
+pub fn target(cli: &Cli, ident: &'static str) -> Target {
+    if cli.log_console || cli.no_syslog {
+        Target::Console
+    } else {
+        Target::Syslog {
+            facility: facility(cli.log_facility.as_deref()),
+            ident,
+        }
+    }
 }
 
 /// The facility number for `-S` (`0`-`7`, `local0`-`local7`, `user`, `daemon`).

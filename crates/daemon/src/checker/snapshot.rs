@@ -1,0 +1,163 @@
+//! The checker's data dump (`keepalived_check.data`, SIGUSR1): a copy of the checker engine's
+//! state taken between two events ([`take`]), rendered off the engine's loop.
+
+use std::path::PathBuf;
+
+use keepalived_checker::logic::{CheckSpec, CheckerEngine, RsId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::services::dump::{DumpKind, DumpPaths, DumpSource};
+
+/// A request for the checker's data dump: the driver answers on the channel.
+pub type SnapshotRequest = oneshot::Sender<CheckerSnapshot>;
+
+/// The checker process's [`DumpSource`]: SIGUSR1 writes `keepalived_check.data`; the other dump
+/// signals are the VRRP engine's.
+#[derive(Debug, Clone)]
+pub struct Source(mpsc::UnboundedSender<SnapshotRequest>);
+
+impl Source {
+    /// Asks the driver listening on `tx`.
+    pub fn new(tx: mpsc::UnboundedSender<SnapshotRequest>) -> Source {
+        Source(tx)
+    }
+}
+
+impl DumpSource for Source {
+    async fn files(&self, kind: DumpKind, paths: &DumpPaths) -> Vec<(PathBuf, String)> {
+        if kind != DumpKind::Data {
+            return Vec::new();
+        }
+        let (reply, rx) = oneshot::channel();
+        if self.0.send(reply).is_err() {
+            return Vec::new();
+        }
+        match rx.await {
+            Ok(snap) => vec![(paths.checker_data.clone(), snap.data_text())],
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// One real server in the checker's data dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServerSnapshot {
+    /// `[ADDR]:tcp:PORT`.
+    pub name: String,
+    /// Whether it is up (in the balancer).
+    pub up: bool,
+    /// Its current weight.
+    pub weight: u32,
+    /// Its checks (type and `passed`/`failed`/`not run`), with run and failure counts.
+    pub checks: Vec<(String, Option<bool>, u64, u64)>,
+}
+
+/// One virtual server in the checker's data dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServerSnapshot {
+    /// `[ADDR]:tcp:PORT`, `FWM N` or `group NAME`.
+    pub name: String,
+    /// Real servers up, of all.
+    pub up: usize,
+    /// Sum of the weights of the real servers up.
+    pub up_weight: u64,
+    /// `quorum`.
+    pub quorum: u32,
+    /// Its real servers.
+    pub servers: Vec<RealServerSnapshot>,
+}
+
+/// What the checker's data dump shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckerSnapshot {
+    /// The virtual servers.
+    pub virtual_servers: Vec<VirtualServerSnapshot>,
+}
+
+impl CheckerSnapshot {
+    /// The data dump (`keepalived_check.data`).
+    pub fn data_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(o, "------< LVS Topology >------");
+        for vs in &self.virtual_servers {
+            let _ = writeln!(o, " VS = {}", vs.name);
+            let _ = writeln!(o, "   Quorum = {}", vs.quorum);
+            let _ = writeln!(
+                o,
+                "   Real servers up = {} of {} (weight {})",
+                vs.up,
+                vs.servers.len(),
+                vs.up_weight
+            );
+            for rs in &vs.servers {
+                let _ = writeln!(o, "   RS = {}", rs.name);
+                let _ = writeln!(o, "     Alive = {}", if rs.up { "yes" } else { "no" });
+                let _ = writeln!(o, "     Weight = {}", rs.weight);
+                for (kind, verdict, runs, failures) in &rs.checks {
+                    let v = match verdict {
+                        Some(true) => "passed",
+                        Some(false) => "failed",
+                        None => "not run",
+                    };
+                    let _ = writeln!(o, "     {kind}: {v} (runs {runs}, failures {failures})");
+                }
+            }
+        }
+        o
+    }
+}
+
+/// Copies what the checker's data dump shows out of the checker engine; `service` names an
+/// address as keepalived does, `vs_name` a virtual server by index.
+pub fn take(
+    engine: &CheckerEngine,
+    service: impl Fn(std::net::SocketAddr) -> String,
+    vs_name: impl Fn(usize) -> String,
+) -> CheckerSnapshot {
+    let plan = engine.plan();
+    let virtual_servers = plan
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(v, vs)| {
+            let status = engine.vs_status(v).unwrap_or_default();
+            let servers = vs
+                .servers
+                .clone()
+                .filter_map(|i| {
+                    let rs = plan.servers.get(i)?;
+                    let st = engine.server_status(RsId(i))?;
+                    let checks = rs
+                        .checks
+                        .iter()
+                        .map(|c| {
+                            let kind = plan.checks.get(c.0).map_or("?", CheckSpec::type_name);
+                            let stats = engine.check_stats(*c).unwrap_or_default();
+                            (
+                                kind.to_owned(),
+                                engine.verdict(*c),
+                                stats.runs,
+                                stats.failures,
+                            )
+                        })
+                        .collect();
+                    Some(RealServerSnapshot {
+                        name: service(rs.address),
+                        up: st.up,
+                        weight: st.weight,
+                        checks,
+                    })
+                })
+                .collect();
+            VirtualServerSnapshot {
+                name: vs_name(v),
+                up: status.up,
+                up_weight: status.up_weight,
+                quorum: vs.quorum,
+                servers,
+            }
+        })
+        .collect();
+    CheckerSnapshot { virtual_servers }
+}

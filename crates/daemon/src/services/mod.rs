@@ -1,0 +1,31 @@
+//! What more than one process uses (the parent, the VRRP and the checker engine): the command
+//! line, configuration loading and its loader thread, logging, signals, readiness, the dumps'
+//! files, scripts, mail, capabilities, scheduling and the host's facts.
+
+pub mod caps;
+pub mod cli;
+pub mod dump;
+pub mod features;
+pub mod host;
+#[cfg(feature = "lvs")]
+pub mod ipvs;
+pub mod load;
+pub mod loader;
+pub mod log;
+pub mod mail;
+pub mod ready;
+pub mod sched;
+pub mod script;
+pub mod signals;
+pub mod track_file;
+
+/// Exit code of an engine whose configuration cannot be run (keepalived's
+/// KEEPALIVED_EXIT_CONFIG): the parent stops instead of restarting it.
+pub const EXIT_CONFIG: i32 = 4;
+
+/// Exit code of an engine that cannot work at all (keepalived's KEEPALIVED_EXIT_FATAL): the
+/// parent stops instead of restarting it.
+pub const EXIT_FATAL: i32 = 3;
+
+/// The environment variable holding the supervising parent's pid (set for the engines).
+pub const ENV_PARENT: &str = "KEEPALIVED_RS_SUPERVISOR";

@@ -1,0 +1,160 @@
+//! The VRRP engine process (keepalived's VRRP child, started by [`crate::supervisor`]): reads
+//! and checks the configuration as `-t` does ([`load`]), removes what a predecessor left, sets
+//! up logging and scheduling, and runs the [`super::driver`] as a task on a one-thread runtime
+//! until SIGTERM or SIGINT; SIGHUP reloads ([`Reloader`]), the dump signals write the dumps
+//! ([`Dumper`]).
+
+use keepalived_config::PreprocessOptions;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::driver::{Clock, Setup};
+use crate::services::cli::{Cli, Engine, signum};
+use crate::services::dump::{DumpKind, Dumper};
+use crate::services::load::{self, Loaded};
+use crate::services::loader::{Reloader, Source};
+use crate::services::{EXIT_CONFIG, log, ready, sched, signals};
+
+/// Exit code when the engine cannot start (no runtime, no permission).
+const EXIT_START_FAILED: i32 = 1;
+
+/// Runs the VRRP engine process (started by the supervising parent, see
+/// [`crate::supervisor`]); returns the process exit code ([`EXIT_CONFIG`]
+/// when the configuration cannot be run).
+pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
+    let Some(checked) = load::check_at_start(&cli.use_file, opts) else {
+        return EXIT_CONFIG;
+    };
+    log::init(&log::target(cli, "Keepalived_vrrp"), cli.log_detail);
+    info!("VRRP child process started (pid {})", std::process::id());
+    for line in &checked.warnings {
+        warn!("{line}");
+    }
+    let Loaded {
+        config,
+        plans,
+        statics,
+        tracks,
+        ..
+    } = checked;
+
+    // Whatever a predecessor left (it crashed, or was killed): gone before any instance starts,
+    // so this engine holds no address while it is BACKUP.
+    if !plans.is_empty() {
+        super::cleanup::remove_leftovers(&plans);
+    }
+    sched::apply(
+        "vrrp",
+        &config.global.defs.vrrp_process,
+        Some(sched::VRRP_SLICE),
+    );
+    // One thread, like keepalived's VRRP process: under CPU contention a single thread woken by
+    // its timerfd had a smaller worst-case failover delay than two workers (vrrp-bench --load).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    // This process answers the dumps of the VRRP engine; the checker process writes its own.
+    let (snapshot_tx, snapshot_rx) = tokio::sync::mpsc::unbounded_channel();
+    let dumper = Dumper::new(
+        &config.global.defs,
+        super::snapshot::Source::new(snapshot_tx),
+    );
+    let config = std::sync::Arc::new(config);
+    let source = Source {
+        path: cli.use_file.clone(),
+        opts: opts.clone(),
+    };
+    match runtime {
+        Ok(rt) => rt.block_on(serve(
+            Setup {
+                tracks,
+                plans,
+                statics,
+                release: !cli.dont_release_vrrp,
+                config,
+                snapshots: Some(snapshot_rx),
+            },
+            dumper,
+            source,
+        )),
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            EXIT_START_FAILED
+        }
+    }
+}
+
+async fn serve(setup: Setup, dumper: Dumper<super::snapshot::Source>, source: Source) -> i32 {
+    let (mut term, mut int, mut hup) = match signals::main_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot install signal handlers: {e}");
+            return EXIT_START_FAILED;
+        }
+    };
+    // STATS_CLEAR (and the dump signals) must never end this process.
+    signals::catch_dump_signals();
+    // SIGUSR1: data dump; SIGUSR2: statistics; keepalived's JSON signal: the JSON dump.
+    let json_signal = signum("JSON").unwrap_or(36);
+    let dump_signals = (
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+        signal(SignalKind::from_raw(json_signal)),
+    );
+    let (mut usr1, mut usr2, mut json) = match dump_signals {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        _ => {
+            error!("cannot install signal handlers");
+            return EXIT_START_FAILED;
+        }
+    };
+    // keepalived's child_wait_time bounds the whole stop: the parent sends SIGKILL after it, so
+    // the engine gives up a little sooner.
+    let stop_within = signals::stop_timeout(setup.config.global.child_wait_time);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let clock = Clock::new();
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let reloader = Reloader::spawn(Engine::Vrrp, source, reload_tx);
+    let mut engine = tokio::spawn(super::driver::run(setup, clock, stop_rx, reload_rx));
+    ready::report(Engine::Vrrp);
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reloader.request(),
+            _ = usr1.recv() => dumper.request(DumpKind::Data),
+            _ = usr2.recv() => dumper.request(DumpKind::Stats),
+            _ = json.recv() => dumper.request(DumpKind::Json),
+            done = &mut engine => {
+                return match done {
+                    Ok(Err(e)) => {
+                        error!("{}", e.0);
+                        EXIT_START_FAILED
+                    }
+                    _ => 0,
+                };
+            }
+        }
+    }
+    info!("Stopping");
+    let _ = stop_tx.send(true);
+    // The engine's stop (priority-0 adverts, addresses, notify scripts) gets `stop_within`.
+    let code = match tokio::time::timeout(stop_within, engine).await {
+        Ok(Ok(Ok(()))) => 0,
+        Ok(Ok(Err(e))) => {
+            error!("{}", e.0);
+            EXIT_START_FAILED
+        }
+        Ok(Err(e)) => {
+            error!("VRRP engine failed: {e}");
+            EXIT_START_FAILED
+        }
+        Err(_) => {
+            warn!("VRRP engine did not stop within {stop_within:?}");
+            0
+        }
+    };
+    info!("Stopped keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+    code
+}
