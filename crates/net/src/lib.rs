@@ -36,6 +36,7 @@
 
 mod addr_monitor;
 mod address;
+mod daemon;
 mod error;
 mod exec;
 mod garp;
@@ -56,6 +57,10 @@ mod vrrp_socket;
 
 pub use addr_monitor::{AddrEvent, AddrMonitor};
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
+pub use daemon::{
+    Forked, NETNS_RUN_DIR, StartOutcome, StartReport, StartWait, enter_netns, fork_daemon,
+    in_netns, netns_path,
+};
 pub use error::{NetError, Result};
 pub use exec::{ChildCreds, prepare_child, send_signal};
 pub use garp::{

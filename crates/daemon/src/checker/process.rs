@@ -17,7 +17,7 @@ use crate::services::cli::{Cli, Engine};
 use crate::services::dump::{DumpKind, Dumper};
 use crate::services::load;
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, log, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no signal handlers).
 const EXIT_START_FAILED: i32 = 1;
@@ -29,7 +29,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         return EXIT_CONFIG;
     };
     log::init(
-        &log::target(cli, "Keepalived_healthcheckers"),
+        &log::target(cli, "Keepalived_healthcheckers", &checked.config.global),
         cli.log_detail,
     );
     info!(
@@ -39,6 +39,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     for line in &checked.warnings {
         warn!("{line}");
     }
+    netns::set_ipvs_namespace(&checked.config.global);
     let config = Arc::new(checked.config);
     // Before the runtime starts, so that every thread it makes inherits it.
     sched::apply("checker", &config.global.defs.checker_process, None);

@@ -75,7 +75,12 @@ pub struct Cli {
     pub no_syslog: bool,
 
     /// umask for file creation (in numeric form)
-    #[arg(short = 'u', long = "umask", value_name = "MASK", help = format!("umask for file creation (numeric) {NOT_YET}"))]
+    #[arg(
+        short = 'u',
+        long = "umask",
+        value_name = "MASK",
+        help = "umask for file creation (numeric; octal with a leading 0); overrides global_defs' umask"
+    )]
     pub umask: Option<String>,
 
     /// Drop VIPs on transition from signal
@@ -106,7 +111,7 @@ pub struct Cli {
     #[arg(
         short = 'n',
         long = "dont-fork",
-        help = "Don't fork the daemon process (keepalived-rs always runs in the foreground for now)"
+        help = "Don't fork the daemon process: stay in the foreground (the systemd mode); without it the command returns once the daemon's engines are up"
     )]
     pub dont_fork: bool,
 
@@ -154,7 +159,12 @@ pub struct Cli {
     pub address_monitoring: bool,
 
     /// Run in network namespace NAME (overrides config)
-    #[arg(short = 's', long = "namespace", value_name = "NAME", help = format!("Run in network namespace NAME (overrides config) {NOT_YET}"))]
+    #[arg(
+        short = 's',
+        long = "namespace",
+        value_name = "NAME",
+        help = "Run in network namespace NAME (overrides config's net_namespace)"
+    )]
     pub namespace: Option<String>,
 
     /// Produce a core dump if terminating abnormally

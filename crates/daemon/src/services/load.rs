@@ -62,7 +62,26 @@ fn strict() -> bool {
 /// # Errors
 /// The configuration cannot run.
 pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
+    load_with(path, opts, |_| Ok(()))
+}
+
+/// [`load`], calling `before_host` with the model read before it is checked against the host
+/// (the parent enters its network namespace there, so the host checks see that namespace's
+/// interfaces); an error from it refuses the configuration with its message.
+///
+/// # Errors
+/// The configuration cannot run, or `before_host` failed.
+pub fn load_with(
+    path: &Path,
+    opts: &PreprocessOptions,
+    before_host: impl FnOnce(&Config) -> Result<(), String>,
+) -> Result<Loaded, Refused> {
     let mut read = keepalived_config::read_file(path, opts);
+    if !read.sources.is_empty()
+        && let Err(e) = before_host(&read.config)
+    {
+        return Err(Refused { lines: vec![e] });
+    }
     let facts = gather_host_facts();
     host::check(&mut read.config, &facts, &mut read.diagnostics);
     let missing_features = super::features::check(&read.config, &mut read.diagnostics);
@@ -95,20 +114,19 @@ pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
     })
 }
 
-/// Reads `path` and checks it as `-t` does, against this host's interfaces, and converts the
-/// VRRP instances ([`load`], also used on reload). On errors, returns every diagnostic
-/// rendered with its file, line and column.
-///
-/// # Errors
-/// The rendered diagnostics when the configuration cannot be run.
-pub fn check(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Vec<String>> {
-    load(path, opts).map_err(|refused| refused.lines)
-}
-
-/// [`check`] at start-up: on errors, prints every diagnostic and "not starting" on stderr and
+/// [`load`] at start-up: on errors, prints every diagnostic and "not starting" on stderr and
 /// returns `None` (the caller exits with its own code).
 pub fn check_at_start(path: &Path, opts: &PreprocessOptions) -> Option<Loaded> {
-    match check(path, opts) {
+    check_at_start_with(path, opts, |_| Ok(()))
+}
+
+/// [`check_at_start`] with [`load_with`]'s `before_host`.
+pub fn check_at_start_with(
+    path: &Path,
+    opts: &PreprocessOptions,
+    before_host: impl FnOnce(&Config) -> Result<(), String>,
+) -> Option<Loaded> {
+    match load_with(path, opts, before_host).map_err(|refused| refused.lines) {
         Ok(c) => Some(c),
         Err(rendered) => {
             for line in &rendered {

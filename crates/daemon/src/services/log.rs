@@ -12,7 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::{Level, Metadata};
 
+use keepalived_config::model::global::GlobalConfig;
+
 use super::cli::Cli;
+use super::netns;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
@@ -50,11 +53,14 @@ pub fn init(target: &Target, detail: bool) {
     };
 }
 
-/// The log target of `-l` / `-G` / `-S`, for the process whose syslog ident is `ident`.
-pub fn target(cli: &Cli, ident: &'static str) -> Target {
+/// The log target of `-l` / `-G` / `-S`, for the process whose base syslog ident is `base`
+/// (with the namespace and instance names appended as keepalived does: [`netns::ident`]).
+pub fn target(cli: &Cli, base: &str, global: &GlobalConfig) -> Target {
     if cli.log_console || cli.no_syslog {
         Target::Console
     } else {
+        // Once per process: the ident lives as long as the process logs.
+        let ident: &'static str = Box::leak(netns::ident(base, cli, global).into_boxed_str());
         Target::Syslog {
             facility: facility(cli.log_facility.as_deref()),
             ident,

@@ -13,6 +13,7 @@ pub mod load;
 pub mod loader;
 pub mod log;
 pub mod mail;
+pub mod netns;
 pub mod ready;
 pub mod sched;
 pub mod script;

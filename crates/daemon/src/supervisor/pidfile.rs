@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use keepalived_config::model::global::GlobalConfig;
 
 use crate::services::cli::{Cli, Engine};
+use crate::services::netns;
 
 /// keepalived's default pid file of the parent.
 pub const DEFAULT_PARENT: &str = "/run/keepalived.pid";
@@ -35,16 +36,21 @@ pub const PID_DIR: &str = "/run/keepalived";
 pub struct PidNames {
     /// In [`PID_DIR`]: `keepalived.pid`, `vrrp.pid`, `checkers.pid`.
     pub dir: bool,
+    /// In a network namespace: the directory keepalived shows its pid files in from outside
+    /// (`/run/keepalived/NAMESPACE`, see [`netns::pid_dir`]) instead of [`PID_DIR`].
+    pub namespace_dir: Option<PathBuf>,
     /// `instance NAME`: `keepalived_NAME.pid`, `vrrp_NAME.pid`, `checkers_NAME.pid` in
     /// [`PID_DIR`] (a `/` in the name becomes `_`).
     pub instance: Option<String>,
 }
 
 impl PidNames {
-    /// The names `global` asks for.
-    pub fn from_config(global: &GlobalConfig) -> PidNames {
+    /// The names `global` (and `-s`) ask for.
+    pub fn from_config(cli: &Cli, global: &GlobalConfig) -> PidNames {
+        let namespace_dir = netns::pid_dir(cli, global);
         PidNames {
-            dir: global.use_pid_dir || global.instance.is_some(),
+            dir: global.use_pid_dir || global.instance.is_some() || namespace_dir.is_some(),
+            namespace_dir,
             instance: global.instance.clone(),
         }
     }
@@ -67,7 +73,10 @@ impl PidNames {
             Some(i) => format!("{stem}_{}.pid", i.replace('/', "_")),
             None => format!("{stem}.pid"),
         };
-        Path::new(PID_DIR).join(name)
+        self.namespace_dir
+            .as_deref()
+            .unwrap_or(Path::new(PID_DIR))
+            .join(name)
     }
 }
 
@@ -87,18 +96,28 @@ pub fn engine_path(cli: &Cli, engine: Engine, names: &PidNames) -> PathBuf {
         .unwrap_or_else(|| names.default_path(Some(engine)))
 }
 
-/// Creates [`PID_DIR`] (mode 0755) when `path` is in it and it does not exist yet.
+/// Creates the directory of `path` (mode 0755) when it is [`PID_DIR`] or a namespace's
+/// directory below it and does not exist yet.
 ///
 /// # Errors
 /// The error of `mkdir` other than "exists".
 pub fn ensure_dir(path: &Path) -> io::Result<()> {
-    if path.parent() != Some(Path::new(PID_DIR)) {
+    let Some(dir) = path.parent().filter(|d| d.starts_with(PID_DIR)) else {
         return Ok(());
+    };
+    // From /run/keepalived down; each made here gets 0755 whatever the umask (0177 by default).
+    let mut made = PathBuf::new();
+    for part in dir.components() {
+        made.push(part);
+        if made.starts_with(PID_DIR) && !made.is_dir() {
+            match std::fs::DirBuilder::new().mode(0o755).create(&made) {
+                Ok(()) => std::fs::set_permissions(&made, Permissions::from_mode(0o755))?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
-    match std::fs::DirBuilder::new().mode(0o755).create(PID_DIR) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 /// The pid in `path` if it names a live process other than this one: a daemon already runs.
@@ -209,8 +228,10 @@ mod tests {
             plain.default_path(Some(Engine::Vrrp)),
             Path::new("/run/keepalived_vrrp.pid")
         );
+        use clap::Parser as _;
         let text = |t: &str| keepalived_config::read_str("k.conf", t, &Default::default()).config;
-        let dir = PidNames::from_config(&text("use_pid_dir\n").global);
+        let none = Cli::try_parse_from(["k"]).expect("cli");
+        let dir = PidNames::from_config(&none, &text("use_pid_dir\n").global);
         assert_eq!(
             dir.default_path(None),
             Path::new("/run/keepalived/keepalived.pid")
@@ -224,7 +245,7 @@ mod tests {
             Path::new("/run/keepalived/checkers.pid")
         );
         // `instance` implies the directory.
-        let web = PidNames::from_config(&text("instance web\n").global);
+        let web = PidNames::from_config(&none, &text("instance web\n").global);
         assert_eq!(
             web.default_path(None),
             Path::new("/run/keepalived/keepalived_web.pid")
@@ -240,11 +261,24 @@ mod tests {
         // Never a path outside the directory.
         let odd = PidNames {
             dir: true,
+            namespace_dir: None,
             instance: Some("../../etc/x".into()),
         };
         assert_eq!(odd.default_path(None).parent(), Some(Path::new(PID_DIR)));
+        // A namespace (-s over net_namespace): its directory under /run/keepalived.
+        let blue = text("net_namespace blue\ninstance web\n");
+        let ns = PidNames::from_config(&none, &blue.global);
+        assert_eq!(
+            ns.default_path(Some(Engine::Vrrp)),
+            Path::new("/run/keepalived/blue/vrrp_web.pid")
+        );
+        let red = Cli::try_parse_from(["k", "-s", "red"]).expect("cli");
+        let over = PidNames::from_config(&red, &text("net_namespace blue\n").global);
+        assert_eq!(
+            over.default_path(None),
+            Path::new("/run/keepalived/red/keepalived.pid")
+        );
         // -p / -r / -c win.
-        use clap::Parser as _;
         let cli = Cli::try_parse_from(["k", "-p", "/tmp/a.pid", "-c", "/tmp/c.pid"]).expect("cli");
         assert_eq!(parent_path(&cli, &web), Path::new("/tmp/a.pid"));
         assert_eq!(

@@ -15,7 +15,7 @@ use super::wanted;
 use crate::services::cli::Engine;
 use crate::services::load::Loaded;
 use crate::services::loader::{self, Source};
-use crate::services::ready;
+use crate::services::{netns, ready};
 
 /// How long the parent waits for the engines to report the end of a reload before it tells
 /// systemd `READY=1` anyway: a stuck engine never holds the daemon in `RELOADING` for good.
@@ -117,6 +117,23 @@ impl super::Supervisor<'_> {
         done: Result<Result<Loaded, Vec<String>>, tokio::task::JoinError>,
     ) {
         match done {
+            Ok(Ok(checked))
+                if !netns::unchangeable(
+                    self.cli,
+                    &self.checked.config.global,
+                    &checked.config.global,
+                )
+                .is_empty() =>
+            {
+                let global = (&self.checked.config.global, &checked.config.global);
+                for line in netns::unchangeable(self.cli, global.0, global.1) {
+                    warn!("{line}");
+                }
+                error!(
+                    "Reload failed: {} changes what a reload cannot change; keeping the running configuration",
+                    self.cli.use_file.display()
+                );
+            }
             Ok(Ok(checked)) => {
                 for line in &checked.warnings {
                     warn!("{line}");
