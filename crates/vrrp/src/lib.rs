@@ -25,6 +25,8 @@
 //! [RFC 9568]: https://www.rfc-editor.org/rfc/rfc9568
 
 #![forbid(unsafe_code)]
+// The determinism contract above, checked by clippy (the list and reasons: clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 // No panics on input, anywhere in the engine (style guide, "No panics on input"): tests may
 // unwrap, the crate may not.
 #![cfg_attr(
