@@ -1,7 +1,8 @@
 //! keepalived.conf reader: preprocessor, lexer, parser, typed model, validation and diagnostics.
 //!
 //! The only I/O is reading the configuration files. Everything that depends on the host (does an
-//! interface exist?) is checked by [`host::check`] against facts the caller gathers.
+//! interface exist? is a script there, and safe to run?) is checked by [`host::check`] against
+//! facts the caller gathers and a [`host::HostLookup`] the caller implements.
 //!
 //! ```
 //! let read = keepalived_config::read_str("k.conf", "global_defs { router_id lb1 }\n", &Default::default());

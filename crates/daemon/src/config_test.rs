@@ -9,6 +9,8 @@ use std::path::Path;
 use keepalived_config::host::{self, HostFacts};
 use keepalived_config::{PreprocessOptions, Read};
 
+use crate::host_facts::SystemHost;
+
 /// What the test printed and the exit code it chose.
 pub struct Outcome {
     /// keepalived's `-t` exit code (0, 4, 5 or 6).
@@ -22,7 +24,7 @@ pub struct Outcome {
 pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>) -> Outcome {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
-    host::check(&mut read.config, &facts, &mut read.diagnostics);
+    host::check(&mut read.config, &facts, &SystemHost, &mut read.diagnostics);
     crate::features::check(&read.config, &mut read.diagnostics);
     crate::vrrp::load::plan_runnable(&mut read, &facts);
     read.diagnostics.sort();

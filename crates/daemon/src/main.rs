@@ -10,6 +10,7 @@ mod dump;
 mod features;
 #[cfg(feature = "lvs")]
 mod ha_suspend;
+mod host_facts;
 #[cfg(feature = "lvs")]
 mod lb;
 mod mail;

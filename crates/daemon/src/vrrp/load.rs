@@ -16,6 +16,7 @@ use keepalived_config::{Config, PreprocessOptions, Read, Severity};
 use super::convert::{self, InstancePlan, StaticPlan};
 use super::track_plan::{self, TrackPlan};
 use crate::config_test::gather_host_facts;
+use crate::host_facts::SystemHost;
 
 /// A configuration ready to run.
 #[derive(Debug)]
@@ -63,7 +64,7 @@ fn strict() -> bool {
 pub fn load(path: &Path, opts: &PreprocessOptions) -> Result<Loaded, Refused> {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
-    host::check(&mut read.config, &facts, &mut read.diagnostics);
+    host::check(&mut read.config, &facts, &SystemHost, &mut read.diagnostics);
     let missing_features = crate::features::check(&read.config, &mut read.diagnostics);
     let (plans, statics) = plan_runnable(&mut read, &facts);
     let strict_refusal = strict()
