@@ -1,13 +1,18 @@
 //! keepalived.conf reader: preprocessor, lexer, parser, typed model, validation and diagnostics.
 //!
 //! The only I/O is reading the configuration files. Everything that depends on the host (does an
-//! interface exist?) is checked by [`host::check`] against facts the caller gathers.
+//! interface exist? is a script there, and safe to run?) is checked by [`host::check`] against
+//! facts the caller gathers and a [`host::HostLookup`] the caller implements.
 //!
 //! ```
 //! let read = keepalived_config::read_str("k.conf", "global_defs { router_id lb1 }\n", &Default::default());
 //! assert!(!read.diagnostics.has_errors());
 //! assert_eq!(read.config.global.defs.router_id.as_deref(), Some("lb1"));
 //! ```
+
+// No I/O beyond reading the configuration files (`preprocess`, with its `#[allow]`s), checked
+// by clippy: the list and reasons are in clippy.toml.
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod build;
 pub mod diag;

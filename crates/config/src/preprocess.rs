@@ -38,6 +38,10 @@ pub struct PreprocessOptions {
 }
 
 impl Default for PreprocessOptions {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the default `$VAR` lookup is the process environment; callers may pass their own"
+    )]
     fn default() -> Self {
         Self {
             config_id: String::new(),
@@ -187,6 +191,10 @@ fn line_loc(file: FileId, line: u32) -> Loc {
 }
 
 impl Pre<'_> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "reading the configuration files is this crate's I/O (lib.rs)"
+    )]
     fn read_file(&mut self, path: &Path, from: Option<Loc>, check: IncludeCheck) {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -412,6 +420,10 @@ impl Pre<'_> {
         None
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "an include names files and directories (a directory matched is skipped)"
+    )]
     fn include(&mut self, rest: &str, check: IncludeCheck, file: FileId, line: u32, text: &str) {
         if !self.opts.follow_includes {
             self.diags.warning(
@@ -636,6 +648,10 @@ impl Pre<'_> {
         }
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "`${_PWD}` is the included file's directory, resolved as keepalived resolves it"
+    )]
     fn cur_dir_display(&self) -> String {
         let dir = std::fs::canonicalize(&self.cur_dir).unwrap_or_else(|_| self.cur_dir.clone());
         dir.display().to_string()

@@ -2,6 +2,8 @@
 //! garp groups, linkbeat interfaces, interface delays and BFD instances, read from the corpus
 //! files in tests/corpus/global and tests/corpus/invalid/global-*.conf.
 
+mod fake_host;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -787,7 +789,8 @@ fn global_scripts_without_script_security_are_flagged() {
         is_root: true,
         ..Default::default()
     };
-    keepalived_config::host::check(&mut r.config, &root, &mut r.diagnostics);
+    let host = fake_host::FakeHost::new().program("/bin/true");
+    keepalived_config::host::check(&mut r.config, &root, &host, &mut r.diagnostics);
     assert!(
         r.diagnostics
             .items()

@@ -2,7 +2,12 @@
 //! removes (a `vrrp_script` and its tracking, a MISC_CHECK, a notify script) is gone from the
 //! model, with keepalived's severity (a configuration error, or only a log line) and place.
 
-use keepalived_config::host::{Accounts, HostFacts, check_with_accounts};
+mod fake_host;
+
+use std::path::Path;
+
+use fake_host::FakeHost;
+use keepalived_config::host::{HostFacts, check, find_program, insecure_path, locate};
 use keepalived_config::{DiagKind, PreprocessOptions, Read, Severity, read_str};
 
 fn root() -> HostFacts {
@@ -13,17 +18,19 @@ fn root() -> HostFacts {
     }
 }
 
-fn accounts(users: &[&str]) -> Accounts {
-    Accounts {
-        users: users.iter().map(|u| (*u).to_owned()).collect(),
-        groups: ["root".to_owned()].into(),
-    }
+/// A host with `/bin/true` (root's, 0755) and these users.
+fn host(users: &[&str]) -> FakeHost {
+    FakeHost::new().program("/bin/true").users(users)
+}
+
+fn checked_on(text: &str, host: &FakeHost) -> Read {
+    let mut r = read_str("s.conf", text, &PreprocessOptions::default());
+    check(&mut r.config, &root(), host, &mut r.diagnostics);
+    r
 }
 
 fn checked(text: &str, users: &[&str]) -> Read {
-    let mut r = read_str("s.conf", text, &PreprocessOptions::default());
-    check_with_accounts(&mut r.config, &root(), &accounts(users), &mut r.diagnostics);
-    r
+    checked_on(text, &host(users))
 }
 
 fn at(r: &Read, line: u32, severity: Severity, text: &str) -> bool {
@@ -164,5 +171,156 @@ fn a_missing_interface_stops_the_vrrp_script_checks_as_in_keepalived() {
             .items()
             .iter()
             .any(|d| d.message.contains("Disabling"))
+    );
+}
+
+#[test]
+fn a_script_that_is_not_executable_is_disabled() {
+    let text = format!("{INSTANCE} notify_master /etc/keepalived/notify.sh\n}}\n");
+    let host = host(&[]).file("/etc/keepalived/notify.sh", 0, 0, 0o644);
+    let r = checked_on(&text, &host);
+    assert!(at(
+        &r,
+        7,
+        Severity::Warning,
+        "is not executable - disabling"
+    ));
+    assert!(r.config.vrrp.instances[0].notify.master.is_none());
+}
+
+#[test]
+fn script_security_refuses_a_script_in_a_directory_another_user_can_write() {
+    let text = format!(
+        "global_defs {{\n enable_script_security\n script_user root\n}}\n\
+         vrrp_script chk {{\n script /home/op/chk.sh\n}}\n\
+         vrrp_script ok {{\n script /usr/libexec/ok.sh\n}}\n\
+         {INSTANCE} track_script {{\n chk\n ok\n }}\n}}\n"
+    );
+    let host = host(&[])
+        .dir("/home/op", 1000, 1000, 0o755)
+        .file("/home/op/chk.sh", 0, 0, 0o755)
+        .program("/usr/libexec/ok.sh");
+    let r = checked_on(&text, &host);
+    assert!(at(
+        &r,
+        6,
+        Severity::Error,
+        "Disabling track script chk due to insecure: /home/op is owned by uid 1000"
+    ));
+    let names: Vec<&str> = r
+        .config
+        .vrrp
+        .scripts
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["ok"]);
+    let tracked: Vec<&str> = r.config.vrrp.instances[0]
+        .track_scripts
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(tracked, ["ok"]);
+}
+
+#[test]
+fn programs_are_looked_up_in_path_and_only_executables_count() {
+    let host = FakeHost::new()
+        .file("/opt/a/tool", 0, 0, 0o644)
+        .program("/opt/b/tool");
+    let mut host = host;
+    host.path = Some("/opt/a:/opt/b".into());
+    assert_eq!(find_program(&host, "tool"), Some("/opt/b/tool".into()));
+    assert_eq!(find_program(&host, "missing"), None);
+    // A path as written is found executable or not; a name only among executables.
+    assert_eq!(
+        locate(&host, "/opt/a/tool"),
+        Some(("/opt/a/tool".into(), false))
+    );
+    assert_eq!(locate(&host, "tool"), Some(("/opt/b/tool".into(), true)));
+    // Without PATH, execvp's default list (which has /usr/bin).
+    host.path = None;
+    let host = host.program("/usr/bin/tool");
+    assert_eq!(find_program(&host, "tool"), Some("/usr/bin/tool".into()));
+}
+
+#[test]
+fn a_path_is_safe_only_when_root_alone_can_change_what_runs() {
+    let host = FakeHost::new()
+        .program("/usr/bin/ok")
+        .dir("/srv", 0, 50, 0o775)
+        .program("/srv/grp")
+        .dir("/opt", 0, 0, 0o775)
+        .program("/opt/grp0")
+        .dir("/tmp", 0, 0, 0o1777)
+        .program("/tmp/sticky")
+        .file("/tmp/open", 0, 0, 0o777)
+        .program("/home/op/bin/x")
+        .dir("/home/op", 1000, 1000, 0o755);
+    let why = |p: &str| insecure_path(&host, Path::new(p));
+    assert_eq!(why("/usr/bin/ok"), None);
+    assert_eq!(
+        why("/srv/grp").as_deref(),
+        Some("/srv is writable by group 50")
+    );
+    // Group-writable by group 0 is root's, and a sticky directory protects root's entries.
+    assert_eq!(why("/opt/grp0"), None);
+    assert_eq!(why("/tmp/sticky"), None);
+    assert_eq!(
+        why("/tmp/open").as_deref(),
+        Some("/tmp/open is writable by every user")
+    );
+    assert_eq!(
+        why("/home/op/bin/x").as_deref(),
+        Some("/home/op is owned by uid 1000")
+    );
+}
+
+#[test]
+fn symbolic_links_are_checked_themselves_and_where_they_lead() {
+    let host = FakeHost::new()
+        .program("/usr/bin/real")
+        .link("/usr/local/bin/good", "../../bin/real", 0)
+        .link("/usr/local/bin/theirs", "/usr/bin/real", 1000)
+        .dir("/home/op", 1000, 1000, 0o755)
+        .program("/home/op/x")
+        .link("/usr/local/bin/away", "/home/op/x", 0)
+        .link("/usr/local/bin/loop1", "loop2", 0)
+        .link("/usr/local/bin/loop2", "loop1", 0);
+    let why = |p: &str| insecure_path(&host, Path::new(p));
+    assert_eq!(why("/usr/local/bin/good"), None);
+    assert_eq!(
+        why("/usr/local/bin/theirs").as_deref(),
+        Some("/usr/local/bin/theirs is owned by uid 1000")
+    );
+    assert_eq!(
+        why("/usr/local/bin/away").as_deref(),
+        Some("/home/op is owned by uid 1000")
+    );
+    assert_eq!(
+        why("/usr/local/bin/loop1").as_deref(),
+        Some("too many symbolic links in /usr/local/bin/loop1")
+    );
+}
+
+#[test]
+fn what_cannot_be_examined_is_unsafe() {
+    let mut host = FakeHost::new().unreadable("/secret").program("/usr/bin/ok");
+    let why = |h: &FakeHost, p: &str| insecure_path(h, Path::new(p));
+    assert_eq!(
+        why(&host, "/secret/x").as_deref(),
+        Some("cannot examine /secret: Permission denied (os error 13)")
+    );
+    assert_eq!(
+        why(&host, "/usr/bin/missing").as_deref(),
+        Some("cannot examine /usr/bin/missing: No such file or directory (os error 2)")
+    );
+    // A relative path is resolved against the working directory, which may be gone.
+    host.cwd = Some("/usr".into());
+    assert_eq!(why(&host, "bin/ok"), None);
+    host.cwd = None;
+    assert_eq!(
+        why(&host, "bin/ok").as_deref(),
+        Some("cannot resolve bin/ok: No such file or directory (os error 2)")
     );
 }

@@ -2,6 +2,11 @@
 //! copy of the project's checklist) is understood by the reader somewhere in the test corpus.
 //! A keyword is "understood" only when a block builder dispatched it to a typed field.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads the corpus files and the keyword checklist"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,11 @@
 //! defaults, inherited values), and failing configs under tests/corpus/invalid/lvs-*.conf
 //! reporting the right message on the right line.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "lists the corpus of invalid files"
+)]
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;

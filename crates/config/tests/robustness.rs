@@ -1,6 +1,11 @@
 //! Bad input never panics: the fuzz seed corpus and every test corpus file (whole, truncated and
 //! damaged), binary garbage, unbalanced braces, a 10 MB line, include loops, undefined variables.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads the fuzz seeds and corpus files, and writes include loops to a temporary directory"
+)]
+
 use std::path::{Path, PathBuf};
 
 use keepalived_config::{PreprocessOptions, fuzz_read, read_file, read_str};

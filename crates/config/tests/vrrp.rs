@@ -3,6 +3,11 @@
 //! tests/corpus/invalid/vrrp-*.conf reporting the errors their `# error: LINE: TEXT` headers
 //! announce.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "lists and reads the corpus of invalid files"
+)]
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -10,7 +10,7 @@ use keepalived_config::{PreprocessOptions, Read};
 
 use crate::plan::runnable::plan_runnable;
 use crate::services::features;
-use crate::services::host::{gather_host_facts, interface_facts};
+use crate::services::host::{SystemHost, gather_host_facts, interface_facts};
 
 /// What the test printed and the exit code it chose.
 pub struct Outcome {
@@ -25,7 +25,7 @@ pub struct Outcome {
 pub fn run(path: &Path, opts: &PreprocessOptions, json: bool, log: Option<&Path>) -> Outcome {
     let mut read = keepalived_config::read_file(path, opts);
     let facts = gather_host_facts();
-    host::check(&mut read.config, &facts, &mut read.diagnostics);
+    host::check(&mut read.config, &facts, &SystemHost, &mut read.diagnostics);
     features::check(&read.config, &mut read.diagnostics);
     plan_runnable(&mut read, &facts, &interface_facts());
     read.diagnostics.sort();

@@ -13,6 +13,9 @@
 //!   services, destinations, sync daemons, timeouts), encoded and decoded symmetrically.
 //!   The socket that carries it lives in `keepalived-net` (`Ipvs`).
 
+// No I/O, checked by clippy (the list and reasons: clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+
 pub mod backend;
 pub mod diff;
 pub mod globals;

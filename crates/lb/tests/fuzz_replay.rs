@@ -2,6 +2,11 @@
 //! damaged through the fuzz target's checks. `KEEPALIVED_UPDATE_GOLDEN=1` rewrites the
 //! generated seeds (`gen-*.bin`) from the messages below.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads the fuzz seeds from fuzz/seeds (and rewrites the generated ones on request)"
+)]
+
 mod fuzzing;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,17 +1,6 @@
 //! The receiving side of one interface: parses each datagram once, counts global errors, and
 //! routes adverts to instances by (family, VRID).
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::cast_possible_truncation
-    )
-)]
-
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::action::Action;

@@ -25,6 +25,20 @@
 //! [RFC 9568]: https://www.rfc-editor.org/rfc/rfc9568
 
 #![forbid(unsafe_code)]
+// The determinism contract above, checked by clippy (the list and reasons: clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+// No panics on input, anywhere in the engine (style guide, "No panics on input"): tests may
+// unwrap, the crate may not.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::cast_possible_truncation
+    )
+)]
 
 mod action;
 mod config;
@@ -41,6 +55,11 @@ pub mod track;
 pub mod wire;
 
 #[cfg(any(test, feature = "sim"))]
+#[allow(
+    clippy::panic,
+    reason = "a test harness: a scenario that misuses it (an unknown VRID, an invalid config) or an \
+              engine that emits an unsendable advert fails the test, as an assert! would"
+)]
 pub mod sim;
 
 pub use action::Action;

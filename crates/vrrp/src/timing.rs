@@ -13,17 +13,6 @@
 //! centiseconds (keepalived keeps the fraction too, in microseconds), so priorities 254 and 253
 //! still get different skews at short intervals.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::cast_possible_truncation
-    )
-)]
-
 use core::fmt;
 use core::time::Duration;
 

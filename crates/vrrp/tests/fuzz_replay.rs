@@ -3,6 +3,11 @@
 //! inputs, through the same bodies the fuzzers run (`tests/fuzzing/`). A seed that once broke an
 //! invariant keeps being checked without the fuzzer.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads the fuzz seeds from fuzz/seeds"
+)]
+
 mod fuzzing;
 
 use std::path::{Path, PathBuf};

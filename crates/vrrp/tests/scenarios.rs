@@ -20,6 +20,11 @@
 //! `expected.jsonl`, `stats.json` and the fuzz seeds derived from the scenarios
 //! (`fuzz/seeds/vrrp_parse/`, `fuzz/seeds/vrrp_instance/`); review the diff.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a golden-file runner: reads the scenario files (and rewrites them on request)"
+)]
+
 mod fuzzing;
 
 use core::net::IpAddr;

@@ -1,14 +1,17 @@
 //! Checks of a configuration against the host it would run on, as `keepalived -t` makes them:
 //! every named interface exists (VRRP never on a loopback), and every script exists, has a user
-//! to run as, and is safe to run as root when script security is on. Interface and user facts
-//! come from the caller; script files are looked at directly (reading files is this crate's
-//! only I/O).
+//! to run as, and is safe to run as root when script security is on. Everything about the host
+//! comes from the caller: interface and user facts as [`HostFacts`], files, `PATH` and accounts
+//! through [`HostLookup`] (the daemon's implementation looks at the system; tests describe a
+//! host), so the checks do no I/O of their own.
 
+mod lookup;
 mod path;
 mod scripts;
 
 use std::collections::BTreeSet;
 
+pub use lookup::{FileKind, FileMeta, HostLookup};
 pub use path::{find_program, insecure_path, locate};
 pub use scripts::{Accounts, DEFAULT_SCRIPT_USER, RunAs, run_as, scripts};
 
@@ -30,21 +33,16 @@ pub struct HostFacts {
 }
 
 /// Adds host-dependent diagnostics for `config` to `diags`, and corrects `config` as keepalived
-/// does where the host makes part of it unusable.
-/// The users and groups are this host's (see [`Accounts::from_system`]).
-pub fn check(config: &mut Config, facts: &HostFacts, diags: &mut Diagnostics) {
-    check_with_accounts(config, facts, &Accounts::from_system(), diags);
-}
-
-/// [`check`] with the host's users and groups given.
-pub fn check_with_accounts(
+/// does where the host makes part of it unusable. Scripts' files and users are looked up
+/// through `host`.
+pub fn check(
     config: &mut Config,
     facts: &HostFacts,
-    accounts: &Accounts,
+    host: &dyn HostLookup,
     diags: &mut Diagnostics,
 ) {
     let vrrp_runs = check_interfaces(config, facts, diags);
-    scripts::check(config, facts, accounts, vrrp_runs, diags);
+    scripts::check(config, facts, host, vrrp_runs, diags);
 }
 
 /// An interface named somewhere, with what names it and how bad its absence is.

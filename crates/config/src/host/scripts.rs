@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::HostFacts;
+use super::lookup::HostLookup;
 use super::path::{insecure_path, locate};
 use crate::diag::{DiagKind, Diagnostics, Loc, Severity};
 use crate::model::Config;
@@ -72,8 +73,8 @@ pub fn run_as<'a>(
     }
 }
 
-/// The user and group names of this host, as keepalived looks them up by name (`getpwnam`,
-/// `getgrnam`).
+/// The user and group names of a host, as keepalived looks them up by name (`getpwnam`,
+/// `getgrnam`); given by [`HostLookup::accounts`].
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
     /// User names.
@@ -83,22 +84,16 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// The names in /etc/passwd and /etc/group (only the local files: a user known only to a
-    /// directory service is not seen).
-    pub fn from_system() -> Accounts {
-        let names = |path: &str| -> BTreeSet<String> {
-            std::fs::read_to_string(path)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| l.split(':').next())
-                .filter(|n| !n.is_empty() && !n.starts_with('#'))
-                .map(str::to_owned)
-                .collect()
-        };
-        Accounts {
-            users: names("/etc/passwd"),
-            groups: names("/etc/group"),
-        }
+    /// The names of an `/etc/passwd` or `/etc/group` file's text: the first field of each
+    /// line, comments and empty names left out.
+    #[must_use]
+    pub fn names_of(etc_file: &str) -> BTreeSet<String> {
+        etc_file
+            .lines()
+            .filter_map(|l| l.split(':').next())
+            .filter(|n| !n.is_empty() && !n.starts_with('#'))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// True when `user` and (if given) `group` exist (a leading `:` of the group, asking for
@@ -245,21 +240,22 @@ struct Removed {
 pub(super) fn check(
     config: &mut Config,
     facts: &HostFacts,
-    accounts: &Accounts,
+    host: &dyn HostLookup,
     vrrp_runs: bool,
     diags: &mut Diagnostics,
 ) {
-    let removed = judge(config, facts, accounts, vrrp_runs, diags);
+    let removed = judge(config, facts, host, vrrp_runs, diags);
     apply(config, &removed, diags);
 }
 
 fn judge(
     config: &Config,
     facts: &HostFacts,
-    accounts: &Accounts,
+    host: &dyn HostLookup,
     vrrp_runs: bool,
     diags: &mut Diagnostics,
 ) -> Removed {
+    let accounts = &host.accounts();
     let defs = &config.global.defs;
     let secure = defs.enable_script_security;
     let mut removed = Removed::default();
@@ -345,7 +341,7 @@ fn judge(
         if !checked || is_file_test(program) {
             continue;
         }
-        let Some((path, executable)) = locate(program) else {
+        let Some((path, executable)) = locate(host, program) else {
             let msg = match slot.role {
                 Role::Track => format!(
                     "Disabling track script {} since not found/accessible ({program})",
@@ -365,7 +361,7 @@ fn judge(
         if secure
             && facts.is_root
             && (user == "root" || user == "0")
-            && let Some(why) = insecure_path(&path)
+            && let Some(why) = insecure_path(host, &path)
         {
             let msg = match slot.role {
                 Role::Track => format!(

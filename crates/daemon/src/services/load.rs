@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use keepalived_config::host;
 use keepalived_config::{Config, PreprocessOptions, Severity};
 
-use super::host::{gather_host_facts, interface_facts};
+use super::host::{SystemHost, gather_host_facts, interface_facts};
 use crate::plan::convert::{InstancePlan, StaticPlan};
 use crate::plan::runnable::plan_runnable;
 use crate::plan::tracks::{self, TrackPlan};
@@ -83,7 +83,7 @@ pub fn load_with(
         return Err(Refused { lines: vec![e] });
     }
     let facts = gather_host_facts();
-    host::check(&mut read.config, &facts, &mut read.diagnostics);
+    host::check(&mut read.config, &facts, &SystemHost, &mut read.diagnostics);
     let missing_features = super::features::check(&read.config, &mut read.diagnostics);
     let (plans, statics) = plan_runnable(&mut read, &facts, &interface_facts());
     let strict_refusal = strict()

@@ -26,6 +26,8 @@ use nix::unistd::{Gid, Group, Pid, Uid, User, getegid, geteuid};
 use tokio::sync::oneshot;
 use tracing::error;
 
+use super::host::SystemHost;
+
 /// Why a script cannot be set up at all (found when the configuration is loaded).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScriptError {
@@ -460,9 +462,10 @@ fn spawner() -> Option<&'static mpsc::Sender<SpawnRequest>> {
 /// Finds the program, applies script security, and forks (on the spawner thread).
 fn spawn_now(request: &SpawnRequest) -> Result<tokio::process::Child, StartError> {
     let name = request.argv.first().cloned().unwrap_or_default();
-    let path = host::find_program(&name).ok_or_else(|| StartError::NotFound(name.clone()))?;
+    let path =
+        host::find_program(&SystemHost, &name).ok_or_else(|| StartError::NotFound(name.clone()))?;
     if request.check_security
-        && let Some(why) = host::insecure_path(&path)
+        && let Some(why) = host::insecure_path(&SystemHost, &path)
     {
         return Err(StartError::Insecure { path, why });
     }

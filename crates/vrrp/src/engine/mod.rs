@@ -22,17 +22,6 @@
 //! or process without a first result holds every member of its group in INIT. Group state
 //! changes come out as [`EngineAction::Group`] after the member actions that caused them.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::cast_possible_truncation
-    )
-)]
-
 mod reload;
 mod sync;
 

@@ -28,17 +28,6 @@
 //!   the timer, and lets the group decide (keepalived: the group goes master only when every
 //!   member wants to, preferring backup to avoid thrashing).
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::unreachable,
-        clippy::cast_possible_truncation
-    )
-)]
-
 mod ah;
 mod reconfig;
 mod rx;

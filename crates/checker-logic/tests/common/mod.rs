@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use keepalived_checker::logic::{
+use keepalived_checker_logic::{
     Action, CheckId, CheckPlan, CheckerEngine, Instant, Outcome, RsEvent, plan,
 };
 use keepalived_config::{PreprocessOptions, Severity, read_str};

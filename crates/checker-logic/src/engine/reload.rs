@@ -6,9 +6,9 @@ use std::collections::{BinaryHeap, HashMap};
 use keepalived_config::model::lvs::VsIdentity;
 
 use super::{CheckState, CheckerEngine, RsStatus, VsStatus, WEIGHT_MAX};
-use crate::logic::event::{Action, RsEvent, RsEventKind};
-use crate::logic::plan::{CheckId, CheckPlan, Key, RsId};
-use crate::logic::time::Instant;
+use crate::event::{Action, RsEvent, RsEventKind};
+use crate::plan::{CheckId, CheckPlan, Key, RsId};
+use crate::time::Instant;
 
 /// What a reload kept: for each check of the old plan, its id in the new one (`None`: removed).
 /// The driver uses it to route the outcomes of attempts still in flight.

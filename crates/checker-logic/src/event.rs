@@ -28,13 +28,13 @@ pub enum Outcome {
 }
 
 /// Something the driver must do, drained with
-/// [`CheckerEngine::poll_action`](crate::logic::CheckerEngine::poll_action).
+/// [`CheckerEngine::poll_action`](crate::CheckerEngine::poll_action).
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Start one attempt of this check now; when it ends (or after
-    /// [`CheckSpec::attempt_timeout`](crate::logic::CheckSpec::attempt_timeout)), report it
-    /// with [`CheckerEngine::handle_outcome`](crate::logic::CheckerEngine::handle_outcome).
+    /// [`CheckSpec::attempt_timeout`](crate::CheckSpec::attempt_timeout)), report it
+    /// with [`CheckerEngine::handle_outcome`](crate::CheckerEngine::handle_outcome).
     /// A check is never asked to run again before its outcome is reported.
     Run(CheckId),
     /// A real server changed (or, with `initial`, its starting state).
@@ -93,7 +93,7 @@ pub struct RsEvent {
     /// weight changes). Whether to run it is the daemon's decision.
     pub notify: Option<Script>,
     /// True for the starting state reported by
-    /// [`CheckerEngine::handle_start`](crate::logic::CheckerEngine::handle_start): up, or down
+    /// [`CheckerEngine::handle_start`](crate::CheckerEngine::handle_start): up, or down
     /// with `alpha`. Not a transition (no notify).
     pub initial: bool,
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use common::{Sim, at, fail, ok, plan_of, secs};
-use keepalived_checker::logic::{Action, CheckId, CheckerEngine, Instant, Outcome, RsEventKind};
+use keepalived_checker_logic::{Action, CheckId, CheckerEngine, Instant, Outcome, RsEventKind};
 
 /// One virtual server with one real server with one TCP_CHECK; `opts` separated by `;`.
 fn one_tcp(opts: &str) -> String {

@@ -1,8 +1,8 @@
 //! `ha_suspend`: a virtual server's checks pause while its address is not on this host.
 
 use super::CheckerEngine;
-use crate::logic::plan::CheckId;
-use crate::logic::time::Instant;
+use crate::plan::CheckId;
+use crate::time::Instant;
 
 impl CheckerEngine {
     /// Suspends (`true`) or resumes the checks of virtual server `vs` (configuration index)

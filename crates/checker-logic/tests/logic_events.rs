@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::{Sim, at, fail, ok, plan_of};
-use keepalived_checker::logic::{
+use keepalived_checker_logic::{
     Action, CheckId, CheckerEngine, Instant, Outcome, RsEvent, RsEventKind, RsId,
 };
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{at, plan_of};
-use keepalived_checker::logic::{Action, CheckId, Outcome, RsEvent, RsEventKind};
+use keepalived_checker_logic::{Action, CheckId, Outcome, RsEvent, RsEventKind};
 
 fn conf(rs1_weight: u32, third_vs: &str) -> String {
     format!(
@@ -56,7 +56,7 @@ const NEW_VS: &str = "virtual_server 192.0.2.3 80 {
     }
 }";
 
-fn drain(eng: &mut keepalived_checker::logic::CheckerEngine) -> (Vec<CheckId>, Vec<RsEvent>) {
+fn drain(eng: &mut keepalived_checker_logic::CheckerEngine) -> (Vec<CheckId>, Vec<RsEvent>) {
     let (mut runs, mut events) = (Vec::new(), Vec::new());
     while let Some(a) = eng.poll_action() {
         match a {
@@ -76,7 +76,7 @@ fn failure() -> Outcome {
 
 #[test]
 fn a_reload_keeps_unchanged_checks_and_reports_only_what_changed() {
-    let mut eng = keepalived_checker::logic::CheckerEngine::new(plan_of(&conf(1, OLD_VS)), 1);
+    let mut eng = keepalived_checker_logic::CheckerEngine::new(plan_of(&conf(1, OLD_VS)), 1);
     eng.handle_start(at(0.0));
     let (_, initial) = drain(&mut eng);
     assert_eq!(initial.len(), 3);
@@ -144,7 +144,7 @@ fn a_reload_keeps_unchanged_checks_and_reports_only_what_changed() {
 
 #[test]
 fn an_attempt_in_flight_at_a_reload_reports_under_its_new_id() {
-    let mut eng = keepalived_checker::logic::CheckerEngine::new(plan_of(&conf(1, OLD_VS)), 1);
+    let mut eng = keepalived_checker_logic::CheckerEngine::new(plan_of(&conf(1, OLD_VS)), 1);
     eng.handle_start(at(0.0));
     eng.handle_timeout(at(0.0));
     let _ = drain(&mut eng);

@@ -29,6 +29,9 @@
 //! the driver reports the file's value ([`Outcome::FileValue`]) or the session's state whenever
 //! it changes, preferably once before `handle_start`.
 
+// The determinism contract above, checked by clippy (the list and reasons: clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+
 mod engine;
 mod event;
 mod plan;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{at, plan_of};
-use keepalived_checker::logic::{Action, CheckId, CheckerEngine, Outcome};
+use keepalived_checker_logic::{Action, CheckId, CheckerEngine, Outcome};
 
 fn vs(addr: &str, rs: &str) -> String {
     format!(

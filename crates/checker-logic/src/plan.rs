@@ -70,7 +70,7 @@ pub struct CheckSpec {
     /// and a failure then is final at once (retries are for servers that are up).
     pub alpha: bool,
     /// `log_all_failures`: every failed attempt while the checker is up becomes an
-    /// [`Action::LogFailure`](crate::logic::Action::LogFailure).
+    /// [`Action::LogFailure`](crate::Action::LogFailure).
     pub log_all_failures: bool,
     /// FILE_CHECK: the `file` of the named `track_file` block (`None` for other types, or when
     /// the block does not exist).
