@@ -10,6 +10,7 @@ pub mod measure;
 pub mod netns;
 mod report;
 pub mod vrrp_bench;
+pub mod watchdog_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -64,6 +64,10 @@ pub struct Opts {
     /// Run the 200-instance CPU/RSS benchmark
     #[arg(long)]
     pub scale: bool,
+    /// With --scale: turn keepalived-rs's watchdog heartbeat off (`vrrp_watchdog_timeout 0`),
+    /// to measure its cost
+    #[arg(long)]
+    pub watchdog_off: bool,
     /// Length of the --scale measuring window, in seconds
     #[arg(long, default_value_t = 60)]
     pub scale_secs: u64,
@@ -204,7 +208,7 @@ fn run(opts: &Opts) -> Result<(), String> {
     }
     if opts.scale && !interrupted() {
         let list: Vec<(Impl, &Path)> = impls.iter().map(|(i, b)| (*i, b.as_path())).collect();
-        let (window, usage) = scale::run(&list, opts.scale_secs, &dir)?;
+        let (window, usage) = scale::run(&list, opts.scale_secs, opts.watchdog_off, &dir)?;
         report::scale(window, &usage);
     }
     println!("configurations and daemon logs: {}", dir.display());

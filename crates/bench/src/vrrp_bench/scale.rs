@@ -24,7 +24,14 @@ fn vip(vrid: u8) -> String {
     format!("{}/32", Ipv4Addr::new(198, 51, 100, vrid))
 }
 
-fn write_conf(dir: &Path, role: &str, priority: u8, master: bool) -> Result<String, String> {
+fn write_conf(
+    dir: &Path,
+    role: &str,
+    priority: u8,
+    master: bool,
+    imp: Impl,
+    watchdog_off: bool,
+) -> Result<String, String> {
     let instances: Vec<Instance> = (1..=INSTANCES)
         .map(|vrid| Instance {
             vrid,
@@ -33,9 +40,13 @@ fn write_conf(dir: &Path, role: &str, priority: u8, master: bool) -> Result<Stri
             vips: vec![vip(vrid)],
         })
         .collect();
-    let path = dir.join(format!("scale-{role}.conf"));
-    std::fs::write(&path, conf::config(role, CASE, &instances))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let path = dir.join(format!("scale-{}-{role}.conf", imp.name()));
+    let mut text = conf::config(role, CASE, &instances);
+    if watchdog_off && imp == Impl::Ours {
+        // A second global_defs block adds to the first (keepalived-rs only knows the keyword).
+        text.push_str("global_defs {\n    vrrp_watchdog_timeout 0\n}\n");
+    }
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path.to_string_lossy().into_owned())
 }
 
@@ -94,16 +105,23 @@ struct Side {
 pub fn run(
     impls: &[(Impl, &Path)],
     secs: u64,
+    watchdog_off: bool,
     dir: &Path,
 ) -> Result<(Duration, Vec<Usage>), String> {
     let e = |e: lab::LabError| e.to_string();
     let lab = Lab::new("vrbscale").map_err(e)?;
-    let confs = [
-        ("master", write_conf(dir, "master", 150, true)?),
-        ("backup", write_conf(dir, "backup", 100, false)?),
-    ];
     let mut sides = Vec::new();
     for (imp, bin) in impls {
+        let confs = [
+            (
+                "master",
+                write_conf(dir, "master", 150, true, *imp, watchdog_off)?,
+            ),
+            (
+                "backup",
+                write_conf(dir, "backup", 100, false, *imp, watchdog_off)?,
+            ),
+        ];
         let a = lab.host(&format!("{}-a", imp.name())).map_err(e)?;
         let b = lab.host(&format!("{}-b", imp.name())).map_err(e)?;
         lab.veth(&a, "eth0", &b, "eth0").map_err(e)?;

@@ -3,7 +3,8 @@
 //! ([`super::probes`]), logs real-server changes in keepalived's words, runs `notify_up` /
 //! `notify_down` and sends the e-mail alerts ([`super::notify`]), keeps IPVS in step
 //! ([`super::balancer`]), applies reloads in place ([`super::reload`]) and answers the data
-//! dump's requests ([`super::snapshot`]).
+//! dump's requests ([`super::snapshot`]). Its loop answers the parent's watchdog heartbeat
+//! ([`heartbeat`]).
 //!
 //! Without IPVS in the kernel (as on this project's test machines) the checks still run, log
 //! and notify, with one warning; the balancer still computes and logs every IPVS change.
@@ -26,6 +27,7 @@ use super::probes::{Checks, attempt_slots};
 use super::reload::{self, ReloadRequest, ReloadSummary};
 use super::snapshot::{self, SnapshotRequest};
 use super::{ha_suspend, notify};
+use crate::services::heartbeat::{self, Responder};
 use crate::services::ipvs::open_ipvs;
 use crate::services::mail::{MailConfig, Mailer};
 
@@ -64,6 +66,8 @@ pub struct Setup {
     pub stats: Arc<CheckerStats>,
     /// Requests for the data dump, answered between two events.
     pub snapshots: mpsc::UnboundedReceiver<SnapshotRequest>,
+    /// The parent's watchdog heartbeat, answered by the loops of [`run`] themselves.
+    pub heartbeat: Option<Responder>,
 }
 
 /// Runs the checks of `setup` until `stop` turns true, applying the reloads that come in;
@@ -79,6 +83,7 @@ pub async fn run(
         options,
         stats,
         mut snapshots,
+        mut heartbeat,
     } = setup;
     while config.lvs.virtual_servers.is_empty() {
         tokio::select! {
@@ -94,6 +99,7 @@ pub async fn run(
             }
             // Nothing to dump: no file is written (the reply is dropped).
             Some(reply) = snapshots.recv() => drop(reply),
+            n = heartbeat::next_ping(&mut heartbeat) => answer(heartbeat.as_ref(), n),
         }
     }
     let plan = plan(&config);
@@ -186,6 +192,7 @@ pub async fn run(
                     break;
                 }
             }
+            n = heartbeat::next_ping(&mut heartbeat) => answer(heartbeat.as_ref(), n),
             Some(request) = reloads.recv() => {
                 let new = Arc::new(request.loaded.config);
                 let summary = reload::apply(&mut engine, &mut checks, &mut balancer, new.clone(), now());
@@ -233,6 +240,13 @@ pub async fn run(
             .await;
     }
     debug!("checkers stopped");
+}
+
+/// Answers the watchdog's ping `n`.
+fn answer(heartbeat: Option<&Responder>, n: u64) {
+    if let Some(h) = heartbeat {
+        h.answer(n);
+    }
 }
 
 /// The next change of the host's addresses (never, without a watch).

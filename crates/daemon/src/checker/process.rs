@@ -15,6 +15,7 @@ use super::driver::{CheckerStats, Options, Setup};
 use super::snapshot;
 use crate::services::cli::{Cli, Engine};
 use crate::services::dump::{DumpKind, Dumper};
+use crate::services::heartbeat::Responder;
 use crate::services::load;
 use crate::services::loader::{Reloader, Source};
 use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
@@ -62,6 +63,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         },
         stats: Arc::new(CheckerStats::default()),
         snapshots,
+        heartbeat: None,
     };
     let source = Source {
         path: cli.use_file.clone(),
@@ -92,6 +94,9 @@ async fn serve(setup: Setup, dumper: Dumper<snapshot::Source>, source: Source) -
     let stop_within = signals::stop_timeout(setup.config.global.child_wait_time);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    // The watchdog's heartbeat, answered by the driver's loop (see `services::heartbeat`).
+    let mut setup = setup;
+    setup.heartbeat = Responder::connect(Engine::Checker);
     let reloader = Reloader::spawn(Engine::Checker, source, reload_tx);
     let mut driver = tokio::spawn(super::driver::run(setup, stop_rx, reload_rx));
     ready::report(Engine::Checker);

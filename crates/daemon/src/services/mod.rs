@@ -1,11 +1,13 @@
 //! What more than one process uses (the parent, the VRRP and the checker engine): the command
-//! line, configuration loading and its loader thread, logging, signals, readiness, the dumps'
+//! line, configuration loading and its loader thread, logging, signals, readiness and the
+//! watchdog's heartbeat, the dumps'
 //! files, scripts, mail, capabilities, scheduling and the host's facts.
 
 pub mod caps;
 pub mod cli;
 pub mod dump;
 pub mod features;
+pub mod heartbeat;
 pub mod host;
 #[cfg(feature = "lvs")]
 pub mod ipvs;

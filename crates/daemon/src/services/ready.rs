@@ -29,14 +29,18 @@ pub enum Report {
     /// The engine finished a reload the parent asked for with SIGHUP, whether it applied the
     /// new configuration or kept the running one (`RELOADED=vrrp`).
     Reloaded(Engine),
+    /// The engine keeps this connection open for the watchdog's heartbeat
+    /// (`HEARTBEAT=vrrp`, see [`super::heartbeat`]).
+    Heartbeat(Engine),
 }
 
 impl Report {
     /// The one line sent for it.
-    fn line(self) -> String {
+    pub(super) fn line(self) -> String {
         match self {
             Report::Ready(e) => format!("READY={}\n", e.as_str()),
             Report::Reloaded(e) => format!("RELOADED={}\n", e.as_str()),
+            Report::Heartbeat(e) => format!("HEARTBEAT={}\n", e.as_str()),
         }
     }
 
@@ -51,6 +55,7 @@ impl Report {
         match what {
             "READY" => Some(Report::Ready(engine)),
             "RELOADED" => Some(Report::Reloaded(engine)),
+            "HEARTBEAT" => Some(Report::Heartbeat(engine)),
             _ => None,
         }
     }
@@ -108,9 +113,9 @@ impl Listener {
         &self.name
     }
 
-    /// The next report and the sender's pid. Reports that cannot be read or parsed are
-    /// skipped.
-    pub async fn next(&self) -> (u32, Report) {
+    /// The next report, the sender's pid and the connection (kept open by an engine for the
+    /// heartbeat). Reports that cannot be read or parsed are skipped.
+    pub async fn next(&self) -> (u32, Report, tokio::net::UnixStream) {
         loop {
             let stream = match self.inner.accept().await {
                 Ok((stream, _)) => stream,
@@ -130,6 +135,8 @@ impl Listener {
                 continue;
             };
             // The engine writes its one line right after connecting.
+            // One line; an engine keeping the connection for the heartbeat sends nothing more
+            // before the parent's first ping.
             let read = async {
                 let mut buf = [0u8; 32];
                 loop {
@@ -147,7 +154,7 @@ impl Listener {
             let Some(report) = line.ok().as_deref().and_then(Report::parse) else {
                 continue;
             };
-            return (pid, report);
+            return (pid, report, stream);
         }
     }
 }
@@ -178,6 +185,8 @@ mod tests {
             Report::Ready(Engine::Checker),
             Report::Reloaded(Engine::Vrrp),
             Report::Reloaded(Engine::Checker),
+            Report::Heartbeat(Engine::Vrrp),
+            Report::Heartbeat(Engine::Checker),
         ] {
             assert_eq!(Report::parse(&r.line()), Some(r));
         }

@@ -26,12 +26,18 @@
 //!   refuses to start.
 //! - systemd ([`ready`]): `READY=1` once every engine is up, `RELOADING=1` when a reload is
 //!   asked for and `READY=1` once every engine reported the end of its reload ([`reload`]; at
-//!   most [`reload::RELOAD_REPORT_TIMEOUT`] later), `STOPPING=1`.
+//!   most [`reload::RELOAD_REPORT_TIMEOUT`] later), `STOPPING=1`; with `WatchdogSec=`,
+//!   `WATCHDOG=1` every quarter of the period from this loop.
+//! - Watchdog ([`watchdog`]): each engine answers a heartbeat from its event loop; one that
+//!   stays silent past its deadline is killed (SIGKILL), a VRRP engine's addresses, routes,
+//!   rules and VMACs are removed at once, and it is restarted as after any death (with `-R`
+//!   the parent stops, as after any death).
 
 pub mod backoff;
 pub mod pidfile;
 pub mod reload;
 mod start;
+pub mod watchdog;
 
 pub use start::run;
 
@@ -43,7 +49,7 @@ use std::time::Duration;
 use keepalived_config::{Config, PreprocessOptions};
 use sd_notify::NotifyState;
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch as tokio_watch};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
@@ -94,6 +100,8 @@ struct Slot {
     generation: u64,
     /// No longer needed after a reload: stopped, not restarted, not signalled but to stop.
     retired: bool,
+    /// How its heartbeat is watched (followed by the watching task across reloads).
+    timing: tokio_watch::Sender<Option<watchdog::Timing>>,
 }
 
 /// A running engine process.
@@ -102,6 +110,10 @@ struct Running {
     started: Instant,
     ready: bool,
     _pid_file: Option<PidFile>,
+    /// The task watching its heartbeat, once it connected (ends with this value).
+    heartbeat: Option<watchdog::Watching>,
+    /// Killed by the watchdog.
+    hung: bool,
 }
 
 /// An engine process that ended.
@@ -129,8 +141,11 @@ struct Supervisor<'a> {
     exits: mpsc::UnboundedReceiver<Exit>,
     /// The readiness socket's name (none: engines count as up once started).
     ready_name: Option<String>,
-    /// Engine reports (pid, report), read by a task of their own so none is lost.
-    ready: mpsc::UnboundedReceiver<(u32, Report)>,
+    /// Engine reports (pid, report, connection), read by a task of their own so none is lost.
+    ready: mpsc::UnboundedReceiver<(u32, Report, tokio::net::UnixStream)>,
+    /// Hung engines, reported by their heartbeat's task.
+    hung_tx: mpsc::UnboundedSender<watchdog::Hung>,
+    hung: mpsc::UnboundedReceiver<watchdog::Hung>,
     /// Whether READY=1 was sent.
     announced: bool,
     /// The configuration checks of reloads.
@@ -193,6 +208,7 @@ impl<'a> Supervisor<'a> {
     ) -> Result<Self, String> {
         let (exits_tx, exits) = mpsc::unbounded_channel();
         let (ready_tx, ready) = mpsc::unbounded_channel();
+        let (hung_tx, hung) = mpsc::unbounded_channel();
         let ready_name = match ready::Listener::bind() {
             Ok(l) => {
                 let name = l.name().to_owned();
@@ -219,6 +235,8 @@ impl<'a> Supervisor<'a> {
             exits,
             ready_name,
             ready,
+            hung_tx,
+            hung,
             announced: false,
             queue: ReloadQueue::default(),
             reload_wait: None,
@@ -240,8 +258,10 @@ impl<'a> Supervisor<'a> {
             }
             return;
         }
+        let timing = watchdog::timing(engine, &self.checked.config, &self.checked.plans);
         self.slots.push(Slot {
             engine,
+            timing: tokio_watch::Sender::new(timing),
             pid_path: pidfile::engine_path(self.cli, engine, &self.pid_names),
             running: None,
             owed: Duration::ZERO,
@@ -270,7 +290,9 @@ impl<'a> Supervisor<'a> {
         cmd.args(args)
             .arg(format!("--engine={}", slot.engine.as_str()))
             .env(ENV_PARENT, std::process::id().to_string())
-            .env_remove("NOTIFY_SOCKET");
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID");
         match &ready_name {
             Some(name) => cmd.env(ready::ENV_READY, name),
             None => cmd.env_remove(ready::ENV_READY),
@@ -304,6 +326,8 @@ impl<'a> Supervisor<'a> {
                     started: Instant::now(),
                     ready: ready_name.is_none(),
                     _pid_file: pid_file,
+                    heartbeat: None,
+                    hung: false,
                 });
                 self.maybe_ready();
             }
@@ -370,6 +394,12 @@ impl<'a> Supervisor<'a> {
             self.maybe_ready();
         }
         let mut reload: Option<tokio::task::JoinHandle<Result<Loaded, Vec<String>>>> = None;
+        // systemd's watchdog (WatchdogSec=, for this pid): pinged from this loop only, so a
+        // stuck parent is restarted; an engine's hang is this loop's to handle.
+        let sd_period =
+            sd_notify::watchdog_enabled().map(|d| (d / 4).max(Duration::from_millis(1)));
+        let mut sd_tick = tokio::time::interval(sd_period.unwrap_or(Duration::from_secs(3600)));
+        sd_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let stop = loop {
             let next_restart = self.slots.iter().filter_map(|s| s.restart_at).min();
             let sleep_until =
@@ -402,10 +432,15 @@ impl<'a> Supervisor<'a> {
                     }
                     self.reload_done();
                 }
-                Some((pid, report)) = self.ready.recv() => match report {
+                Some((pid, report, stream)) = self.ready.recv() => match report {
                     Report::Ready(engine) => self.mark_ready(pid, engine),
                     Report::Reloaded(engine) => self.mark_reloaded(pid, engine),
+                    Report::Heartbeat(engine) => self.watch_heartbeat(pid, engine, stream),
                 },
+                Some(hung) = self.hung.recv() => self.handle_hung(hung),
+                _ = sd_tick.tick(), if sd_period.is_some() => {
+                    ready::notify(&[NotifyState::Watchdog]);
+                }
                 () = tokio::time::sleep_until(reload_deadline.unwrap_or(sleep_until)),
                     if reload_deadline.is_some() =>
                 {
@@ -461,7 +496,7 @@ impl<'a> Supervisor<'a> {
             return None;
         }
         let running = slot.running.take()?;
-        let (engine, pid) = (slot.engine, running.pid);
+        let (engine, pid, hung) = (slot.engine, running.pid, running.hung);
         let ran = running.started.elapsed();
         drop(running);
         if let Some(wait) = &mut self.reload_wait {
@@ -478,10 +513,13 @@ impl<'a> Supervisor<'a> {
             );
             return None;
         }
-        let status = match &exit.status {
+        let mut status = match &exit.status {
             Ok(s) => describe(*s),
             Err(e) => format!("unknown status ({e})"),
         };
+        if hung {
+            status.push_str(" (killed by the watchdog)");
+        }
         let code = exit.status.as_ref().ok().and_then(|s| s.code());
         let title = engine.title();
         let stop = if matches!(code, Some(EXIT_CONFIG | EXIT_FATAL)) {

@@ -140,6 +140,7 @@ impl super::Supervisor<'_> {
                 }
                 let wanted = wanted(self.cli, &checked.config);
                 self.checked = Arc::new(checked);
+                self.refresh_timings();
                 self.retire_unwanted(&wanted);
                 // Those signalled now report the end of their reload; those started now, that
                 // they are up (see `reload_done`).

@@ -2,7 +2,8 @@
 //! and shared trackers see one engine. Each socket has a small reader task that hands datagrams
 //! over a channel ([`super::link::read_socket`]); the driver feeds them to the engine, sleeps
 //! until the engine's next deadline on a microsecond timerfd ([`PreciseTimer`]), and executes
-//! the engine's actions through the instance's [`Link`].
+//! the engine's actions through the instance's [`Link`]. The same loop answers the parent's
+//! watchdog heartbeat ([`heartbeat`]): an answer means this loop turns.
 //!
 //! On stop every instance gets the `Shutdown` event, so masters send priority-0 adverts and
 //! release their addresses, routes and rules (not with `--dont-release-vrrp`). Static addresses,
@@ -36,6 +37,7 @@ use super::trackers::Trackers;
 use super::trackers::log as track_log;
 use crate::plan::convert::{InstancePlan, StaticPlan};
 use crate::plan::tracks::TrackPlan;
+use crate::services::heartbeat::{self, Responder};
 use crate::services::script::ScriptEnv;
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
@@ -78,6 +80,8 @@ pub struct Setup {
     pub config: Arc<Config>,
     /// Requests for state snapshots (the dumps), answered between two events.
     pub snapshots: Option<mpsc::UnboundedReceiver<SnapshotRequest>>,
+    /// The parent's watchdog heartbeat, answered by the loop of [`run`] itself.
+    pub heartbeat: Option<Responder>,
 }
 
 /// The driver's state: the engine, its links and everything their actions and a reload need.
@@ -135,6 +139,7 @@ pub async fn run(
         release,
         config,
         mut snapshots,
+        mut heartbeat,
     } = setup;
     let env = ScriptEnv::from_defs(&config.global.defs);
     let notifier = Notifier::new(&config, &env);
@@ -236,6 +241,13 @@ pub async fn run(
             changed = stop.changed() => {
                 if changed.is_err() {
                     break;
+                }
+                continue;
+            }
+            // Before the sockets: a flood of datagrams must not starve the watchdog's ping.
+            n = heartbeat::next_ping(&mut heartbeat) => {
+                if let Some(h) = &heartbeat {
+                    h.answer(n);
                 }
                 continue;
             }

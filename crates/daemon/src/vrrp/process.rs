@@ -12,6 +12,7 @@ use tracing::{error, info, warn};
 use super::driver::{Clock, Setup};
 use crate::services::cli::{Cli, Engine, signum};
 use crate::services::dump::{DumpKind, Dumper};
+use crate::services::heartbeat::Responder;
 use crate::services::load::{self, Loaded};
 use crate::services::loader::{Reloader, Source};
 use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
@@ -78,6 +79,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
                 release: !cli.dont_release_vrrp,
                 config,
                 snapshots: Some(snapshot_rx),
+                heartbeat: None,
             },
             dumper,
             source,
@@ -118,6 +120,9 @@ async fn serve(setup: Setup, dumper: Dumper<super::snapshot::Source>, source: So
     let stop_within = signals::stop_timeout(setup.config.global.child_wait_time);
     let (stop_tx, stop_rx) = watch::channel(false);
     let clock = Clock::new();
+    // The watchdog's heartbeat, answered by the driver's loop (see `services::heartbeat`).
+    let mut setup = setup;
+    setup.heartbeat = Responder::connect(Engine::Vrrp);
     let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
     let reloader = Reloader::spawn(Engine::Vrrp, source, reload_tx);
     let mut engine = tokio::spawn(super::driver::run(setup, clock, stop_rx, reload_rx));

@@ -154,6 +154,10 @@ pub fn keyword(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) -> bool {
                 d.vrrp_rx_bufs_multiplier = v;
             }
         }
+        "vrrp_watchdog_timeout" => watchdog_timeout(cx, node, &mut d.vrrp_watchdog_timeout),
+        "checker_watchdog_timeout" => {
+            watchdog_timeout(cx, node, &mut d.checker_watchdog_timeout);
+        }
         "vrrp_startup_delay" => startup_delay(cx, node, &mut d.vrrp_startup_delay),
         "vrrp_delay_after_boot" => startup_delay(cx, node, &mut d.vrrp_delay_after_boot),
         "log_unknown_vrids" => d.log_unknown_vrids = flag(cx, node),
@@ -256,6 +260,29 @@ fn mcast_group(cx: &mut Cx, node: &Node, v4: bool, out: &mut IpAddr) {
 
 fn garp_interval(cx: &mut Cx, node: &Node, out: &mut Duration) {
     secs_warn_large(cx, node, 0.000_001, 1.0, out);
+}
+
+/// `vrrp_watchdog_timeout` / `checker_watchdog_timeout`: zero (off) or from
+/// [`MIN_WATCHDOG_TIMEOUT`] up to keepalived's largest timer; anything else is an error and
+/// the default stays.
+fn watchdog_timeout(cx: &mut Cx, node: &Node, out: &mut Duration) {
+    no_block(cx, node);
+    cx.at_most(node, 1);
+    if let Some(v) = cx.secs(node, 0, 0.0, 4294.0) {
+        if !v.is_zero() && v < MIN_WATCHDOG_TIMEOUT {
+            cx.error(
+                node.args_loc(),
+                format!(
+                    "`{}` must be 0 (off) or at least {} s; keeping {} s",
+                    node.name(),
+                    MIN_WATCHDOG_TIMEOUT.as_secs_f64(),
+                    out.as_secs_f64()
+                ),
+            );
+        } else {
+            *out = v;
+        }
+    }
 }
 
 fn startup_delay(cx: &mut Cx, node: &Node, out: &mut Duration) {

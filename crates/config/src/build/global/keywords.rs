@@ -120,6 +120,8 @@ pub const DEFS_KEYWORDS: &[&str] = &[
     "no_checker_emails",
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
+    "vrrp_watchdog_timeout",
+    "checker_watchdog_timeout",
     "vrrp_startup_delay",
     "vrrp_delay_after_boot",
     "log_unknown_vrids",

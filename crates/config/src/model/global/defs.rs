@@ -84,6 +84,15 @@ pub struct GlobalDefs {
     pub vrrp_process: ProcessSettings,
     /// `checker_priority`, `checker_no_swap`, ... for the checker process.
     pub checker_process: ProcessSettings,
+    /// `vrrp_watchdog_timeout SECS` (keepalived-rs): how long the VRRP engine process may
+    /// leave the parent's heartbeat unanswered before it is killed and its addresses are
+    /// released (default [`VRRP_WATCHDOG_TIMEOUT`]; zero: no watchdog).
+    #[serde(serialize_with = "crate::model::common::secs")]
+    pub vrrp_watchdog_timeout: Duration,
+    /// `checker_watchdog_timeout SECS` (keepalived-rs): the same for the checker engine
+    /// process (default [`CHECKER_WATCHDOG_TIMEOUT`]; zero: no watchdog).
+    #[serde(serialize_with = "crate::model::common::secs")]
+    pub checker_watchdog_timeout: Duration,
     /// `bfd_priority`, `bfd_no_swap`, ... for the BFD process.
     pub bfd_process: ProcessSettings,
     /// `umask` for files keepalived creates (default `IXUSR|IRWXG|IRWXO` = 0177).
@@ -284,6 +293,14 @@ pub const VRRP_GARP_DELAY: Duration = Duration::from_secs(5);
 pub const VRRP_GARP_REPEAT: u32 = 5;
 /// Default `vrrp_garp_master_refresh_repeat`.
 pub const VRRP_GARP_REFRESH_REPEAT: u32 = 1;
+/// The default `vrrp_watchdog_timeout`: short enough that a frozen VRRP engine's addresses are
+/// gone within 2 s of the freeze, whatever its advert interval.
+pub const VRRP_WATCHDOG_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The default `checker_watchdog_timeout` (the checker holds nothing the kernel would not
+/// keep doing without it).
+pub const CHECKER_WATCHDOG_TIMEOUT: Duration = Duration::from_secs(10);
+/// The smallest watchdog timeout accepted (but zero, which turns it off).
+pub const MIN_WATCHDOG_TIMEOUT: Duration = Duration::from_millis(100);
 
 impl Default for GlobalDefs {
     fn default() -> Self {
@@ -317,6 +334,8 @@ impl Default for GlobalDefs {
             min_auto_priority_delay: Duration::from_secs(1),
             vrrp_process: ProcessSettings::default(),
             checker_process: ProcessSettings::default(),
+            vrrp_watchdog_timeout: VRRP_WATCHDOG_TIMEOUT,
+            checker_watchdog_timeout: CHECKER_WATCHDOG_TIMEOUT,
             bfd_process: ProcessSettings::default(),
             umask: Umask::default(),
             random_seed: None,

@@ -27,6 +27,7 @@ impl Running {
             options: Options::default(),
             stats: stats.clone(),
             snapshots,
+            heartbeat: None,
         };
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
