@@ -41,13 +41,14 @@ where
 /// `cli` (192.0.2.1, 2001:db8::1) and `srv` (192.0.2.2, 2001:db8::2) on one veth.
 fn two_hosts() -> (Lab, Host, Host) {
     let lab = Lab::new("ckping").unwrap();
-    let cli = lab.host("cli").unwrap();
-    let srv = lab.host("srv").unwrap();
-    lab.veth(&cli, "eth0", &srv, "eth0").unwrap();
-    cli.add_addr("eth0", "192.0.2.1/24").unwrap();
-    cli.add_addr("eth0", "2001:db8::1/64").unwrap();
-    srv.add_addr("eth0", "192.0.2.2/24").unwrap();
-    srv.add_addr("eth0", "2001:db8::2/64").unwrap();
+    let (cli, srv) = lab
+        .two_hosts(
+            "cli",
+            &["192.0.2.1/24", "2001:db8::1/64"],
+            "srv",
+            &["192.0.2.2/24", "2001:db8::2/64"],
+        )
+        .unwrap();
     (lab, cli, srv)
 }
 

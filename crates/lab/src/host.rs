@@ -182,6 +182,28 @@ impl Host {
         self.ip(["link", "set", "dev", ifname, "down"]).map(drop)
     }
 
+    /// Adds a veth pair with both ends, `ifname` and `peer`, in this host
+    /// and brings both up, `peer` first, so `ifname` has carrier the moment
+    /// it is up: a link that leads nowhere, where the kernel has no `dummy`
+    /// links (a lone router's `eth0`, a link to track).
+    ///
+    /// # Errors
+    /// [`LabError::InvalidArgument`] for a bad or repeated name;
+    /// [`LabError::Command`] if `ip` fails, e.g. because a name is taken.
+    pub fn veth_loop(&self, ifname: &str, peer: &str) -> Result<()> {
+        validate_ifname(ifname)?;
+        validate_ifname(peer)?;
+        if ifname == peer {
+            return Err(LabError::InvalidArgument {
+                value: peer.to_owned(),
+                reason: "both ends of a veth in one namespace need distinct names",
+            });
+        }
+        self.ip(["link", "add", ifname, "type", "veth", "peer", "name", peer])?;
+        self.link_set_up(peer)?;
+        self.link_set_up(ifname)
+    }
+
     /// Whether an interface called `ifname` exists in this host.
     pub fn iface_exists(&self, ifname: &str) -> bool {
         validate_ifname(ifname).is_ok() && self.ip(["link", "show", "dev", ifname]).is_ok()

@@ -141,6 +141,31 @@ impl Lab {
         b.link_set_up(b_if)
     }
 
+    /// Creates hosts `a` and `b` joined by a veth whose ends are both called
+    /// `eth0`, then adds `a_addrs` to `a`'s end and `b_addrs` to `b`'s (see
+    /// [`Host::add_addr`]): the two-router segment most tests start from.
+    ///
+    /// # Errors
+    /// As for [`Lab::host`], [`Lab::veth`] and [`Host::add_addr`].
+    pub fn two_hosts(
+        &self,
+        a: &str,
+        a_addrs: &[&str],
+        b: &str,
+        b_addrs: &[&str],
+    ) -> Result<(Host, Host)> {
+        let ha = self.host(a)?;
+        let hb = self.host(b)?;
+        self.veth(&ha, "eth0", &hb, "eth0")?;
+        for cidr in a_addrs {
+            ha.add_addr("eth0", cidr)?;
+        }
+        for cidr in b_addrs {
+            hb.add_addr("eth0", cidr)?;
+        }
+        Ok((ha, hb))
+    }
+
     /// Creates a segment: namespace `ID-NAME` holding bridge [`BRIDGE_DEV`],
     /// up, with no STP forwarding delay and no multicast snooping (so VRRP
     /// adverts and other multicast reach every port).

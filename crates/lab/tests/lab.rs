@@ -60,6 +60,43 @@ fn veth_hosts_ping_each_other_v4_and_v6() {
 }
 
 #[test]
+fn two_hosts_share_eth0_and_a_veth_loop_stays_inside() {
+    require_root!();
+    let lab = Lab::new(PREFIX).unwrap();
+    let (a, b) = lab
+        .two_hosts(
+            "a",
+            &["192.0.2.1/24", "2001:db8::1/64"],
+            "b",
+            &["192.0.2.2/24"],
+        )
+        .unwrap();
+    assert_eq!((a.name(), b.name()), ("a", "b"));
+    assert!(a.addrs("eth0").unwrap().contains(&(ip("2001:db8::1"), 64)));
+    assert_eq!(
+        b.addrs("eth0")
+            .unwrap()
+            .into_iter()
+            .filter(|(addr, _)| !matches!(addr, IpAddr::V6(v6) if v6.segments()[0] == 0xfe80))
+            .collect::<Vec<_>>(),
+        [(ip("192.0.2.2"), 24)]
+    );
+    assert!(reaches(&a, "192.0.2.2"));
+
+    a.veth_loop("trk0", "trk1").unwrap();
+    for end in ["trk0", "trk1"] {
+        let link = a.ip(["-j", "link", "show", "dev", end]).unwrap();
+        assert!(
+            link.contains("\"operstate\":\"UP\""),
+            "{end} not up: {link}"
+        );
+    }
+    assert!(!b.iface_exists("trk1"), "the peer end left the host");
+    assert!(a.veth_loop("trk0", "trk2").is_err(), "a taken name");
+    assert!(a.veth_loop("x0", "x0").is_err(), "one name for both ends");
+}
+
+#[test]
 fn addresses_read_back() {
     require_root!();
     let lab = Lab::new(PREFIX).unwrap();

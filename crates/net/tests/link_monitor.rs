@@ -177,12 +177,7 @@ fn down_up_carrier_and_delete_are_events() {
     assert_eq!(e.ifindex, eth1.ifindex);
     assert!(!e.up);
     eprintln!("deletion seen {took:?} after `ip link del eth1` returned");
-    ha1.ip([
-        "link", "add", "eth1", "type", "veth", "peer", "name", "peer1",
-    ])
-    .unwrap();
-    ha1.link_set_up("peer1").unwrap();
-    ha1.link_set_up("eth1").unwrap();
+    ha1.veth_loop("eth1", "peer1").unwrap();
     let (e, _) = expect_event(&mut monitor, LINKWATCH, Instant::now(), "eth1", |e| e.up);
     assert_ne!(e.ifindex, eth1.ifindex);
     assert!(!e.deleted);

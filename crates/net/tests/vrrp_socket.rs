@@ -26,15 +26,7 @@ fn ip(s: &str) -> IpAddr {
 /// Two hosts with `eth0` joined by a veth, and the given addresses.
 fn two_hosts(ha1_addrs: &[&str], ha2_addrs: &[&str]) -> (Lab, Host, Host) {
     let lab = Lab::new("kanet").unwrap();
-    let ha1 = lab.host("ha1").unwrap();
-    let ha2 = lab.host("ha2").unwrap();
-    lab.veth(&ha1, "eth0", &ha2, "eth0").unwrap();
-    for a in ha1_addrs {
-        ha1.add_addr("eth0", a).unwrap();
-    }
-    for a in ha2_addrs {
-        ha2.add_addr("eth0", a).unwrap();
-    }
+    let (ha1, ha2) = lab.two_hosts("ha1", ha1_addrs, "ha2", ha2_addrs).unwrap();
     (lab, ha1, ha2)
 }
 
