@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lab::{Host, LabChild, wait_until};
-use support::daemon::{Daemon, TempDir};
+use support::daemon::Daemon;
+use support::files::TempDir;
 
 mod support;
 
@@ -105,13 +106,7 @@ fn wait_message(maildir: &Path, subject: &str, secs: u64) -> Option<Message> {
 /// One host with eth0 = 192.0.2.1/24 (a veth whose peer stays in the host) and lo up.
 fn one_host(lab: &lab::Lab) -> Host {
     let host = lab.host("lb").expect("host");
-    host.ip([
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
-    ])
-    .expect("veth");
-    for l in ["lo", "eth0", "eth1"] {
-        host.link_set_up(l).expect("up");
-    }
+    host.veth_loop("eth0", "eth1").expect("veth");
     host.add_addr("eth0", "192.0.2.1/24").expect("addr");
     host
 }

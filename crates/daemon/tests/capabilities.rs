@@ -6,14 +6,17 @@
 //! (packaging/keepalived-rs.service), the same pair works.
 //! Needs root and `setpriv` (util-linux); skips otherwise. Documentation addresses only.
 
-use std::fs::File;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
-use lab::{Host, Lab, LabChild, have_program, wait_until};
+use lab::{Host, Lab, have_program, wait_until};
+use support::daemon::{Daemon, Start};
+use support::files::TempDir;
+use support::net::veth_pair;
+
+mod support;
 
 /// The unprivileged user the daemon runs as (nobody).
 const UID: &str = "65534";
@@ -64,23 +67,11 @@ fn skip() -> bool {
     false
 }
 
-/// A directory the unprivileged user owns, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("kars-caps-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("temp dir");
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-        Dir(d)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A test directory the unprivileged user may write its pid files to (mode 0777).
+fn shared_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(&format!("caps-{tag}"));
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    dir
 }
 
 fn conf(priority: u8) -> String {
@@ -91,52 +82,37 @@ fn conf(priority: u8) -> String {
 }
 
 /// Starts keepalived-rs in `host` as uid 65534 with exactly `caps` (setpriv names).
-fn start(host: &Host, dir: &Path, name: &str, priority: u8, caps: &[String]) -> LabChild {
+fn start(host: &Host, dir: &Path, name: &str, priority: u8, caps: &[String]) -> Daemon {
     start_as(host, dir, name, priority, Who::Nobody(caps))
 }
 
-fn start_as(host: &Host, dir: &Path, name: &str, priority: u8, who: Who<'_>) -> LabChild {
-    let conf_path = dir.join(format!("{name}.conf"));
-    std::fs::write(&conf_path, conf(priority)).expect("write config");
+/// Starts keepalived-rs in `host` through `setpriv`, as `who` says.
+fn start_as(host: &Host, dir: &Path, name: &str, priority: u8, who: Who<'_>) -> Daemon {
     let set = |caps: &[String]| {
         let list: String = caps.iter().map(|c| format!(",+{c}")).collect();
         format!("-all{list}")
     };
-    let mut cmd = host.command("setpriv");
-    match who {
-        Who::Nobody(caps) => cmd.args([
-            &format!("--reuid={UID}"),
-            &format!("--regid={UID}"),
-            "--clear-groups",
-            &format!("--inh-caps={}", set(caps)),
-            &format!("--ambient-caps={}", set(caps)),
-            &format!("--bounding-set={}", set(caps)),
-        ]),
-        Who::RootBounded(caps) => cmd.arg(format!("--bounding-set={}", set(caps))),
+    let via = match who {
+        Who::Nobody(caps) => vec![
+            "setpriv".to_owned(),
+            format!("--reuid={UID}"),
+            format!("--regid={UID}"),
+            "--clear-groups".to_owned(),
+            format!("--inh-caps={}", set(caps)),
+            format!("--ambient-caps={}", set(caps)),
+            format!("--bounding-set={}", set(caps)),
+        ],
+        Who::RootBounded(caps) => vec![
+            "setpriv".to_owned(),
+            format!("--bounding-set={}", set(caps)),
+        ],
     };
-    cmd.arg(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .args(["-n", "-l", "-D", "-f"])
-        .arg(&conf_path);
-    for (opt, file) in [("-p", "pid"), ("-r", "vrrp.pid"), ("-c", "checkers.pid")] {
-        cmd.arg(opt).arg(dir.join(format!("{name}.{file}")));
+    let via: Vec<&str> = via.iter().map(String::as_str).collect();
+    Start {
+        via: &via,
+        ..Start::new(&[])
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(File::create(dir.join(format!("{name}.log"))).expect("log"));
-    LabChild::spawn(&mut cmd).expect("spawn setpriv keepalived-rs")
-}
-
-fn log(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
-}
-
-fn two_hosts(lab: &Lab) -> (Host, Host) {
-    let ha1 = lab.host("ha1").expect("host ha1");
-    let ha2 = lab.host("ha2").expect("host ha2");
-    lab.veth(&ha1, "eth0", &ha2, "eth0").expect("veth");
-    ha1.add_addr("eth0", "192.0.2.1/24").expect("addr");
-    ha2.add_addr("eth0", "192.0.2.2/24").expect("addr");
-    (ha1, ha2)
+    .run(host, dir, name, &conf(priority))
 }
 
 const VIP: &str = "192.0.2.100";
@@ -165,9 +141,9 @@ fn the_units_bounding_set_runs_a_vrrp_pair_as_root() {
 
 /// A VRRP pair started as `who`: the master takes the VIP, and hands it over on SIGTERM.
 fn vrrp_pair_works(who: Who<'_>, unprivileged: bool) {
-    let dir = Dir::new(if unprivileged { "pair" } else { "unit" });
+    let dir = shared_dir(if unprivileged { "pair" } else { "unit" });
     let lab = Lab::new("kacap").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let vip: IpAddr = VIP.parse().expect("vip");
     let mut master = start_as(&ha1, &dir.0, "ha1", 150, who);
     let mut backup = start_as(&ha2, &dir.0, "ha2", 100, who);
@@ -177,20 +153,23 @@ fn vrrp_pair_works(who: Who<'_>, unprivileged: bool) {
     assert!(
         took.is_some(),
         "the master never took the VIP\nha1:\n{}\nha2:\n{}",
-        log(&dir.0, "ha1"),
-        log(&dir.0, "ha2")
+        master.log(),
+        backup.log()
     );
     assert!(!ha2.has_addr(vip), "the backup holds the VIP too");
     // The daemon really runs unprivileged (`ip netns exec` and setpriv exec in place, so the
     // child's pid is the daemon's).
-    let ps = ha1.run("ps", ["-o", "uid=,comm=", "-p", &master.id().to_string()]);
+    let ps = ha1.run(
+        "ps",
+        ["-o", "uid=,comm=", "-p", &master.child.id().to_string()],
+    );
     let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
     if unprivileged {
         assert!(ps.contains(UID), "not running as {UID}: {ps}");
     } else {
         // Root, but with no capability outside the unit's set.
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", master.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", master.child.id()))
+            .unwrap_or_default();
         let bnd = status
             .lines()
             .find_map(|l| l.strip_prefix("CapBnd:"))
@@ -205,18 +184,18 @@ fn vrrp_pair_works(who: Who<'_>, unprivileged: bool) {
             "bounding set {bnd:x}"
         );
     }
-    master.signal("TERM").expect("SIGTERM");
-    assert!(master.wait_timeout(Duration::from_secs(5)).is_some());
+    master.child.signal("TERM").expect("SIGTERM");
+    assert!(master.child.wait_timeout(Duration::from_secs(5)).is_some());
     let handed = wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
         ha2.has_addr(vip) && !ha1.has_addr(vip)
     });
     assert!(
         handed.is_some(),
         "the backup did not take over, or the master kept the VIP\nha1:\n{}\nha2:\n{}",
-        log(&dir.0, "ha1"),
-        log(&dir.0, "ha2")
+        master.log(),
+        backup.log()
     );
-    backup.kill();
+    backup.child.kill();
 }
 
 /// Runs one daemon without `dropped` and checks that it refuses to start, naming it.
@@ -225,12 +204,12 @@ fn refuses_without(dropped: &str, message: &str) {
         .into_iter()
         .filter(|c| c != dropped)
         .collect();
-    let dir = Dir::new(dropped);
+    let dir = shared_dir(dropped);
     let lab = Lab::new("kacap").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
-    let mut child = start(&ha1, &dir.0, "ha1", 150, &caps);
-    let status = child.wait_timeout(Duration::from_secs(10));
-    let out = log(&dir.0, "ha1");
+    let (ha1, _ha2) = veth_pair(&lab);
+    let mut daemon = start(&ha1, &dir.0, "ha1", 150, &caps);
+    let status = daemon.child.wait_timeout(Duration::from_secs(10));
+    let out = daemon.log();
     assert_eq!(
         status.and_then(|s| s.code()),
         Some(1),

@@ -3,12 +3,12 @@
 //! an HTTP_GET against a server that is not there removes its real server, and the missing IPVS
 //! of this kernel is one warning, not a stop. Needs root (skips otherwise).
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
 use lab::{Host, Lab, wait_until};
 use support::count_processes;
-use support::daemon::{Daemon, TempDir};
+use support::daemon::Daemon;
+use support::files::{TempDir, script, script_dir};
 
 mod support;
 
@@ -28,16 +28,13 @@ fn failing_real_server_is_removed_notified_and_restored() {
     let lab = Lab::new("kvchk").expect("lab");
     let host = lab.host("lb").expect("host");
     host.link_set_up("lo").expect("lo up");
-    let dir = TempDir::new("checkers");
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let dir = script_dir("checkers");
     let notify_log = dir.0.join("notify.log");
-    let notify = dir.0.join("notify.sh");
-    std::fs::write(
-        &notify,
-        format!("#!/bin/sh\necho \"$1\" >> {}\n", notify_log.display()),
-    )
-    .expect("notify script");
-    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let notify = script(
+        &dir.0,
+        "notify.sh",
+        &format!("echo \"$1\" >> {}", notify_log.display()),
+    );
     let conf = format!(
         "global_defs {{\n    script_user root\n}}\n\
          virtual_server 192.0.2.100 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
@@ -213,17 +210,14 @@ fn hanging_misc_check_is_killed_at_misc_timeout_and_fails() {
     let lab = Lab::new("kvmisc").expect("lab");
     let host = lab.host("lb").expect("host");
     host.link_set_up("lo").expect("lo up");
-    let dir = TempDir::new("misc");
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let dir = script_dir("misc");
     let marker = format!("{}.5", 3000 + std::process::id() % 1000);
-    let script = dir.0.join("hang.sh");
-    std::fs::write(&script, format!("#!/bin/sh\nexec sleep {marker}\n")).expect("script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let hang = script(&dir.0, "hang.sh", &format!("exec sleep {marker}"));
     let conf = format!(
         "global_defs {{\n    script_user root\n}}\n\
          virtual_server 192.0.2.100 80 {{\n    delay_loop 5\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
          real_server 127.0.0.1 18091 {{\n        MISC_CHECK {{\n            misc_path \"{}\"\n            misc_timeout 1\n        }}\n    }}\n}}\n",
-        script.display()
+        hang.display()
     );
     let daemon = Daemon::start(&host, &dir.0, "lb", &conf, &[]);
     let needle = format!("sleep {marker}");
@@ -327,16 +321,13 @@ fn ha_suspend_scenario(tag: &str, groups: &str, head: &str, label: &str, addr: &
     let lab = Lab::new(&format!("kv{tag}")).expect("lab");
     let host = lab.host("lb").expect("host");
     host.link_set_up("lo").expect("lo up");
-    let dir = TempDir::new(&format!("{tag}suspend"));
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let dir = script_dir(&format!("{tag}suspend"));
     let runs = dir.0.join("runs.log");
-    let check = dir.0.join("check.sh");
-    std::fs::write(
-        &check,
-        format!("#!/bin/sh\necho run >> {}\n", runs.display()),
-    )
-    .expect("check script");
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let check = script(
+        &dir.0,
+        "check.sh",
+        &format!("echo run >> {}", runs.display()),
+    );
     let conf = format!(
         "global_defs {{\n    script_user root\n}}\n\
          {groups}{head} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
@@ -400,22 +391,19 @@ fn omega_runs_the_down_notifications_at_shutdown() {
     let lab = Lab::new("kvomg").expect("lab");
     let host = lab.host("lb").expect("host");
     host.link_set_up("lo").expect("lo up");
-    let dir = TempDir::new("omega");
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let dir = script_dir("omega");
     let out = dir.0.join("notified.log");
-    let script = dir.0.join("note.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$1\" >> {}\n", out.display()),
-    )
-    .expect("script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let note = script(
+        &dir.0,
+        "note.sh",
+        &format!("echo \"$1\" >> {}", out.display()),
+    );
     let vs = |addr: &str, omega: &str, tag: &str| {
         format!(
             "virtual_server {addr} 80 {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    {omega}\n\
              quorum_down \"{s} quorum-{tag}\"\n\
              real_server 127.0.0.1 18100 {{\n        notify_down \"{s} down-{tag}\"\n    }}\n}}\n",
-            s = script.display()
+            s = note.display()
         )
     };
     let conf = format!(

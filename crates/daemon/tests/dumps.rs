@@ -12,7 +12,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lab::{Host, LabChild, wait_until};
-use support::daemon::TempDir;
+use support::daemon::{Daemon, Start};
+use support::files::TempDir;
 
 mod support;
 
@@ -39,28 +40,12 @@ fn conf(dir: &Path, router_id: &str, priority: u8, track: bool) -> String {
 }
 
 /// keepalived-rs on `host` under `umask 077`, logging to `dir/name.log`.
-fn start(host: &Host, dir: &Path, name: &str, conf: &str) -> LabChild {
-    let conf_path = dir.join(format!("{name}.conf"));
-    std::fs::write(&conf_path, conf).expect("config");
-    let log = File::create(dir.join(format!("{name}.log"))).expect("log");
-    let mut cmd = host.command("sh");
-    cmd.args([
-        "-c",
-        "umask 077; exec \"$0\" -n -l -D -f \"$1\" -p \"$2\" -r \"$3\" -c \"$4\"",
-    ])
-    .arg(env!("CARGO_BIN_EXE_keepalived-rs"))
-    .arg(&conf_path)
-    .arg(dir.join(format!("{name}.pid")))
-    .arg(dir.join(format!("{name}-vrrp.pid")))
-    .arg(dir.join(format!("{name}-chk.pid")))
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(log);
-    LabChild::spawn(&mut cmd).expect("spawn keepalived-rs")
-}
-
-fn log(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
+fn start(host: &Host, dir: &Path, name: &str, conf: &str) -> Daemon {
+    Start {
+        via: &["sh", "-c", "umask 077; exec \"$@\"", "sh"],
+        ..Start::new(&[])
+    }
+    .run(host, dir, name, conf)
 }
 
 /// Sends signal `sig` (a number or a name) with procps' kill.
@@ -145,20 +130,20 @@ fn signals_write_fresh_state_stats_and_json_dumps() {
     assert!(
         wait_until(Duration::from_secs(10), POLL, || ha1.has_addr(vip)).is_some(),
         "ha1 never became master:\n{}",
-        log(&d1.0, "ha1")
+        r1.log()
     );
     // Let ha2 hear a few adverts.
     std::thread::sleep(Duration::from_millis(500));
     let json_sig = json_signal();
     assert_eq!(json_sig, "36");
     for sig in ["USR1", "USR2", json_sig.as_str()] {
-        kill(&r1, sig);
-        kill(&r2, sig);
+        kill(&r1.child, sig);
+        kill(&r2.child, sig);
     }
     let data1 = wait_file(&d1.0.join("keepalived.data"), 5, |t| {
         t.contains("VRRP Instance")
     })
-    .unwrap_or_else(|| panic!("no data dump on ha1:\n{}", log(&d1.0, "ha1")));
+    .unwrap_or_else(|| panic!("no data dump on ha1:\n{}", r1.log()));
     for needle in [
         " VRRP Instance = VI_1\n",
         "   State = MASTER\n",
@@ -180,12 +165,12 @@ fn signals_write_fresh_state_stats_and_json_dumps() {
         if data2.is_some() {
             break;
         }
-        kill(&r2, "USR1");
+        kill(&r2.child, "USR1");
     }
     let data2 = data2.unwrap_or_else(|| {
         std::thread::sleep(Duration::from_millis(500));
         let last = std::fs::read_to_string(d2.0.join("keepalived.data")).unwrap_or_default();
-        panic!("data dump on ha2:\n{last}\nlog:\n{}", log(&d2.0, "ha2"))
+        panic!("data dump on ha2:\n{last}\nlog:\n{}", r2.log())
     });
     for needle in [
         "   State = BACKUP\n",
@@ -235,8 +220,8 @@ fn signals_write_fresh_state_stats_and_json_dumps() {
     let (rcvd_before, _) = adverts(&stats2).expect("ha2 counters");
     assert!(sent_before > 0 && rcvd_before > 0, "{stats1}\n{stats2}");
     std::thread::sleep(Duration::from_millis(1000));
-    kill(&r1, "USR2");
-    kill(&r2, "USR2");
+    kill(&r1.child, "USR2");
+    kill(&r2.child, "USR2");
     let later1 = wait_file(&d1.0.join("stats.txt"), 5, |t| {
         adverts(t).is_some_and(|(_, s)| s >= sent_before + 5)
     });
@@ -253,11 +238,11 @@ fn signals_write_fresh_state_stats_and_json_dumps() {
     );
     // Still the same victims after the second round.
     assert_eq!(std::fs::read_to_string(&victim2).unwrap(), "victim2\n");
-    assert!(r1.is_running() && r2.is_running());
-    r1.signal("TERM").expect("term");
-    r2.signal("TERM").expect("term");
-    assert!(r1.wait_timeout(Duration::from_secs(8)).is_some());
-    assert!(r2.wait_timeout(Duration::from_secs(8)).is_some());
+    assert!(r1.child.is_running() && r2.child.is_running());
+    r1.child.signal("TERM").expect("term");
+    r2.child.signal("TERM").expect("term");
+    assert!(r1.child.wait_timeout(Duration::from_secs(8)).is_some());
+    assert!(r2.child.wait_timeout(Duration::from_secs(8)).is_some());
 }
 
 #[test]
@@ -288,18 +273,19 @@ fn checker_data_dump_shows_real_servers() {
     let path = dir.0.join("keepalived_check.data");
     // Signals only once the handlers are there (SIGUSR1's default action is to terminate).
     assert!(
-        wait_until(Duration::from_secs(10), POLL, || log(&dir.0, "lb")
+        wait_until(Duration::from_secs(10), POLL, || daemon
+            .log()
             .contains("Checkers:"))
         .is_some(),
         "{}",
-        log(&dir.0, "lb")
+        daemon.log()
     );
     // The checker thread logs that while the main thread is still installing them.
     std::thread::sleep(Duration::from_millis(500));
     // Nothing listens on 18098: it goes down after its first failed check.
     let mut text = None;
     for _ in 0..10 {
-        kill(&daemon, "USR1");
+        kill(&daemon.child, "USR1");
         text = wait_file(&path, 1, |t| {
             t.contains("   RS = [127.0.0.1]:tcp:18098\n     Alive = no\n")
         });
@@ -311,7 +297,7 @@ fn checker_data_dump_shows_real_servers() {
         panic!(
             "checker dump: {:?}\nlog:\n{}",
             std::fs::read_to_string(&path),
-            log(&dir.0, "lb")
+            daemon.log()
         )
     });
     for needle in [
@@ -325,8 +311,8 @@ fn checker_data_dump_shows_real_servers() {
     assert!(!dir.0.join("keepalived.data").exists());
     let m = std::fs::metadata(&path).expect("metadata");
     assert_eq!(m.mode() & 0o777, 0o644);
-    daemon.signal("TERM").expect("TERM");
-    assert!(daemon.wait_timeout(Duration::from_secs(8)).is_some());
+    daemon.child.signal("TERM").expect("TERM");
+    assert!(daemon.child.wait_timeout(Duration::from_secs(8)).is_some());
 }
 
 /// Without dump paths in the configuration, the dumps go to `$TMPDIR` (keepalived's rule).
@@ -346,7 +332,7 @@ fn dumps_go_to_tmpdir_when_it_is_set() {
          priority 100\n    advert_int 0.1\n    version 3\n    virtual_ipaddress {{\n        \
          {VIP}/24\n    }}\n}}\n"
     );
-    let daemon = support::daemon::Daemon::start_with(
+    let daemon = Daemon::start_with(
         host,
         &dir.0,
         "tmpdir",

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::daemon::TempDir;
+use support::files::TempDir;
 
 mod support;
 

@@ -12,26 +12,18 @@
 use std::net::IpAddr;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use lab::{Host, Lab, LabChild, wait_until};
-use support::daemon::{Daemon, TempDir, read_pid};
+use lab::{Lab, wait_until};
+use support::daemon::{Daemon, read_pid};
+use support::files::TempDir;
+use support::net::{tcpdump, veth_pair};
 
 mod support;
 
 const POLL: Duration = Duration::from_millis(10);
 const VIP: &str = "192.0.2.100";
-
-/// Two hosts on a veth: ha1 (.1) and ha2 (.2).
-fn two_hosts(lab: &Lab) -> (Host, Host) {
-    let ha1 = lab.host("ha1").expect("host ha1");
-    let ha2 = lab.host("ha2").expect("host ha2");
-    lab.veth(&ha1, "eth0", &ha2, "eth0").expect("veth");
-    ha1.add_addr("eth0", "192.0.2.1/24").expect("addr");
-    ha2.add_addr("eth0", "192.0.2.2/24").expect("addr");
-    (ha1, ha2)
-}
 
 /// One instance on eth0 at `priority`, with `extra` instance lines, and `more` after it.
 fn conf(priority: u8, extra: &str, more: &str) -> String {
@@ -83,7 +75,7 @@ fn killed_vrrp_engine_is_restarted_and_the_pair_converges() {
         return;
     }
     let lab = Lab::new("kskill").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("svkill");
     let master = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", ""), &[]);
     let backup = Daemon::start(&ha2, &dir.0, "ha2", &conf(100, "", ""), &[]);
@@ -163,7 +155,7 @@ fn dont_respawn_parent_exits_when_an_engine_dies() {
         return;
     }
     let lab = Lab::new("ksnor").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svnor");
     let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &["-R"]);
     let vrrp = wait_pid(&d, Daemon::vrrp_pid);
@@ -191,7 +183,7 @@ fn stopped_checker_engine_never_delays_adverts() {
         return;
     }
     let lab = Lab::new("ksstop").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("svstop");
     let extra = "    version 3\n    advert_int 0.1\n";
     let d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, extra, VIRTUAL_SERVER), &[]);
@@ -202,14 +194,11 @@ fn stopped_checker_engine_never_delays_adverts() {
     );
     let checker = wait_pid(&d, Daemon::checker_pid);
     let capture_file = dir.0.join("vrrp.txt");
-    let mut capture = {
-        let mut cmd = ha2.command("tcpdump");
-        cmd.args(["-i", "eth0", "-nn", "-tt", "-l", "--immediate-mode", "vrrp"])
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&capture_file).expect("capture file"))
-            .stderr(Stdio::null());
-        LabChild::spawn(&mut cmd).expect("tcpdump")
-    };
+    let mut capture = tcpdump(
+        &ha2,
+        &["-nn", "-tt", "-l", "--immediate-mode", "vrrp"],
+        &capture_file,
+    );
     std::thread::sleep(Duration::from_millis(500));
     kill("STOP", checker);
     std::thread::sleep(Duration::from_secs(4));
@@ -257,7 +246,7 @@ fn pid_files_resist_a_planted_symlink_and_keep_a_second_daemon_out() {
         return;
     }
     let lab = Lab::new("kspid").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svpid");
     let victim = dir.0.join("victim");
     std::fs::write(&victim, "precious\n").expect("victim");
@@ -310,7 +299,7 @@ fn sigterm_stops_every_process_and_removes_vip_and_pid_files() {
         return;
     }
     let lab = Lab::new("ksterm").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svterm");
     let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &[]);
     assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
@@ -372,7 +361,7 @@ fn notify_socket_hears_ready_reloading_and_stopping() {
         return;
     }
     let lab = Lab::new("ksnotify").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svnotify");
     let sock_path = dir.0.join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
@@ -523,7 +512,7 @@ fn engines_stop_cleanly_when_the_parent_is_killed() {
         return;
     }
     let lab = Lab::new("ksorphan").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svorphan");
     let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &[]);
     assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
@@ -548,7 +537,7 @@ fn reload_starts_a_needed_engine_and_a_config_error_in_an_engine_is_final() {
         return;
     }
     let lab = Lab::new("ksneed").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svneed");
     let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", ""), &[]);
     let vrrp = wait_pid(&d, Daemon::vrrp_pid);
@@ -593,7 +582,7 @@ fn reload_stops_an_engine_no_longer_needed() {
         return;
     }
     let lab = Lab::new("ksretire").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("svretire");
     let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", VIRTUAL_SERVER), &[]);
     let (vrrp, checker) = (

@@ -4,37 +4,15 @@
 //! master hands over within Skew_Time through its priority-0 advert and removes its VIP.
 //! Needs root (skips otherwise). Documentation addresses only.
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
-use lab::{Host, Lab, LabChild, wait_until};
-use support::daemon::{Daemon, TempDir, run_to_exit};
+use lab::{Host, Lab, wait_until};
+use support::daemon::{Daemon, run_to_exit};
+use support::files::TempDir;
+use support::net::{tcpdump, veth_pair, wait_link_local};
 
 mod support;
-
-/// Two hosts on a veth: ha1 (.1 / ::1) and ha2 (.2 / ::2).
-fn two_hosts(lab: &Lab) -> (Host, Host) {
-    let ha1 = lab.host("ha1").expect("host ha1");
-    let ha2 = lab.host("ha2").expect("host ha2");
-    lab.veth(&ha1, "eth0", &ha2, "eth0").expect("veth");
-    ha1.add_addr("eth0", "192.0.2.1/24").expect("addr");
-    ha2.add_addr("eth0", "192.0.2.2/24").expect("addr");
-    (ha1, ha2)
-}
-
-/// Waits until the hosts' IPv6 link-local addresses have passed duplicate address detection,
-/// so the daemons find their advert source at start-up.
-fn wait_link_local(hosts: &[&Host]) {
-    let ok = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
-        hosts.iter().all(|h| {
-            h.ip(["-6", "addr", "show", "dev", "eth0", "scope", "link"])
-                .is_ok_and(|out| out.contains("fe80") && !out.contains("tentative"))
-        })
-    });
-    assert!(ok.is_some(), "link-local addresses never became usable");
-}
 
 /// The MAC address of a host's eth0.
 fn link_mac(host: &Host) -> String {
@@ -84,7 +62,7 @@ const POLL: Duration = Duration::from_millis(10);
 
 fn run_case(case: &Case) {
     let lab = Lab::new(&format!("kv{}", case.tag)).expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     if case.v6 {
         wait_link_local(&[&ha1, &ha2]);
     }
@@ -291,7 +269,7 @@ fn starts_with_what_keepalived_runs_and_names_what_it_drops() {
         return;
     }
     let lab = Lab::new("kvdrop").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("drop");
     let conf = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    \
                 priority 150\n    no_such_keyword\n    advert_int 0.2\n    virtual_routes {\n        \
@@ -332,17 +310,14 @@ fn gratuitous_arp_burst_is_spaced_by_vrrp_garp_interval() {
         return;
     }
     let lab = Lab::new("kvgarp").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("garp");
     let capture_file = dir.0.join("arp.txt");
-    let mut capture = {
-        let mut cmd = ha2.command("tcpdump");
-        cmd.args(["-i", "eth0", "-nn", "-tt", "-l", "--immediate-mode", "arp"])
-            .stdin(Stdio::null())
-            .stdout(File::create(&capture_file).expect("capture file"))
-            .stderr(Stdio::null());
-        LabChild::spawn(&mut cmd).expect("tcpdump")
-    };
+    let mut capture = tcpdump(
+        &ha2,
+        &["-nn", "-tt", "-l", "--immediate-mode", "arp"],
+        &capture_file,
+    );
     std::thread::sleep(Duration::from_millis(300));
     let conf = "global_defs {\n    vrrp_garp_interval 0.2\n    vrrp_garp_master_delay 0\n}\n\
                 vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    \
@@ -396,7 +371,7 @@ fn vrrp_process_settings_are_applied() {
         return;
     }
     let lab = Lab::new("kvsched").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("sched");
     let vrrp = conf(51, 150, "", "192.0.2.100/24");
     let rt = format!("global_defs {{\n    vrrp_rt_priority 20\n    vrrp_no_swap\n}}\n{vrrp}");

@@ -26,7 +26,9 @@ use keepalived_net::{VrrpSocket, VrrpSocketConfig};
 use lab::{Host, Lab, LabChild, wait_until};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::daemon::{Daemon, TempDir};
+use support::daemon::Daemon;
+use support::files::{TempDir, script, script_dir};
+use support::net::veth_pair;
 
 mod support;
 
@@ -38,16 +40,6 @@ const BASELINE: Duration = Duration::from_secs(5);
 /// The 1,000-reload test reloads both routers (one after the other, each waited for) at most
 /// once per PACE.
 const PACE: Duration = Duration::from_millis(10);
-
-/// Two hosts on a veth: ha1 (.1) and ha2 (.2).
-fn two_hosts(lab: &Lab) -> (Host, Host) {
-    let ha1 = lab.host("ha1").expect("host ha1");
-    let ha2 = lab.host("ha2").expect("host ha2");
-    lab.veth(&ha1, "eth0", &ha2, "eth0").expect("veth");
-    ha1.add_addr("eth0", "192.0.2.1/24").expect("addr");
-    ha2.add_addr("eth0", "192.0.2.2/24").expect("addr");
-    (ha1, ha2)
-}
 
 /// One `vrrp_instance` (VRRPv3, advert_int 0.1) with `vips` and `extra` lines.
 fn instance(name: &str, vrid: u8, priority: u8, vips: &[&str], extra: &str) -> String {
@@ -267,7 +259,7 @@ fn thousand_unchanged_reloads_change_nothing() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let lab = Lab::new("krl").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("reload-many");
     let flag = dir.0.join("weight");
     std::fs::write(&flag, "0\n").expect("track file");
@@ -469,7 +461,7 @@ fn reload_adds_removes_and_changes_only_those() {
         return;
     }
     let lab = Lab::new("krc").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("reload-diff");
     // ha1 also has static addresses and a sync group (VI_1 and VI_4).
     let statics = |addrs: &[&str]| {
@@ -603,7 +595,7 @@ fn reload_keeps_the_old_config_only_when_it_cannot_be_used() {
         return;
     }
     let lab = Lab::new("kri").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("reload-bad");
     let vip = addr("192.0.2.100");
     let conf = |prio: u8| instance("VI_1", 51, prio, &["192.0.2.100/24"], "");
@@ -684,7 +676,7 @@ fn reloads_arriving_during_a_reload_are_coalesced_and_the_last_config_wins() {
         return;
     }
     let lab = Lab::new("krq").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("reload-burst");
     let vip = addr("192.0.2.100");
     let conf = |prio: u8, vips: &[&str]| instance("VI_1", 51, prio, vips, "");
@@ -740,20 +732,16 @@ fn reloads_arriving_during_a_reload_are_coalesced_and_the_last_config_wins() {
 
 #[test]
 fn failed_script_keeps_its_status_across_unchanged_reloads() {
-    use std::os::unix::fs::PermissionsExt;
     if lab::skip_unless_root() {
         return;
     }
     let lab = Lab::new("krs").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
-    let dir = TempDir::new("reload-script");
+    let (ha1, ha2) = veth_pair(&lab);
     // Scripts run as root must not live in a world-writable directory.
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let check = dir.0.join("check.sh");
+    let dir = script_dir("reload-script");
     // Fails, a second after it starts: a restarted tracker would leave ha1 without the
     // script's weight for that second, and ha1 (150) would take over from ha2 (100).
-    std::fs::write(&check, "#!/bin/sh\nsleep 1\nexit 1\n").expect("script");
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let check = script(&dir.0, "check.sh", "sleep 1\nexit 1");
     let conf1 = |interval: u32| {
         format!(
             "global_defs {{\n    script_user root\n}}\nvrrp_script chk {{\n    script \"{}\"\n    \

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use lab::{Host, Lab, wait_until};
-use support::daemon::{Daemon, TempDir, run_to_exit};
+use support::daemon::{Daemon, run_to_exit};
+use support::files::TempDir;
+use support::net::veth_pair;
 
 mod support;
 use serde_json::Value;
@@ -120,15 +122,6 @@ fn holds_static(host: &Host) -> bool {
         && our_rules(host).iter().any(|r| r == "101 101")
 }
 
-fn two_hosts(lab: &Lab) -> (Host, Host) {
-    let ha1 = lab.host("ha1").expect("host ha1");
-    let ha2 = lab.host("ha2").expect("host ha2");
-    lab.veth(&ha1, "eth0", &ha2, "eth0").expect("veth");
-    ha1.add_addr("eth0", "192.0.2.1/24").expect("addr");
-    ha2.add_addr("eth0", "192.0.2.2/24").expect("addr");
-    (ha1, ha2)
-}
-
 fn state(host: &Host, d: &Daemon) -> String {
     format!(
         "routes {TABLE}: {:?}, routes {STATIC_TABLE}: {:?}, rules: {:?}\nlog:\n{}",
@@ -143,7 +136,7 @@ fn state(host: &Host, d: &Daemon) -> String {
 fn virtual_routes_and_rules_follow_the_master() {
     lab::require_root!();
     let lab = Lab::new("kvrt").expect("lab");
-    let (ha1, ha2) = two_hosts(&lab);
+    let (ha1, ha2) = veth_pair(&lab);
     let dir = TempDir::new("follow");
 
     // Leftovers of a crashed run on the future backup, tagged as ours: removed at start-up.
@@ -253,7 +246,7 @@ fn virtual_routes_and_rules_follow_the_master() {
 fn dont_release_vrrp_keeps_routes_and_rules() {
     lab::require_root!();
     let lab = Lab::new("kvrv").expect("lab");
-    let (ha1, _ha2) = two_hosts(&lab);
+    let (ha1, _ha2) = veth_pair(&lab);
     let dir = TempDir::new("keep");
     let mut d = Daemon::start(&ha1, &dir.0, "ha1", &conf(150), &["-V"]);
     let elected = wait_until(BACKUP_MDI * 4, POLL, || holds_virtual(&ha1));

@@ -7,15 +7,13 @@
 //! Needs root (skips otherwise). Documentation addresses only.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::net::IpAddr;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lab::{Host, LabChild};
-use support::daemon::TempDir;
+use lab::Host;
+use support::files::{TempDir, fifo_reader, script, script_dir};
+use support::net::tcpdump;
 use support::{
     Impl, Roles, Router, VIP4, count_processes, holders, skip_reason, skip_reason_for, two_hosts,
 };
@@ -44,21 +42,6 @@ fn conf(router_id: &str, priority: u8, global: &str, top: &str, inst: &str) -> S
 
 fn vip() -> IpAddr {
     VIP4.parse().expect("vip")
-}
-
-/// Writes an executable shell script (mode 0755) into `dir`.
-fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
-}
-
-/// A test directory that root scripts may live in (0755, not world-writable).
-fn script_dir(tag: &str) -> TempDir {
-    let dir = TempDir::new(tag);
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    dir
 }
 
 /// Waits until exactly host `holder` holds the VIP; panics with both routers' output if not
@@ -254,12 +237,7 @@ fn unweighted_script_moves_mastership_keepalived_reference() {
 /// A link to track on `host`: trk0, one end of a veth pair whose other end (trk1) stays in the
 /// same namespace (this kernel has no dummy interfaces), both up.
 fn tracked_link(host: &Host) {
-    host.ip([
-        "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
-    ])
-    .expect("veth trk0");
-    host.link_set_up("trk1").expect("up");
-    host.link_set_up("trk0").expect("up");
+    host.veth_loop("trk0", "trk1").expect("veth trk0");
 }
 
 fn track_interface_case(roles: Roles) {
@@ -382,21 +360,6 @@ fn sync_group_moves_together_keepalived_reference() {
 #[test]
 fn sync_group_moves_together_ours() {
     sync_group_case(Impl::Ours);
-}
-
-/// Reads a FIFO with `cat` into a file (started before the daemon opens it for writing).
-fn fifo_reader(fifo: &Path, out: &Path) -> LabChild {
-    let status = std::process::Command::new("mkfifo")
-        .arg(fifo)
-        .status()
-        .expect("mkfifo");
-    assert!(status.success());
-    let mut cmd = std::process::Command::new("cat");
-    cmd.arg(fifo)
-        .stdin(Stdio::null())
-        .stdout(File::create(out).expect("fifo out"))
-        .stderr(Stdio::null());
-    LabChild::spawn(&mut cmd).expect("cat fifo")
 }
 
 fn lines(path: &Path) -> Vec<String> {
@@ -583,22 +546,11 @@ fn vmac_case(kind: Impl) {
     let (ha1, ha2) = (&net.hosts[0], &net.hosts[1]);
     let dir = TempDir::new(&format!("vmac-{}", kind.tag()));
     let capture_file = dir.0.join("vrrp.txt");
-    let mut capture = {
-        let mut cmd = ha2.command("tcpdump");
-        cmd.args([
-            "-i",
-            "eth0",
-            "-e",
-            "-nn",
-            "-l",
-            "--immediate-mode",
-            "ip proto 112",
-        ])
-        .stdin(Stdio::null())
-        .stdout(File::create(&capture_file).expect("capture file"))
-        .stderr(Stdio::null());
-        LabChild::spawn(&mut cmd).expect("tcpdump")
-    };
+    let mut capture = tcpdump(
+        ha2,
+        &["-e", "-nn", "-l", "--immediate-mode", "ip proto 112"],
+        &capture_file,
+    );
     std::thread::sleep(Duration::from_millis(300));
     // Let the gratuitous ARPs create ha2's neighbour entry (without it, ha2's own ARP request
     // could be answered by ha1's eth0 too).

@@ -12,16 +12,14 @@
 //! Needs root (skips otherwise). Documentation addresses only.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::net::IpAddr;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lab::{Host, Lab, LabChild};
-use support::daemon::TempDir;
+use support::files::{fifo_reader, script, script_dir};
 use support::{Impl, Router, VIP4, skip_reason_for};
 
 mod support;
@@ -241,22 +239,12 @@ fn expect(imp: Impl, mut case: Case) -> [Phase; 3] {
     phases
 }
 
-/// A directory that root scripts may live in (0755, not world-writable).
-fn script_dir(tag: &str) -> TempDir {
-    let dir = TempDir::new(tag);
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    dir
-}
-
 /// The lone router's host: eth0 (192.0.2.1/24) is one end of a veth whose other end stays in
 /// the namespace; trk0/trk1 another pair, for the interface cases.
 fn lone_host(lab: &Lab) -> Host {
     let host = lab.host("h").expect("host");
     for (a, b) in [("eth0", "eth0p"), ("trk0", "trk1")] {
-        host.ip(["link", "add", a, "type", "veth", "peer", "name", b])
-            .expect("veth");
-        host.link_set_up(b).expect("up");
-        host.link_set_up(a).expect("up");
+        host.veth_loop(a, b).expect("veth");
     }
     host.add_addr("eth0", "192.0.2.1/24").expect("addr");
     host
@@ -371,18 +359,6 @@ fn config(case: Case, object: &Object, fifo_path: &Path, check: &Path) -> String
     )
 }
 
-/// Reads a FIFO with `cat` into a file (started before the daemon opens it for writing).
-fn fifo_reader(fifo: &Path, out: &Path) -> LabChild {
-    let status = Command::new("mkfifo").arg(fifo).status().expect("mkfifo");
-    assert!(status.success());
-    let mut cmd = Command::new("cat");
-    cmd.arg(fifo)
-        .stdin(Stdio::null())
-        .stdout(File::create(out).expect("fifo out"))
-        .stderr(Stdio::null());
-    LabChild::spawn(&mut cmd).expect("cat fifo")
-}
-
 fn instance_lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -430,9 +406,7 @@ fn run_case(kind: Impl, case: Case) {
     let fifo_out = dir.0.join("fifo.out");
     let mut reader = fifo_reader(&fifo_path, &fifo_out);
     let flag = dir.0.join("fail");
-    let check = dir.0.join("check.sh");
-    std::fs::write(&check, format!("#!/bin/sh\n[ ! -e {} ]\n", flag.display())).expect("script");
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let check = script(&dir.0, "check.sh", &format!("[ ! -e {} ]", flag.display()));
     let program = dir
         .0
         .join(format!("tp{}x{n}", std::process::id() % 100_000));
@@ -592,9 +566,7 @@ fn sync_group_case(imp: Impl) {
     let fifo_out = dir.0.join("fifo.out");
     let mut reader = fifo_reader(&fifo_path, &fifo_out);
     let flag = dir.0.join("fail");
-    let check = dir.0.join("check.sh");
-    std::fs::write(&check, format!("#!/bin/sh\n[ ! -e {} ]\n", flag.display())).expect("script");
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let check = script(&dir.0, "check.sh", &format!("[ ! -e {} ]", flag.display()));
     let instance = |name: &str, vrid: u8, vip: &str, track: &str| {
         format!(
             "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id \

@@ -1,5 +1,7 @@
-//! A keepalived-rs process in a lab host for the daemon's own tests, and a temp directory for
-//! its files.
+//! [`Daemon`]: a keepalived-rs process in a lab host for the daemon's own tests (its config,
+//! log and pid files in the test's directory), started directly or through a launcher
+//! (`setpriv`, a shell setting the umask); and [`run_to_exit`] for configurations it must
+//! refuse.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -7,25 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use lab::{Host, LabChild};
-
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// A fresh directory named after `tag` and this process.
-    pub fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kars-test-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One keepalived-rs daemon (`-n -l -D`) in a lab host, logging to a file: the supervising
 /// parent and its engine processes, each with its pid file in the test's directory.
@@ -45,7 +28,7 @@ pub struct Daemon {
 impl Daemon {
     /// Writes `conf` to `dir/name.conf` and starts keepalived-rs on it with `extra_args`.
     pub fn start(host: &Host, dir: &Path, name: &str, conf: &str, extra_args: &[&str]) -> Daemon {
-        Daemon::start_with(host, dir, name, conf, extra_args, &[])
+        Start::new(extra_args).run(host, dir, name, conf)
     }
 
     /// As [`Daemon::start`], with environment variables `envs` set.
@@ -57,35 +40,11 @@ impl Daemon {
         extra_args: &[&str],
         envs: &[(&str, &OsStr)],
     ) -> Daemon {
-        let conf_path = dir.join(format!("{name}.conf"));
-        std::fs::write(&conf_path, conf).expect("write config");
-        let log = dir.join(format!("{name}.log"));
-        let pid = dir.join(format!("{name}.pid"));
-        let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
-        let checkers_pid = dir.join(format!("{name}.checkers.pid"));
-        let mut cmd = host.command(env!("CARGO_BIN_EXE_keepalived-rs"));
-        cmd.args(["-n", "-l", "-D"])
-            .args(extra_args)
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(&pid)
-            .arg("-r")
-            .arg(&vrrp_pid)
-            .arg("-c")
-            .arg(&checkers_pid)
-            .envs(envs.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("log file"));
-        let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
-        Daemon {
-            child,
-            log,
-            vrrp_pid_file: vrrp_pid,
-            checkers_pid_file: checkers_pid,
-            pid_file: pid,
+        Start {
+            envs,
+            ..Start::new(extra_args)
         }
+        .run(host, dir, name, conf)
     }
 
     /// Freezes the whole daemon: SIGSTOP to its engine processes, then to the parent (a
@@ -124,6 +83,74 @@ impl Daemon {
     /// True when the log contains `needle`.
     pub fn logged(&self, needle: &str) -> bool {
         self.log().contains(needle)
+    }
+}
+
+/// How a [`Daemon`] is started beyond its config: `keepalived-rs -n -l -D ARGS -f CONF -p PID
+/// -r VRRP_PID -c CHECKERS_PID` with `envs`, run through the command `via` when it is not empty
+/// (`setpriv ...`, or `sh -c 'umask 077; exec "$@"' sh`: the daemon's path and arguments follow
+/// it).
+#[derive(Clone, Copy)]
+pub struct Start<'a> {
+    /// Arguments before `-f`.
+    pub args: &'a [&'a str],
+    /// Environment variables to set.
+    pub envs: &'a [(&'a str, &'a OsStr)],
+    /// The launcher and its arguments; empty to run the daemon directly.
+    pub via: &'a [&'a str],
+}
+
+impl<'a> Start<'a> {
+    /// The daemon run directly with `args`.
+    pub fn new(args: &'a [&'a str]) -> Start<'a> {
+        Start {
+            args,
+            envs: &[],
+            via: &[],
+        }
+    }
+
+    /// Writes `conf` to `dir/name.conf` and starts the daemon on it in `host`, logging to
+    /// `dir/name.log`, with pid files `dir/name.pid`, `dir/name.vrrp.pid` and
+    /// `dir/name.checkers.pid`.
+    pub fn run(self, host: &Host, dir: &Path, name: &str, conf: &str) -> Daemon {
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).expect("write config");
+        let log = dir.join(format!("{name}.log"));
+        let pid = dir.join(format!("{name}.pid"));
+        let vrrp_pid = dir.join(format!("{name}.vrrp.pid"));
+        let checkers_pid = dir.join(format!("{name}.checkers.pid"));
+        let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+        let mut cmd = match self.via.split_first() {
+            Some((launcher, launcher_args)) => {
+                let mut cmd = host.command(launcher);
+                cmd.args(launcher_args).arg(bin);
+                cmd
+            }
+            None => host.command(bin),
+        };
+        cmd.args(["-n", "-l", "-D"])
+            .args(self.args)
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(&pid)
+            .arg("-r")
+            .arg(&vrrp_pid)
+            .arg("-c")
+            .arg(&checkers_pid)
+            .envs(self.envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"));
+        let child = LabChild::spawn(&mut cmd).expect("spawn keepalived-rs");
+        Daemon {
+            child,
+            log,
+            vrrp_pid_file: vrrp_pid,
+            checkers_pid_file: checkers_pid,
+            pid_file: pid,
+        }
     }
 }
 
