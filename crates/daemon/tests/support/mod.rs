@@ -1,10 +1,10 @@
-//! Shared support for the daemon's integration tests (every test binary under tests/ declares
-//! `mod support`): keepalived-rs or Debian's keepalived started in lab namespaces ([`Router`]
-//! for the interop cases, [`daemon::Daemon`] for our daemon's own tests), the interop config
-//! templates ([`Case`], [`Conf`]), the two-host and bridged labs ([`net`]), temp dirs, scripts
-//! and FIFOs ([`files`]), real servers ([`servers`]), timing helpers that measure from a given
-//! instant ([`timing`]), and the skip rules. Needs root; every test skips with a clear message
-//! when something it needs is missing.
+//! Shared support for the daemon's integration tests (each tests/BINARY/main.rs declares it as
+//! `#[path = "../support/mod.rs"] mod support`): keepalived-rs or Debian's keepalived started
+//! in lab namespaces ([`Router`] for the interop cases, [`daemon::Daemon`] for our daemon's own
+//! tests), the interop config templates ([`Case`], [`Conf`]), the two-host and bridged labs
+//! ([`net`]), temp dirs, scripts and FIFOs ([`files`]), real servers ([`servers`]), timing
+//! helpers that measure from a given instant ([`timing`]), and the skip rules. Needs root;
+//! every test skips with a clear message when something it needs is missing.
 
 // Each test binary uses a part of this module: what one leaves unused is not dead.
 #![allow(dead_code, unused_imports)]

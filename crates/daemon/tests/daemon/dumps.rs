@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::daemon::{Daemon, Start};
+use crate::support::files::TempDir;
 use lab::{Host, LabChild, wait_until};
-use support::daemon::{Daemon, Start};
-use support::files::TempDir;
-
-mod support;
 
 const POLL: Duration = Duration::from_millis(50);
 const VIP: &str = "192.0.2.100";
@@ -100,11 +98,11 @@ fn read_all(mut f: &File) -> String {
 
 #[test]
 fn signals_write_fresh_state_stats_and_json_dumps() {
-    if let Some(reason) = support::skip_reason_for(false, true) {
+    if let Some(reason) = crate::support::skip_reason_for(false, true) {
         eprintln!("skipping: {reason}");
         return;
     }
-    let net = support::two_hosts("kvdump");
+    let net = crate::support::two_hosts("kvdump");
     let (ha1, ha2) = (&net.hosts[0], &net.hosts[1]);
     let d1 = TempDir::new("dump-ha1");
     let d2 = TempDir::new("dump-ha2");
@@ -318,11 +316,11 @@ fn checker_data_dump_shows_real_servers() {
 /// Without dump paths in the configuration, the dumps go to `$TMPDIR` (keepalived's rule).
 #[test]
 fn dumps_go_to_tmpdir_when_it_is_set() {
-    if let Some(reason) = support::skip_reason_for(false, true) {
+    if let Some(reason) = crate::support::skip_reason_for(false, true) {
         eprintln!("skipping: {reason}");
         return;
     }
-    let net = support::two_hosts("kvtmpd");
+    let net = crate::support::two_hosts("kvtmpd");
     let host = &net.hosts[0];
     let dir = TempDir::new("dump-tmpdir");
     let tmp = dir.0.join("tmp");

@@ -5,14 +5,12 @@
 
 use std::time::Duration;
 
+use crate::support::count_processes;
+use crate::support::daemon::Daemon;
+use crate::support::files::{TempDir, script, script_dir};
 use lab::{Host, Lab, wait_until};
-use support::count_processes;
-use support::daemon::Daemon;
-use support::files::{TempDir, script, script_dir};
 
-mod support;
-
-use support::servers::{http_server, listening};
+use crate::support::servers::{http_server, listening};
 
 const POLL: Duration = Duration::from_millis(50);
 

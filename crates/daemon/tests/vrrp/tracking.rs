@@ -11,14 +11,12 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lab::Host;
-use support::files::{TempDir, fifo_reader, script, script_dir};
-use support::net::tcpdump;
-use support::{
+use crate::support::files::{TempDir, fifo_reader, script, script_dir};
+use crate::support::net::tcpdump;
+use crate::support::{
     Impl, Roles, Router, VIP4, count_processes, holders, skip_reason, skip_reason_for, two_hosts,
 };
-
-mod support;
+use lab::Host;
 
 const POLL: Duration = Duration::from_millis(20);
 
@@ -161,7 +159,7 @@ fn unweighted_script_case(roles: Roles) {
     let routers = [&r1, &r2];
     let t0 = Instant::now();
     expect_holder(&net.hosts, 0, Duration::from_secs(8), &routers, "election");
-    support::report(
+    crate::support::report(
         "unweighted-script",
         &roles.tag(),
         "election",
@@ -184,7 +182,7 @@ fn unweighted_script_case(roles: Roles) {
     // after its skew time.
     let bound = Duration::from_secs(4);
     expect_holder(&net.hosts, 1, bound, &routers, "script failing");
-    support::report(
+    crate::support::report(
         "unweighted-script",
         &roles.tag(),
         "fail",
@@ -204,7 +202,7 @@ fn unweighted_script_case(roles: Roles) {
     // Master_Down_Interval (3 + 106/256 s).
     let bound = Duration::from_secs(6);
     expect_holder(&net.hosts, 0, bound, &routers, "script recovered");
-    support::report(
+    crate::support::report(
         "unweighted-script",
         &roles.tag(),
         "recover",

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 
 use lab::vm::VmBuilder;
 
+use super::sections;
+
 const CONF: &str = "\
 global_defs {
     lvs_timeouts tcp 901 tcpfin 61 udp 301
@@ -161,22 +163,6 @@ kill -TERM $KPID; wait $KPID || true
 echo "== F"; ipvsadm -Ln
 echo "== LOG"; cat /tmp/k.log
 "#;
-
-/// `ipvsadm -Ln` sections between `== NAME` markers.
-fn sections(out: &str) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    let mut name = String::new();
-    for line in out.lines() {
-        if let Some(n) = line.strip_prefix("== ") {
-            name = n.to_owned();
-            continue;
-        }
-        let s: &mut String = map.entry(name.clone()).or_default();
-        s.push_str(line);
-        s.push('\n');
-    }
-    map
-}
 
 /// An `ipvsadm -Ln` listing as service → its real servers (address, method, weight), both
 /// sorted (the kernel lists services in hash order).

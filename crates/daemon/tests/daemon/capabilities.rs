@@ -11,12 +11,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::daemon::{Daemon, Start};
+use crate::support::files::TempDir;
+use crate::support::net::veth_pair;
 use lab::{Host, Lab, have_program, wait_until};
-use support::daemon::{Daemon, Start};
-use support::files::TempDir;
-use support::net::veth_pair;
-
-mod support;
 
 /// The unprivileged user the daemon runs as (nobody).
 const UID: &str = "65534";

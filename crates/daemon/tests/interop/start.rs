@@ -14,11 +14,9 @@
 //! Both log "(VI_1) Entering BACKUP STATE (init)". Measurements are printed as
 //! `interop: case=state-master ...` (`--nocapture`). Needs root; documentation addresses only.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{
+use crate::support::{
     Case, Conf, Impl, Router, Side, holders, ours_bin, skip_reason_for, two_hosts, wait_sole_holder,
 };
 
@@ -112,9 +110,10 @@ fn alone(kind: Impl) {
     let c2 = newcomer();
     let t0 = Instant::now();
     let router = Router::start(kind, &hosts[1], "ha2", &c2.render());
-    let took = support::wait_from(t0, c2.master_down() * 3, Duration::from_millis(3), || {
-        hosts[1].has_addr(vip)
-    });
+    let took =
+        crate::support::wait_from(t0, c2.master_down() * 3, Duration::from_millis(3), || {
+            hosts[1].has_addr(vip)
+        });
     let Some(took) = took else {
         panic!(
             "{}: never became master alone\n{}",

@@ -7,12 +7,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::support::daemon::{Daemon, run_to_exit};
+use crate::support::files::TempDir;
+use crate::support::net::{tcpdump, veth_pair, wait_link_local};
 use lab::{Host, Lab, wait_until};
-use support::daemon::{Daemon, run_to_exit};
-use support::files::TempDir;
-use support::net::{tcpdump, veth_pair, wait_link_local};
-
-mod support;
 
 /// The MAC address of a host's eth0.
 fn link_mac(host: &Host) -> String {

@@ -14,12 +14,10 @@
 //!
 //! Measurements are printed as `interop: case=v2-ah ...` (`--nocapture`). Needs root.
 
-mod support;
-
 use std::net::IpAddr;
 use std::time::Duration;
 
-use support::{
+use crate::support::{
     Case, Conf, Impl, Roles, Router, Side, holders, remove_vip, report, skip_reason, two_hosts,
     wait_from, wait_sole_holder,
 };
@@ -49,7 +47,7 @@ fn prefix(what: &str, roles: Roles) -> String {
 }
 
 fn vip() -> IpAddr {
-    support::VIP4.parse().expect("vip")
+    crate::support::VIP4.parse().expect("vip")
 }
 
 /// Election, freeze and takeover, restart and preemption, all with AH.

@@ -15,12 +15,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::daemon::{Daemon, read_pid};
+use crate::support::files::TempDir;
+use crate::support::net::{tcpdump, veth_pair};
 use lab::{Lab, wait_until};
-use support::daemon::{Daemon, read_pid};
-use support::files::TempDir;
-use support::net::{tcpdump, veth_pair};
-
-mod support;
 
 const POLL: Duration = Duration::from_millis(10);
 const VIP: &str = "192.0.2.100";
@@ -80,7 +78,7 @@ fn killed_vrrp_engine_is_restarted_and_the_pair_converges() {
     let master = Daemon::start(&ha1, &dir.0, "ha1", &conf(150, "", ""), &[]);
     let backup = Daemon::start(&ha2, &dir.0, "ha2", &conf(100, "", ""), &[]);
     let hosts = [ha1.clone(), ha2.clone()];
-    let settled = support::wait_sole_holder(
+    let settled = crate::support::wait_sole_holder(
         &hosts,
         0,
         vip(),
@@ -107,7 +105,7 @@ fn killed_vrrp_engine_is_restarted_and_the_pair_converges() {
     let (mut both_since, mut longest_both) = (None::<Instant>, Duration::ZERO);
     let mut backup_took_over = false;
     while start.elapsed() < Duration::from_secs(12) {
-        let held = support::holders(&hosts, vip());
+        let held = crate::support::holders(&hosts, vip());
         backup_took_over |= held.contains(&1);
         if held.len() == 2 {
             let since = *both_since.get_or_insert_with(Instant::now);
@@ -139,7 +137,7 @@ fn killed_vrrp_engine_is_restarted_and_the_pair_converges() {
         master.log()
     );
     // Converged: one master (the higher priority, preempting again), the VIP on it alone.
-    let converged = support::wait_sole_holder(
+    let converged = crate::support::wait_sole_holder(
         &hosts,
         0,
         vip(),

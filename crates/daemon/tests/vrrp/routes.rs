@@ -8,12 +8,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::support::daemon::{Daemon, run_to_exit};
+use crate::support::files::TempDir;
+use crate::support::net::veth_pair;
 use lab::{Host, Lab, wait_until};
-use support::daemon::{Daemon, run_to_exit};
-use support::files::TempDir;
-use support::net::veth_pair;
 
-mod support;
 use serde_json::Value;
 
 const VIP: &str = "192.0.2.100";

@@ -4,16 +4,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-}
+use super::bin;
 
 fn temp_conf(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kars-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write config");
-    path
+    super::temp_conf_in("cli", name, text)
 }
 
 fn config_test(path: &PathBuf, extra: &[&str]) -> Output {

@@ -20,12 +20,10 @@
 //! printed as `interop: case=... roles=... event=... takeover_ms=... bound_ms=...` (run with
 //! `--nocapture` to see them). Needs root; documentation addresses only.
 
-mod support;
-
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use support::{
+use crate::support::{
     Case, Conf, Impl, KEEPALIVED, Roles, Router, Side, bridged_hosts, holders, ours_bin,
     remove_vip, report, skip_reason, skip_reason_for, two_hosts, wait_from, wait_sole_holder,
 };
@@ -278,7 +276,7 @@ fn rejected_peer(what: &str, roles: Roles, c1: &Conf, c2: &Conf, needle: &str) {
     let tag = roles.tag();
     let net = two_hosts(&prefix(what, roles));
     let hosts = &net.hosts;
-    let vip = support::VIP4.parse::<IpAddr>().expect("vip");
+    let vip = crate::support::VIP4.parse::<IpAddr>().expect("vip");
     let mut r1 = Router::start(roles.master, &hosts[0], "ha1", &c1.render());
     let mut r2 = Router::start(roles.backup, &hosts[1], "ha2", &c2.render());
     let both = lab::wait_until(election_timeout(c2), Duration::from_millis(20), || {

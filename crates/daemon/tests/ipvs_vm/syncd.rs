@@ -9,9 +9,9 @@
 //!
 //! Skips with a message when the VM cannot be had here.
 
-use std::collections::BTreeMap;
-
 use lab::vm::VmBuilder;
+
+use super::sections;
 
 const VRRP_CONF: &str = "\
 global_defs {
@@ -71,22 +71,6 @@ kill -TERM $KPID; wait $KPID || true
 echo "== STOPPED2"; daemons
 echo "== LOG2"; cat /tmp/k2.log
 "#;
-
-/// The output between `== NAME` markers.
-fn sections(out: &str) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    let mut name = String::new();
-    for line in out.lines() {
-        if let Some(n) = line.strip_prefix("== ") {
-            name = n.to_owned();
-            continue;
-        }
-        let s: &mut String = map.entry(name.clone()).or_default();
-        s.push_str(line);
-        s.push('\n');
-    }
-    map
-}
 
 /// The `ipvsadm -L --daemon` lines, each as "ROLE syncid=N".
 fn daemons(listing: &str) -> Vec<String> {

@@ -22,15 +22,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::support::daemon::Daemon;
+use crate::support::files::{TempDir, script, script_dir};
+use crate::support::net::veth_pair;
 use keepalived_net::{VrrpSocket, VrrpSocketConfig};
 use lab::{Host, Lab, LabChild, wait_until};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::daemon::Daemon;
-use support::files::{TempDir, script, script_dir};
-use support::net::veth_pair;
-
-mod support;
 
 const POLL: Duration = Duration::from_millis(10);
 /// Reloads after which RSS is measured again (see the 1,000-reload test).

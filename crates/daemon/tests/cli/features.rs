@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::bin;
+
 /// Every feature, whether this build has it, and a configuration that needs it with the
 /// keyword and line the error must name.
 const CASES: [(&str, bool, &str, &str, u32); 4] = [
@@ -42,16 +44,8 @@ const CASES: [(&str, bool, &str, &str, u32); 4] = [
     ),
 ];
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-}
-
 fn temp_conf(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kars-features-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write config");
-    path
+    super::temp_conf_in("features", name, text)
 }
 
 fn needs(keyword: &str, feature: &str) -> String {

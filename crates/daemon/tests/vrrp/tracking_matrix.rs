@@ -18,11 +18,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::files::{fifo_reader, script, script_dir};
+use crate::support::{Impl, Router, VIP4, skip_reason_for};
 use lab::{Host, Lab, LabChild};
-use support::files::{fifo_reader, script, script_dir};
-use support::{Impl, Router, VIP4, skip_reason_for};
-
-mod support;
 
 const POLL: Duration = Duration::from_millis(25);
 

@@ -10,13 +10,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::daemon::Daemon;
+use crate::support::files::TempDir;
 use lab::{Host, LabChild, wait_until};
-use support::daemon::Daemon;
-use support::files::TempDir;
 
-mod support;
-
-use support::servers::{http_server, listening};
+use crate::support::servers::{http_server, listening};
 
 const POLL: Duration = Duration::from_millis(50);
 
@@ -113,7 +111,7 @@ fn one_host(lab: &lab::Lab) -> Host {
 
 #[test]
 fn vrrp_and_real_server_alerts_reach_a_real_smtp_server() {
-    if let Some(reason) = support::skip_reason_for(false, true) {
+    if let Some(reason) = crate::support::skip_reason_for(false, true) {
         eprintln!("skipping: {reason}");
         return;
     }
@@ -239,11 +237,11 @@ fn silent_server(host: &Host, port: u16) -> Arc<Mutex<Vec<std::net::TcpStream>>>
 
 #[test]
 fn hanging_smtp_server_delays_neither_adverts_nor_checks() {
-    if let Some(reason) = support::skip_reason_for(false, true) {
+    if let Some(reason) = crate::support::skip_reason_for(false, true) {
         eprintln!("skipping: {reason}");
         return;
     }
-    let net = support::two_hosts("kvmailhang");
+    let net = crate::support::two_hosts("kvmailhang");
     let (ha1, ha2) = (&net.hosts[0], &net.hosts[1]);
     ha1.link_set_up("lo").expect("lo");
     let dir = TempDir::new("alerts-hang");

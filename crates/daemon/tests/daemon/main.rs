@@ -1,0 +1,13 @@
+//! The daemon's processes and services in lab namespaces, one test binary: [`supervisor`] (the
+//! parent and its engines), [`capabilities`] (the documented minimal set), [`dumps`] (state
+//! dumps on signals), [`alerts`] (SMTP alerts) and [`checkers`] (real servers checked,
+//! removed and restored). Needs root; documentation addresses only.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod alerts;
+mod capabilities;
+mod checkers;
+mod dumps;
+mod supervisor;

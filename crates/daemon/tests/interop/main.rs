@@ -1,0 +1,11 @@
+//! Interoperability with Debian's keepalived 2.2.7, one test binary: [`failover`] (the cases
+//! of issue 3: election, freeze, restart, SIGTERM, nopreempt, rejected peers, three on a
+//! bridge), [`ah`] (`auth_type AH`) and [`start`] (`state MASTER` at start-up). Needs root;
+//! documentation addresses only.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod ah;
+mod failover;
+mod start;

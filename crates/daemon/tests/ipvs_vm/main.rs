@@ -1,0 +1,27 @@
+//! keepalived-rs against the real kernel IPVS in Debian's kernel under QEMU (lab::vm), one test
+//! binary: [`table`] (the table programmed and read back), [`scenarios`] (several scenarios in
+//! one boot) and [`syncd`] (`lvs_sync_daemon`). Each skips with a message when the VM cannot
+//! be had here; also [`sections`], which splits a VM run's output at its markers.
+
+use std::collections::BTreeMap;
+
+mod scenarios;
+mod syncd;
+mod table;
+
+/// The output of a VM run between `== NAME` markers, by name (what precedes the first marker
+/// under the empty name).
+fn sections(out: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    let mut name = String::new();
+    for line in out.lines() {
+        if let Some(n) = line.strip_prefix("== ") {
+            name = n.to_owned();
+            continue;
+        }
+        let s: &mut String = map.entry(name.clone()).or_default();
+        s.push_str(line);
+        s.push('\n');
+    }
+    map
+}

@@ -1,0 +1,14 @@
+//! The VRRP engine of the real daemon in lab namespaces, one test binary: [`daemon`] (election,
+//! failover and handover for v2, v3 and unicast; gratuitous ARP; process settings), [`reload`]
+//! (SIGHUP), [`routes`] (virtual routes and rules), [`tracking`] (trackers, sync groups,
+//! notifications, VMAC, against keepalived too) and [`tracking_matrix`] (every tracker kind).
+//! Needs root; documentation addresses only.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod daemon;
+mod reload;
+mod routes;
+mod tracking;
+mod tracking_matrix;
