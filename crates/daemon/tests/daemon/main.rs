@@ -1,7 +1,8 @@
 //! The daemon's processes and services in lab namespaces, one test binary: [`supervisor`] (the
-//! parent and its engines), [`capabilities`] (the documented minimal set), [`dumps`] (state
-//! dumps on signals), [`alerts`] (SMTP alerts) and [`checkers`] (real servers checked,
-//! removed and restored). Needs root; documentation addresses only.
+//! parent and its engines), [`watchdog`] (engines that stop answering), [`daemon_mode`]
+//! (daemon mode, network namespaces, umask), [`capabilities`] (the documented minimal set),
+//! [`dumps`] (state dumps on signals), [`alerts`] (SMTP alerts) and [`checkers`] (real servers
+//! checked, removed and restored). Needs root; documentation addresses only.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -9,5 +10,7 @@ mod support;
 mod alerts;
 mod capabilities;
 mod checkers;
+mod daemon_mode;
 mod dumps;
 mod supervisor;
+mod watchdog;

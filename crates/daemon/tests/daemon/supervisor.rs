@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::daemon::{Daemon, read_pid};
+use crate::support::daemon::{Daemon, alive, read_pid, signal};
 use crate::support::files::TempDir;
 use crate::support::net::{tcpdump, veth_pair};
 use lab::{Lab, wait_until};
@@ -38,23 +38,6 @@ const VIRTUAL_SERVER: &str = "virtual_server 192.0.2.100 80 {\n    delay_loop 1\
 
 fn vip() -> IpAddr {
     VIP.parse().expect("vip")
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie still has a /proc entry: look at its state.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rfind(')')
-            .and_then(|i| s[i + 1..].split_whitespace().next())
-            .is_some_and(|st| st != "Z")
-    })
-}
-
-fn kill(sig: &str, pid: u32) {
-    let ok = Command::new("kill")
-        .args(["-s", sig, &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -s {sig} {pid}");
 }
 
 fn wait_pid(d: &Daemon, which: fn(&Daemon) -> Option<u32>) -> u32 {
@@ -90,7 +73,7 @@ fn killed_vrrp_engine_is_restarted_and_the_pair_converges() {
 
     // Killed twice in a row: the first restart is immediate, the second waits 1 s (the
     // back-off), long enough for the backup to take over meanwhile.
-    kill("KILL", old);
+    signal("KILL", old);
     let start = Instant::now();
     let mut second = None;
     let restarted = wait_until(Duration::from_secs(3), Duration::from_millis(1), || {
@@ -99,7 +82,7 @@ fn killed_vrrp_engine_is_restarted_and_the_pair_converges() {
     });
     assert!(restarted.is_some(), "not restarted\n{}", master.log());
     let second = second.unwrap_or_default();
-    kill("KILL", second);
+    signal("KILL", second);
     // Master_Down_Interval of the backup (priority 100, advert_int 1): 3 + 156/256 s.
     let mdi = Duration::from_millis(3609);
     let (mut both_since, mut longest_both) = (None::<Instant>, Duration::ZERO);
@@ -159,7 +142,7 @@ fn dont_respawn_parent_exits_when_an_engine_dies() {
     let vrrp = wait_pid(&d, Daemon::vrrp_pid);
     let checker = wait_pid(&d, Daemon::checker_pid);
     assert!(wait_until(Duration::from_secs(8), POLL, || ha1.has_addr(vip())).is_some());
-    kill("KILL", vrrp);
+    signal("KILL", vrrp);
     let status = d.child.wait_timeout(Duration::from_secs(8));
     assert!(status.is_some(), "the parent kept running\n{}", d.log());
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{}", d.log());
@@ -198,10 +181,10 @@ fn stopped_checker_engine_never_delays_adverts() {
         &capture_file,
     );
     std::thread::sleep(Duration::from_millis(500));
-    kill("STOP", checker);
+    signal("STOP", checker);
     std::thread::sleep(Duration::from_secs(4));
     let state = std::fs::read_to_string(format!("/proc/{checker}/stat")).unwrap_or_default();
-    kill("CONT", checker);
+    signal("CONT", checker);
     capture.kill();
     assert!(
         state.contains(") T "),
@@ -397,7 +380,7 @@ fn notify_socket_hears_ready_reloading_and_stopping() {
 
     // A valid reload: RELOADING=1, passed on to the engines, and READY=1 only once both have
     // reloaded: a stopped checker engine holds it back until it runs again.
-    kill("STOP", checker);
+    signal("STOP", checker);
     d.child.signal("HUP").expect("SIGHUP");
     let seen = wait_notification(&sock, "RELOADING=1", &d);
     assert!(seen.contains("MONOTONIC_USEC="), "{seen}");
@@ -407,7 +390,7 @@ fn notify_socket_hears_ready_reloading_and_stopping() {
         .is_some()
     );
     let early = no_notification(&sock, "READY=1", Duration::from_secs(2));
-    kill("CONT", checker);
+    signal("CONT", checker);
     assert!(
         early.is_none(),
         "READY=1 before the checker reloaded:\n{early:?}\n{}",
@@ -562,7 +545,7 @@ fn reload_starts_a_needed_engine_and_a_config_error_in_an_engine_is_final() {
         "global_defs {\n}\nincludea /nonexistent/keepalived-rs-missing.conf\n",
     )
     .expect("config");
-    kill("KILL", vrrp);
+    signal("KILL", vrrp);
     let status = d.child.wait_timeout(Duration::from_secs(8));
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{}", d.log());
     assert!(

@@ -178,6 +178,24 @@ pub fn read_pid(path: &Path) -> Option<u32> {
     Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
+/// Whether `pid` runs: its /proc entry exists and is neither a zombie nor dead.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st != "Z" && st != "X")
+    })
+}
+
+/// `kill -s SIG PID`; panics if it fails (e.g. the process is gone).
+pub fn signal(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-s", sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -s {sig} {pid}");
+}
+
 /// `kill -s SIG PID...` in one run (the signals go out in argument order).
 fn kill_each(sig: &str, pids: &[u32]) {
     let _ = std::process::Command::new("kill")

@@ -13,15 +13,14 @@
 //!
 //! Measurements are printed as `watchdog: ...` lines (`--nocapture`). Needs root.
 
-mod support;
-
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, TempDir, read_pid};
-use support::{Router, VIP4, holders, skip_reason_for, two_hosts, wait_from};
+use crate::support::daemon::{Daemon, alive, read_pid, signal};
+use crate::support::files::TempDir;
+use crate::support::{Router, VIP4, holders, skip_reason_for, two_hosts, wait_from};
 
 const POLL: Duration = Duration::from_millis(5);
 
@@ -62,23 +61,6 @@ fn skip(keepalived: bool) -> bool {
     false
 }
 
-fn sig(sig: &str, pid: u32) {
-    let ok = std::process::Command::new("kill")
-        .args(["-s", sig, &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -s {sig} {pid}");
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie is dead too.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next())
-            .is_some_and(|st| st != "Z" && st != "X")
-    })
-}
-
 /// Waits until the daemon's VRRP engine is up and its instance holds the VIP on `host`.
 fn wait_master(d: &Daemon, host: &lab::Host) -> u32 {
     let up = poll_for(Duration::from_secs(15), || {
@@ -103,7 +85,7 @@ fn a_frozen_vrrp_engine_releases_its_vip_and_is_replaced() {
     });
     assert!(backup.is_some(), "{}", peer.describe());
     // The peer has heard us: it is backup, we alone hold the VIP.
-    let settled = support::wait_sole_holder(
+    let settled = crate::support::wait_sole_holder(
         &net.hosts,
         0,
         vip(),
@@ -113,7 +95,7 @@ fn a_frozen_vrrp_engine_releases_its_vip_and_is_replaced() {
     assert!(settled.is_some(), "{}\n{}", ours.log(), peer.describe());
 
     let t0 = Instant::now();
-    sig("STOP", old);
+    signal("STOP", old);
     // Both watched in one loop, so each time is its own.
     let (mut released, mut taken) = (None, None);
     let _ = wait_from(t0, Duration::from_secs(5), POLL, || {
@@ -154,7 +136,7 @@ fn a_frozen_vrrp_engine_releases_its_vip_and_is_replaced() {
         "{log}"
     );
     // Afterwards one host holds the VIP (ours again: it preempts the lower peer).
-    let one = support::wait_sole_holder(
+    let one = crate::support::wait_sole_holder(
         &net.hosts,
         0,
         vip(),
@@ -232,7 +214,7 @@ fn systemd_watchdog_pings_go_on_through_an_engine_hang_and_stop_with_the_parent(
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(2));
     // An engine hangs and is replaced; the parent's pings go on.
-    sig("STOP", old);
+    signal("STOP", old);
     let replaced = poll_for(Duration::from_secs(5), || {
         ours.vrrp_pid().filter(|&p| p != old)
     });
@@ -250,11 +232,11 @@ fn systemd_watchdog_pings_go_on_through_an_engine_hang_and_stop_with_the_parent(
 
     // The parent itself stops: so do the pings.
     let parent = ours.child.id();
-    sig("STOP", parent);
+    signal("STOP", parent);
     let frozen_at = Instant::now();
     std::thread::sleep(Duration::from_millis(2500));
     let thawed_at = Instant::now();
-    sig("CONT", parent);
+    signal("CONT", parent);
     let during = pings(&got, frozen_at + Duration::from_millis(100), thawed_at);
     assert!(
         during.is_empty(),
@@ -313,9 +295,9 @@ fn dumps_to_a_fifo_slow_scripts_and_reloads_do_not_trip_it() {
     let mut round = 0;
     while Instant::now() < end {
         match round % 3 {
-            0 => sig("USR1", parent),
-            1 => sig("USR2", parent),
-            _ => sig("HUP", parent),
+            0 => signal("USR1", parent),
+            1 => signal("USR2", parent),
+            _ => signal("HUP", parent),
         }
         round += 1;
         for _ in 0..10 {

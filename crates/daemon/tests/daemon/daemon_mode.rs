@@ -3,16 +3,14 @@
 //! in lab namespaces. Every daemon is started inside a lab namespace, also when it is told to
 //! move to another; the lab kills whatever is left in its namespaces.
 
-mod support;
-
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::files::TempDir;
+use crate::support::{KEEPALIVED, skip_reason_for, two_hosts};
 use lab::{Host, wait_until};
-use support::daemon::TempDir;
-use support::{KEEPALIVED, skip_reason_for, two_hosts};
 
 const VIP: &str = "192.0.2.100";
 const POLL: Duration = Duration::from_millis(50);
