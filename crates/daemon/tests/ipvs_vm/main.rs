@@ -1,13 +1,15 @@
 //! keepalived-rs against the real kernel IPVS in Debian's kernel under QEMU (lab::vm), one test
 //! binary: [`table`] (the table programmed and read back), [`scenarios`] (several scenarios in
-//! one boot) and [`syncd`] (`lvs_sync_daemon`). Each skips with a message when the VM cannot
-//! be had here; also [`sections`], which splits a VM run's output at its markers.
+//! one boot), [`syncd`] (`lvs_sync_daemon`) and [`watchdog`] (a frozen checker replaced, IPVS
+//! untouched). Each skips with a message when the VM cannot be had here. Also [`sections`],
+//! which splits a VM run's output at its markers.
 
 use std::collections::BTreeMap;
 
 mod scenarios;
 mod syncd;
 mod table;
+mod watchdog;
 
 /// The output of a VM run between `== NAME` markers, by name (what precedes the first marker
 /// under the empty name).
