@@ -18,7 +18,7 @@ use crate::services::dump::{DumpKind, Dumper};
 use crate::services::heartbeat::Responder;
 use crate::services::load;
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no signal handlers).
 const EXIT_START_FAILED: i32 = 1;
@@ -26,21 +26,10 @@ const EXIT_START_FAILED: i32 = 1;
 /// Runs the checker engine process; returns the process exit code ([`EXIT_CONFIG`] when the
 /// configuration cannot be run).
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let Some(checked) = load::check_at_start(&cli.use_file, opts) else {
+    let Some(checked) = load::engine_start(cli, opts, "Keepalived_healthcheckers", "Healthcheck")
+    else {
         return EXIT_CONFIG;
     };
-    log::init(
-        &log::target(cli, "Keepalived_healthcheckers", &checked.config.global),
-        cli.log_detail,
-    );
-    info!(
-        "Healthcheck child process started (pid {})",
-        std::process::id()
-    );
-    for line in &checked.warnings {
-        warn!("{line}");
-    }
-    netns::set_ipvs_namespace(&checked.config.global);
     let config = Arc::new(checked.config);
     // Before the runtime starts, so that every thread it makes inherits it.
     sched::apply("checker", &config.global.defs.checker_process, None);

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use keepalived_config::host;
 use keepalived_config::{Config, PreprocessOptions, Severity};
 
+use super::cli::Cli;
 use super::host::{SystemHost, gather_host_facts, interface_facts};
+use super::{log, netns};
 use crate::plan::convert::{InstancePlan, StaticPlan};
 use crate::plan::runnable::plan_runnable;
 use crate::plan::tracks::{self, TrackPlan};
@@ -139,4 +141,27 @@ pub fn check_at_start_with(
             None
         }
     }
+}
+
+/// An engine process's start: reads and checks the configuration ([`check_at_start`]), starts
+/// logging under the engine's syslog ident (`ident`, with the namespace and instance added),
+/// logs keepalived's "`what` child process started" and the warnings, and records the IPVS
+/// namespace. `None`: the configuration cannot run (already printed).
+pub fn engine_start(
+    cli: &Cli,
+    opts: &PreprocessOptions,
+    ident: &str,
+    what: &str,
+) -> Option<Loaded> {
+    let checked = check_at_start(&cli.use_file, opts)?;
+    log::init(
+        &log::target(cli, ident, &checked.config.global),
+        cli.log_detail,
+    );
+    tracing::info!("{what} child process started (pid {})", std::process::id());
+    for line in &checked.warnings {
+        tracing::warn!("{line}");
+    }
+    netns::set_ipvs_namespace(&checked.config.global);
+    Some(checked)
 }

@@ -15,7 +15,7 @@ use crate::services::dump::{DumpKind, Dumper};
 use crate::services::heartbeat::Responder;
 use crate::services::load::{self, Loaded};
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no permission).
 const EXIT_START_FAILED: i32 = 1;
@@ -24,18 +24,9 @@ const EXIT_START_FAILED: i32 = 1;
 /// [`crate::supervisor`]); returns the process exit code ([`EXIT_CONFIG`]
 /// when the configuration cannot be run).
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let Some(checked) = load::check_at_start(&cli.use_file, opts) else {
+    let Some(checked) = load::engine_start(cli, opts, "Keepalived_vrrp", "VRRP") else {
         return EXIT_CONFIG;
     };
-    log::init(
-        &log::target(cli, "Keepalived_vrrp", &checked.config.global),
-        cli.log_detail,
-    );
-    info!("VRRP child process started (pid {})", std::process::id());
-    for line in &checked.warnings {
-        warn!("{line}");
-    }
-    netns::set_ipvs_namespace(&checked.config.global);
     let Loaded {
         config,
         plans,

@@ -27,3 +27,11 @@ fn sections(out: &str) -> BTreeMap<String, String> {
     }
     map
 }
+
+/// The `ipvsadm -Ln` lines of services and real servers, whitespace-normalised.
+fn table(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| l.starts_with("TCP ") || l.starts_with("FWM ") || l.starts_with("-> 198."))
+        .collect()
+}

@@ -6,6 +6,8 @@
 
 use lab::vm::VmBuilder;
 
+use super::table;
+
 const CONF: &str = "\
 virtual_server 192.0.2.10 80 {
     delay_loop 1
@@ -51,14 +53,6 @@ virtual_server fwmark 7 {
     }
 }
 ";
-
-/// The `ipvsadm -Ln` lines of services and real servers, whitespace-normalised.
-fn table(out: &str) -> Vec<String> {
-    out.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| l.starts_with("TCP ") || l.starts_with("FWM ") || l.starts_with("-> 198."))
-        .collect()
-}
 
 #[test]
 fn keepalived_rs_programs_the_kernel_ipvs_table() {

@@ -5,6 +5,8 @@
 
 use lab::vm::VmBuilder;
 
+use super::table;
+
 const CONF: &str = "\
 global_defs {
     checker_watchdog_timeout 2
@@ -22,14 +24,6 @@ virtual_server 192.0.2.10 80 {
     }
 }
 ";
-
-/// The `ipvsadm -Ln` lines of services and real servers, whitespace-normalised.
-fn table(out: &str) -> Vec<String> {
-    out.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| l.starts_with("TCP ") || l.starts_with("-> 198."))
-        .collect()
-}
 
 #[test]
 fn a_frozen_checker_is_replaced_and_ipvs_keeps_its_entries() {
