@@ -17,7 +17,7 @@ use crate::services::cli::{Cli, Engine};
 use crate::services::dump::{DumpKind, Dumper};
 use crate::services::load;
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, addr_log, log, netns, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no signal handlers).
 const EXIT_START_FAILED: i32 = 1;
@@ -31,6 +31,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     log::init(
         &log::target(cli, "Keepalived_healthcheckers", &checked.config.global),
         cli.log_detail,
+        crate::services::log_file::open(cli, Some("check"), &checked.config.global),
     );
     info!(
         "Healthcheck child process started (pid {})",
@@ -67,6 +68,10 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         path: cli.use_file.clone(),
         opts: opts.clone(),
     };
+    if cli.address_monitoring {
+        let _entered = runtime.enter();
+        addr_log::spawn(addr_log::Style::Checker);
+    }
     runtime.block_on(serve(setup, dumper, source))
 }
 

@@ -2,8 +2,10 @@
 //! line, configuration loading and its loader thread, logging, signals, readiness, the dumps'
 //! files, scripts, mail, capabilities, scheduling and the host's facts.
 
+pub mod addr_log;
 pub mod caps;
 pub mod cli;
+pub mod coredump;
 pub mod dump;
 pub mod features;
 pub mod host;
@@ -12,6 +14,7 @@ pub mod ipvs;
 pub mod load;
 pub mod loader;
 pub mod log;
+pub mod log_file;
 pub mod mail;
 pub mod netns;
 pub mod ready;

@@ -31,6 +31,7 @@
 pub mod backoff;
 pub mod pidfile;
 pub mod reload;
+pub mod scripts;
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -47,7 +48,9 @@ use tracing::{error, info, warn};
 use crate::services::cli::{Cli, Engine, signum};
 use crate::services::load::{self, Loaded};
 use crate::services::ready::{self, Report};
-use crate::services::{ENV_PARENT, EXIT_CONFIG, EXIT_FATAL, caps, features, log, netns, signals};
+use crate::services::{
+    ENV_PARENT, EXIT_CONFIG, EXIT_FATAL, caps, coredump, features, log, log_file, netns, signals,
+};
 use keepalived_net::{Forked, StartOutcome};
 use pidfile::PidFile;
 use reload::{ReloadQueue, ReloadWait};
@@ -93,6 +96,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     log::init(
         &log::target(cli, "Keepalived", &checked.config.global),
         cli.log_detail,
+        log_file::open(cli, None, &checked.config.global),
     );
     info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
     info!("Configuration file {}", cli.use_file.display());
@@ -149,6 +153,8 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             }
         }
     };
+    // -m / -M, in the daemon: the old core pattern is restored when it ends.
+    let _core_pattern = coredump::init_parent(cli);
     let pid_file = match PidFile::write(&parent_path, std::process::id()) {
         Ok(f) => f,
         Err(e) => {
@@ -168,10 +174,12 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             match Supervisor::new(cli, opts, checked, names) {
                 Ok(mut s) => {
                     s.start_report = start_report.take();
+                    scripts::run(scripts::When::Startup, &s.checked.config.global.defs).await;
                     for engine in wanted {
                         s.add(engine);
                     }
                     let code = s.serve().await;
+                    scripts::run(scripts::When::Shutdown, &s.checked.config.global.defs).await;
                     start_report = s.start_report.take();
                     code
                 }
@@ -326,7 +334,7 @@ struct Supervisor<'a> {
 /// The signals the parent handles.
 struct Signals {
     term: Signal,
-    int: Signal,
+    int: signals::Interrupt,
     hup: Signal,
     /// Passed on to the engines as they are.
     forward: Vec<(i32, Signal)>,

@@ -14,7 +14,7 @@ use crate::services::cli::{Cli, Engine, signum};
 use crate::services::dump::{DumpKind, Dumper};
 use crate::services::load::{self, Loaded};
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, log, netns, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, addr_log, log, netns, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no permission).
 const EXIT_START_FAILED: i32 = 1;
@@ -29,6 +29,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     log::init(
         &log::target(cli, "Keepalived_vrrp", &checked.config.global),
         cli.log_detail,
+        crate::services::log_file::open(cli, Some("vrrp"), &checked.config.global),
     );
     info!("VRRP child process started (pid {})", std::process::id());
     for line in &checked.warnings {
@@ -70,18 +71,24 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         opts: opts.clone(),
     };
     match runtime {
-        Ok(rt) => rt.block_on(serve(
-            Setup {
-                tracks,
-                plans,
-                statics,
-                release: !cli.dont_release_vrrp,
-                config,
-                snapshots: Some(snapshot_rx),
-            },
-            dumper,
-            source,
-        )),
+        Ok(rt) => {
+            if cli.address_monitoring {
+                let _entered = rt.enter();
+                addr_log::spawn(addr_log::Style::Vrrp);
+            }
+            rt.block_on(serve(
+                Setup {
+                    tracks,
+                    plans,
+                    statics,
+                    release: !cli.dont_release_vrrp,
+                    config,
+                    snapshots: Some(snapshot_rx),
+                },
+                dumper,
+                source,
+            ))
+        }
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED
