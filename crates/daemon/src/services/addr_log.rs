@@ -5,7 +5,7 @@
 
 use std::io;
 
-use keepalived_net::{AddrEvent, AddrMonitor};
+use keepalived_net::{AddrEvent, AddrMonitor, Rtnl};
 use tokio::io::unix::AsyncFd;
 use tracing::{info, warn};
 
@@ -36,7 +36,8 @@ pub fn line(style: Style, event: &AddrEvent, ifname: impl Fn(u32) -> String) -> 
 }
 
 /// Starts logging address changes on the current runtime (a task of its own, ended with the
-/// runtime). A monitor that cannot be opened is logged and nothing else happens.
+/// runtime); the addresses present at start are logged as added first, as keepalived's
+/// initial dump logs them. A monitor that cannot be opened is logged and nothing else happens.
 pub fn spawn(style: Style) {
     let monitor = match AddrMonitor::open() {
         Ok(m) => m,
@@ -45,6 +46,19 @@ pub fn spawn(style: Style) {
             return;
         }
     };
+    // Subscribed first, then read: an address added in between is logged twice, never missed.
+    match Rtnl::open().and_then(|mut rtnl| rtnl.addrs(None)) {
+        Ok(addrs) => {
+            for info in addrs {
+                let event = AddrEvent {
+                    info,
+                    deleted: false,
+                };
+                info!("{}", line(style, &event, ifname));
+            }
+        }
+        Err(e) => warn!("address monitoring (-a): cannot read addresses: {e}"),
+    }
     // The monitor owns its fd and the AsyncFd owns the monitor (as ha_suspend does).
     #[allow(deprecated)]
     let fd = match AsyncFd::new(monitor) {
@@ -57,8 +71,12 @@ pub fn spawn(style: Style) {
     tokio::spawn(run(fd, style));
 }
 
+/// The name of interface `index` (its number when it is gone).
+fn ifname(index: u32) -> String {
+    keepalived_net::ifname(index).unwrap_or_else(|_| index.to_string())
+}
+
 async fn run(mut fd: AsyncFd<AddrMonitor>, style: Style) {
-    let name = |index: u32| keepalived_net::ifname(index).unwrap_or_else(|_| index.to_string());
     loop {
         let mut guard = match fd.readable_mut().await {
             Ok(g) => g,
@@ -70,7 +88,7 @@ async fn run(mut fd: AsyncFd<AddrMonitor>, style: Style) {
         match guard.get_inner_mut().recv() {
             Ok(events) => {
                 for event in &events {
-                    info!("{}", line(style, event, name));
+                    info!("{}", line(style, event, ifname));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),

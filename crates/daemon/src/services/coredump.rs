@@ -1,6 +1,7 @@
 //! `-m` / `--core-dump` and `-M` / `--core-dump-pattern`: core dumps on abnormal termination.
 //!
-//! `-m` lifts RLIMIT_CORE (soft and hard) to unlimited and sets the dumpable flag
+//! `-m` lifts RLIMIT_CORE (soft and hard) to unlimited (without CAP_SYS_RESOURCE, the soft
+//! limit to the hard one) and sets the dumpable flag
 //! (`PR_SET_DUMPABLE`), in the parent and in each engine (an engine is a new exec, which keeps
 //! the limit but may reset the flag, so it sets both again). `-M[=PATN]` implies `-m` and also
 //! writes PATN (default `core`) to `/proc/sys/kernel/core_pattern` in the parent; the
@@ -8,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::sys::resource::{RLIM_INFINITY, Resource, setrlimit};
+use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit, setrlimit};
 use tracing::{info, warn};
 
 use super::cli::Cli;
@@ -25,7 +26,17 @@ pub fn wanted(cli: &Cli) -> bool {
 /// Failures are logged (keepalived's texts) and do not stop the daemon.
 pub fn enable() {
     if setrlimit(Resource::RLIMIT_CORE, RLIM_INFINITY, RLIM_INFINITY).is_err() {
-        info!("Failed to set core file size");
+        // Without CAP_SYS_RESOURCE the hard limit cannot be raised: the soft one goes up to it.
+        let lifted = getrlimit(Resource::RLIMIT_CORE)
+            .and_then(|(_, hard)| setrlimit(Resource::RLIMIT_CORE, hard, hard));
+        info!(
+            "Failed to set core file size{}",
+            if lifted.is_ok() {
+                " to unlimited: raised to the hard limit"
+            } else {
+                ""
+            }
+        );
     }
     if let Err(e) = nix::sys::prctl::set_dumpable(true) {
         warn!("cannot set the dumpable flag: {e}");
