@@ -174,11 +174,15 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             match Supervisor::new(cli, opts, checked, names) {
                 Ok(mut s) => {
                     s.start_report = start_report.take();
-                    scripts::run(scripts::When::Startup, &s.checked.config.global.defs).await;
-                    for engine in wanted {
-                        s.add(engine);
-                    }
-                    let code = s.serve().await;
+                    let code = if scripts::startup(&s.checked.config.global.defs).await {
+                        for engine in wanted {
+                            s.add(engine);
+                        }
+                        s.serve().await
+                    } else {
+                        info!("Stopped during the startup script");
+                        0
+                    };
                     scripts::run(scripts::When::Shutdown, &s.checked.config.global.defs).await;
                     start_report = s.start_report.take();
                     code

@@ -48,6 +48,27 @@ impl When {
     }
 }
 
+/// Runs the startup script (if any); a SIGTERM or SIGINT while it runs ends it (its process
+/// group is killed) and returns false: the daemon then stops without starting the engines.
+pub async fn startup(defs: &GlobalDefs) -> bool {
+    if defs.startup_script.is_none() {
+        return true;
+    }
+    let (mut term, mut int, _hup) = match crate::services::signals::main_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            info!("cannot install signal handlers: {e}");
+            run(When::Startup, defs).await;
+            return true;
+        }
+    };
+    tokio::select! {
+        () = run(When::Startup, defs) => true,
+        _ = term.recv() => false,
+        _ = int.recv() => false,
+    }
+}
+
 /// Runs the `when` script of `defs`, if there is one, and waits for it (at most its timeout).
 pub async fn run(when: When, defs: &GlobalDefs) {
     let Some((script, timeout)) = when.script(defs) else {

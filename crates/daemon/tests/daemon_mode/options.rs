@@ -324,6 +324,24 @@ fn startup_script_before_the_engines_shutdown_script_after_them_as_keepalived() 
         .unwrap_or_default();
     assert!(hung.trim().is_empty(), "the timed-out script still runs");
     stop(daemon);
+    // SIGTERM during the startup script: the script is killed, no engine starts, the parent
+    // exits and leaves no pid file.
+    let text = text.replace("startup_script_timeout 2", "startup_script_timeout 30");
+    let mut daemon = start(true, ha1, &dir.0, "w", &text, &[]);
+    let hang_runs = || {
+        !ha1.run_ok("pgrep", ["-f", "sleep 60.125"])
+            .unwrap_or_default()
+            .trim()
+            .is_empty()
+    };
+    let running = wait_until(Duration::from_secs(5), POLL, hang_runs);
+    assert!(running.is_some(), "the startup script never ran");
+    daemon.signal("TERM").expect("SIGTERM");
+    let ended = daemon.wait_timeout(Duration::from_secs(3));
+    assert!(ended.is_some(), "SIGTERM during the startup script");
+    assert!(!hang_runs(), "the startup script outlived the daemon");
+    assert!(!dir.0.join("w-v.pid").exists(), "an engine started");
+    assert!(!dir.0.join("w-k.pid").exists(), "pid file left behind");
     if let Some(why) = skip_reason_for(true, false) {
         eprintln!("startup/shutdown scripts: keepalived comparison skipped: {why}");
         return;
