@@ -85,6 +85,23 @@ fn dash_a_logs_every_address_change_as_keepalived() {
     }
     let log = address_changes_logged(true, false);
     assert!(!log.contains(added), "without -a:\n{log}");
+    // The checker process logs them too, without the interface (keepalived's checker text).
+    let net = two_hosts("kvac");
+    let ha1 = &net.hosts[0];
+    let dir = TempDir::new("addrmon-check");
+    let lvs = "virtual_server 192.0.2.10 80 {\n    lb_algo rr\n    lb_kind NAT\n    \
+               protocol TCP\n    real_server 127.0.0.1 80 {\n        TCP_CHECK {\n        \
+               connect_timeout 1\n        }\n    }\n}\n";
+    let daemon = start(true, ha1, &dir.0, "c", lvs, &["-C", "-a"]);
+    let checker = "Netlink reflector reports IP 198.51.100.9 added\n";
+    let seen = wait_until(Duration::from_secs(10), POLL, || {
+        if log_of(&dir.0, "c").contains("reports IP 127.0.0.1 added") {
+            let _ = ha1.run_ok("ip", ["addr", "replace", "198.51.100.9/24", "dev", "eth0"]);
+        }
+        log_of(&dir.0, "c").contains(checker)
+    });
+    stop(daemon);
+    assert!(seen.is_some(), "checker -a:\n{}", log_of(&dir.0, "c"));
     if let Some(why) = skip_reason_for(true, false) {
         eprintln!("-a: keepalived comparison skipped: {why}");
         return;
