@@ -15,6 +15,10 @@ use crate::services::cli::{Cli, Engine};
 /// Runs the engine process `engine`; returns its exit code.
 pub fn run(engine: Engine, cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    // -m / -M: the limit came with the exec, the dumpable flag may not have.
+    if crate::services::coredump::wanted(cli) {
+        crate::services::coredump::enable();
+    }
     let parent = std::env::var(ENV_PARENT)
         .ok()
         .and_then(|p| p.parse::<u32>().ok());

@@ -39,11 +39,65 @@ fn main() {
     // test harness) would otherwise leave us deaf to it. Start with every signal unblocked, as
     // keepalived does, before any thread exists.
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
+    // -T: genhash mode takes the rest of the command line (keepalived's rule).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(i) = args
+        .iter()
+        .skip(1)
+        .position(|a| a == "-T" || a == "--genhash")
+    {
+        std::process::exit(genhash_mode(&args, i + 1));
+    }
     let cli = cli::Cli::parse();
     std::process::exit(run(&cli));
 }
 
+/// `-T` / `--genhash` at `args[at]`: runs genhash-rs with the arguments after it (a warning
+/// when options came before it, which are ignored, as keepalived warns). Returns only when
+/// genhash cannot be run.
+fn genhash_mode(args: &[std::ffi::OsString], at: usize) -> i32 {
+    use std::os::unix::process::CommandExt as _;
+    if at > 1 {
+        eprintln!(
+            "Warning -- `{}` not used as first option, previous options ignored",
+            args[at].to_string_lossy()
+        );
+    }
+    let Some(program) = genhash_program() else {
+        eprintln!("keepalived-rs: -T: genhash-rs (or genhash beside keepalived-rs) not found");
+        return 1;
+    };
+    let err = std::process::Command::new(&program)
+        .arg0("genhash")
+        .args(&args[at + 1..])
+        .exec();
+    eprintln!("keepalived-rs: -T: cannot run {}: {err}", program.display());
+    1
+}
+
+/// The genhash of this build: `genhash` or `genhash-rs` beside our own binary (the build
+/// directory, `make install`), else `genhash-rs` on the PATH (the Debian package, which
+/// renames it so as not to clash with keepalived's `genhash`).
+fn genhash_program() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(std::path::Path::to_owned));
+    let mut candidates: Vec<std::path::PathBuf> = beside
+        .iter()
+        .flat_map(|dir| [dir.join("genhash-rs"), dir.join("genhash")])
+        .collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join("genhash-rs")));
+    }
+    candidates.into_iter().find(|p| runnable(p))
+}
+
 fn run(cli: &cli::Cli) -> i32 {
+    services::signals::set_ignore_sigint(cli.ignore_sigint);
     if cli.version {
         print!("{}", features::version_text());
         return 0;

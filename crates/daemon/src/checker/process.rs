@@ -18,7 +18,7 @@ use crate::services::dump::{DumpKind, Dumper};
 use crate::services::heartbeat::Responder;
 use crate::services::load;
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, addr_log, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no signal handlers).
 const EXIT_START_FAILED: i32 = 1;
@@ -26,8 +26,13 @@ const EXIT_START_FAILED: i32 = 1;
 /// Runs the checker engine process; returns the process exit code ([`EXIT_CONFIG`] when the
 /// configuration cannot be run).
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let Some(checked) = load::engine_start(cli, opts, "Keepalived_healthcheckers", "Healthcheck")
-    else {
+    let Some(checked) = load::engine_start(
+        cli,
+        opts,
+        "Keepalived_healthcheckers",
+        "check",
+        "Healthcheck",
+    ) else {
         return EXIT_CONFIG;
     };
     let config = Arc::new(checked.config);
@@ -58,6 +63,10 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         path: cli.use_file.clone(),
         opts: opts.clone(),
     };
+    if cli.address_monitoring {
+        let _entered = runtime.enter();
+        addr_log::spawn(addr_log::Style::Checker);
+    }
     runtime.block_on(serve(setup, dumper, source))
 }
 

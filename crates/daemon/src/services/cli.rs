@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-/// Options that are accepted for compatibility but do nothing yet say so in their help.
-const NOT_YET: &str = "(accepted; not yet active)";
+/// Options that belong to a part not built yet say which (the BFD and SNMP issues).
+const BFD_NOT_BUILT: &str = "(BFD: not built yet; accepted and ignored)";
+const SNMP_NOT_BUILT: &str = "(SNMP: not built yet, issue 21; accepted and ignored)";
+/// keepalived's options for its debug builds only (keepalived(8): "if they have been compiled
+/// into keepalived"; Debian's build has none of them).
+const DEBUG_BUILD_ONLY: &str = "accepted, no effect: only in keepalived builds configured for it";
 
 /// keepalived-rs: VRRP and load-balancer health checking, compatible with keepalived.
 #[derive(Debug, Clone, Parser)]
@@ -42,7 +46,7 @@ pub struct Cli {
     pub check: bool,
 
     /// Don't run the BFD subsystem
-    #[arg(short = 'B', long = "no_bfd", help = format!("Don't run the BFD subsystem {NOT_YET}"))]
+    #[arg(short = 'B', long = "no_bfd", help = format!("Don't run the BFD subsystem {BFD_NOT_BUILT}"))]
     pub no_bfd: bool,
 
     /// Force all child processes to run, even if they have no configuration
@@ -84,7 +88,11 @@ pub struct Cli {
     pub umask: Option<String>,
 
     /// Drop VIPs on transition from signal
-    #[arg(short = 'X', long = "release-vips", help = format!("Drop VIPs on transition from signal {NOT_YET}"))]
+    #[arg(
+        short = 'X',
+        long = "release-vips",
+        help = "Drop VIPs on transition from signal (always done here: a master leaving MASTER, also after a reload, removes its VIPs)"
+    )]
     pub release_vips: bool,
 
     /// Don't remove VRRP VIPs and VROUTEs on daemon stop
@@ -151,11 +159,15 @@ pub struct Cli {
     pub checkers_pid: Option<PathBuf>,
 
     /// Use the specified pidfile for the BFD child process
-    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE", help = format!("Use the specified pidfile for the BFD process {NOT_YET}"))]
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE", help = format!("Use the specified pidfile for the BFD child process {BFD_NOT_BUILT}"))]
     pub bfd_pid: Option<PathBuf>,
 
     /// Report all address additions/deletions notified via netlink
-    #[arg(short = 'a', long = "address-monitoring", help = format!("Report all address additions/deletions seen via netlink {NOT_YET}"))]
+    #[arg(
+        short = 'a',
+        long = "address-monitoring",
+        help = "Report all address additions/deletions notified via netlink (logged by the VRRP and checker processes)"
+    )]
     pub address_monitoring: bool,
 
     /// Run in network namespace NAME (overrides config)
@@ -168,8 +180,69 @@ pub struct Cli {
     pub namespace: Option<String>,
 
     /// Produce a core dump if terminating abnormally
-    #[arg(short = 'm', long = "core-dump", help = format!("Produce a core dump on abnormal termination {NOT_YET}"))]
+    #[arg(
+        short = 'm',
+        long = "core-dump",
+        help = "Produce a core dump if terminating abnormally (RLIMIT_CORE unlimited and the dumpable flag, in every process)"
+    )]
     pub core_dump: bool,
+
+    /// Also set /proc/sys/kernel/core_pattern to PATN (default 'core'); implies -m
+    #[arg(short = 'M', long = "core-dump-pattern", value_name = "PATN", num_args = 0..=1,
+          require_equals = true, default_missing_value = "core",
+          help = "Also set /proc/sys/kernel/core_pattern to PATN (default 'core'; restored at exit); implies -m")]
+    pub core_dump_pattern: Option<String>,
+
+    /// Also log to FILE, one file per process (keepalived.log, keepalived_vrrp.log, ...)
+    #[arg(short = 'g', long = "log-file", value_name = "FILE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "keepalived.log",
+          help = "Also log to FILE (default /tmp/keepalived.log; a relative FILE is under $TMPDIR or /tmp); the VRRP and checker processes insert _vrrp and _check before the extension")]
+    pub log_file: Option<PathBuf>,
+
+    /// Flush the log file after each line
+    #[arg(
+        long = "flush-log-file",
+        help = "Flush log file on write (always done here: every line is written at once)"
+    )]
+    pub flush_log_file: bool,
+
+    /// Ignore SIGINT
+    #[arg(
+        long = "ignore-sigint",
+        help = "Ignore SIGINT (default means terminate), in every process; used for debugging"
+    )]
+    pub ignore_sigint: bool,
+
+    /// Enter genhash utility mode
+    #[arg(
+        short = 'T',
+        long = "genhash",
+        help = "Enter genhash utility mode (this should be the first option used): the remaining arguments go to genhash-rs"
+    )]
+    pub genhash: bool,
+
+    /// Enable the SNMP subsystem
+    #[arg(short = 'x', long = "snmp", help = format!("Enable SNMP subsystem {SNMP_NOT_BUILT}"))]
+    pub snmp: bool,
+
+    /// Use the specified socket for the SNMP master agent
+    #[arg(short = 'A', long = "snmp-agent-socket", value_name = "FILE",
+          help = format!("Use the specified socket for master agent {SNMP_NOT_BUILT}"))]
+    pub snmp_agent_socket: Option<String>,
+
+    /// Disable malloc() etc mem-checks (keepalived debug builds)
+    #[arg(long = "no-mem-check", help = format!("Disable malloc() etc mem-checks ({DEBUG_BUILD_ONLY})"))]
+    pub no_mem_check: bool,
+
+    /// Collect perf data (keepalived debug builds)
+    #[arg(long = "perf", value_name = "PERF_TYPE", num_args = 0..=1, require_equals = true,
+          help = format!("Collect perf data, PERF_TYPE=all, run or end ({DEBUG_BUILD_ONLY})"))]
+    pub perf: Option<Option<String>>,
+
+    /// Enable debug options (keepalived debug builds)
+    #[arg(long = "debug", value_name = "OPTIONS", num_args = 0..=1, require_equals = true,
+          help = format!("Enable debug options ({DEBUG_BUILD_ONLY})"))]
+    pub debug: Option<Option<String>>,
 
     /// Error if any configuration file is missing (same as includea)
     #[arg(short = 'e', long = "all-config")]

@@ -145,18 +145,21 @@ pub fn check_at_start_with(
 
 /// An engine process's start: reads and checks the configuration ([`check_at_start`]), starts
 /// logging under the engine's syslog ident (`ident`, with the namespace and instance added),
-/// logs keepalived's "`what` child process started" and the warnings, and records the IPVS
-/// namespace. `None`: the configuration cannot run (already printed).
+/// and in its `-g` log file (named with `file_tag`: `vrrp`, `check`), logs keepalived's
+/// "`what` child process started" and the warnings, and records the IPVS namespace. `None`:
+/// the configuration cannot run (already printed).
 pub fn engine_start(
     cli: &Cli,
     opts: &PreprocessOptions,
     ident: &str,
+    file_tag: &str,
     what: &str,
 ) -> Option<Loaded> {
     let checked = check_at_start(&cli.use_file, opts)?;
     log::init(
         &log::target(cli, ident, &checked.config.global),
         cli.log_detail,
+        super::log_file::open(cli, Some(file_tag), &checked.config.global),
     );
     tracing::info!("{what} child process started (pid {})", std::process::id());
     for line in &checked.warnings {

@@ -34,23 +34,42 @@ pub enum Target {
     },
 }
 
-/// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
-pub fn init(target: &Target, detail: bool) {
+/// Installs the global subscriber, also writing every line to `file` (`-g`,
+/// [`super::log_file`]). Calling it twice is harmless (the second call is ignored).
+pub fn init<F>(target: &Target, detail: bool, file: Option<F>)
+where
+    F: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let level = if detail { Level::DEBUG } else { Level::INFO };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
+    let main = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_level(false);
-    let _ = match target {
-        Target::Console => builder
+    let main = match target {
+        Target::Console => main
             .with_timer(KeepalivedTime)
             .with_writer(io::stderr)
-            .try_init(),
-        Target::Syslog { facility, ident } => builder
+            .boxed(),
+        Target::Syslog { facility, ident } => main
             .without_time()
             .with_writer(Syslog::new(*facility, ident))
-            .try_init(),
+            .boxed(),
     };
+    let file = file.map(|f| {
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_level(false)
+            .without_time()
+            .with_writer(f)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::from_level(level))
+        .with(main)
+        .with(file)
+        .try_init();
 }
 
 /// The log target of `-l` / `-G` / `-S`, for the process whose base syslog ident is `base`

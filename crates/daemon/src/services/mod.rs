@@ -3,8 +3,10 @@
 //! watchdog's heartbeat, the dumps'
 //! files, scripts, mail, capabilities, scheduling and the host's facts.
 
+pub mod addr_log;
 pub mod caps;
 pub mod cli;
+pub mod coredump;
 pub mod dump;
 pub mod features;
 pub mod heartbeat;
@@ -14,6 +16,7 @@ pub mod ipvs;
 pub mod load;
 pub mod loader;
 pub mod log;
+pub mod log_file;
 pub mod mail;
 pub mod netns;
 pub mod ready;

@@ -8,13 +8,43 @@ use tracing::warn;
 
 use super::cli::signum;
 
+/// `--ignore-sigint`: SIGINT is caught and ignored in every process.
+static IGNORE_SIGINT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets `--ignore-sigint` for this process (before [`main_signals`]).
+pub fn set_ignore_sigint(ignore: bool) {
+    IGNORE_SIGINT.store(ignore, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// SIGTERM, SIGINT and SIGHUP as tokio streams (an engine's or the parent's main signals).
-pub fn main_signals() -> std::io::Result<(Signal, Signal, Signal)> {
+pub fn main_signals() -> std::io::Result<(Signal, Interrupt, Signal)> {
     Ok((
         signal(SignalKind::terminate())?,
-        signal(SignalKind::interrupt())?,
+        Interrupt {
+            signal: signal(SignalKind::interrupt())?,
+            ignore: IGNORE_SIGINT.load(std::sync::atomic::Ordering::Relaxed),
+        },
         signal(SignalKind::hangup())?,
     ))
+}
+
+/// SIGINT, which stops the process unless `--ignore-sigint` (then it is caught and dropped).
+#[derive(Debug)]
+pub struct Interrupt {
+    signal: Signal,
+    ignore: bool,
+}
+
+impl Interrupt {
+    /// The next SIGINT that counts (never, with `--ignore-sigint`).
+    pub async fn recv(&mut self) -> Option<()> {
+        loop {
+            let got = self.signal.recv().await;
+            if !self.ignore || got.is_none() {
+                return got;
+            }
+        }
+    }
 }
 
 /// How long an engine's own clean stop may take: a fifth less than `child_wait_time`, after

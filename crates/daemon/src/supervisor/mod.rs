@@ -36,6 +36,7 @@
 pub mod backoff;
 pub mod pidfile;
 pub mod reload;
+pub mod scripts;
 mod start;
 pub mod watchdog;
 
@@ -161,7 +162,7 @@ struct Supervisor<'a> {
 /// The signals the parent handles.
 struct Signals {
     term: Signal,
-    int: Signal,
+    int: signals::Interrupt,
     hup: Signal,
     /// Passed on to the engines as they are.
     forward: Vec<(i32, Signal)>,

@@ -11,9 +11,9 @@ use keepalived_net::{Forked, StartOutcome};
 use tracing::{error, info, warn};
 
 use super::pidfile::{self, PidFile};
-use super::{EXIT_FAILURE, Supervisor, wanted};
+use super::{EXIT_FAILURE, Supervisor, scripts, wanted};
 use crate::services::cli::Cli;
-use crate::services::{caps, load, log, netns};
+use crate::services::{caps, coredump, load, log, log_file, netns};
 
 /// How long the command waits, in daemon mode, for the daemon to say its engines are up
 /// before it returns anyway (the daemon goes on starting).
@@ -52,6 +52,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     log::init(
         &log::target(cli, "Keepalived", &checked.config.global),
         cli.log_detail,
+        log_file::open(cli, None, &checked.config.global),
     );
     info!("Starting keepalived-rs {}", env!("CARGO_PKG_VERSION"));
     info!("Configuration file {}", cli.use_file.display());
@@ -108,6 +109,8 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             }
         }
     };
+    // -m / -M, in the daemon: the old core pattern is restored when it ends.
+    let _core_pattern = coredump::init_parent(cli);
     let pid_file = match PidFile::write(&parent_path, std::process::id()) {
         Ok(f) => f,
         Err(e) => {
@@ -127,10 +130,16 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
             match Supervisor::new(cli, opts, checked, names) {
                 Ok(mut s) => {
                     s.start_report = start_report.take();
-                    for engine in wanted {
-                        s.add(engine);
-                    }
-                    let code = s.serve().await;
+                    let code = if scripts::startup(&s.checked.config.global.defs).await {
+                        for engine in wanted {
+                            s.add(engine);
+                        }
+                        s.serve().await
+                    } else {
+                        info!("Stopped during the startup script");
+                        0
+                    };
+                    scripts::run(scripts::When::Shutdown, &s.checked.config.global.defs).await;
                     start_report = s.start_report.take();
                     code
                 }

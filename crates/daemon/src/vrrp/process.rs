@@ -15,7 +15,7 @@ use crate::services::dump::{DumpKind, Dumper};
 use crate::services::heartbeat::Responder;
 use crate::services::load::{self, Loaded};
 use crate::services::loader::{Reloader, Source};
-use crate::services::{EXIT_CONFIG, ready, sched, signals};
+use crate::services::{EXIT_CONFIG, addr_log, ready, sched, signals};
 
 /// Exit code when the engine cannot start (no runtime, no permission).
 const EXIT_START_FAILED: i32 = 1;
@@ -24,7 +24,7 @@ const EXIT_START_FAILED: i32 = 1;
 /// [`crate::supervisor`]); returns the process exit code ([`EXIT_CONFIG`]
 /// when the configuration cannot be run).
 pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
-    let Some(checked) = load::engine_start(cli, opts, "Keepalived_vrrp", "VRRP") else {
+    let Some(checked) = load::engine_start(cli, opts, "Keepalived_vrrp", "vrrp", "VRRP") else {
         return EXIT_CONFIG;
     };
     let Loaded {
@@ -62,19 +62,25 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         opts: opts.clone(),
     };
     match runtime {
-        Ok(rt) => rt.block_on(serve(
-            Setup {
-                tracks,
-                plans,
-                statics,
-                release: !cli.dont_release_vrrp,
-                config,
-                snapshots: Some(snapshot_rx),
-                heartbeat: None,
-            },
-            dumper,
-            source,
-        )),
+        Ok(rt) => {
+            if cli.address_monitoring {
+                let _entered = rt.enter();
+                addr_log::spawn(addr_log::Style::Vrrp);
+            }
+            rt.block_on(serve(
+                Setup {
+                    tracks,
+                    plans,
+                    statics,
+                    release: !cli.dont_release_vrrp,
+                    config,
+                    snapshots: Some(snapshot_rx),
+                    heartbeat: None,
+                },
+                dumper,
+                source,
+            ))
+        }
         Err(e) => {
             error!("cannot start the runtime: {e}");
             EXIT_START_FAILED

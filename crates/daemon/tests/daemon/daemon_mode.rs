@@ -1,7 +1,10 @@
 //! Running like keepalived (issue 17): daemon mode (no `-n`), network namespaces (`net_namespace`,
 //! `-s`, the pid-file directory, a reload that would change the namespace) and `-u` / `umask`,
-//! in lab namespaces. Every daemon is started inside a lab namespace, also when it is told to
-//! move to another; the lab kills whatever is left in its namespaces.
+//! and the rest of keepalived's command line ([`options`]), in lab namespaces. Every daemon is
+//! started inside a lab namespace, also when it is told to move to another; the lab kills
+//! whatever is left in its namespaces.
+
+mod options;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
