@@ -87,6 +87,8 @@ pub struct Session {
     reset_at: Option<Instant>,
     admin_tx_until: Option<Instant>,
     last_rx: Option<Instant>,
+    /// The verdict trackers last heard (`None` before the first report).
+    reported_up: Option<bool>,
     pub(crate) stats: SessionStats,
 }
 
@@ -121,6 +123,7 @@ impl Session {
             reset_at: None,
             admin_tx_until: None,
             last_rx: None,
+            reported_up: None,
             stats: SessionStats::default(),
         }
     }
@@ -183,7 +186,14 @@ impl Session {
         cx.actions.push_back(Action::Log(Log { level, text }));
     }
 
-    fn report(&self, cx: &mut Ctx<'_>) {
+    /// Tells trackers the verdict, unless they already have it (an Up after a peer's AdminDown,
+    /// which was not reported, is not repeated).
+    fn report(&mut self, cx: &mut Ctx<'_>) {
+        let up = self.state == State::Up;
+        if self.reported_up == Some(up) {
+            return;
+        }
+        self.reported_up = Some(up);
         cx.actions.push_back(Action::State(StateChange {
             session: self.id,
             name: self.cfg.name.clone(),

@@ -259,7 +259,9 @@ impl Repr {
         } else {
             HEADER_LEN
         };
-        if length < min || length != data.len() {
+        // Without authentication exactly 24 bytes (RFC 5880 allows more and ignores them, but
+        // then emit(parse(x)) would differ from x; no implementation sends them).
+        if length < min || length != data.len() || (!has_auth && length != HEADER_LEN) {
             return Err(ParseError::BadLength {
                 field: byte(data, field::LENGTH),
                 datagram: data.len(),
