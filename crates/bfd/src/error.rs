@@ -51,9 +51,15 @@ impl fmt::Display for ParseError {
             ParseError::BadVersion { version } => {
                 write!(f, "Packet is of unsupported version: {version}")
             }
-            ParseError::BadLength { field, datagram } => write!(
+            ParseError::BadLength { field, datagram } if usize::from(*field) != *datagram => {
+                write!(
+                    f,
+                    "Packet size mismatch: length field: {field} bytes, buffer size: {datagram} bytes"
+                )
+            }
+            ParseError::BadLength { field, .. } => write!(
                 f,
-                "Packet size mismatch: length field: {field} bytes, buffer size: {datagram} bytes"
+                "Packet length {field} is invalid (24 bytes without authentication, 27 or more with)"
             ),
             ParseError::BadAuthLength { auth_len } => {
                 write!(f, "Packet authentication length {auth_len} is invalid")
