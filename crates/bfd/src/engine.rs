@@ -114,6 +114,30 @@ impl Engine {
         Some(s.cfg)
     }
 
+    /// Changes a session's timers, TTL, max_hops or passive flag in place (a reload): state and
+    /// discriminators are kept, and an Up session renegotiates with a Poll Sequence. A new
+    /// neighbour, source or port kind is refused ([`ConfigError::IdentityChanged`]).
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        id: SessionId,
+        cfg: SessionConfig,
+    ) -> Result<(), ConfigError> {
+        cfg.validate()?;
+        let (sessions, mut cx) = self.parts();
+        let s = sessions
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or(ConfigError::UnknownSession)?;
+        if (s.cfg.neighbor, s.cfg.source, s.cfg.multihop)
+            != (cfg.neighbor, cfg.source, cfg.multihop)
+        {
+            return Err(ConfigError::IdentityChanged);
+        }
+        s.reconfigure(now, cfg, &mut cx);
+        Ok(())
+    }
+
     /// Holds a session in AdminDown (`true`) or releases it to Down (`false`).
     pub fn set_admin_down(&mut self, now: Instant, id: SessionId, down: bool) -> bool {
         let (sessions, mut cx) = self.parts();
@@ -244,3 +268,7 @@ impl Engine {
         self.sessions.iter()
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

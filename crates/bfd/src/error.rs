@@ -179,6 +179,10 @@ pub enum ConfigError {
     },
     /// `source_ip` and `neighbor_ip` of different families.
     FamilyMismatch,
+    /// A reconfiguration changes the neighbour, source or port kind: that is another session.
+    IdentityChanged,
+    /// No session has this handle.
+    UnknownSession,
     /// Another session already has this neighbour, local address and port kind.
     Duplicate {
         /// The other session's name.
@@ -194,6 +198,10 @@ impl fmt::Display for ConfigError {
             ConfigError::FamilyMismatch => {
                 f.write_str("source and neighbor are not of the same family")
             }
+            ConfigError::IdentityChanged => f.write_str(
+                "neighbor, source or multihop changed: remove the session and add a new one",
+            ),
+            ConfigError::UnknownSession => f.write_str("no such BFD session"),
             ConfigError::Duplicate { other } => write!(
                 f,
                 "duplicates the neighbor/source address of BFD instance {other}"

@@ -491,6 +491,32 @@ impl Session {
         self.enter_down(now, Diag::ControlDetectionTimeExpired, cx);
     }
 
+    /// Applies a new configuration with the same neighbour, source and port kind (the engine
+    /// checks). A change of min_tx, min_rx, idle_tx or multiplier while Up starts a Poll
+    /// Sequence; the new intervals take effect when the peer's Final arrives (RFC 5880 6.8.3).
+    pub(crate) fn reconfigure(&mut self, now: Instant, cfg: SessionConfig, cx: &mut Ctx<'_>) {
+        let timers_changed = (cfg.min_tx_us, cfg.min_rx_us, cfg.idle_tx_us, cfg.multiplier)
+            != (
+                self.cfg.min_tx_us,
+                self.cfg.min_rx_us,
+                self.cfg.idle_tx_us,
+                self.cfg.multiplier,
+            );
+        self.cfg = cfg;
+        match self.state {
+            State::Up if timers_changed => self.start_poll(cx),
+            State::Down | State::Init => {
+                self.idle_tx_interval();
+                if self.state == State::Down && self.cfg.passive {
+                    self.next_tx = None;
+                } else if self.next_tx.is_none() {
+                    self.schedule_tx(now, cx);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Takes the session administratively down (`down`) or back to Down (`!down`). Going down
     /// sends AdminDown for one detection time (RFC 5880 6.8.16) and reports Down if it was Up.
     pub(crate) fn set_admin_down(&mut self, now: Instant, down: bool, cx: &mut Ctx<'_>) {
