@@ -1,8 +1,9 @@
 //! The engine: every session of one BFD process, the receive demultiplexer (RFC 5880 section
 //! 6.8.6, RFC 5881/5883 ports and TTL), the seeded RNG and the ordered action queue.
 
+use core::cmp::Reverse;
 use core::net::{IpAddr, SocketAddr};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use keepalived_clock::Instant;
 
@@ -28,9 +29,15 @@ pub struct RxMeta {
 }
 
 /// Every session, driven by the caller's clock. See the crate documentation for the drain rule.
+///
+/// Costs are logarithmic in the number of sessions: sessions by handle and by discriminator in
+/// ordered maps (ordered, so actions come out in the same order on every run), deadlines in a
+/// heap whose outdated entries are dropped when they reach the top.
 #[derive(Debug)]
 pub struct Engine {
-    sessions: Vec<Session>,
+    sessions: BTreeMap<SessionId, Session>,
+    by_discr: BTreeMap<u32, SessionId>,
+    timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
     next_id: u32,
     rng: fastrand::Rng,
     actions: VecDeque<Action>,
@@ -42,7 +49,9 @@ impl Engine {
     #[must_use]
     pub fn new(seed: u64) -> Engine {
         Engine {
-            sessions: Vec::new(),
+            sessions: BTreeMap::new(),
+            by_discr: BTreeMap::new(),
+            timers: BinaryHeap::new(),
             next_id: 0,
             rng: fastrand::Rng::with_seed(seed),
             actions: VecDeque::new(),
@@ -50,7 +59,7 @@ impl Engine {
         }
     }
 
-    fn parts(&mut self) -> (&mut Vec<Session>, Ctx<'_>) {
+    fn parts(&mut self) -> (&mut BTreeMap<SessionId, Session>, Ctx<'_>) {
         (
             &mut self.sessions,
             Ctx {
@@ -58,6 +67,30 @@ impl Engine {
                 rng: &mut self.rng,
             },
         )
+    }
+
+    /// Records a session's current deadline in the heap if it changed, then drops outdated
+    /// entries from the top so that [`poll_timeout`](Self::poll_timeout) can peek.
+    fn rearm(&mut self, id: SessionId) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            let t = s.poll_timeout();
+            if t != s.armed {
+                s.armed = t;
+                if let Some(t) = t {
+                    self.timers.push(Reverse((t, id)));
+                }
+            }
+        }
+        self.tidy();
+    }
+
+    fn tidy(&mut self) {
+        while let Some(Reverse((t, id))) = self.timers.peek() {
+            if self.sessions.get(id).is_some_and(|s| s.armed == Some(*t)) {
+                break;
+            }
+            self.timers.pop();
+        }
     }
 
     /// Adds and starts a session (Down; it sends at once unless passive). Refuses one whose
@@ -68,7 +101,7 @@ impl Engine {
         cfg: SessionConfig,
     ) -> Result<SessionId, ConfigError> {
         cfg.validate()?;
-        if let Some(other) = self.sessions.iter().find(|s| {
+        if let Some(other) = self.sessions.values().find(|s| {
             s.cfg.neighbor == cfg.neighbor
                 && s.cfg.source == cfg.source
                 && s.cfg.multihop == cfg.multihop
@@ -79,7 +112,7 @@ impl Engine {
         }
         let discr = loop {
             let d = self.rng.u32(1..);
-            if !self.sessions.iter().any(|s| s.local_discr == d) {
+            if !self.by_discr.contains_key(&d) {
                 break d;
             }
         };
@@ -87,7 +120,7 @@ impl Engine {
         // range allows.
         let mut port = self.rng.u16(SOURCE_PORT_MIN..);
         for _ in 0..64 {
-            if !self.sessions.iter().any(|s| s.src_port == port) {
+            if !self.sessions.values().any(|s| s.src_port == port) {
                 break;
             }
             port = self.rng.u16(SOURCE_PORT_MIN..);
@@ -100,17 +133,20 @@ impl Engine {
             rng: &mut self.rng,
         };
         session.start(now, &mut cx);
-        self.sessions.push(session);
+        self.sessions.insert(id, session);
+        self.by_discr.insert(discr, id);
+        self.rearm(id);
         Ok(id)
     }
 
     /// Removes a session; an Up session first sends AdminDown once so the peer goes Down with
     /// "Neighbor Signaled Session Down" rather than waiting for its detection time.
     pub fn remove_session(&mut self, now: Instant, id: SessionId) -> Option<SessionConfig> {
-        let idx = self.sessions.iter().position(|s| s.id == id)?;
         let (sessions, mut cx) = self.parts();
-        let mut s = sessions.remove(idx);
+        let mut s = sessions.remove(&id)?;
         s.set_admin_down(now, true, &mut cx);
+        self.by_discr.remove(&s.local_discr);
+        self.tidy();
         Some(s.cfg)
     }
 
@@ -125,25 +161,24 @@ impl Engine {
     ) -> Result<(), ConfigError> {
         cfg.validate()?;
         let (sessions, mut cx) = self.parts();
-        let s = sessions
-            .iter_mut()
-            .find(|s| s.id == id)
-            .ok_or(ConfigError::UnknownSession)?;
+        let s = sessions.get_mut(&id).ok_or(ConfigError::UnknownSession)?;
         if (s.cfg.neighbor, s.cfg.source, s.cfg.multihop)
             != (cfg.neighbor, cfg.source, cfg.multihop)
         {
             return Err(ConfigError::IdentityChanged);
         }
         s.reconfigure(now, cfg, &mut cx);
+        self.rearm(id);
         Ok(())
     }
 
     /// Holds a session in AdminDown (`true`) or releases it to Down (`false`).
     pub fn set_admin_down(&mut self, now: Instant, id: SessionId, down: bool) -> bool {
         let (sessions, mut cx) = self.parts();
-        match sessions.iter_mut().find(|s| s.id == id) {
+        match sessions.get_mut(&id) {
             Some(s) => {
                 s.set_admin_down(now, down, &mut cx);
+                self.rearm(id);
                 true
             }
             None => false,
@@ -174,18 +209,23 @@ impl Engine {
     ) -> Result<SessionId, RxError> {
         let repr = Repr::parse(payload)?;
         repr.check_reception()?;
-        let (sessions, mut cx) = self.parts();
+        let by_discr = &self.by_discr;
+        let sessions = &mut self.sessions;
+        let mut cx = Ctx {
+            actions: &mut self.actions,
+            rng: &mut self.rng,
+        };
         let session = if repr.your_discr != 0 {
-            sessions
-                .iter_mut()
-                .find(|s| s.local_discr == repr.your_discr)
+            by_discr
+                .get(&repr.your_discr)
+                .and_then(|id| sessions.get_mut(id))
                 .ok_or(RxError::UnknownDiscriminator {
                     your_discr: repr.your_discr,
                 })?
         } else {
             let src = meta.src.ip();
             sessions
-                .iter_mut()
+                .values_mut()
                 .find(|s| {
                     s.cfg.neighbor == src
                         && s.cfg.multihop == meta.multihop
@@ -201,7 +241,9 @@ impl Engine {
             return Err(e);
         }
         session.handle_packet(now, &repr, &mut cx);
-        Ok(session.id)
+        let id = session.id;
+        self.rearm(id);
+        Ok(id)
     }
 
     fn session_checks(s: &Session, meta: &RxMeta, repr: &Repr) -> Result<(), RxError> {
@@ -224,11 +266,17 @@ impl Engine {
 
     /// Runs every timer due at `now` (spurious calls are harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
-        let (sessions, mut cx) = self.parts();
-        for s in sessions.iter_mut() {
-            if s.poll_timeout().is_some_and(|t| t <= now) {
+        while let Some(Reverse((t, id))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let (sessions, mut cx) = self.parts();
+            if let Some(s) = sessions.get_mut(&id).filter(|s| s.armed == Some(t)) {
+                s.armed = None;
                 s.handle_timeout(now, &mut cx);
             }
+            self.rearm(id);
         }
     }
 
@@ -242,7 +290,7 @@ impl Engine {
     /// When to call [`handle_timeout`](Self::handle_timeout) next, if ever.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sessions.iter().filter_map(Session::poll_timeout).min()
+        self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
     /// Global receive counters.
@@ -254,18 +302,18 @@ impl Engine {
     /// A session by handle.
     #[must_use]
     pub fn session(&self, id: SessionId) -> Option<&Session> {
-        self.sessions.iter().find(|s| s.id == id)
+        self.sessions.get(&id)
     }
 
     /// A session by `bfd_instance` name.
     #[must_use]
     pub fn session_by_name(&self, name: &str) -> Option<&Session> {
-        self.sessions.iter().find(|s| s.cfg.name == name)
+        self.sessions.values().find(|s| s.cfg.name == name)
     }
 
     /// Every session, in the order added.
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
-        self.sessions.iter()
+        self.sessions.values()
     }
 }
 

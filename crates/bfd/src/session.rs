@@ -87,6 +87,8 @@ pub struct Session {
     reset_at: Option<Instant>,
     admin_tx_until: Option<Instant>,
     last_rx: Option<Instant>,
+    /// The deadline the engine's timer heap holds for this session.
+    pub(crate) armed: Option<Instant>,
     /// The verdict trackers last heard (`None` before the first report).
     reported_up: Option<bool>,
     pub(crate) stats: SessionStats,
@@ -124,6 +126,7 @@ impl Session {
             admin_tx_until: None,
             last_rx: None,
             reported_up: None,
+            armed: None,
             stats: SessionStats::default(),
         }
     }
