@@ -236,3 +236,55 @@ fn jitter_stays_within_the_rfc_bounds() {
         );
     }
 }
+
+#[test]
+fn the_timer_heap_stays_small() {
+    // 50 sessions Up with a peer answering every packet at once, for 10 000 wakeups: outdated
+    // heap entries are dropped as they surface, so the heap stays within a few entries a session.
+    let mut e = Engine::new(9);
+    let t = Instant::ZERO;
+    let mut ids = Vec::new();
+    for i in 0..50u8 {
+        let mut c = SessionConfig::new(format!("s{i}"), ip(&format!("198.18.0.{i}")));
+        c.min_tx_us = 10_000;
+        c.min_rx_us = 10_000;
+        ids.push(e.add_session(t, c).unwrap());
+    }
+    let _ = sends(&mut e);
+    for (i, id) in ids.iter().enumerate() {
+        let discr = e.session(*id).unwrap().snapshot().local_discr;
+        // Down then Up: we go Init, then Up at the fast rate (the peer is Up).
+        let m = meta(&format!("198.18.0.{i}"));
+        e.handle_datagram(t, &m, &packet(State::Down, 0, false, false, 10_000))
+            .unwrap();
+        e.handle_datagram(t, &m, &packet(State::Up, discr, false, false, 10_000))
+            .unwrap();
+    }
+    let _ = sends(&mut e);
+    let mut max_len = 0;
+    for _ in 0..10_000 {
+        let now = e.poll_timeout().unwrap();
+        e.handle_timeout(now);
+        for s in sends(&mut e) {
+            let r = Repr::parse(&s.payload).unwrap();
+            let m = RxMeta {
+                src: SocketAddr::new(s.dst.ip(), 49200),
+                ..meta("192.0.2.2")
+            };
+            e.handle_datagram(
+                now,
+                &m,
+                &packet(State::Up, r.my_discr, false, r.poll, 10_000),
+            )
+            .unwrap();
+        }
+        let _ = sends(&mut e);
+        max_len = max_len.max(e.timers.len());
+    }
+    let states: Vec<_> = e
+        .sessions()
+        .map(|s| (s.state(), s.snapshot().stats))
+        .collect();
+    assert!(e.sessions().all(|s| s.state() == State::Up), "{states:?}");
+    assert!(max_len <= 200, "heap grew to {max_len}");
+}
