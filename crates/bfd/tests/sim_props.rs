@@ -241,3 +241,19 @@ fn multihop_sessions_check_max_hops() {
         assert_eq!(wire.node(1).engine.stats().bad_ttl > 0, !up);
     }
 }
+
+#[test]
+fn ipv6_sessions_use_keepalived_hop_limit() {
+    for (hops, up) in [(0u8, true), (1, false)] {
+        let mut wire = Wire::new(12);
+        wire.hops = hops;
+        let na = wire.add_node(ip("2001:db8::1"), 1);
+        let nb = wire.add_node(ip("2001:db8::2"), 2);
+        let a = wire.add_session(na, SessionConfig::new("v6a", ip("2001:db8::2")));
+        let b = wire.add_session(nb, SessionConfig::new("v6b", ip("2001:db8::1")));
+        wire.run_for(Duration::from_secs(5));
+        // keepalived's IPv6 default: hop limit 64 sent, and required with max_hops 0.
+        assert_eq!(wire.node(0).sent[0].1.ttl, 64);
+        assert_eq!(wire.is_up(0, a) && wire.is_up(1, b), up, "hops {hops}");
+    }
+}
