@@ -27,9 +27,10 @@ use super::probes::{Checks, attempt_slots};
 use super::reload::{self, ReloadRequest, ReloadSummary};
 use super::snapshot::{self, SnapshotRequest};
 use super::{ha_suspend, notify};
-use crate::services::heartbeat::{self, Responder};
+use crate::services::heartbeat::{self, QueryKind, Request, Responder};
 use crate::services::ipvs::open_ipvs;
 use crate::services::mail::{MailConfig, Mailer};
+use crate::services::metrics::EngineMetrics;
 
 /// How the checker driver runs.
 #[derive(Clone, Copy, Debug)]
@@ -99,7 +100,9 @@ pub async fn run(
             }
             // Nothing to dump: no file is written (the reply is dropped).
             Some(reply) = snapshots.recv() => drop(reply),
-            n = heartbeat::next_ping(&mut heartbeat) => answer(heartbeat.as_ref(), n),
+            request = heartbeat::next_request(&mut heartbeat) => {
+                answer(heartbeat.as_ref(), request, snapshot::CheckerSnapshot::default);
+            }
         }
     }
     let plan = plan(&config);
@@ -192,7 +195,11 @@ pub async fn run(
                     break;
                 }
             }
-            n = heartbeat::next_ping(&mut heartbeat) => answer(heartbeat.as_ref(), n),
+            request = heartbeat::next_request(&mut heartbeat) => {
+                answer(heartbeat.as_ref(), request, || {
+                    snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v))
+                });
+            }
             Some(request) = reloads.recv() => {
                 let new = Arc::new(request.loaded.config);
                 let summary = reload::apply(&mut engine, &mut checks, &mut balancer, new.clone(), now());
@@ -242,10 +249,28 @@ pub async fn run(
     debug!("checkers stopped");
 }
 
-/// Answers the watchdog's ping `n`.
-fn answer(heartbeat: Option<&Responder>, n: u64) {
-    if let Some(h) = heartbeat {
-        h.answer(n);
+/// Answers the watchdog's ping, or a metrics query with the copy `take` makes now (turned
+/// into the metrics and serialized off the loop).
+fn answer(
+    heartbeat: Option<&Responder>,
+    request: Request,
+    take: impl FnOnce() -> snapshot::CheckerSnapshot,
+) {
+    let Some(h) = heartbeat else {
+        return;
+    };
+    match request {
+        Request::Ping(n) => h.answer(n),
+        Request::Query(n, QueryKind::Metrics) => {
+            let snap = take();
+            h.reply(n, move || {
+                let m = EngineMetrics {
+                    vrrp: None,
+                    checker: Some(snap.metrics()),
+                };
+                serde_json::to_vec(&m).unwrap_or_default()
+            });
+        }
     }
 }
 

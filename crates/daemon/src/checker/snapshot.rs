@@ -1,5 +1,5 @@
-//! The checker's data dump (`keepalived_check.data`, SIGUSR1): a copy of the checker engine's
-//! state taken between two events ([`take`]), rendered off the engine's loop.
+//! The checker's data dump (`keepalived_check.data`, SIGUSR1) and its metrics: a copy of the
+//! checker engine's state taken between two events ([`take`]), rendered off the engine's loop.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,9 @@ use keepalived_checker::logic::{CheckSpec, CheckerEngine, RsId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::dump::{DumpKind, DumpPaths, DumpSource};
+use crate::services::metrics::{
+    CheckMetrics, CheckerMetrics, RealServerMetrics, VirtualServerMetrics,
+};
 
 /// A request for the checker's data dump: the driver answers on the channel.
 pub type SnapshotRequest = oneshot::Sender<CheckerSnapshot>;
@@ -75,6 +78,40 @@ pub struct CheckerSnapshot {
 }
 
 impl CheckerSnapshot {
+    /// What the Prometheus metrics show of it.
+    pub fn metrics(&self) -> CheckerMetrics {
+        let virtual_servers = self
+            .virtual_servers
+            .iter()
+            .map(|vs| VirtualServerMetrics {
+                name: vs.name.clone(),
+                quorum: vs.quorum,
+                up: vs.up as u64,
+                up_weight: vs.up_weight,
+                servers: vs
+                    .servers
+                    .iter()
+                    .map(|rs| RealServerMetrics {
+                        name: rs.name.clone(),
+                        up: rs.up,
+                        weight: rs.weight,
+                        checks: rs
+                            .checks
+                            .iter()
+                            .map(|(kind, verdict, runs, failures)| CheckMetrics {
+                                kind: kind.clone(),
+                                verdict: *verdict,
+                                runs: *runs,
+                                failures: *failures,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        CheckerMetrics { virtual_servers }
+    }
+
     /// The data dump (`keepalived_check.data`).
     pub fn data_text(&self) -> String {
         use std::fmt::Write as _;
