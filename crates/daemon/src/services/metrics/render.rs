@@ -243,29 +243,33 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
             gauge(&mut m, &[("name", name.as_str())], i64::from(*ok))?;
         }
     }
-    let per_instance: [Field<super::InstanceMetrics, Option<f64>>; 3] = [
+    let priorities: [Field<super::InstanceMetrics, u8>; 2] = [
         (
             "keepalived_vrrp_base_priority",
             "The configured priority",
-            |i| Some(f64::from(i.base_priority)),
+            |i| i.base_priority,
         ),
         (
             "keepalived_vrrp_effective_priority",
             "The priority after tracking",
-            |i| Some(f64::from(i.effective_priority)),
-        ),
-        (
-            "keepalived_vrrp_last_transition_timestamp_seconds",
-            "When the instance last changed state",
-            |i| i.last_transition,
+            |i| i.effective_priority,
         ),
     ];
-    for (name, help, value) in per_instance {
+    for (name, help, value) in priorities {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for (k, i) in v.instances.iter().enumerate() {
-            if let Some(x) = value(i) {
-                gauge(&mut m, &common(k), x)?;
-            }
+        for k in 0..v.instances.len() {
+            gauge(&mut m, &common(k), i64::from(value(&v.instances[k])))?;
+        }
+    }
+    let mut m = enc.encode_descriptor(
+        "keepalived_vrrp_last_transition_timestamp_seconds",
+        "When the instance last changed state",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (k, i) in v.instances.iter().enumerate() {
+        if let Some(at) = i.last_transition {
+            gauge(&mut m, &common(k), at)?;
         }
     }
     let mut m = enc.encode_descriptor(
@@ -524,7 +528,7 @@ mod tests {
             "keepalived_priority_zero_sent_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 14",
             "keepalived_gratuitous_arp_delay_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 5.0",
             "keepalived_script_status{name=\"chk\"} 0",
-            "keepalived_vrrp_effective_priority{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 90.0",
+            "keepalived_vrrp_effective_priority{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 90",
             "keepalived_vrrp_tracker_status{iname=\"VI_1\",kind=\"script\",name=\"chk\"} 0",
             "keepalived_vrrp_router_errors_total{intf=\"eth0\",family=\"ipv4\",reason=\"version\"} 3",
             "keepalived_vrrp_sync_group_state{group=\"G1\"} 1",
