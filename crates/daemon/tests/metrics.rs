@@ -28,14 +28,12 @@ const METRICS: &str = "http://127.0.0.1:9165/metrics";
 
 /// GET `url` from inside `host` (Python's urllib: no curl needed); `None` on any failure.
 fn get(host: &Host, url: &str, headers: &str) -> Option<String> {
-    let script = concat!(
-        "import sys, urllib.request\n\
+    let script = "import sys, urllib.request\n\
          req = urllib.request.Request(sys.argv[1])\n\
          for h in sys.argv[2].split('|'):\n    \
              if h: k, v = h.split(': ', 1); req.add_header(k, v)\n\
          r = urllib.request.urlopen(req, timeout=10)\n\
-         sys.stdout.write(r.headers.get('Content-Type', '') + '\\n' + r.read().decode())\n"
-    );
+         sys.stdout.write(r.headers.get('Content-Type', '') + '\\n' + r.read().decode())\n";
     host.run_ok("python3", ["-c", script, url, headers]).ok()
 }
 
