@@ -101,7 +101,7 @@ pub async fn run(
             // Nothing to dump: no file is written (the reply is dropped).
             Some(reply) = snapshots.recv() => drop(reply),
             request = heartbeat::next_request(&mut heartbeat) => {
-                answer(heartbeat.as_ref(), request, snapshot::CheckerSnapshot::default);
+                answer(heartbeat.as_ref(), request, false, snapshot::CheckerSnapshot::default);
             }
         }
     }
@@ -131,6 +131,8 @@ pub async fn run(
     );
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(u64, Outcome)>();
 
+    // The metrics read the kernel's IPVS counters only where IPVS is.
+    let ipvs_up = ipvs.is_some();
     let mut balancer = match ipvs {
         Some(ipvs) => Balancer::with_kernel(config.clone(), ipvs),
         None => Balancer::new(config.clone()),
@@ -196,7 +198,7 @@ pub async fn run(
                 }
             }
             request = heartbeat::next_request(&mut heartbeat) => {
-                answer(heartbeat.as_ref(), request, || {
+                answer(heartbeat.as_ref(), request, ipvs_up, || {
                     snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v))
                 });
             }
@@ -250,10 +252,12 @@ pub async fn run(
 }
 
 /// Answers the watchdog's ping, or a metrics query with the copy `take` makes now (turned
-/// into the metrics and serialized off the loop).
+/// into the metrics and serialized off the loop, where the kernel's IPVS counters are read
+/// too when `ipvs`).
 fn answer(
     heartbeat: Option<&Responder>,
     request: Request,
+    ipvs: bool,
     take: impl FnOnce() -> snapshot::CheckerSnapshot,
 ) {
     let Some(h) = heartbeat else {
@@ -264,9 +268,13 @@ fn answer(
         Request::Query(n, QueryKind::Metrics) => {
             let snap = take();
             h.reply(n, move || {
+                let mut checker = snap.metrics();
+                if ipvs {
+                    checker.ipvs = snapshot::ipvs_metrics();
+                }
                 let m = EngineMetrics {
                     vrrp: None,
-                    checker: Some(snap.metrics()),
+                    checker: Some(checker),
                 };
                 serde_json::to_vec(&m).unwrap_or_default()
             });

@@ -8,7 +8,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::services::dump::{DumpKind, DumpPaths, DumpSource};
 use crate::services::metrics::{
-    CheckMetrics, CheckerMetrics, RealServerMetrics, VirtualServerMetrics,
+    CheckMetrics, CheckerMetrics, IpvsDestMetrics, IpvsServiceMetrics, RealServerMetrics,
+    VirtualServerMetrics,
 };
 
 /// A request for the checker's data dump: the driver answers on the channel.
@@ -109,7 +110,10 @@ impl CheckerSnapshot {
                     .collect(),
             })
             .collect();
-        CheckerMetrics { virtual_servers }
+        CheckerMetrics {
+            virtual_servers,
+            ipvs: Vec::new(),
+        }
     }
 
     /// The data dump (`keepalived_check.data`).
@@ -197,4 +201,65 @@ pub fn take(
         })
         .collect();
     CheckerSnapshot { virtual_servers }
+}
+
+/// `[ADDR]:proto:PORT`, or `FWM N`.
+fn ipvs_service_name(key: &keepalived_lb::ipvs::ServiceKey) -> (String, &'static str) {
+    use keepalived_lb::ipvs::{Protocol, ServiceKey};
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            let proto = match protocol {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Sctp => "sctp",
+                Protocol::Other(_) => "?",
+            };
+            (format!("[{addr}]:{proto}:{port}"), proto)
+        }
+        ServiceKey::Fwmark { mark, .. } => (format!("FWM {mark}"), "tcp"),
+    }
+}
+
+fn ipvs_counters(s: Option<&keepalived_lb::ipvs::Stats>) -> Vec<u64> {
+    s.map_or_else(
+        || vec![0; 5],
+        |s| vec![s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes],
+    )
+}
+
+/// The kernel's IPVS services and destinations with their counters, read now (on the blocking
+/// pool: this is netlink I/O); empty when IPVS cannot be read.
+pub fn ipvs_metrics() -> Vec<IpvsServiceMetrics> {
+    let Ok(mut ipvs) = crate::services::ipvs::open_ipvs() else {
+        return Vec::new();
+    };
+    let Ok(services) = ipvs.services() else {
+        return Vec::new();
+    };
+    services
+        .into_iter()
+        .map(|svc| {
+            let (name, proto) = ipvs_service_name(&svc.key);
+            let dests = ipvs
+                .dests(&svc.key)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| IpvsDestMetrics {
+                    name: format!("[{}]:{proto}:{}", d.addr, d.port),
+                    counters: ipvs_counters(d.stats.as_ref()),
+                    active: d.conns.map_or(0, |c| u64::from(c.active)),
+                    inactive: d.conns.map_or(0, |c| u64::from(c.inactive)),
+                })
+                .collect();
+            IpvsServiceMetrics {
+                name,
+                counters: ipvs_counters(svc.stats.as_ref()),
+                dests,
+            }
+        })
+        .collect()
 }

@@ -94,7 +94,43 @@ pub struct SocketMetrics {
 pub struct CheckerMetrics {
     /// Every virtual server.
     pub virtual_servers: Vec<VirtualServerMetrics>,
+    /// The kernel's IPVS services and their counters (empty without IPVS).
+    pub ipvs: Vec<IpvsServiceMetrics>,
 }
+
+/// An IPVS service as the kernel counts it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpvsServiceMetrics {
+    /// `[ADDR]:tcp:PORT` or `FWM N`, as the data dump names virtual servers.
+    pub name: String,
+    /// Connections, packets in, packets out, bytes in, bytes out ([`IPVS_COUNTERS`]).
+    pub counters: Vec<u64>,
+    /// Its destinations.
+    pub dests: Vec<IpvsDestMetrics>,
+}
+
+/// An IPVS destination as the kernel counts it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpvsDestMetrics {
+    /// `[ADDR]:tcp:PORT`, as the data dump names real servers.
+    pub name: String,
+    /// As [`IpvsServiceMetrics::counters`].
+    pub counters: Vec<u64>,
+    /// Active and inactive connections now.
+    pub active: u64,
+    /// See `active`.
+    pub inactive: u64,
+}
+
+/// The kernel's IPVS counters of a service or destination, in the order the metrics hold them:
+/// the metric name (without `_total`), the `direction` label (none for connections), help.
+pub const IPVS_COUNTERS: &[(&str, Option<&str>)] = &[
+    ("connections", None),
+    ("packets", Some("in")),
+    ("packets", Some("out")),
+    ("bytes", Some("in")),
+    ("bytes", Some("out")),
+];
 
 /// One virtual server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

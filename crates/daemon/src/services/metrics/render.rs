@@ -11,7 +11,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::registry::Registry;
 
-use super::{EngineMetrics, INSTANCE_COUNTERS, SOCKET_COUNTERS};
+use super::{EngineMetrics, INSTANCE_COUNTERS, IPVS_COUNTERS, SOCKET_COUNTERS};
 
 /// One engine process the parent runs, as a scrape saw it.
 #[derive(Debug, Clone, Default)]
@@ -414,6 +414,84 @@ fn checker(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::
             }
         }
     }
+    ipvs(enc, &c.ipvs)
+}
+
+/// The kernel's IPVS counters per service and per destination (absent without IPVS).
+fn ipvs(
+    enc: &mut DescriptorEncoder<'_>,
+    services: &[super::IpvsServiceMetrics],
+) -> std::fmt::Result {
+    if services.is_empty() {
+        return Ok(());
+    }
+    for (what, help) in [
+        ("connections", "Connections the kernel's IPVS scheduled"),
+        ("packets", "Packets through the kernel's IPVS, by direction"),
+        ("bytes", "Bytes through the kernel's IPVS, by direction"),
+    ] {
+        let name = format!("keepalived_ipvs_service_{what}");
+        let mut m = enc.encode_descriptor(&name, help, None, MetricType::Counter)?;
+        for svc in services {
+            for (c, (w, dir)) in IPVS_COUNTERS.iter().enumerate() {
+                if *w != what {
+                    continue;
+                }
+                let v = svc.counters.get(c).copied().unwrap_or(0);
+                match dir {
+                    Some(d) => counter(
+                        &mut m,
+                        &[("virtual_server", svc.name.as_str()), ("direction", d)],
+                        v,
+                    )?,
+                    None => counter(&mut m, &[("virtual_server", svc.name.as_str())], v)?,
+                }
+            }
+        }
+        let name = format!("keepalived_ipvs_destination_{what}");
+        let mut m = enc.encode_descriptor(&name, help, None, MetricType::Counter)?;
+        for svc in services {
+            for d in &svc.dests {
+                for (c, (w, dir)) in IPVS_COUNTERS.iter().enumerate() {
+                    if *w != what {
+                        continue;
+                    }
+                    let v = d.counters.get(c).copied().unwrap_or(0);
+                    let (vs, rs) = (
+                        ("virtual_server", svc.name.as_str()),
+                        ("real_server", d.name.as_str()),
+                    );
+                    match dir {
+                        Some(dir) => counter(&mut m, &[vs, rs, ("direction", dir)], v)?,
+                        None => counter(&mut m, &[vs, rs], v)?,
+                    }
+                }
+            }
+        }
+    }
+    for (name, help, active) in [
+        (
+            "keepalived_ipvs_destination_active_connections",
+            "Active connections now",
+            true,
+        ),
+        (
+            "keepalived_ipvs_destination_inactive_connections",
+            "Inactive connections now",
+            false,
+        ),
+    ] {
+        let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        for svc in services {
+            for d in &svc.dests {
+                let labels = [
+                    ("virtual_server", svc.name.as_str()),
+                    ("real_server", d.name.as_str()),
+                ];
+                gauge(&mut m, &labels, if active { d.active } else { d.inactive })?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -482,6 +560,16 @@ mod tests {
                     }],
                 }],
             }],
+            ipvs: vec![crate::services::metrics::IpvsServiceMetrics {
+                name: "[192.0.2.10]:tcp:80".into(),
+                counters: vec![7, 70, 60, 7000, 6000],
+                dests: vec![crate::services::metrics::IpvsDestMetrics {
+                    name: "[198.51.100.1]:tcp:80".into(),
+                    counters: vec![5, 50, 40, 5000, 4000],
+                    active: 2,
+                    inactive: 1,
+                }],
+            }],
         };
         Scrape {
             engines: vec![
@@ -539,6 +627,10 @@ mod tests {
             "keepalived_lvs_real_server_up{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\"} 1",
             "keepalived_lvs_check_failures_total{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\",check=\"TCP_CHECK\",check_index=\"0\"} 2",
             "keepalived_lvs_virtual_server_real_servers_up{virtual_server=\"[192.0.2.10]:tcp:80\"} 1",
+            "keepalived_ipvs_service_connections_total{virtual_server=\"[192.0.2.10]:tcp:80\"} 7",
+            "keepalived_ipvs_service_bytes_total{virtual_server=\"[192.0.2.10]:tcp:80\",direction=\"out\"} 6000",
+            "keepalived_ipvs_destination_packets_total{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:tcp:80\",direction=\"in\"} 50",
+            "keepalived_ipvs_destination_active_connections{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:tcp:80\"} 2",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
         }
