@@ -8,7 +8,7 @@
 //! - keepalived started again with a wrong password: `keepalived_authentication_failure_total`
 //!   counts its adverts;
 //! - the real server stops: `keepalived_lvs_real_server_up` 1 -> 0;
-//! - `promtool check metrics` accepts a scrape; OpenMetrics on request; 404, 400, a silent
+//! - `promtool check metrics` accepts a scrape; a reload is counted; OpenMetrics on request; 404, 400, a silent
 //!   client, and a frozen engine (`keepalived_engine_up{engine="checker"} 0` within the
 //!   engine timeout, the scrape still answered).
 //!
@@ -174,7 +174,7 @@ fn metrics_follow_failover_bad_adverts_real_servers_and_a_real_prometheus() {
         holders(&net.hosts, VIP4.parse().expect("vip")) == [1]
     });
     assert!(took.is_some(), "keepalived never became master");
-    let ours = Daemon::start(ha1, &dir.0, "ours", &ours_conf(), &[]);
+    let mut ours = Daemon::start(ha1, &dir.0, "ours", &ours_conf(), &[]);
     let id = "{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"";
     let state = format!("keepalived_vrrp_state{id},ip_address=\"{VIP4}\"}}");
     let become_master = format!("keepalived_become_master_total{id}}}");
@@ -253,6 +253,23 @@ fn metrics_follow_failover_bad_adverts_real_servers_and_a_real_prometheus() {
         "promtool: {}{}\n{text}",
         String::from_utf8_lossy(&promtool.stdout),
         String::from_utf8_lossy(&promtool.stderr)
+    );
+
+    // A reload is counted with its outcome.
+    let applied = "keepalived_reloads_total{outcome=\"applied\"}";
+    assert_eq!(value(&text, applied), Some(0.0), "{text}");
+    ours.child.signal("HUP").expect("SIGHUP");
+    wait_value(ha1, applied, Duration::from_secs(10), |v| v == 1.0);
+    let text = scrape(ha1);
+    assert_eq!(
+        value(&text, "keepalived_last_reload_success"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, &state),
+        Some(2.0),
+        "still master after the reload\n{text}"
     );
 
     // OpenMetrics on request.
