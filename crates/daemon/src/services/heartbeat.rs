@@ -471,6 +471,7 @@ mod tests {
         let mut got = Vec::new();
         let mut frames = 0;
         let mut pong_after_frames = None;
+        let mut pinged = None;
         loop {
             match parent.recv().await.expect("recv").expect("open") {
                 Msg::Part(5, bytes) => {
@@ -480,13 +481,22 @@ mod tests {
                     if frames == 10 {
                         // A ping in the middle of the reply: its pong comes after at most the
                         // frame being written (and those the socket already holds).
+                        pinged = Some(std::time::Instant::now());
                         parent.send(&Msg::Ping(8)).expect("ping");
                         let req = next_request(&mut responder).await;
                         assert_eq!(req, Request::Ping(8));
                         responder.as_ref().expect("open").answer(8);
                     }
                 }
-                Msg::Pong(8) => pong_after_frames = Some(frames),
+                Msg::Pong(8) => {
+                    pong_after_frames = Some(frames);
+                    if let Some(t) = pinged {
+                        eprintln!(
+                            "heartbeat: pong {:?} after the ping, mid-reply",
+                            t.elapsed()
+                        );
+                    }
+                }
                 Msg::Done(5) => break,
                 other => panic!("unexpected {other:?}"),
             }
@@ -495,6 +505,7 @@ mod tests {
         let at = pong_after_frames.expect("pong seen");
         // The socket buffer holds a few frames; the pong is not behind the remaining ~240.
         assert!(at < 10 + 30, "pong after frame {at} of {frames}");
+        eprintln!("heartbeat: pong after frame {at} of {frames}");
     }
 
     #[test]
