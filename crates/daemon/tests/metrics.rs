@@ -7,7 +7,8 @@
 //!   `keepalived_vrrp_state{ip_address="192.0.2.100"}` 1 -> 2, and Prometheus's API shows the 2;
 //! - keepalived started again with a wrong password: `keepalived_authentication_failure_total`
 //!   counts its adverts;
-//! - the real server stops: `keepalived_lvs_real_server_up` 1 -> 0;
+//! - the real server's check latency histogram counts its attempts; the real server stops:
+//!   `keepalived_lvs_real_server_up` 1 -> 0;
 //! - `promtool check metrics` accepts a scrape; a reload is counted; OpenMetrics on request; 404, 400, a silent
 //!   client, and a frozen engine (`keepalived_engine_up{engine="checker"} 0` within the
 //!   engine timeout, the scrape still answered).
@@ -231,6 +232,10 @@ fn metrics_follow_failover_bad_adverts_real_servers_and_a_real_prometheus() {
     let rs = "{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[127.0.0.1]:tcp:18080\"}";
     let rs_up = format!("keepalived_lvs_real_server_up{rs}");
     wait_value(ha1, &rs_up, Duration::from_secs(5), |v| v == 1.0);
+    let check = "{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[127.0.0.1]:tcp:18080\",\
+                 check=\"TCP_CHECK\",check_index=\"0\"}";
+    let runs = format!("keepalived_lvs_check_duration_seconds_count{check}");
+    wait_value(ha1, &runs, Duration::from_secs(5), |v| v >= 1.0);
     server.kill();
     let t0 = Instant::now();
     wait_value(ha1, &rs_up, Duration::from_secs(10), |v| v == 0.0);

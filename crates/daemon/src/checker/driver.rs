@@ -199,7 +199,7 @@ pub async fn run(
             }
             request = heartbeat::next_request(&mut heartbeat) => {
                 answer(heartbeat.as_ref(), request, ipvs_up, || {
-                    snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v))
+                    snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v), |c| checks.latency.get(c.0).and_then(|l| l.metrics()))
                 });
             }
             Some(request) = reloads.recv() => {
@@ -234,7 +234,7 @@ pub async fn run(
             }
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
             Some(reply) = snapshots.recv() => {
-                let _ = reply.send(snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v)));
+                let _ = reply.send(snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v), |c| checks.latency.get(c.0).and_then(|l| l.metrics())));
             }
         }
     }

@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use keepalived_checker::logic::{CheckSpec, CheckerEngine, RsId};
+use keepalived_checker::logic::{CheckId, CheckSpec, CheckerEngine, RsId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::dump::{DumpKind, DumpPaths, DumpSource};
 use crate::services::metrics::{
-    CheckMetrics, CheckerMetrics, IpvsDestMetrics, IpvsServiceMetrics, RealServerMetrics,
-    VirtualServerMetrics,
+    CheckMetrics, CheckerMetrics, IpvsDestMetrics, IpvsServiceMetrics, LatencyMetrics,
+    RealServerMetrics, VirtualServerMetrics,
 };
 
 /// A request for the checker's data dump: the driver answers on the channel.
@@ -54,6 +54,8 @@ pub struct RealServerSnapshot {
     pub weight: u32,
     /// Its checks (type and `passed`/`failed`/`not run`), with run and failure counts.
     pub checks: Vec<(String, Option<bool>, u64, u64)>,
+    /// The latency histogram of each of its checks (in the order of `checks`).
+    pub latency: Vec<Option<LatencyMetrics>>,
 }
 
 /// One virtual server in the checker's data dump.
@@ -99,11 +101,13 @@ impl CheckerSnapshot {
                         checks: rs
                             .checks
                             .iter()
-                            .map(|(kind, verdict, runs, failures)| CheckMetrics {
+                            .enumerate()
+                            .map(|(i, (kind, verdict, runs, failures))| CheckMetrics {
                                 kind: kind.clone(),
                                 verdict: *verdict,
                                 runs: *runs,
                                 failures: *failures,
+                                latency: rs.latency.get(i).cloned().flatten(),
                             })
                             .collect(),
                     })
@@ -150,11 +154,13 @@ impl CheckerSnapshot {
 }
 
 /// Copies what the checker's data dump shows out of the checker engine; `service` names an
-/// address as keepalived does, `vs_name` a virtual server by index.
+/// address as keepalived does, `vs_name` a virtual server by index, `latency` gives a check's
+/// latency histogram.
 pub fn take(
     engine: &CheckerEngine,
     service: impl Fn(std::net::SocketAddr) -> String,
     vs_name: impl Fn(usize) -> String,
+    latency: impl Fn(CheckId) -> Option<LatencyMetrics>,
 ) -> CheckerSnapshot {
     let plan = engine.plan();
     let virtual_servers = plan
@@ -184,6 +190,7 @@ pub fn take(
                         })
                         .collect();
                     Some(RealServerSnapshot {
+                        latency: rs.checks.iter().map(|c| latency(*c)).collect(),
                         name: service(rs.address),
                         up: st.up,
                         weight: st.weight,

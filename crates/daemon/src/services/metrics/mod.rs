@@ -171,6 +171,25 @@ pub struct CheckMetrics {
     pub runs: u64,
     /// Failed runs so far.
     pub failures: u64,
+    /// How long its attempts took (since the last reload).
+    pub latency: Option<LatencyMetrics>,
+}
+
+/// The upper bounds of the check latency histogram's buckets, in seconds.
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// A latency histogram: attempts per bucket of [`LATENCY_BUCKETS`] (not cumulative; slower
+/// ones only in `count`), their number and their total time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyMetrics {
+    /// Attempts per bucket.
+    pub buckets: Vec<u64>,
+    /// All attempts.
+    pub count: u64,
+    /// Their total time, nanoseconds.
+    pub sum_ns: u64,
 }
 
 /// A counter's metric name (without `_total`) and help.

@@ -11,7 +11,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::registry::Registry;
 
-use super::{EngineMetrics, INSTANCE_COUNTERS, IPVS_COUNTERS, SOCKET_COUNTERS};
+use super::{EngineMetrics, INSTANCE_COUNTERS, IPVS_COUNTERS, LATENCY_BUCKETS, SOCKET_COUNTERS};
 
 /// One engine process the parent runs, as a scrape saw it.
 #[derive(Debug, Clone, Default)]
@@ -414,6 +414,34 @@ fn checker(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::
             }
         }
     }
+    let mut m = enc.encode_descriptor(
+        "keepalived_lvs_check_duration_seconds",
+        "How long a check's attempts took (since the configuration was loaded)",
+        None,
+        MetricType::Histogram,
+    )?;
+    for vs in &c.virtual_servers {
+        for rs in &vs.servers {
+            for (n, check) in rs.checks.iter().enumerate() {
+                let Some(l) = &check.latency else { continue };
+                let index = n.to_string();
+                let labels = [
+                    ("virtual_server", vs.name.as_str()),
+                    ("real_server", rs.name.as_str()),
+                    ("check", check.kind.as_str()),
+                    ("check_index", index.as_str()),
+                ];
+                let buckets: Vec<(f64, u64)> = LATENCY_BUCKETS
+                    .iter()
+                    .copied()
+                    .zip(l.buckets.iter().copied())
+                    .collect();
+                let sum = l.sum_ns as f64 / 1e9;
+                m.encode_family(&labels)?
+                    .encode_histogram::<NoLabelSet>(sum, l.count, &buckets, None)?;
+            }
+        }
+    }
     ipvs(enc, &c.ipvs)
 }
 
@@ -557,6 +585,11 @@ mod tests {
                         verdict: Some(true),
                         runs: 9,
                         failures: 2,
+                        latency: Some(crate::services::metrics::LatencyMetrics {
+                            buckets: vec![0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                            count: 10,
+                            sum_ns: 2_500_000_000,
+                        }),
                     }],
                 }],
             }],
@@ -627,6 +660,9 @@ mod tests {
             "keepalived_lvs_real_server_up{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\"} 1",
             "keepalived_lvs_check_failures_total{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\",check=\"TCP_CHECK\",check_index=\"0\"} 2",
             "keepalived_lvs_virtual_server_real_servers_up{virtual_server=\"[192.0.2.10]:tcp:80\"} 1",
+            "keepalived_lvs_check_duration_seconds_bucket{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\",check=\"TCP_CHECK\",check_index=\"0\",le=\"0.01\"} 7",
+            "keepalived_lvs_check_duration_seconds_bucket{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\",check=\"TCP_CHECK\",check_index=\"0\",le=\"+Inf\"} 10",
+            "keepalived_lvs_check_duration_seconds_count{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\",check=\"TCP_CHECK\",check_index=\"0\"} 10",
             "keepalived_ipvs_service_connections_total{virtual_server=\"[192.0.2.10]:tcp:80\"} 7",
             "keepalived_ipvs_service_bytes_total{virtual_server=\"[192.0.2.10]:tcp:80\",direction=\"out\"} 6000",
             "keepalived_ipvs_destination_packets_total{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:tcp:80\",direction=\"in\"} 50",
