@@ -95,7 +95,8 @@ fn ours_conf() -> String {
         "global_defs {{\n    router_id ours\n    metrics_listen 127.0.0.1:9165\n}}\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
          priority 100\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        \
-         auth_pass secret1\n    }}\n    virtual_ipaddress {{\n        {VIP4}/24 dev eth0\n    }}\n}}\n\
+         auth_pass secret1\n    }}\n    virtual_ipaddress {{\n        {VIP4}/24 dev eth0\n    }}\n    \
+         virtual_ipaddress_excluded {{\n        198.51.100.77/24 dev eth0\n    }}\n}}\n\
          virtual_server 192.0.2.10 80 {{\n    delay_loop 1\n    protocol TCP\n    \
          real_server 127.0.0.1 18080 {{\n        TCP_CHECK {{\n            connect_timeout 1\n        \
          }}\n    }}\n}}\n"
@@ -208,6 +209,8 @@ fn metrics_follow_failover_bad_adverts_real_servers_and_a_real_prometheus() {
     );
     let text = scrape(ha1);
     assert_eq!(value(&text, &become_master), Some(1.0), "{text}");
+    let excluded = format!("keepalived_vrrp_excluded_state{id},ip_address=\"198.51.100.77\"}}");
+    assert_eq!(value(&text, &excluded), Some(2.0), "{text}");
     let in_prom = wait_until(Duration::from_secs(15), Duration::from_millis(250), || {
         prometheus_state(ha1) == Some(2.0)
     });

@@ -67,16 +67,24 @@ pub fn take(engine: &Engine, links: &[Link], cx: &Context<'_>) -> VrrpMetrics {
                 out.scripts.push((t.name.clone(), t.value.map(|v| v > 0)));
             }
         }
+        // What the adverts carry; the other addresses are keepalived's excluded ones.
+        let (vips, excluded): (Vec<_>, Vec<_>) = plan
+            .vips
+            .iter()
+            .partition(|v| cfg.vips.iter().any(|a| a == v.addr));
+        let pairs = |list: Vec<&crate::plan::convert::VipSpec>| -> Vec<(String, String)> {
+            list.iter()
+                .map(|v| (v.addr.to_string(), v.dev.clone()))
+                .collect()
+        };
+        let (vips, excluded) = (pairs(vips), pairs(excluded));
         out.instances.push(InstanceMetrics {
             name: cfg.name.clone(),
             intf: plan.ifname.clone(),
             vrid: cfg.vrid,
             state: state_number(inst.state()),
-            vips: plan
-                .vips
-                .iter()
-                .map(|v| (v.addr.to_string(), v.dev.clone()))
-                .collect(),
+            vips,
+            excluded,
             base_priority: cfg.priority,
             effective_priority: inst.priority(),
             last_transition: (cx.last_transition)(&cfg.name)

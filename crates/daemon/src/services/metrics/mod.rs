@@ -53,6 +53,9 @@ pub struct InstanceMetrics {
     pub state: u8,
     /// Its virtual addresses: the bare address and the interface it goes on.
     pub vips: Vec<(String, String)>,
+    /// The same for the addresses it installs but does not advertise
+    /// (`virtual_ipaddress_excluded`, and addresses of the other family).
+    pub excluded: Vec<(String, String)>,
     /// The configured priority.
     pub base_priority: u8,
     /// The priority after tracking.

@@ -216,6 +216,23 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
             gauge(&mut m, &labels, i64::from(i.state))?;
         }
     }
+    let mut m = enc.encode_descriptor(
+        "keepalived_vrrp_excluded_state",
+        "State of vrrp with excluded VIP",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (k, i) in v.instances.iter().enumerate() {
+        for (addr, dev) in &i.excluded {
+            let labels = [
+                ("iname", i.name.as_str()),
+                ("intf", dev.as_str()),
+                ("vrid", vrids[k].as_str()),
+                ("ip_address", addr.as_str()),
+            ];
+            gauge(&mut m, &labels, i64::from(i.state))?;
+        }
+    }
     for (c, (name, help)) in INSTANCE_COUNTERS.iter().enumerate() {
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
         for (k, i) in v.instances.iter().enumerate() {
@@ -541,8 +558,9 @@ mod tests {
                     state: 2,
                     vips: vec![
                         ("192.0.2.100".into(), "eth0".into()),
-                        ("2001:db8::1".into(), "eth1".into()),
+                        ("192.0.2.101".into(), "eth1".into()),
                     ],
+                    excluded: vec![("2001:db8::1".into(), "eth1".into())],
                     base_priority: 100,
                     effective_priority: 90,
                     last_transition: Some(1_700_000_000.5),
@@ -641,7 +659,8 @@ mod tests {
             "keepalived_up 1",
             "# TYPE keepalived_vrrp_state gauge",
             "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"192.0.2.100\"} 2",
-            "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth1\",vrid=\"51\",ip_address=\"2001:db8::1\"} 2",
+            "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth1\",vrid=\"51\",ip_address=\"192.0.2.101\"} 2",
+            "keepalived_vrrp_excluded_state{iname=\"VI_1\",intf=\"eth1\",vrid=\"51\",ip_address=\"2001:db8::1\"} 2",
             "keepalived_vrrp_state{iname=\"VI_2\",intf=\"eth0\",vrid=\"7\",ip_address=\"\"} 0",
             "# TYPE keepalived_advertisements_received_total counter",
             "keepalived_advertisements_received_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 1",
