@@ -145,15 +145,22 @@ impl ParentMetrics {
     }
 }
 
-/// Asks one engine; `None` when it does not answer within [`ENGINE_TIMEOUT`].
-async fn ask(tx: Option<mpsc::Sender<QueryRequest>>) -> Option<EngineMetrics> {
+/// Sends query `kind` to the engine behind `tx` (its heartbeat connection) and waits up to
+/// `timeout` for the answer's bytes; `None` when there is no connection, its queue is full,
+/// or no answer came in time. The control socket's queries go the same way.
+pub(super) async fn query(
+    tx: Option<mpsc::Sender<QueryRequest>>,
+    kind: QueryKind,
+    timeout: std::time::Duration,
+) -> Option<Vec<u8>> {
     let (reply, rx) = oneshot::channel();
-    tx?.try_send(QueryRequest {
-        kind: QueryKind::Metrics,
-        reply,
-    })
-    .ok()?;
-    let bytes = tokio::time::timeout(ENGINE_TIMEOUT, rx).await.ok()?.ok()?;
+    tx?.try_send(QueryRequest { kind, reply }).ok()?;
+    tokio::time::timeout(timeout, rx).await.ok()?.ok()
+}
+
+/// Asks one engine for its metrics; `None` when it does not answer within [`ENGINE_TIMEOUT`].
+async fn ask(tx: Option<mpsc::Sender<QueryRequest>>) -> Option<EngineMetrics> {
+    let bytes = query(tx, QueryKind::Metrics, ENGINE_TIMEOUT).await?;
     tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes).ok())
         .await
         .ok()?
