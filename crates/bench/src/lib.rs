@@ -7,6 +7,7 @@
 pub mod checker_bench;
 pub mod r#gen;
 pub mod measure;
+pub mod metrics_bench;
 pub mod netns;
 mod report;
 pub mod vrrp_bench;

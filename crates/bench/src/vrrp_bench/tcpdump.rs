@@ -18,6 +18,8 @@ pub struct Advert {
     pub src: Ipv4Addr,
     /// Advertised priority.
     pub prio: Option<u8>,
+    /// Its virtual router id.
+    pub vrid: Option<u8>,
 }
 
 /// Parses `1764111111.123456 IP 192.0.2.1 > 224.0.0.18: VRRPv2, Advertisement, vrid 51, prio 150, ...`.
@@ -48,10 +50,22 @@ impl Capture {
     /// Starts tcpdump on `ifname` of `host`.
     pub fn start(host: &Host, ifname: &str) -> Result<Capture, String> {
         let mut cmd = host.command("tcpdump");
-        cmd.args(["-i", ifname, "-nn", "-tt", "-l", "--immediate-mode", "vrrp"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        // A 32 MiB buffer: hundreds of instances send their adverts in one burst, which the
+        // default buffer drops in part ("packets dropped by kernel").
+        cmd.args([
+            "-B",
+            "32768",
+            "-i",
+            ifname,
+            "-nn",
+            "-tt",
+            "-l",
+            "--immediate-mode",
+        ])
+        .arg("vrrp")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
         let mut child = LabChild::spawn(&mut cmd).map_err(|e| e.to_string())?;
         let out = child
             .child_mut()
@@ -62,7 +76,16 @@ impl Capture {
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 if let Some((ts_us, src, prio)) = parse(&line) {
-                    let ad = Advert { ts_us, src, prio };
+                    let vrid = line
+                        .split(", ")
+                        .find_map(|p| p.strip_prefix("vrid "))
+                        .and_then(|p| p.parse().ok());
+                    let ad = Advert {
+                        ts_us,
+                        src,
+                        prio,
+                        vrid,
+                    };
                     if tx.send(ad).is_err() {
                         break;
                     }
@@ -147,6 +170,7 @@ mod tests {
             ts_us,
             src,
             prio: Some(100),
+            vrid: Some(51),
         };
         let ads = [ad(1_000, m), ad(2_000, m), ad(5_500, b), ad(6_500, b)];
         assert_eq!(

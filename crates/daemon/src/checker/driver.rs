@@ -27,9 +27,10 @@ use super::probes::{Checks, attempt_slots};
 use super::reload::{self, ReloadRequest, ReloadSummary};
 use super::snapshot::{self, SnapshotRequest};
 use super::{ha_suspend, notify};
-use crate::services::heartbeat::{self, Responder};
+use crate::services::heartbeat::{self, QueryKind, Request, Responder};
 use crate::services::ipvs::open_ipvs;
 use crate::services::mail::{MailConfig, Mailer};
+use crate::services::metrics::EngineMetrics;
 
 /// How the checker driver runs.
 #[derive(Clone, Copy, Debug)]
@@ -99,7 +100,9 @@ pub async fn run(
             }
             // Nothing to dump: no file is written (the reply is dropped).
             Some(reply) = snapshots.recv() => drop(reply),
-            n = heartbeat::next_ping(&mut heartbeat) => answer(heartbeat.as_ref(), n),
+            request = heartbeat::next_request(&mut heartbeat) => {
+                answer(heartbeat.as_ref(), request, false, snapshot::CheckerSnapshot::default);
+            }
         }
     }
     let plan = plan(&config);
@@ -128,6 +131,8 @@ pub async fn run(
     );
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<(u64, Outcome)>();
 
+    // The metrics read the kernel's IPVS counters only where IPVS is.
+    let ipvs_up = ipvs.is_some();
     let mut balancer = match ipvs {
         Some(ipvs) => Balancer::with_kernel(config.clone(), ipvs),
         None => Balancer::new(config.clone()),
@@ -192,7 +197,11 @@ pub async fn run(
                     break;
                 }
             }
-            n = heartbeat::next_ping(&mut heartbeat) => answer(heartbeat.as_ref(), n),
+            request = heartbeat::next_request(&mut heartbeat) => {
+                answer(heartbeat.as_ref(), request, ipvs_up, || {
+                    snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v), |c| checks.latency.get(c.0).and_then(|l| l.metrics()))
+                });
+            }
             Some(request) = reloads.recv() => {
                 let new = Arc::new(request.loaded.config);
                 let summary = reload::apply(&mut engine, &mut checks, &mut balancer, new.clone(), now());
@@ -225,7 +234,7 @@ pub async fn run(
             }
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
             Some(reply) = snapshots.recv() => {
-                let _ = reply.send(snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v)));
+                let _ = reply.send(snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v), |c| checks.latency.get(c.0).and_then(|l| l.metrics())));
             }
         }
     }
@@ -242,10 +251,34 @@ pub async fn run(
     debug!("checkers stopped");
 }
 
-/// Answers the watchdog's ping `n`.
-fn answer(heartbeat: Option<&Responder>, n: u64) {
-    if let Some(h) = heartbeat {
-        h.answer(n);
+/// Answers the watchdog's ping, or a metrics query with the copy `take` makes now (turned
+/// into the metrics and serialized off the loop, where the kernel's IPVS counters are read
+/// too when `ipvs`).
+fn answer(
+    heartbeat: Option<&Responder>,
+    request: Request,
+    ipvs: bool,
+    take: impl FnOnce() -> snapshot::CheckerSnapshot,
+) {
+    let Some(h) = heartbeat else {
+        return;
+    };
+    match request {
+        Request::Ping(n) => h.answer(n),
+        Request::Query(n, QueryKind::Metrics) => {
+            let snap = take();
+            h.reply(n, move || {
+                let mut checker = snap.metrics();
+                if ipvs {
+                    checker.ipvs = snapshot::ipvs_metrics();
+                }
+                let m = EngineMetrics {
+                    vrrp: None,
+                    checker: Some(checker),
+                };
+                serde_json::to_vec(&m).unwrap_or_default()
+            });
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keepalived_checker::logic::{CheckId, CheckPlan, CheckSpec, Outcome};
@@ -14,6 +15,7 @@ use keepalived_vrrp::TrackerId;
 use tokio::sync::{Semaphore, mpsc};
 use tracing::warn;
 
+use crate::services::metrics::{LATENCY_BUCKETS, LatencyMetrics};
 use crate::services::script::{PreparedScript, RunOutcome, ScriptEnv};
 use crate::services::track_file;
 
@@ -139,6 +141,43 @@ pub(super) struct Checks {
     pub(super) file_task: Option<tokio::task::JoinHandle<()>>,
     pub(super) file_checks: HashMap<TrackerId, CheckId>,
     pub(super) file_rx: mpsc::UnboundedReceiver<keepalived_vrrp::TrackerUpdate>,
+    /// How long each check's attempts took, by check id (since this configuration).
+    pub(super) latency: Vec<Arc<Latency>>,
+}
+
+/// A check's attempt latency histogram (the metrics' `keepalived_lvs_check_duration_seconds`),
+/// recorded by the attempt's task.
+#[derive(Debug, Default)]
+pub struct Latency {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+}
+
+impl Latency {
+    fn record(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        if let Some(b) = LATENCY_BUCKETS.iter().position(|&le| secs <= le) {
+            self.buckets[b].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// A copy of the histogram (`None` before the first attempt).
+    pub fn metrics(&self) -> Option<LatencyMetrics> {
+        let count = self.count.load(Ordering::Relaxed);
+        (count > 0).then(|| LatencyMetrics {
+            buckets: self
+                .buckets
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
+            count,
+            sum_ns: self.sum_ns.load(Ordering::Relaxed),
+        })
+    }
 }
 
 impl Checks {
@@ -177,6 +216,7 @@ impl Checks {
             file_task,
             file_checks,
             file_rx,
+            latency: plan.checks.iter().map(|_| Arc::default()).collect(),
         }
     }
 
@@ -194,10 +234,15 @@ impl Checks {
         self.next_token += 1;
         self.inflight.insert(token, id);
         let (probe, timeout, tx, slots) = (probe.clone(), *timeout, tx.clone(), slots.clone());
+        let latency = self.latency.get(id.0).cloned();
         tokio::spawn(async move {
             // The semaphore is never closed; without a slot the attempt still runs.
             let _slot = slots.acquire_owned().await.ok();
+            let started = tokio::time::Instant::now();
             let outcome = probe.run(timeout).await;
+            if let Some(l) = latency {
+                l.record(started.elapsed());
+            }
             let _ = tx.send((token, outcome));
         });
     }

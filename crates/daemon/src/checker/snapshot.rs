@@ -1,12 +1,16 @@
-//! The checker's data dump (`keepalived_check.data`, SIGUSR1): a copy of the checker engine's
-//! state taken between two events ([`take`]), rendered off the engine's loop.
+//! The checker's data dump (`keepalived_check.data`, SIGUSR1) and its metrics: a copy of the
+//! checker engine's state taken between two events ([`take`]), rendered off the engine's loop.
 
 use std::path::PathBuf;
 
-use keepalived_checker::logic::{CheckSpec, CheckerEngine, RsId};
+use keepalived_checker::logic::{CheckId, CheckSpec, CheckerEngine, RsId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::dump::{DumpKind, DumpPaths, DumpSource};
+use crate::services::metrics::{
+    CheckMetrics, CheckerMetrics, IpvsDestMetrics, IpvsServiceMetrics, LatencyMetrics,
+    RealServerMetrics, VirtualServerMetrics,
+};
 
 /// A request for the checker's data dump: the driver answers on the channel.
 pub type SnapshotRequest = oneshot::Sender<CheckerSnapshot>;
@@ -50,6 +54,8 @@ pub struct RealServerSnapshot {
     pub weight: u32,
     /// Its checks (type and `passed`/`failed`/`not run`), with run and failure counts.
     pub checks: Vec<(String, Option<bool>, u64, u64)>,
+    /// The latency histogram of each of its checks (in the order of `checks`).
+    pub latency: Vec<Option<LatencyMetrics>>,
 }
 
 /// One virtual server in the checker's data dump.
@@ -75,6 +81,45 @@ pub struct CheckerSnapshot {
 }
 
 impl CheckerSnapshot {
+    /// What the Prometheus metrics show of it.
+    pub fn metrics(&self) -> CheckerMetrics {
+        let virtual_servers = self
+            .virtual_servers
+            .iter()
+            .map(|vs| VirtualServerMetrics {
+                name: vs.name.clone(),
+                quorum: vs.quorum,
+                up: vs.up as u64,
+                up_weight: vs.up_weight,
+                servers: vs
+                    .servers
+                    .iter()
+                    .map(|rs| RealServerMetrics {
+                        name: rs.name.clone(),
+                        up: rs.up,
+                        weight: rs.weight,
+                        checks: rs
+                            .checks
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (kind, verdict, runs, failures))| CheckMetrics {
+                                kind: kind.clone(),
+                                verdict: *verdict,
+                                runs: *runs,
+                                failures: *failures,
+                                latency: rs.latency.get(i).cloned().flatten(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        CheckerMetrics {
+            virtual_servers,
+            ipvs: Vec::new(),
+        }
+    }
+
     /// The data dump (`keepalived_check.data`).
     pub fn data_text(&self) -> String {
         use std::fmt::Write as _;
@@ -109,11 +154,13 @@ impl CheckerSnapshot {
 }
 
 /// Copies what the checker's data dump shows out of the checker engine; `service` names an
-/// address as keepalived does, `vs_name` a virtual server by index.
+/// address as keepalived does, `vs_name` a virtual server by index, `latency` gives a check's
+/// latency histogram.
 pub fn take(
     engine: &CheckerEngine,
     service: impl Fn(std::net::SocketAddr) -> String,
     vs_name: impl Fn(usize) -> String,
+    latency: impl Fn(CheckId) -> Option<LatencyMetrics>,
 ) -> CheckerSnapshot {
     let plan = engine.plan();
     let virtual_servers = plan
@@ -143,6 +190,7 @@ pub fn take(
                         })
                         .collect();
                     Some(RealServerSnapshot {
+                        latency: rs.checks.iter().map(|c| latency(*c)).collect(),
                         name: service(rs.address),
                         up: st.up,
                         weight: st.weight,
@@ -160,4 +208,65 @@ pub fn take(
         })
         .collect();
     CheckerSnapshot { virtual_servers }
+}
+
+/// `[ADDR]:proto:PORT`, or `FWM N`.
+fn ipvs_service_name(key: &keepalived_lb::ipvs::ServiceKey) -> (String, &'static str) {
+    use keepalived_lb::ipvs::{Protocol, ServiceKey};
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            let proto = match protocol {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Sctp => "sctp",
+                Protocol::Other(_) => "?",
+            };
+            (format!("[{addr}]:{proto}:{port}"), proto)
+        }
+        ServiceKey::Fwmark { mark, .. } => (format!("FWM {mark}"), "tcp"),
+    }
+}
+
+fn ipvs_counters(s: Option<&keepalived_lb::ipvs::Stats>) -> Vec<u64> {
+    s.map_or_else(
+        || vec![0; 5],
+        |s| vec![s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes],
+    )
+}
+
+/// The kernel's IPVS services and destinations with their counters, read now (on the blocking
+/// pool: this is netlink I/O); empty when IPVS cannot be read.
+pub fn ipvs_metrics() -> Vec<IpvsServiceMetrics> {
+    let Ok(mut ipvs) = crate::services::ipvs::open_ipvs() else {
+        return Vec::new();
+    };
+    let Ok(services) = ipvs.services() else {
+        return Vec::new();
+    };
+    services
+        .into_iter()
+        .map(|svc| {
+            let (name, proto) = ipvs_service_name(&svc.key);
+            let dests = ipvs
+                .dests(&svc.key)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| IpvsDestMetrics {
+                    name: format!("[{}]:{proto}:{}", d.addr, d.port),
+                    counters: ipvs_counters(d.stats.as_ref()),
+                    active: d.conns.map_or(0, |c| u64::from(c.active)),
+                    inactive: d.conns.map_or(0, |c| u64::from(c.inactive)),
+                })
+                .collect();
+            IpvsServiceMetrics {
+                name,
+                counters: ipvs_counters(svc.stats.as_ref()),
+                dests,
+            }
+        })
+        .collect()
 }

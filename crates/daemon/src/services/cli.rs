@@ -253,6 +253,11 @@ pub struct Cli {
     #[arg(long = "strict-config")]
     pub strict_config: bool,
 
+    /// Serve Prometheus metrics over HTTP on ADDRESS:PORT (`127.0.0.1:9165`, `[::1]:9165`;
+    /// overrides the configuration's `metrics_listen`)
+    #[arg(long = "metrics-listen", value_name = "ADDRESS:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON, and exit
     #[arg(long = "signum", value_name = "SIGFUNC")]
     pub signum: Option<String>,

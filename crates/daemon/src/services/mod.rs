@@ -1,6 +1,6 @@
 //! What more than one process uses (the parent, the VRRP and the checker engine): the command
 //! line, configuration loading and its loader thread, logging, signals, readiness and the
-//! watchdog's heartbeat, the dumps'
+//! watchdog's heartbeat and its queries, the metrics, the dumps'
 //! files, scripts, mail, capabilities, scheduling and the host's facts.
 
 pub mod addr_log;
@@ -18,6 +18,7 @@ pub mod loader;
 pub mod log;
 pub mod log_file;
 pub mod mail;
+pub mod metrics;
 pub mod netns;
 pub mod ready;
 pub mod sched;

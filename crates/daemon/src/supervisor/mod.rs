@@ -32,8 +32,11 @@
 //!   stays silent past its deadline is killed (SIGKILL), a VRRP engine's addresses, routes,
 //!   rules and VMACs are removed at once, and it is restarted as after any death (with `-R`
 //!   the parent stops, as after any death).
+//! - Metrics ([`metrics`]): with `metrics_listen` / `--metrics-listen` the parent serves
+//!   `GET /metrics`, asking each engine over its heartbeat connection at each scrape.
 
 pub mod backoff;
+mod metrics;
 pub mod pidfile;
 pub mod reload;
 pub mod scripts;
@@ -157,6 +160,8 @@ struct Supervisor<'a> {
     pid_names: pidfile::PidNames,
     /// Daemon mode: the command waiting for the engines to be up.
     start_report: Option<keepalived_net::StartReport>,
+    /// The metrics' counters and endpoint.
+    metrics: metrics::ParentMetrics,
 }
 
 /// The signals the parent handles.
@@ -243,6 +248,7 @@ impl<'a> Supervisor<'a> {
             reload_wait: None,
             pid_names,
             start_report: None,
+            metrics: metrics::ParentMetrics::default(),
         })
     }
 
@@ -305,6 +311,7 @@ impl<'a> Supervisor<'a> {
             Ok(mut child) => {
                 let pid = child.id().unwrap_or(0);
                 info!("Starting {} child process, pid={pid}", slot.engine.title());
+                self.metrics.started(slot.engine);
                 let pid_file = match PidFile::write(&slot.pid_path, pid) {
                     Ok(f) => Some(f),
                     Err(e) => {
@@ -390,6 +397,7 @@ impl<'a> Supervisor<'a> {
                 return EXIT_FAILURE;
             }
         };
+        self.metrics.listen(self.metrics_addr());
         if self.slots.is_empty() {
             info!("No configuration for any child process; waiting for a reload");
             self.maybe_ready();
@@ -470,6 +478,13 @@ impl<'a> Supervisor<'a> {
             Stop::Signal => 0,
             Stop::Failed => EXIT_FAILURE,
         }
+    }
+
+    /// Where the metrics are served: `--metrics-listen`, else `metrics_listen`.
+    fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.cli
+            .metrics_listen
+            .or(self.checked.config.global.defs.metrics_listen)
     }
 
     fn mark_ready(&mut self, pid: u32, engine: Engine) {

@@ -155,6 +155,8 @@ impl super::Supervisor<'_> {
                     self.add(engine);
                 }
                 info!("Reload: configuration passed on to the child processes");
+                self.metrics.reloaded(true);
+                self.metrics.listen(self.metrics_addr());
                 self.reload_done();
                 return;
             }
@@ -169,6 +171,7 @@ impl super::Supervisor<'_> {
             }
             Err(e) => error!("Reload failed: {e}"),
         }
+        self.metrics.reloaded(false);
         // Nothing was passed on: ready again at once (unless an earlier reload is still
         // being applied by the engines).
         if self.reload_wait.is_none() {
@@ -184,6 +187,7 @@ impl super::Supervisor<'_> {
             }
             slot.retired = true;
             slot.restart_at = None;
+            self.metrics.retired(slot.engine);
             let Some(r) = &slot.running else {
                 info!(
                     "Reload: the {} child process is no longer needed",

@@ -14,14 +14,14 @@
 use std::time::Duration;
 
 use keepalived_config::Config;
-use tokio::sync::watch as tokio_watch;
+use tokio::sync::{mpsc, oneshot, watch as tokio_watch};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use super::{Supervisor, release_vrrp_leftovers};
 use crate::plan::convert::InstancePlan;
 use crate::services::cli::Engine;
-use crate::services::heartbeat::{Conn, Msg};
+use crate::services::heartbeat::{Conn, Msg, QueryRequest};
 
 /// The VRRP engine's ping period: a quarter of the smallest advert interval, within these.
 /// The verdict is taken at the deadline whatever the period, so a shorter period only costs
@@ -34,6 +34,8 @@ const CHECKER_PERIOD: Duration = Duration::from_secs(1);
 /// Until its first answer an engine may be silent this long at least: it may be removing a
 /// predecessor's leftovers or building its sockets before its loop runs.
 pub const START_GRACE: Duration = Duration::from_secs(10);
+/// Queries waiting to be sent to one engine (more fail at once).
+const QUERY_QUEUE: usize = 8;
 
 /// How one engine is watched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,9 +165,11 @@ impl Watch {
 pub async fn watch(
     mut conn: Conn,
     mut timing: tokio_watch::Receiver<Option<Timing>>,
+    mut queries: mpsc::Receiver<QueryRequest>,
 ) -> Option<Duration> {
     let mut current = *timing.borrow_and_update();
     let mut w = current.map(|t| Watch::new(Instant::now(), t));
+    let mut asked = Queries::default();
     loop {
         let wake = w.as_ref().map(Watch::next_wakeup);
         tokio::select! {
@@ -176,9 +180,10 @@ pub async fn watch(
                         w.handle_pong(Instant::now(), n);
                     }
                 }
-                Ok(Some(Msg::Ping(_))) => {}
+                Ok(Some(msg)) => asked.handle(msg),
                 Ok(None) | Err(_) => return None,
             },
+            Some(q) = queries.recv() => asked.send(&conn, q),
             changed = timing.changed() => {
                 if changed.is_err() {
                     return None;
@@ -203,13 +208,15 @@ pub async fn watch(
                 for msg in conn.recv_now() {
                     if let Msg::Pong(n) = msg {
                         watch.handle_pong(now, n);
+                    } else {
+                        asked.handle(msg);
                     }
                 }
                 while let Some(due) = watch.poll(now) {
                     match due {
                         Due::Hung(silent) => return Some(silent),
                         Due::Ping(n) => {
-                            if conn.send(Msg::Ping(n)).is_err() {
+                            if conn.send(&Msg::Ping(n)).is_err() {
                                 // Its buffer is full or the socket failed: the silence
                                 // decides, the deadline still runs.
                                 tracing::debug!("heartbeat: cannot send ping {n}");
@@ -217,6 +224,54 @@ pub async fn watch(
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The largest answer taken from an engine (a bigger one is dropped: the query fails).
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
+/// Queries sent on one engine's connection, awaiting their answers.
+#[derive(Debug, Default)]
+struct Queries {
+    next: u64,
+    /// Query number, where its answer goes, and the bytes received so far.
+    pending: Vec<(u64, oneshot::Sender<Vec<u8>>, Vec<u8>)>,
+}
+
+impl Queries {
+    /// Sends query `q` (dropped at once when the socket does not take the line).
+    fn send(&mut self, conn: &Conn, q: QueryRequest) {
+        // Those who stopped waiting (a scrape's timeout) are forgotten; their parts skipped.
+        self.pending.retain(|(_, reply, _)| !reply.is_closed());
+        self.next += 1;
+        if conn.send(&Msg::Query(self.next, q.kind)).is_ok() {
+            self.pending.push((self.next, q.reply, Vec::new()));
+        }
+    }
+
+    /// Takes a piece or the end of an answer.
+    fn handle(&mut self, msg: Msg) {
+        let (n, part) = match msg {
+            Msg::Part(n, bytes) => (n, Some(bytes)),
+            Msg::Done(n) => (n, None),
+            _ => return,
+        };
+        let Some(i) = self.pending.iter().position(|(m, _, _)| *m == n) else {
+            return;
+        };
+        match part {
+            Some(bytes) if self.pending[i].2.len() + bytes.len() <= MAX_ANSWER => {
+                self.pending[i].2.extend_from_slice(&bytes);
+            }
+            Some(_) => {
+                warn!("an answer of a child process is over {MAX_ANSWER} bytes; dropped");
+                self.pending.swap_remove(i);
+            }
+            None => {
+                let (_, reply, bytes) = self.pending.swap_remove(i);
+                let _ = reply.send(bytes);
             }
         }
     }
@@ -263,8 +318,10 @@ impl Supervisor<'_> {
             return;
         };
         let (generation, timing) = (s.generation, s.timing.subscribe());
+        let (queries_tx, queries) = mpsc::channel(QUERY_QUEUE);
+        self.metrics.connected(engine, queries_tx);
         let task = tokio::spawn(async move {
-            if let Some(silent) = watch(Conn::new(stream), timing).await {
+            if let Some(silent) = watch(Conn::new(stream), timing, queries).await {
                 let _ = hung_tx.send(Hung {
                     slot,
                     generation,
@@ -297,6 +354,7 @@ impl Supervisor<'_> {
         );
         r.hung = true;
         r.heartbeat = None;
+        self.metrics.killed(slot.engine);
         if let Err(e) = keepalived_net::send_signal(pid, libc::SIGKILL) {
             warn!("cannot kill the {title} child process({pid}): {e}");
         }

@@ -3,7 +3,8 @@
 //! over a channel ([`super::link::read_socket`]); the driver feeds them to the engine, sleeps
 //! until the engine's next deadline on a microsecond timerfd ([`PreciseTimer`]), and executes
 //! the engine's actions through the instance's [`Link`]. The same loop answers the parent's
-//! watchdog heartbeat ([`heartbeat`]): an answer means this loop turns.
+//! watchdog heartbeat ([`heartbeat`]): an answer means this loop turns; the parent's metrics
+//! queries are answered there too, with a copy ([`metrics::take`]).
 //!
 //! On stop every instance gets the `Shutdown` event, so masters send priority-0 adverts and
 //! release their addresses, routes and rules (not with `--dont-release-vrrp`). Static addresses,
@@ -27,6 +28,7 @@ use tracing::{info, warn};
 
 pub use super::link::StartError;
 use super::link::{Datagram, Link, build_links, read_socket};
+use super::metrics;
 use super::netops::{install_statics, remove_leftover_routes, remove_statics};
 use super::notify::{Notifier, NotifyState};
 use super::reload::ReloadRequest;
@@ -37,7 +39,8 @@ use super::trackers::Trackers;
 use super::trackers::log as track_log;
 use crate::plan::convert::{InstancePlan, StaticPlan};
 use crate::plan::tracks::TrackPlan;
-use crate::services::heartbeat::{self, Responder};
+use crate::services::heartbeat::{self, QueryKind, Request, Responder};
+use crate::services::metrics::EngineMetrics;
 use crate::services::script::ScriptEnv;
 
 /// Maps the monotonic clock to the engine's [`Instant`]: nanoseconds since the daemon started.
@@ -245,9 +248,24 @@ pub async fn run(
                 continue;
             }
             // Before the sockets: a flood of datagrams must not starve the watchdog's ping.
-            n = heartbeat::next_ping(&mut heartbeat) => {
+            request = heartbeat::next_request(&mut heartbeat) => {
                 if let Some(h) = &heartbeat {
-                    h.answer(n);
+                    match request {
+                        Request::Ping(n) => h.answer(n),
+                        Request::Query(n, QueryKind::Metrics) => {
+                            let cx = snapshot::Context {
+                                tracks: &run.tracks,
+                                now: clock.now(),
+                                last_transition: &|name| run.notifier.last_transition(name),
+                                smtp_alert: &|name| run.notifier.smtp_alert(name),
+                            };
+                            let vrrp = metrics::take(&run.engine, &run.links, &cx);
+                            h.reply(n, move || {
+                                let m = EngineMetrics { vrrp: Some(vrrp), checker: None };
+                                serde_json::to_vec(&m).unwrap_or_default()
+                            });
+                        }
+                    }
                 }
                 continue;
             }

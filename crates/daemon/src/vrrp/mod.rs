@@ -1,12 +1,14 @@
 //! The VRRP engine process, built like the checker's ([`crate::checker`]): its main
 //! ([`process`]), the [`driver`] task that runs every instance, reloads ([`reload`],
-//! [`reload_apply`]), the dumps' [`snapshot`], the [`trackers`], and the Linux side (sockets in
+//! [`reload_apply`]), the dumps' [`snapshot`] and the
+//! [`metrics`], the [`trackers`], and the Linux side (sockets in
 //! [`link`], addresses and routes in [`netops`], [`notify`] scripts and FIFOs, [`vmac`]s, the IPVS
 //! [`syncd`]). [`cleanup`] removes what a dead engine left behind (also used by the parent).
 
 pub mod cleanup;
 pub mod driver;
 pub mod link;
+pub mod metrics;
 pub mod netops;
 pub mod notify;
 pub mod process;

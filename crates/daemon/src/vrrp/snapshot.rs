@@ -173,7 +173,11 @@ fn left(at: Option<Instant>, now: Instant) -> Option<Duration> {
     at.map(|at| at.since_epoch().saturating_sub(now.since_epoch()))
 }
 
-fn track_name(tracks: &TrackPlan, kind: TrackKind, id: keepalived_vrrp::TrackerId) -> String {
+pub(super) fn track_name(
+    tracks: &TrackPlan,
+    kind: TrackKind,
+    id: keepalived_vrrp::TrackerId,
+) -> String {
     let found = match kind {
         TrackKind::Interface => tracks
             .interfaces
@@ -199,7 +203,7 @@ fn track_name(tracks: &TrackPlan, kind: TrackKind, id: keepalived_vrrp::TrackerI
     found.unwrap_or_else(|| format!("#{}", id.0))
 }
 
-fn kind_word(kind: TrackKind) -> &'static str {
+pub(super) fn kind_word(kind: TrackKind) -> &'static str {
     match kind {
         TrackKind::Interface => "interface",
         TrackKind::Script => "script",
@@ -327,7 +331,7 @@ pub fn take(engine: &Engine, links: &[Link], cx: &Context<'_>) -> VrrpSnapshot {
 }
 
 /// keepalived's number for a state in the JSON dump.
-fn state_number(state: State) -> u8 {
+pub(super) fn state_number(state: State) -> u8 {
     match state {
         State::Initialize => 0,
         State::Backup => 1,

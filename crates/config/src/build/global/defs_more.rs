@@ -158,6 +158,7 @@ pub fn keyword(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) -> bool {
         "checker_watchdog_timeout" => {
             watchdog_timeout(cx, node, &mut d.checker_watchdog_timeout);
         }
+        "metrics_listen" => metrics_listen(cx, node, &mut d.metrics_listen),
         "vrrp_startup_delay" => startup_delay(cx, node, &mut d.vrrp_startup_delay),
         "vrrp_delay_after_boot" => startup_delay(cx, node, &mut d.vrrp_delay_after_boot),
         "log_unknown_vrids" => d.log_unknown_vrids = flag(cx, node),
@@ -282,6 +283,23 @@ fn watchdog_timeout(cx: &mut Cx, node: &Node, out: &mut Duration) {
         } else {
             *out = v;
         }
+    }
+}
+
+/// `metrics_listen ADDRESS:PORT`: an IPv4 or bracketed IPv6 address and a port other than 0;
+/// anything else is an error at its place and the value before it stays.
+fn metrics_listen(cx: &mut Cx, node: &Node, out: &mut Option<std::net::SocketAddr>) {
+    let Some(text) = one_string(cx, node) else {
+        return;
+    };
+    match text.parse::<std::net::SocketAddr>() {
+        Ok(addr) if addr.port() != 0 => *out = Some(addr),
+        _ => cx.error(
+            node.args_loc(),
+            format!(
+                "`metrics_listen` expects ADDRESS:PORT (`127.0.0.1:9165`, `[::1]:9165`), got `{text}`"
+            ),
+        ),
     }
 }
 

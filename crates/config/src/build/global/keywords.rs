@@ -122,6 +122,7 @@ pub const DEFS_KEYWORDS: &[&str] = &[
     "vrrp_rx_bufs_multiplier",
     "vrrp_watchdog_timeout",
     "checker_watchdog_timeout",
+    "metrics_listen",
     "vrrp_startup_delay",
     "vrrp_delay_after_boot",
     "log_unknown_vrids",

@@ -93,6 +93,9 @@ pub struct GlobalDefs {
     /// process (default [`CHECKER_WATCHDOG_TIMEOUT`]; zero: no watchdog).
     #[serde(serialize_with = "crate::model::common::secs")]
     pub checker_watchdog_timeout: Duration,
+    /// `metrics_listen ADDRESS:PORT` (keepalived-rs): where the parent serves Prometheus
+    /// metrics over HTTP (`None`, the default: not at all).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// `bfd_priority`, `bfd_no_swap`, ... for the BFD process.
     pub bfd_process: ProcessSettings,
     /// `umask` for files keepalived creates (default `IXUSR|IRWXG|IRWXO` = 0177).
@@ -336,6 +339,7 @@ impl Default for GlobalDefs {
             checker_process: ProcessSettings::default(),
             vrrp_watchdog_timeout: VRRP_WATCHDOG_TIMEOUT,
             checker_watchdog_timeout: CHECKER_WATCHDOG_TIMEOUT,
+            metrics_listen: None,
             bfd_process: ProcessSettings::default(),
             umask: Umask::default(),
             random_seed: None,
