@@ -256,6 +256,36 @@ fn dash_s_overrides_net_namespace() {
     let _ = std::fs::remove_dir(format!("/run/keepalived/{ns}"));
 }
 
+/// Starts keepalived-rs (`ours`) or Debian's keepalived (`-P`: no IPVS here) in the foreground
+/// in `host` with `args` and pid files in `dir`; the log goes to `dir/NAME.log`.
+fn start(
+    ours: bool,
+    host: &Host,
+    dir: &Path,
+    name: &str,
+    text: &str,
+    args: &[&str],
+) -> lab::LabChild {
+    let p = |n: &str| dir.join(format!("{name}-{n}")).display().to_string();
+    let (pp, rp, cp) = (p("k.pid"), p("v.pid"), p("c.pid"));
+    let mut all: Vec<&str> = vec!["-p", &pp, "-r", &rp, "-c", &cp];
+    all.extend_from_slice(args);
+    if ours {
+        return start_foreground(host, dir, name, text, &all);
+    }
+    let conf_path = dir.join(format!("{name}.conf"));
+    std::fs::write(&conf_path, text).expect("config");
+    let mut cmd = host.command(KEEPALIVED);
+    cmd.args(["-n", "-l", "-D", "-P"])
+        .args(&all)
+        .arg("-f")
+        .arg(&conf_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"));
+    lab::LabChild::spawn(&mut cmd).expect("spawn keepalived")
+}
+
 /// The mode of the file a notify_master script creates, under keepalived-rs or Debian's
 /// keepalived with `args`.
 fn created_mode(ours: bool, umask_line: &str, args: &[&str]) -> u32 {
@@ -265,25 +295,7 @@ fn created_mode(ours: bool, umask_line: &str, args: &[&str]) -> u32 {
     let made = dir.0.join("made");
     let script = format!("    notify_master \"/usr/bin/touch {}\"\n", made.display());
     let text = conf(&format!("global_defs {{\n{umask_line}\n}}"), &script);
-    let p = |n: &str| dir.0.join(n).display().to_string();
-    let (pp, rp, cp) = (p("k.pid"), p("v.pid"), p("c.pid"));
-    let mut all: Vec<&str> = vec!["-p", &pp, "-r", &rp, "-c", &cp];
-    all.extend_from_slice(args);
-    let mut daemon = if ours {
-        start_foreground(ha1, &dir.0, "u", &text, &all)
-    } else {
-        let conf_path = dir.0.join("u.conf");
-        std::fs::write(&conf_path, &text).expect("config");
-        let mut cmd = ha1.command(KEEPALIVED);
-        cmd.args(["-n", "-l", "-D", "-P"])
-            .args(&all)
-            .arg("-f")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.0.join("u.log")).expect("log"));
-        lab::LabChild::spawn(&mut cmd).expect("spawn keepalived")
-    };
+    let mut daemon = start(ours, ha1, &dir.0, "u", &text, args);
     let done = wait_until(Duration::from_secs(15), POLL, || made.exists());
     assert!(
         done.is_some(),

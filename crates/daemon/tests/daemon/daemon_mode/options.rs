@@ -9,36 +9,6 @@ fn conf_prio(extra: &str, priority: u8, instance_extra: &str) -> String {
     conf(extra, instance_extra).replace("priority 150", &format!("priority {priority}"))
 }
 
-/// Starts keepalived-rs (`ours`) or Debian's keepalived (`-P`: no IPVS here) in the foreground
-/// in `host` with `args` and pid files in `dir`; the log goes to `dir/NAME.log`.
-fn start(
-    ours: bool,
-    host: &Host,
-    dir: &Path,
-    name: &str,
-    text: &str,
-    args: &[&str],
-) -> lab::LabChild {
-    let p = |n: &str| dir.join(format!("{name}-{n}")).display().to_string();
-    let (pp, rp, cp) = (p("k.pid"), p("v.pid"), p("c.pid"));
-    let mut all: Vec<&str> = vec!["-p", &pp, "-r", &rp, "-c", &cp];
-    all.extend_from_slice(args);
-    if ours {
-        return start_foreground(host, dir, name, text, &all);
-    }
-    let conf_path = dir.join(format!("{name}.conf"));
-    std::fs::write(&conf_path, text).expect("config");
-    let mut cmd = host.command(KEEPALIVED);
-    cmd.args(["-n", "-l", "-D", "-P"])
-        .args(&all)
-        .arg("-f")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"));
-    lab::LabChild::spawn(&mut cmd).expect("spawn keepalived")
-}
-
 fn stop(mut daemon: lab::LabChild) {
     let _ = daemon.signal("TERM");
     assert!(
