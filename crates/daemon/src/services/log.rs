@@ -117,25 +117,53 @@ impl FormatTime for KeepalivedTime {
 /// `Www Mmm dd hh:mm:ss yyyy` (as `ctime(3)`, day padded with a space) for `secs` since the
 /// epoch, in UTC.
 pub fn stamp(secs: u64) -> String {
+    let c = civil(secs);
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        c.weekday, c.month, c.day, c.hour, c.minute, c.second, c.year
+    )
+}
+
+/// A time in seconds since the epoch as calendar parts (UTC), for the time stamps.
+pub struct Civil {
+    /// `Mon` .. `Sun`.
+    pub weekday: &'static str,
+    /// `Jan` .. `Dec`.
+    pub month: &'static str,
+    /// The year.
+    pub year: u64,
+    /// 1..=31.
+    pub day: u64,
+    /// 0..=23.
+    pub hour: u64,
+    /// 0..=59.
+    pub minute: u64,
+    /// 0..=59.
+    pub second: u64,
+}
+
+/// The calendar parts of `secs` seconds since the epoch (UTC).
+pub fn civil(secs: u64) -> Civil {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let weekday = DAYS[usize::try_from(days % 7).unwrap_or(0)];
-    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0).min(11)];
-    format!(
-        "{weekday} {month} {d:>2} {:02}:{:02}:{:02} {y}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    let (year, m, day) = civil_from_days(days);
+    Civil {
+        weekday: DAYS[usize::try_from(days % 7).unwrap_or(0)],
+        month: MONTHS[usize::try_from(m - 1).unwrap_or(0).min(11)],
+        year,
+        day,
+        hour: rem / 3600,
+        minute: (rem / 60) % 60,
+        second: rem % 60,
+    }
 }
 
 /// Year, month (1..=12), day (1..=31) of day `days` since 1970-01-01 (H. Hinnant's algorithm).
-pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;

@@ -16,7 +16,6 @@ use keepalived_config::model::global::GlobalConfig;
 use tracing_subscriber::fmt::MakeWriter;
 
 use super::cli::Cli;
-use super::log::civil_from_days;
 use super::netns;
 
 /// keepalived's file name for process `prog` (`None`: the parent) from `-g NAME`.
@@ -136,20 +135,10 @@ impl<'a> MakeWriter<'a> for FileSink {
 
 /// keepalived's file stamp, `%a %b %d %T.%9ld %Y`: `Mon Dec 07 15:33:17.123456789 2026`.
 pub fn stamp(secs: u64, nanos: u32) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let weekday = DAYS[usize::try_from(days % 7).unwrap_or(0)];
-    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0).min(11)];
+    let c = super::log::civil(secs);
     format!(
-        "{weekday} {month} {d:02} {:02}:{:02}:{:02}.{nanos:09} {y}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+        "{} {} {:02} {:02}:{:02}:{:02}.{nanos:09} {}",
+        c.weekday, c.month, c.day, c.hour, c.minute, c.second, c.year
     )
 }
 

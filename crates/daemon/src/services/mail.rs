@@ -107,26 +107,15 @@ fn bare_address(s: &str) -> &str {
     }
 }
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// An RFC 5322 date in UTC: `Thu, 26 Nov 2026 03:53:54 +0000`.
 pub fn rfc5322_date(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = crate::services::log::civil_from_days(days);
-    let wd = DAYS[usize::try_from(days % 7).unwrap_or(0)];
-    let mon = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    let c = super::log::civil(secs);
     format!(
-        "{wd}, {day:02} {mon} {year} {:02}:{:02}:{:02} +0000",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
+        c.weekday, c.day, c.month, c.year, c.hour, c.minute, c.second
     )
 }
 
