@@ -122,6 +122,8 @@ pub struct Running {
     pub deleting: BTreeSet<InstanceRef>,
     /// The IPVS sync daemons following their VRRP instance (`lvs_sync_daemon`).
     pub syncd: SyncDaemons,
+    /// The instances in maintenance (`keepalived-ctl vrrp NAME maintenance on`), by name.
+    pub maintenance: BTreeSet<String>,
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
@@ -186,6 +188,7 @@ pub async fn run(
         release,
         deleting: BTreeSet::new(),
         syncd,
+        maintenance: BTreeSet::new(),
     };
     run.trackers
         .apply(&mut run.engine, now, &run.tracks, &run.env);
@@ -249,6 +252,9 @@ pub async fn run(
             }
             // Before the sockets: a flood of datagrams must not starve the watchdog's ping.
             request = heartbeat::next_request(&mut heartbeat) => {
+                // A command changes instances: its actions are carried out below, as any
+                // event's; a ping or a query changes nothing.
+                let mut commanded = false;
                 if let Some(h) = &heartbeat {
                     match request {
                         Request::Ping(n) => h.answer(n),
@@ -265,9 +271,18 @@ pub async fn run(
                                 serde_json::to_vec(&m).unwrap_or_default()
                             });
                         }
+                        Request::Query(n, QueryKind::Command(c)) => {
+                            let json_v2 = run.config.global.defs.json_version
+                                == keepalived_config::model::global::JsonVersion::V2;
+                            let answer = run.command(clock.now(), c, json_v2);
+                            h.reply(n, move || answer.bytes());
+                            commanded = true;
+                        }
                     }
                 }
-                continue;
+                if !commanded {
+                    continue;
+                }
             }
             Some(dg) = rx.recv() => {
                 let now = clock.now();
@@ -312,6 +327,7 @@ pub async fn run(
                 match request {
                     Some(request) => {
                         let summary = run.reload(clock, request.loaded, &mut track_rx);
+                        run.reapply_maintenance(clock.now());
                         let _ = request.done.send(summary);
                     }
                     None => reloads_open = false,

@@ -6,6 +6,7 @@
 //! [`syncd`]). [`cleanup`] removes what a dead engine left behind (also used by the parent).
 
 pub mod cleanup;
+mod control;
 pub mod driver;
 pub mod link;
 pub mod metrics;

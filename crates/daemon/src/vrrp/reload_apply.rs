@@ -200,7 +200,7 @@ impl Running {
     }
 
     /// Every instance in service, by name.
-    fn live_by_name(&self) -> BTreeMap<String, InstanceRef> {
+    pub(super) fn live_by_name(&self) -> BTreeMap<String, InstanceRef> {
         let mut out = BTreeMap::new();
         for (l, link) in self.links.iter().enumerate() {
             for id in link.live_ids() {

@@ -68,6 +68,12 @@ pub struct InstanceMetrics {
     pub counters: Vec<u64>,
     /// Its tracked objects.
     pub tracks: Vec<TrackMetrics>,
+    /// The master it hears as backup (itself as master).
+    #[serde(default)]
+    pub master_address: Option<String>,
+    /// In maintenance (`keepalived-ctl vrrp NAME maintenance on`).
+    #[serde(default)]
+    pub maintenance: bool,
 }
 
 /// One tracked object of an instance.
@@ -155,10 +161,19 @@ pub struct VirtualServerMetrics {
 pub struct RealServerMetrics {
     /// Its name as the dumps show it (`[ADDR]:PORT`).
     pub name: String,
+    /// Its address.
+    #[serde(default)]
+    pub address: String,
+    /// Its port.
+    #[serde(default)]
+    pub port: u16,
     /// Whether it is up (in the balancer).
     pub up: bool,
-    /// Its current weight.
+    /// Its current weight (0 while drained).
     pub weight: u32,
+    /// Drained (`keepalived-ctl rs drain`).
+    #[serde(default)]
+    pub drained: bool,
     /// Its checks.
     pub checks: Vec<CheckMetrics>,
 }
@@ -176,6 +191,9 @@ pub struct CheckMetrics {
     pub failures: u64,
     /// How long its attempts took (since the last reload).
     pub latency: Option<LatencyMetrics>,
+    /// When its last result came (seconds since the Unix epoch).
+    #[serde(default)]
+    pub last_run: Option<f64>,
 }
 
 /// The upper bounds of the check latency histogram's buckets, in seconds.
