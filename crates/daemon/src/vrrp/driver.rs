@@ -265,7 +265,8 @@ pub async fn run(
                                 last_transition: &|name| run.notifier.last_transition(name),
                                 smtp_alert: &|name| run.notifier.smtp_alert(name),
                             };
-                            let vrrp = metrics::take(&run.engine, &run.links, &cx);
+                            let mut vrrp = metrics::take(&run.engine, &run.links, &cx);
+                            vrrp.script_states = run.trackers.script_states();
                             h.reply(n, move || {
                                 let m = EngineMetrics { vrrp: Some(vrrp), checker: None };
                                 serde_json::to_vec(&m).unwrap_or_default()

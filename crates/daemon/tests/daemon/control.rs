@@ -386,3 +386,61 @@ fn ctl_status_maintenance_drain_reload_and_bad_input() {
     });
     assert!(gone.is_some(), "the socket outlived the daemon");
 }
+
+/// `keepalived_script_state` (mehdy/keepalived-exporter's): 1 while a `vrrp_script` runs, 0
+/// between runs; the status lists the script among the instance's trackers.
+#[test]
+fn script_state_follows_a_running_vrrp_script() {
+    if let Some(reason) = skip_reason_for(false, true) {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let net = two_hosts("kas");
+    let ha1 = &net.hosts[0];
+    let dir = TempDir::new("script-state");
+    let conf = format!(
+        "global_defs {{\n    router_id ours\n    metrics_listen 127.0.0.1:9167\n    \
+         enable_script_security\n    script_user root\n}}\n\
+         vrrp_script sleeper {{\n    script \"/bin/sleep 1\"\n    interval 2\n    weight 1\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority 100\n    advert_int 1\n    track_script {{\n        sleeper\n    }}\n    \
+         virtual_ipaddress {{\n        {VIP4}/24 dev eth0\n    }}\n}}\n"
+    );
+    let ours = Daemon::start(ha1, &dir.0, "ours", &conf, &[]);
+    let series = "keepalived_script_state{name=\"sleeper\"} ";
+    let scrape = || {
+        ha1.run_ok(
+            "python3",
+            [
+                "-c",
+                "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9167/metrics', timeout=5).read().decode())",
+            ],
+        )
+        .unwrap_or_default()
+    };
+    let mut seen = [false, false];
+    let done = wait_until(Duration::from_secs(15), Duration::from_millis(100), || {
+        if let Some(v) = scrape().lines().find_map(|l| l.strip_prefix(series)) {
+            match v.trim() {
+                "0" => seen[0] = true,
+                "1" => seen[1] = true,
+                other => panic!("keepalived_script_state {other}"),
+            }
+        }
+        seen == [true, true]
+    });
+    assert!(
+        done.is_some(),
+        "seen idle/running: {seen:?}; log:\n{}",
+        ours.log()
+    );
+    let socket = dir.0.join("ours.ctl");
+    let s = status(ha1, &socket);
+    let trackers = instance(&s, "VI_1")["trackers"].clone();
+    assert!(
+        trackers.as_array().is_some_and(|l| l
+            .iter()
+            .any(|t| t["kind"] == "script" && t["name"] == "sleeper")),
+        "{s}"
+    );
+}

@@ -38,6 +38,9 @@ pub struct VrrpMetrics {
     pub sockets: Vec<SocketMetrics>,
     /// Every sync group: its name and state (keepalived's numbers).
     pub groups: Vec<(String, u8)>,
+    /// Every tracked `vrrp_script`: its name and whether it is running now.
+    #[serde(default)]
+    pub script_states: Vec<(String, bool)>,
 }
 
 /// One VRRP instance.

@@ -260,6 +260,17 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
             gauge(&mut m, &[("name", name.as_str())], i64::from(*ok))?;
         }
     }
+    // mehdy/keepalived-exporter's numbers: 0 idle, 1 running (2 and 3, keepalived's
+    // termination states, are not ours: a run past its timeout is killed at once).
+    let mut m = enc.encode_descriptor(
+        "keepalived_script_state",
+        "Tracker Script State",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (name, running) in &v.script_states {
+        gauge(&mut m, &[("name", name.as_str())], i64::from(*running))?;
+    }
     let priorities: [Field<super::InstanceMetrics, u8>; 3] = [
         (
             "keepalived_vrrp_base_priority",
@@ -599,6 +610,7 @@ mod tests {
                 counters: vec![0, 3, 0, 0, 0],
             }],
             groups: vec![("G1".into(), 1)],
+            script_states: vec![("chk".into(), true)],
         };
         let checker = CheckerMetrics {
             virtual_servers: vec![VirtualServerMetrics {
@@ -684,6 +696,7 @@ mod tests {
             "keepalived_priority_zero_sent_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 14",
             "keepalived_gratuitous_arp_delay_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 5.0",
             "keepalived_script_status{name=\"chk\"} 0",
+            "keepalived_script_state{name=\"chk\"} 1",
             "keepalived_vrrp_effective_priority{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 90",
             "keepalived_vrrp_maintenance{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 1",
             "keepalived_vrrp_maintenance{iname=\"VI_2\",intf=\"eth0\",vrid=\"7\"} 0",
