@@ -7,6 +7,7 @@
 
 pub mod cleanup;
 pub mod driver;
+pub mod firewall;
 pub mod link;
 pub mod metrics;
 pub mod netops;
