@@ -134,51 +134,79 @@ impl VrrpFirewall {
 
     /// Puts `addrs` into their sets (creating the parts they need, and replacing a stale
     /// table left by an earlier run when no part exists yet), in one batch. An address
-    /// already in is skipped. On error nothing changed; a later call tries again.
+    /// already in is skipped. On error the kernel applied nothing; the next call deletes
+    /// whatever tables of the name exist and builds them again with every address that should
+    /// be in (so a failure, or a table removed by hand, heals on the next transition).
     ///
     /// # Errors
     /// The socket cannot be had, a table of that name is owned by another process, or the
     /// kernel refused the batch (the error names the message).
     pub fn add(&mut self, addrs: &[FwAddr]) -> Result<usize, NftError> {
-        let todo: Vec<&FwAddr> = addrs
-            .iter()
-            .filter(|a| !self.installed.contains(*a))
-            .collect();
+        let fresh = self.parts == Parts::default();
+        let mut todo: Vec<FwAddr> = if fresh {
+            self.installed.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        for a in addrs {
+            if (fresh || !self.installed.contains(a)) && !todo.contains(a) {
+                todo.push(a.clone());
+            }
+        }
         if todo.is_empty() {
             return Ok(0);
         }
+        let result = self.try_add(fresh, &todo);
+        if result.is_err() {
+            self.parts = Parts::default();
+        }
+        result
+    }
+
+    fn try_add(&mut self, fresh: bool, todo: &[FwAddr]) -> Result<usize, NftError> {
         let mut batch = Batch::new();
         let mut parts = self.parts;
-        if !parts.ip_table && !parts.ip6_table {
+        if fresh {
             self.replace_stale(&mut batch)?;
         }
-        for a in &todo {
+        for a in todo {
             self.setup_for(&mut batch, &mut parts, a);
         }
-        self.elements(&mut batch, &todo, true);
+        let refs: Vec<&FwAddr> = todo.iter().collect();
+        self.elements(&mut batch, &refs, true);
         self.socket()?.apply(&batch)?;
         self.parts = parts;
-        self.installed.extend(todo.into_iter().cloned());
+        self.installed.extend(todo.iter().cloned());
         Ok(batch.len())
     }
 
-    /// Takes `addrs` out of their sets in one batch (those not in are skipped).
+    /// Takes `addrs` out of their sets in one batch (those not in are skipped). On error they
+    /// count as out, and the tables are built again on the next add.
     ///
     /// # Errors
     /// As [`VrrpFirewall::add`].
     pub fn remove(&mut self, addrs: &[FwAddr]) -> Result<usize, NftError> {
-        let todo: Vec<&FwAddr> = addrs
+        let todo: Vec<FwAddr> = addrs
             .iter()
             .filter(|a| self.installed.contains(*a))
+            .cloned()
             .collect();
         if todo.is_empty() {
             return Ok(0);
         }
-        let mut batch = Batch::new();
-        self.elements(&mut batch, &todo, false);
-        self.socket()?.apply(&batch)?;
-        for a in todo {
+        for a in &todo {
             self.installed.remove(a);
+        }
+        if self.parts == Parts::default() {
+            return Ok(0);
+        }
+        let mut batch = Batch::new();
+        let refs: Vec<&FwAddr> = todo.iter().collect();
+        self.elements(&mut batch, &refs, false);
+        if let Err(e) = self.socket()?.apply(&batch) {
+            // The tables are not what we made (changed by hand?): built again on the next add.
+            self.parts = Parts::default();
+            return Err(e);
         }
         Ok(batch.len())
     }
