@@ -63,6 +63,17 @@ pub fn after_del(name: &str, plan: &InstancePlan, vips: &[VipSpec]) {
     }
 }
 
+/// A master's plan changed by a reload: when accept mode was turned on its addresses leave
+/// the sets, when it was turned off they enter them (the addresses that changed were handled
+/// by [`before_add`] and [`after_del`] with the new plan already).
+pub fn reloaded(name: &str, old: &InstancePlan, new: &InstancePlan) {
+    match (&old.firewall, &new.firewall) {
+        (Some(_), None) => after_del(name, old, &old.vips),
+        (None, Some(_)) => before_add(name, new, &new.vips),
+        _ => {}
+    }
+}
+
 /// Deletes the tables this process created (at stop).
 pub fn stop() {
     let mut guard = firewall();

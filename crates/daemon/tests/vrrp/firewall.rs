@@ -6,13 +6,17 @@
 //! stale `keepalived` table of an earlier run (dropping ha1's own address) is replaced; when a
 //! peer takes over, the VIP leaves the set; SIGTERM leaves no ruleset. keepalived 2.2.7 must
 //! give the same answers and the same `nft list ruleset` while master. Ours alone: a table
-//! deleted by hand is rebuilt on the next transition, and a VRRP engine killed leaves no table.
+//! deleted by hand is rebuilt on the next transition, a VRRP engine killed leaves no table, a
+//! table owned by a live process is left alone (and ours built once it is gone), and a reload
+//! switching accept mode moves a master's address out of the set and back.
 //! Needs root and `nft` (Debian package nftables; skips otherwise). Documentation addresses only.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::daemon::Daemon;
+use crate::support::files::TempDir;
 use crate::support::{Impl, Router, skip_reason_for, two_hosts};
 use lab::{Host, wait_until};
 
@@ -84,6 +88,24 @@ fn probe(host: &Host, targets: &[&str]) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once(' '))
         .map(|(a, r)| (a.to_owned(), r.to_owned()))
         .collect()
+}
+
+/// A TCP listener on every address of `host` (port [`PORT`], both families).
+fn listen(host: &Host) -> lab::LabChild {
+    let child = host
+        .spawn(
+            "python3",
+            ["-m", "http.server", &PORT.to_string(), "--bind", "::"],
+        )
+        .expect("listener");
+    assert!(
+        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+            crate::support::servers::listening(host, PORT)
+        })
+        .is_some(),
+        "listener"
+    );
+    child
 }
 
 fn nft(host: &Host, args: &[&str]) -> String {
@@ -186,19 +208,7 @@ fn scenario(kind: Impl) -> Outcome {
         child.wait().expect("nft").success(),
         "stale table not created"
     );
-    let mut listener = ha1
-        .spawn(
-            "python3",
-            ["-m", "http.server", &PORT.to_string(), "--bind", "::"],
-        )
-        .expect("listener");
-    assert!(
-        wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
-            crate::support::servers::listening(ha1, PORT)
-        })
-        .is_some(),
-        "listener"
-    );
+    let mut listener = listen(ha1);
     let stale_blocks = probe(ha2, &["192.0.2.1"])
         .remove("192.0.2.1")
         .unwrap_or_default();
@@ -375,4 +385,128 @@ fn vrrp_pid(router: &Router) -> Option<u32> {
         std::fs::read(Path::new("/proc").join(p.to_string()).join("cmdline"))
             .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--engine=vrrp"))
     })
+}
+
+/// A table of our name owned by a live process (`nft -i` holding its socket): the instance
+/// still becomes master and adds its address, the error names the table; once the owner is
+/// gone, the next transition into MASTER builds the tables.
+#[test]
+fn owned_table_is_left_alone_and_retried() {
+    if skip() {
+        return;
+    }
+    let net = two_hosts("kafwo");
+    let (ha1, ha2) = (&net.hosts[0], &net.hosts[1]);
+    let vip = "192.0.2.100".parse().expect("vip");
+    let mut holder = ha1
+        .command("nft")
+        .arg("-i")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("nft -i");
+    std::io::Write::write_all(
+        holder.stdin.as_mut().expect("stdin"),
+        b"add table ip keepalived { flags owner; }\n",
+    )
+    .expect("owned table");
+    assert!(
+        wait_until(Duration::from_secs(5), POLL, || {
+            nft(ha1, &["list", "table", "ip", "keepalived"]).contains("owner")
+        })
+        .is_some(),
+        "no owned table"
+    );
+    let dir = TempDir::new("fw-owned");
+    let mut daemon = Daemon::start(ha1, &dir.0, "fw", &strict_conf(""), &[]);
+    assert!(
+        wait_until(Duration::from_secs(15), POLL, || ha1.has_addr(vip)).is_some(),
+        "not master beside the owned table\n{}",
+        daemon.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), POLL, || daemon
+            .logged("table ip keepalived is owned by another process"))
+        .is_some(),
+        "no error naming the owned table\n{}",
+        daemon.log()
+    );
+    assert!(daemon.child.is_running(), "the daemon stopped");
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    // A transition: the peer takes V4, then leaves.
+    let mut peer = Router::start(Impl::Ours, ha2, "fwpeer", &peer_conf());
+    assert!(
+        wait_until(Duration::from_secs(15), POLL, || !ha1.has_addr(vip)).is_some(),
+        "never backup"
+    );
+    peer.term();
+    let _ = peer.wait_exit(Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(15), POLL, || ha1.has_addr(vip)).is_some(),
+        "not master again"
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), POLL, || {
+            set_elements(ha1, "ip").contains("192.0.2.100")
+        })
+        .is_some(),
+        "tables not built after the owner left: {}\n{}",
+        nft(ha1, &["list", "ruleset"]),
+        daemon.log()
+    );
+    assert_eq!(
+        probe(ha2, &["192.0.2.100"])
+            .remove("192.0.2.100")
+            .as_deref(),
+        Some("timeout")
+    );
+}
+
+/// A reload that turns accept mode on for a master takes its address out of the set (traffic
+/// answers), one that turns it off again puts it back.
+#[test]
+fn reload_switches_accept_mode() {
+    if skip() {
+        return;
+    }
+    let net = two_hosts("kafwr");
+    let (ha1, ha2) = (&net.hosts[0], &net.hosts[1]);
+    let vip = "192.0.2.100".parse().expect("vip");
+    let _listener = listen(ha1);
+    let dir = TempDir::new("fw-reload");
+    let daemon = Daemon::start(ha1, &dir.0, "fw", &strict_conf(""), &[]);
+    assert!(
+        wait_until(Duration::from_secs(15), POLL, || ha1.has_addr(vip)).is_some(),
+        "not master\n{}",
+        daemon.log()
+    );
+    assert!(set_elements(ha1, "ip").contains("192.0.2.100"));
+    let accepting = strict_conf("").replacen(
+        "virtual_router_id 51\n",
+        "virtual_router_id 51\n    accept\n",
+        1,
+    );
+    for (conf, want_in) in [(accepting, false), (strict_conf(""), true)] {
+        std::fs::write(dir.0.join("fw.conf"), conf).expect("config");
+        crate::support::daemon::signal("HUP", daemon.child.id());
+        assert!(
+            wait_until(Duration::from_secs(5), POLL, || {
+                set_elements(ha1, "ip").contains("192.0.2.100") == want_in
+            })
+            .is_some(),
+            "after reload (in the set: {want_in}): {}\n{}",
+            nft(ha1, &["list", "ruleset"]),
+            daemon.log()
+        );
+        assert!(ha1.has_addr(vip), "the address went");
+        let want = if want_in { "timeout" } else { "open" };
+        assert_eq!(
+            probe(ha2, &["192.0.2.100"])
+                .remove("192.0.2.100")
+                .as_deref(),
+            Some(want),
+            "connect after the reload"
+        );
+    }
 }
