@@ -21,6 +21,10 @@ pub struct InstanceFirewall {
     /// index: keepalived does so for an instance with `dont_track_primary` unless
     /// `nftables_ifindex`.
     pub link_local_by_name: bool,
+    /// `vrrp_iptables` was given without `nftables`: keepalived built with both uses nftables
+    /// when the `iptables` command is the nf_tables one (Debian's default), and Debian's
+    /// keepalived has no iptables support at all; keepalived-rs uses nftables and says so.
+    pub iptables_asked: bool,
 }
 
 /// Whether `inst` runs in accept mode: `accept`/`no_accept` when given, else accept unless
@@ -50,6 +54,7 @@ pub fn plan(
         priority: defs.nftables_priority,
         counters: defs.nftables_counters,
         link_local_by_name: !defs.nftables_ifindex && inst.dont_track_primary,
+        iptables_asked: defs.vrrp_iptables.is_some() && defs.nftables.is_none(),
     })
 }
 

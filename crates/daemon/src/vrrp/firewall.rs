@@ -34,7 +34,15 @@ pub fn before_add(name: &str, plan: &InstancePlan, vips: &[VipSpec]) {
         return;
     }
     let mut guard = firewall();
-    let fw = guard.get_or_insert_with(|| VrrpFirewall::new(config(fw_plan)));
+    let fw = guard.get_or_insert_with(|| {
+        if fw_plan.iptables_asked {
+            info!(
+                "vrrp_iptables: using nftables (tables ip and ip6 {}) instead of iptables",
+                fw_plan.table
+            );
+        }
+        VrrpFirewall::new(config(fw_plan))
+    });
     match fw.add(&addrs) {
         Ok(n) => debug!("({name}) setting firewall drop rule ({n} netlink messages)"),
         Err(e) => warn!(
