@@ -320,9 +320,9 @@ fn accept_mode_firewall_matches_keepalived() {
 
 /// A table deleted by hand while master: leaving MASTER fails with an error naming the table
 /// and message, the instance runs on, and the next MASTER builds the tables again. Then a
-/// killed VRRP engine: the parent removes the tables.
+/// killed VRRP engine, and a hung one (the watchdog kills it): the parent removes the tables.
 #[test]
-fn firewall_heals_and_goes_with_a_killed_engine() {
+fn firewall_heals_and_goes_with_a_killed_or_hung_engine() {
     if skip() {
         return;
     }
@@ -373,6 +373,26 @@ fn firewall_heals_and_goes_with_a_killed_engine() {
         })
         .is_some(),
         "table outlived the killed engine\n{}",
+        router.describe()
+    );
+    // The next engine becomes master and builds the table; freeze it: the parent's watchdog
+    // kills the hung engine and removes the table with its addresses.
+    assert!(
+        wait_until(Duration::from_secs(15), POLL, || {
+            set_elements(ha1, "ip").contains("192.0.2.100")
+        })
+        .is_some(),
+        "the restarted engine built no table\n{}",
+        router.describe()
+    );
+    let hung = vrrp_pid(&router).expect("restarted vrrp engine pid");
+    crate::support::daemon::signal("STOP", hung);
+    assert!(
+        wait_until(Duration::from_secs(6), POLL, || {
+            !nft(ha1, &["list", "tables"]).contains("keepalived")
+        })
+        .is_some(),
+        "table outlived the hung engine\n{}",
         router.describe()
     );
     router.term();
