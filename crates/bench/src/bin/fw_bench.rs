@@ -10,6 +10,8 @@
 //! 3. `--instances` instances with one address each become master one after another (the
 //!    sets fill up: each is one batch); the first and last hundred are reported apart.
 //! 4. The 100-address transitions of step 2 again, with those addresses in the sets.
+//! 5. The tables and all `--instances` addresses in one batch (what a rebuild after a refused
+//!    batch sends).
 //!
 //! Each line gives the messages per batch and the median, 99th percentile and worst time of
 //! one batch (send to the kernel's last acknowledgement).
@@ -108,6 +110,17 @@ fn run(instances: usize, rounds: usize) -> Result<(), String> {
         rounds,
         &format!("{instances} other addresses in the set"),
     )?;
+    fw.remove_tables().map_err(|e| e.to_string())?;
+
+    // The rebuild after a refused batch: every address in one batch (tables created too).
+    let all: Vec<FwAddr> = (0..instances).map(|i| addr(1000 + i)).collect();
+    let t = Instant::now();
+    let n = fw.add(&all).map_err(|e| e.to_string())?;
+    report(
+        &format!("tables and all {instances} addresses in one batch (a rebuild)"),
+        n,
+        &[t.elapsed()],
+    );
     fw.remove_tables().map_err(|e| e.to_string())
 }
 

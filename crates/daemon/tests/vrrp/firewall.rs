@@ -1,14 +1,15 @@
 //! The accept-mode firewall (`vrrp_strict`, `no_accept`, nftables), for real and against
 //! Debian's keepalived: ha1 runs the daemon and a TCP listener on every address, ha2 is the
-//! client. While a strict instance is master a connect to its VIPs (IPv4, IPv6, link-local)
-//! gets no answer while ha1's own addresses answer; an `accept` instance and an address owner
-//! (priority 255) answer; neighbour discovery for the VIP still works; the counters count; a
-//! stale `keepalived` table of an earlier run (dropping ha1's own address) is replaced; when a
-//! peer takes over, the VIP leaves the set; SIGTERM leaves no ruleset. keepalived 2.2.7 must
-//! give the same answers and the same `nft list ruleset` while master. Ours alone: a table
-//! deleted by hand is rebuilt on the next transition, a VRRP engine killed leaves no table, a
-//! table owned by a live process is left alone (and ours built once it is gone), and a reload
-//! switching accept mode moves a master's address out of the set and back.
+//! client. While a strict instance is master a connect to its VIPs (IPv4, IPv6, link-local
+//! keyed by interface index and by name) gets no answer while ha1's own addresses answer; an
+//! `accept` instance and an address owner (priority 255) answer; neighbour discovery for the
+//! VIP still works; the counters count; a stale `keepalived` table of an earlier run (dropping
+//! ha1's own address) is replaced; when a peer takes over, the VIP leaves the set; SIGTERM
+//! leaves no ruleset. keepalived 2.2.7 must give the same answers and the same `nft list
+//! ruleset` while master. Ours alone: a table deleted by hand is rebuilt on the next
+//! transition, a VRRP engine killed or hung leaves no table, a table owned by a live process is
+//! left alone (and ours built once it is gone), and a reload switching accept mode moves a
+//! master's address out of the set and back.
 //! Needs root and `nft` (Debian package nftables; skips otherwise). Documentation addresses only.
 
 use std::collections::BTreeMap;
@@ -23,7 +24,8 @@ use lab::{Host, wait_until};
 const POLL: Duration = Duration::from_millis(20);
 const PORT: u16 = 8080;
 
-/// The strict router: V4 and V6 without accept, ACC with `accept`, OWN the address owner.
+/// The strict router: V4 and V6 without accept, ACC with `accept`, OWN the address owner, V6N
+/// a link-local address keyed by interface name (`dont_track_primary`).
 fn strict_conf(extra_global: &str) -> String {
     let inst = |name: &str, vrid: u8, prio: u8, extra: &str, vips: &str| {
         format!(
@@ -33,7 +35,7 @@ fn strict_conf(extra_global: &str) -> String {
         )
     };
     format!(
-        "global_defs {{\n    vrrp_strict\n    nftables_counters\n{extra_global}}}\n{}{}{}{}",
+        "global_defs {{\n    vrrp_strict\n    nftables_counters\n{extra_global}}}\n{}{}{}{}{}",
         inst("V4", 51, 100, "", "        192.0.2.100/24\n"),
         inst(
             "V6",
@@ -44,6 +46,13 @@ fn strict_conf(extra_global: &str) -> String {
         ),
         inst("ACC", 53, 100, "    accept\n", "        192.0.2.110/24\n"),
         inst("OWN", 54, 255, "", "        192.0.2.120/24\n"),
+        inst(
+            "V6N",
+            55,
+            100,
+            "    dont_track_primary\n",
+            "        fe80::200/64\n"
+        ),
     )
 }
 
@@ -63,6 +72,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("2001:db8::1", "open"),
     ("2001:db8::100", "timeout"),
     ("fe80::100%eth0", "timeout"),
+    ("fe80::200%eth0", "timeout"),
 ];
 
 /// Connects from `host` to each target (in parallel, 1.5 s each): "open", "timeout",
@@ -220,6 +230,7 @@ fn scenario(kind: Impl) -> Outcome {
         "192.0.2.120",
         "2001:db8::100",
         "fe80::100",
+        "fe80::200",
     ];
     let all_master = wait_until(Duration::from_secs(15), POLL, || {
         vips.iter().all(|v| ha1.has_addr(v.parse().expect("vip")))

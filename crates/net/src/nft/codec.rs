@@ -193,6 +193,10 @@ pub struct SetSpec {
     pub byteorder: u32,
 }
 
+/// Set elements per message: 1,024 keys of up to 32 bytes (an address and an interface
+/// name) take at most 48 KiB, within the 64 KiB a netlink attribute can hold.
+pub const ELEMENTS_PER_MESSAGE: usize = 1024;
+
 /// `NFT_SET_CONSTANT`.
 pub const SET_CONSTANT: u32 = 0x2;
 
@@ -308,6 +312,21 @@ impl Batch {
     }
 
     fn elements(&mut self, t: MsgType, family: Family, table: &str, set: &str, keys: &[Vec<u8>]) {
+        // A nest's length is 16 bits: at most ELEMENTS_PER_MESSAGE keys (of up to 32 bytes)
+        // go in one message, more take several messages of the same batch.
+        for chunk in keys.chunks(ELEMENTS_PER_MESSAGE) {
+            self.elements_message(t, family, table, set, chunk);
+        }
+    }
+
+    fn elements_message(
+        &mut self,
+        t: MsgType,
+        family: Family,
+        table: &str,
+        set: &str,
+        keys: &[Vec<u8>],
+    ) {
         let flags = if t == MsgType::NewSetElem {
             NLM_F_CREATE
         } else {
@@ -654,6 +673,44 @@ mod tests {
         assert_eq!(&msg[6..8], &(0x1u16 | 0x4 | 0x400).to_ne_bytes());
         assert_eq!(&msg[16..20], &[2, 0, 0, 0]);
         assert_eq!(&msg[20..28], &[7, 0, 1, 0, b'k', b'a', 0, 0]);
+    }
+
+    #[test]
+    fn many_elements_are_split_so_every_nest_length_fits() {
+        let keys: Vec<Vec<u8>> = (0..5000u32)
+            .map(|i| {
+                let mut k = vec![0u8; 32];
+                k[0] = 0xfe;
+                k[1] = 0x80;
+                k[12..16].copy_from_slice(&i.to_be_bytes());
+                k
+            })
+            .collect();
+        let mut b = Batch::new();
+        b.add_elements(Family::Ip6, "keepalived", "vips_link_local_name", &keys);
+        assert_eq!(b.len(), 5);
+        assert_eq!(
+            b.what(4),
+            Some("add 904 element(s) of set ip6 keepalived vips_link_local_name")
+        );
+        // Each message: header, nfgenmsg, table, set, then the elements nest, whose 16-bit
+        // length must cover it to the end of the message.
+        let f = b.frame(0);
+        let mut at = 20;
+        let mut seen = 0;
+        for _ in 0..5 {
+            let len = u32::from_ne_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]) as usize;
+            let attrs = &f[at + 20..at + len];
+            let (t, v) = attributes(attrs).last().expect("elements nest");
+            assert_eq!(t, 3);
+            seen += attributes(v).count();
+            assert_eq!(
+                v.as_ptr() as usize + v.len(),
+                attrs.as_ptr() as usize + attrs.len()
+            );
+            at += len;
+        }
+        assert_eq!(seen, 5000);
     }
 
     #[test]

@@ -121,6 +121,7 @@ impl Nft {
         let n = u32::try_from(batch.len()).unwrap_or(u32::MAX);
         self.seq = self.seq.wrapping_add(n + 2);
         let bytes = batch.frame(first);
+        self.fit_send_buffer(bytes.len());
         self.socket.send(&bytes, 0).map_err(NftError::Io)?;
         self.messages_sent += u64::from(n);
         let mut answered = vec![false; batch.len()];
@@ -166,6 +167,21 @@ impl Nft {
             });
         }
         Ok(())
+    }
+
+    /// Grows the send buffer to hold a batch of `len` bytes (a batch is one datagram; the
+    /// kernel refuses one larger than the buffer with `EMSGSIZE`), past `wmem_max` with
+    /// `SO_SNDBUFFORCE` (CAP_NET_ADMIN, which programming nf_tables needs anyway), as nft does.
+    fn fit_send_buffer(&mut self, len: usize) {
+        use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+        let fd = self.socket.as_fd();
+        // The kernel reports twice what was set (its bookkeeping overhead).
+        if getsockopt(&fd, sockopt::SndBuf).is_ok_and(|have| have / 2 >= len) {
+            return;
+        }
+        if setsockopt(&fd, sockopt::SndBufForce, &len).is_err() {
+            let _ = setsockopt(&fd, sockopt::SndBuf, &len);
+        }
     }
 
     /// The table `name` of `family`, if the kernel has it.
