@@ -369,6 +369,8 @@ pub async fn run(
             }
         }
     }
+    // keepalived deletes its firewall tables at stop, --dont-release-vrrp or not.
+    super::firewall::stop();
     if release {
         remove_statics(&mut run.rtnl, &run.statics);
         if let Err(e) = run.vmacs.remove_all(&mut run.rtnl) {

@@ -8,6 +8,7 @@
 pub mod cleanup;
 mod control;
 pub mod driver;
+pub mod firewall;
 pub mod link;
 pub mod metrics;
 pub mod netops;
