@@ -50,11 +50,57 @@ pub const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::
 /// See [`PROMETHEUS_TEXT`].
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Renders `scrape` in OpenMetrics (`openmetrics`) or the Prometheus text format.
+/// From how many VRRP instances a scrape is encoded in two halves on two threads.
+const PARALLEL_FROM: usize = 500;
+
+/// Renders `scrape` in OpenMetrics (`openmetrics`) or the Prometheus text format. A large
+/// scrape is encoded as two halves, each a run of whole metric families, on two threads, and
+/// joined in order: the same text in about half the time (a 4,000-instance page is 6 MB).
 pub fn render(scrape: Scrape, openmetrics: bool) -> String {
+    let instances = scrape
+        .engines
+        .iter()
+        .filter_map(|e| e.answer.as_ref()?.vrrp.as_ref())
+        .map(|v| v.instances.len())
+        .sum::<usize>();
+    let scrape = Arc::new(scrape);
+    if instances < PARALLEL_FROM {
+        return encode(&scrape, Part::Whole, openmetrics);
+    }
+    let (mut head, tail) = std::thread::scope(|t| {
+        let tail = t.spawn(|| encode(&scrape, Part::Tail, openmetrics));
+        let head = encode(&scrape, Part::Head, openmetrics);
+        (head, tail.join().unwrap_or_default())
+    });
+    // OpenMetrics ends with `# EOF`: only once, at the very end.
+    if openmetrics && let Some(cut) = head.strip_suffix("# EOF\n").map(str::len) {
+        head.truncate(cut);
+    }
+    head + &tail
+}
+
+/// Which families of a scrape to encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// All of them.
+    Whole,
+    /// The parent's, the VRRP states and the first half of the instance counters.
+    Head,
+    /// The rest.
+    Tail,
+}
+
+/// The instance counters in the head ([`Part::Head`]); the others are in the tail.
+const HEAD_COUNTERS: usize = 7;
+
+fn encode(scrape: &Arc<Scrape>, part: Part, openmetrics: bool) -> String {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(ScrapeCollector(Arc::new(scrape))));
-    let mut out = String::new();
+    registry.register_collector(Box::new(ScrapeCollector(scrape.clone(), part)));
+    let mut out = String::with_capacity(if part == Part::Whole {
+        64 * 1024
+    } else {
+        4 << 20
+    });
     let done = if openmetrics {
         prometheus_client::encoding::text::encode(&mut out, &registry)
     } else {
@@ -71,7 +117,7 @@ pub fn render(scrape: Scrape, openmetrics: bool) -> String {
 type Field<T, V> = (&'static str, &'static str, fn(&T) -> V);
 
 #[derive(Debug)]
-struct ScrapeCollector(Arc<Scrape>);
+struct ScrapeCollector(Arc<Scrape>, Part);
 
 type NoExemplar = Option<&'static Exemplar<NoLabelSet, f64>>;
 
@@ -91,12 +137,17 @@ fn counter(m: &mut MetricEncoder<'_>, labels: &impl EncodeLabelSet, v: u64) -> s
 
 impl Collector for ScrapeCollector {
     fn encode(&self, mut enc: DescriptorEncoder<'_>) -> std::fmt::Result {
-        let s = &*self.0;
-        parent(&mut enc, s)?;
+        let (s, part) = (&*self.0, self.1);
         let answers: Vec<&EngineMetrics> =
             s.engines.iter().filter_map(|e| e.answer.as_ref()).collect();
-        vrrp(&mut enc, &answers)?;
-        checker(&mut enc, &answers)
+        if part != Part::Tail {
+            parent(&mut enc, s)?;
+        }
+        vrrp(&mut enc, &answers, part)?;
+        if part != Part::Head {
+            checker(&mut enc, &answers)?;
+        }
+        Ok(())
     }
 }
 
@@ -182,7 +233,11 @@ fn parent(enc: &mut DescriptorEncoder<'_>, s: &Scrape) -> std::fmt::Result {
     )
 }
 
-fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt::Result {
+fn vrrp(
+    enc: &mut DescriptorEncoder<'_>,
+    answers: &[&EngineMetrics],
+    part: Part,
+) -> std::fmt::Result {
     let Some(v) = answers.iter().find_map(|a| a.vrrp.as_ref()) else {
         return Ok(());
     };
@@ -195,49 +250,23 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
             ("vrid", vrids[k].as_str()),
         ]
     };
-    let mut m = enc.encode_descriptor(
-        "keepalived_vrrp_state",
-        "State of vrrp",
-        None,
-        MetricType::Gauge,
-    )?;
-    for (k, i) in v.instances.iter().enumerate() {
-        if i.vips.is_empty() {
-            let [a, b, c] = common(k);
-            gauge(&mut m, &[a, b, c, ("ip_address", "")], i64::from(i.state))?;
-        }
-        for (addr, dev) in &i.vips {
-            let labels = [
-                ("iname", i.name.as_str()),
-                ("intf", dev.as_str()),
-                ("vrid", vrids[k].as_str()),
-                ("ip_address", addr.as_str()),
-            ];
-            gauge(&mut m, &labels, i64::from(i.state))?;
-        }
+    let counters = match part {
+        Part::Whole => 0..INSTANCE_COUNTERS.len(),
+        Part::Head => 0..HEAD_COUNTERS,
+        Part::Tail => HEAD_COUNTERS..INSTANCE_COUNTERS.len(),
+    };
+    if part != Part::Tail {
+        vrrp_states(enc, v, &vrids)?;
     }
-    let mut m = enc.encode_descriptor(
-        "keepalived_vrrp_excluded_state",
-        "State of vrrp with excluded VIP",
-        None,
-        MetricType::Gauge,
-    )?;
-    for (k, i) in v.instances.iter().enumerate() {
-        for (addr, dev) in &i.excluded {
-            let labels = [
-                ("iname", i.name.as_str()),
-                ("intf", dev.as_str()),
-                ("vrid", vrids[k].as_str()),
-                ("ip_address", addr.as_str()),
-            ];
-            gauge(&mut m, &labels, i64::from(i.state))?;
-        }
-    }
-    for (c, (name, help)) in INSTANCE_COUNTERS.iter().enumerate() {
+    for c in counters {
+        let (name, help) = INSTANCE_COUNTERS[c];
         let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
         for (k, i) in v.instances.iter().enumerate() {
             counter(&mut m, &common(k), i.counters.get(c).copied().unwrap_or(0))?;
         }
+    }
+    if part == Part::Head {
+        return Ok(());
     }
     let mut m = enc.encode_descriptor(
         "keepalived_gratuitous_arp_delay",
@@ -347,6 +376,61 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
     )?;
     for (name, state) in &v.groups {
         gauge(&mut m, &[("group", name.as_str())], i64::from(*state))?;
+    }
+    Ok(())
+}
+
+/// `keepalived_vrrp_state` and `keepalived_vrrp_excluded_state`: one series per address.
+fn vrrp_states(
+    enc: &mut DescriptorEncoder<'_>,
+    v: &super::VrrpMetrics,
+    vrids: &[String],
+) -> std::fmt::Result {
+    let common = |k: usize| {
+        let i = &v.instances[k];
+        [
+            ("iname", i.name.as_str()),
+            ("intf", i.intf.as_str()),
+            ("vrid", vrids[k].as_str()),
+        ]
+    };
+    let mut m = enc.encode_descriptor(
+        "keepalived_vrrp_state",
+        "State of vrrp",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (k, i) in v.instances.iter().enumerate() {
+        if i.vips.is_empty() {
+            let [a, b, c] = common(k);
+            gauge(&mut m, &[a, b, c, ("ip_address", "")], i64::from(i.state))?;
+        }
+        for (addr, dev) in &i.vips {
+            let labels = [
+                ("iname", i.name.as_str()),
+                ("intf", dev.as_str()),
+                ("vrid", vrids[k].as_str()),
+                ("ip_address", addr.as_str()),
+            ];
+            gauge(&mut m, &labels, i64::from(i.state))?;
+        }
+    }
+    let mut m = enc.encode_descriptor(
+        "keepalived_vrrp_excluded_state",
+        "State of vrrp with excluded VIP",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (k, i) in v.instances.iter().enumerate() {
+        for (addr, dev) in &i.excluded {
+            let labels = [
+                ("iname", i.name.as_str()),
+                ("intf", dev.as_str()),
+                ("vrid", vrids[k].as_str()),
+                ("ip_address", addr.as_str()),
+            ];
+            gauge(&mut m, &labels, i64::from(i.state))?;
+        }
     }
     Ok(())
 }
@@ -676,6 +760,31 @@ mod tests {
             last_reload: Some((1_700_000_100.0, false)),
             version: "0.1.0",
             features: "vrrp,lvs".into(),
+        }
+    }
+
+    /// A large scrape, encoded in two halves on two threads, is the same text as in one go.
+    #[test]
+    fn two_halves_make_the_same_page() {
+        let mut scrape = sample();
+        if let Some(v) = scrape.engines[0]
+            .answer
+            .as_mut()
+            .and_then(|a| a.vrrp.as_mut())
+        {
+            let one = v.instances[0].clone();
+            v.instances = (0..PARALLEL_FROM + 10)
+                .map(|n| InstanceMetrics {
+                    name: format!("VI_{n}"),
+                    ..one.clone()
+                })
+                .collect();
+        }
+        for openmetrics in [false, true] {
+            let whole = encode(&Arc::new(scrape.clone()), Part::Whole, openmetrics);
+            let halves = render(scrape.clone(), openmetrics);
+            assert!(whole.contains("VI_509"));
+            assert_eq!(halves, whole, "openmetrics: {openmetrics}");
         }
     }
 
