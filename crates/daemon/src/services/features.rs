@@ -7,11 +7,12 @@ use keepalived_config::{Diagnostics, Loc};
 use crate::services::cli::Engine;
 
 /// Every build option and whether it is built in, in the order `-v` prints them.
-pub const ALL: [(&str, bool); 4] = [
+pub const ALL: [(&str, bool); 5] = [
     ("vrrp", cfg!(feature = "vrrp")),
     ("lvs", cfg!(feature = "lvs")),
     ("lvs-syncd", cfg!(feature = "lvs-syncd")),
     ("vmac", cfg!(feature = "vmac")),
+    ("bfd", cfg!(feature = "bfd")),
 ];
 
 /// The names of the features built in.
@@ -38,6 +39,7 @@ pub fn has_engine(engine: Engine) -> bool {
     match engine {
         Engine::Vrrp => cfg!(feature = "vrrp"),
         Engine::Checker => cfg!(feature = "lvs"),
+        Engine::Bfd => cfg!(feature = "bfd"),
     }
 }
 

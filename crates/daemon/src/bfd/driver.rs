@@ -1,0 +1,338 @@
+//! The BFD engine's driver, a task on the process's runtime like the VRRP and checker ones: it
+//! owns the pure [`Engine`] (time in, actions out), the sockets (a listener per family and port
+//! in use, a sender per session on its own source port), the timer, and the events for the VRRP
+//! and checker engines ([`Publisher`]). It applies reloads by difference ([`super::reload`]),
+//! answers the data dump ([`super::snapshot`]) and the parent's heartbeat from its loop.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_bfd::{
+    Action, Engine, Instant, Level, MULTIHOP_PORT, RxMeta, SessionConfig, SessionId,
+};
+use keepalived_config::Config;
+use keepalived_net::{BfdListener, BfdSender, IpFamily};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, error, info, warn};
+
+use super::reload::{self, ReloadRequest, Step};
+use super::snapshot::{self, SnapshotRequest};
+use crate::services::bfd_events::Publisher;
+use crate::services::heartbeat::{self, QueryKind, Request, Responder};
+use crate::services::metrics::EngineMetrics;
+
+/// Everything the driver runs.
+#[derive(Debug)]
+pub struct Setup {
+    /// The configuration (its `bfd_instance`s).
+    pub config: Arc<Config>,
+    /// Requests for the data dump, answered between two events.
+    pub snapshots: mpsc::UnboundedReceiver<SnapshotRequest>,
+    /// The parent's watchdog heartbeat, answered by the loop of [`run`].
+    pub heartbeat: Option<Responder>,
+}
+
+/// A received datagram, forwarded by a listener's reader task.
+type Datagram = (RxMeta, [u8; RX_BUF], usize);
+
+/// The largest control packet read (24 bytes, plus an authentication section of at most 28).
+const RX_BUF: usize = 64;
+
+/// The sessions `config` asks for; an instance the engine cannot take is logged and left out.
+pub fn sessions_of(config: &Config) -> Vec<SessionConfig> {
+    config
+        .global
+        .bfd_instances
+        .iter()
+        .filter_map(|b| match SessionConfig::from_model(b) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warn!("BFD instance {}: {e}; ignored", b.name);
+                None
+            }
+        })
+        .collect()
+}
+
+/// The running state besides the engine.
+struct Io {
+    by_name: BTreeMap<String, SessionId>,
+    senders: BTreeMap<SessionId, BfdSender>,
+    send_errors: BTreeMap<SessionId, u64>,
+    listeners: BTreeMap<(bool, u16), JoinHandle<()>>,
+    rx_tx: mpsc::UnboundedSender<Datagram>,
+}
+
+impl Io {
+    /// Opens the listener for the session's family and port if not open yet.
+    fn listen_for(&mut self, cfg: &SessionConfig) {
+        let family = IpFamily::of(&cfg.neighbor);
+        let port = cfg.port();
+        if self.listeners.contains_key(&(family == IpFamily::V6, port)) {
+            return;
+        }
+        // `AsyncFd::new` is deprecated because a caller could close the fd behind tokio's back;
+        // the listener owns its fd and lives exactly as long as the `AsyncFd` (and `register`,
+        // the replacement, is `unsafe`, which this crate forbids).
+        #[allow(deprecated)]
+        let opened = BfdListener::open(family, port).and_then(|l| {
+            AsyncFd::new(l).map_err(|e| keepalived_net::NetError::Socket {
+                op: "AsyncFd",
+                ifname: format!("BFD port {port}"),
+                source: e,
+            })
+        });
+        match opened {
+            Ok(fd) => {
+                let tx = self.rx_tx.clone();
+                self.listeners.insert(
+                    (family == IpFamily::V6, port),
+                    tokio::spawn(read_loop(fd, tx)),
+                );
+            }
+            Err(e) => error!("cannot listen for BFD packets: {e}"),
+        }
+    }
+
+    fn add(&mut self, engine: &mut Engine, now: Instant, cfg: SessionConfig) {
+        let name = cfg.name.clone();
+        self.listen_for(&cfg);
+        let (family, src, ttl) = (IpFamily::of(&cfg.neighbor), cfg.source, cfg.ttl);
+        match engine.add_session(now, cfg) {
+            Ok(id) => {
+                let port = engine
+                    .session(id)
+                    .map_or(0, keepalived_bfd::Session::src_port);
+                match BfdSender::open(family, src, port, ttl) {
+                    Ok(s) => {
+                        self.senders.insert(id, s);
+                    }
+                    Err(e) => error!("BFD instance {name}: cannot open its socket: {e}"),
+                }
+                self.by_name.insert(name, id);
+            }
+            Err(e) => warn!("BFD instance {name}: {e}; ignored"),
+        }
+    }
+
+    fn remove(&mut self, engine: &mut Engine, now: Instant, name: &str) {
+        if let Some(id) = self.by_name.remove(name) {
+            engine.remove_session(now, id);
+            // The AdminDown packets the removal queued are sent before the socket closes: the
+            // caller drains first, then calls `forget`.
+        }
+    }
+
+    fn forget_closed(&mut self, engine: &Engine) {
+        self.senders.retain(|id, _| engine.session(*id).is_some());
+        self.send_errors
+            .retain(|id, _| engine.session(*id).is_some());
+    }
+
+    fn send(&mut self, t: &keepalived_bfd::Transmit) {
+        let sent = match self.senders.get(&t.session) {
+            Some(s) => s.send_to(&t.payload, t.dst).map(drop),
+            None => Err(std::io::Error::from(std::io::ErrorKind::NotConnected)),
+        };
+        if let Err(e) = sent {
+            let n = self.send_errors.entry(t.session).or_default();
+            if *n == 0 {
+                warn!("BFD: cannot send to {}: {e}", t.dst);
+            }
+            *n += 1;
+        }
+    }
+}
+
+/// Reads one listener until the task is aborted, forwarding every datagram.
+async fn read_loop(fd: AsyncFd<BfdListener>, tx: mpsc::UnboundedSender<Datagram>) {
+    let multihop = fd.get_ref().port() == MULTIHOP_PORT;
+    let mut buf = [0u8; RX_BUF];
+    loop {
+        let Ok(mut guard) = fd.readable().await else {
+            return;
+        };
+        match guard.try_io(|l| l.get_ref().recv(&mut buf)) {
+            Ok(Ok(rx)) => {
+                if rx.truncated {
+                    debug!(
+                        "BFD: a datagram of more than {RX_BUF} bytes from {}",
+                        rx.src
+                    );
+                }
+                let meta = RxMeta {
+                    src: rx.src,
+                    dst: rx.dst,
+                    ttl: rx.ttl,
+                    multihop,
+                };
+                if tx.send((meta, buf, rx.len)).is_err() {
+                    return;
+                }
+            }
+            Ok(Err(e)) => {
+                debug!("BFD: receive: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(_would_block) => {}
+        }
+    }
+}
+
+/// Runs the sessions of `setup` until `stop` turns true, applying the reloads that come in.
+pub async fn run(
+    setup: Setup,
+    mut stop: watch::Receiver<bool>,
+    mut reloads: mpsc::UnboundedReceiver<ReloadRequest>,
+) {
+    let Setup {
+        config,
+        mut snapshots,
+        mut heartbeat,
+    } = setup;
+    let mut publisher = match Publisher::bind() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            error!("BFD: cannot offer events to the VRRP and checker processes: {e}");
+            None
+        }
+    };
+    let epoch = tokio::time::Instant::now();
+    let now = || Instant::from_duration(epoch.elapsed());
+    let mut engine = Engine::new(fastrand::u64(..));
+    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Datagram>();
+    let mut io = Io {
+        by_name: BTreeMap::new(),
+        senders: BTreeMap::new(),
+        send_errors: BTreeMap::new(),
+        listeners: BTreeMap::new(),
+        rx_tx,
+    };
+    let mut current = sessions_of(&config);
+    for cfg in current.clone() {
+        io.add(&mut engine, now(), cfg);
+    }
+    info!("BFD: {} sessions", io.by_name.len());
+    loop {
+        drain(&mut engine, &mut io, publisher.as_mut());
+        let sleep_until = engine
+            .poll_timeout()
+            .map(|at| epoch + at.since_epoch())
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+            request = heartbeat::next_request(&mut heartbeat) => answer(heartbeat.as_ref(), request),
+            Some((meta, buf, len)) = rx_rx.recv() => {
+                let t = now();
+                let _ = engine.handle_datagram(t, &meta, buf.get(..len).unwrap_or_default());
+                // Take what else is queued before the timers run: a burst is one wake-up.
+                while let Ok((meta, buf, len)) = rx_rx.try_recv() {
+                    let _ = engine.handle_datagram(t, &meta, buf.get(..len).unwrap_or_default());
+                }
+            }
+            () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
+            stream = accept(publisher.as_ref()) => {
+                if let Some(p) = publisher.as_mut() {
+                    p.add(stream);
+                    debug!("BFD: {} event consumers", p.consumers());
+                }
+            }
+            Some(request) = reloads.recv() => {
+                let new = sessions_of(&request.loaded.config);
+                let (steps, summary) = reload::plan(&current, &new);
+                let t = now();
+                for step in steps {
+                    match step {
+                        Step::Remove(name) => {
+                            io.remove(&mut engine, t, &name);
+                            drain(&mut engine, &mut io, publisher.as_mut());
+                            if let Some(p) = publisher.as_mut() {
+                                p.remove(&name);
+                            }
+                        }
+                        Step::Add(cfg) => io.add(&mut engine, t, cfg),
+                        Step::Reconfigure(cfg) => {
+                            let name = cfg.name.clone();
+                            let ttl = cfg.ttl;
+                            if let Some(id) = io.by_name.get(&name).copied() {
+                                if let Err(e) = engine.reconfigure(t, id, cfg) {
+                                    warn!("BFD instance {name}: {e}");
+                                } else if let Some(s) = io.senders.get(&id)
+                                    && let Err(e) = s.set_ttl(ttl)
+                                {
+                                    warn!("BFD instance {name}: cannot set its TTL: {e}");
+                                }
+                            }
+                        }
+                    }
+                }
+                io.forget_closed(&engine);
+                current = new;
+                let _ = request.done.send(summary);
+            }
+            Some(reply) = snapshots.recv() => {
+                let consumers = publisher.as_ref().map_or(0, Publisher::consumers);
+                let errors = &io.send_errors;
+                let _ = reply.send(snapshot::take(&engine, |id| errors.get(&id).copied().unwrap_or(0), consumers));
+            }
+        }
+    }
+    // Tell the peers (RFC 5880 section 6.8.16: AdminDown), then stop.
+    let t = now();
+    for name in io.by_name.keys().cloned().collect::<Vec<_>>() {
+        io.remove(&mut engine, t, &name);
+    }
+    drain(&mut engine, &mut io, None);
+    for (_, task) in std::mem::take(&mut io.listeners) {
+        task.abort();
+    }
+    debug!("BFD stopped");
+}
+
+/// Executes the engine's queued actions in order.
+fn drain(engine: &mut Engine, io: &mut Io, mut publisher: Option<&mut Publisher>) {
+    while let Some(action) = engine.poll_action() {
+        match action {
+            Action::Send(t) => io.send(&t),
+            Action::State(c) => {
+                if let Some(p) = publisher.as_deref_mut() {
+                    p.set(&c.name, c.up);
+                }
+            }
+            Action::Log(l) => match l.level {
+                Level::Debug => debug!("{}", l.text),
+                Level::Info => info!("{}", l.text),
+                Level::Warning => warn!("{}", l.text),
+            },
+        }
+    }
+}
+
+/// The next consumer of the events (never, without the socket).
+async fn accept(publisher: Option<&Publisher>) -> tokio::net::UnixStream {
+    match publisher {
+        Some(p) => p.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Answers the watchdog's ping; a metrics query gets no BFD numbers yet.
+fn answer(heartbeat: Option<&Responder>, request: Request) {
+    let Some(h) = heartbeat else {
+        return;
+    };
+    match request {
+        Request::Ping(n) => h.answer(n),
+        Request::Query(n, QueryKind::Metrics) => h.reply(n, || {
+            serde_json::to_vec(&EngineMetrics::default()).unwrap_or_default()
+        }),
+    }
+}
