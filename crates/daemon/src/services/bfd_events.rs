@@ -44,6 +44,7 @@ pub fn socket_name() -> String {
 }
 
 /// One event line.
+#[cfg_attr(not(feature = "bfd"), allow(dead_code))]
 fn line(name: &str, up: bool) -> String {
     format!("{} {name}\n", if up { "UP" } else { "DOWN" })
 }
@@ -61,6 +62,7 @@ fn parse(line: &str) -> Option<(&str, bool)> {
 
 /// The BFD engine's end: the listening socket, every connected consumer and the last state
 /// published of each session.
+#[cfg_attr(not(feature = "bfd"), allow(dead_code))]
 #[derive(Debug)]
 pub struct Publisher {
     listener: UnixListener,
@@ -68,6 +70,7 @@ pub struct Publisher {
     clients: Vec<mpsc::UnboundedSender<Vec<u8>>>,
 }
 
+#[cfg_attr(not(feature = "bfd"), allow(dead_code))]
 impl Publisher {
     /// Binds [`socket_name`] (inside a tokio runtime).
     ///
@@ -145,6 +148,7 @@ impl Publisher {
 }
 
 /// Whether the peer is one of our supervisor's children running as our user.
+#[cfg_attr(not(feature = "bfd"), allow(dead_code))]
 fn sibling(stream: &UnixStream) -> bool {
     let Ok(cred) = stream.peer_cred() else {
         return false;
