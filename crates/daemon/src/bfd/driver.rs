@@ -229,7 +229,14 @@ pub async fn run(
                     break;
                 }
             }
-            request = heartbeat::next_request(&mut heartbeat) => answer(heartbeat.as_ref(), request),
+            request = heartbeat::next_request(&mut heartbeat) => {
+                let snap = matches!(request, Request::Query(..)).then(|| {
+                    let consumers = publisher.as_ref().map_or(0, Publisher::consumers);
+                    let errors = &io.send_errors;
+                    snapshot::take(&engine, |id| errors.get(&id).copied().unwrap_or(0), consumers)
+                });
+                answer(heartbeat.as_ref(), request, snap);
+            }
             Some((meta, buf, len)) = rx_rx.recv() => {
                 let t = now();
                 let _ = engine.handle_datagram(t, &meta, buf.get(..len).unwrap_or_default());
@@ -324,15 +331,20 @@ async fn accept(publisher: Option<&Publisher>) -> tokio::net::UnixStream {
     }
 }
 
-/// Answers the watchdog's ping; a metrics query gets no BFD numbers yet.
-fn answer(heartbeat: Option<&Responder>, request: Request) {
+/// Answers the watchdog's ping, or a metrics query with the copy `snap` taken now (turned into
+/// the metrics and serialized off the loop).
+fn answer(heartbeat: Option<&Responder>, request: Request, snap: Option<snapshot::BfdSnapshot>) {
     let Some(h) = heartbeat else {
         return;
     };
     match request {
         Request::Ping(n) => h.answer(n),
-        Request::Query(n, QueryKind::Metrics) => h.reply(n, || {
-            serde_json::to_vec(&EngineMetrics::default()).unwrap_or_default()
+        Request::Query(n, QueryKind::Metrics) => h.reply(n, move || {
+            let m = EngineMetrics {
+                bfd: snap.map(|s| s.metrics()),
+                ..EngineMetrics::default()
+            };
+            serde_json::to_vec(&m).unwrap_or_default()
         }),
     }
 }

@@ -9,6 +9,7 @@ use keepalived_bfd::{Engine, GlobalStats, SessionConfig, SessionSnapshot};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::dump::{self, DumpKind, DumpPaths, DumpSource};
+use crate::services::metrics::bfd::{BfdMetrics, BfdSessionMetrics};
 
 /// keepalived's name of the BFD data dump, in the dumps' temporary directory.
 pub const DATA_FILE: &str = "keepalived_bfd.data";
@@ -90,6 +91,56 @@ pub fn take(
 }
 
 impl BfdSnapshot {
+    /// The numbers for the metrics.
+    pub fn metrics(&self) -> BfdMetrics {
+        let s = &self.stats;
+        let reasons = [
+            ("truncated", s.truncated),
+            ("version", s.bad_version),
+            ("length", s.bad_length),
+            ("detect_mult", s.zero_detect_mult),
+            ("multipoint", s.multipoint),
+            ("my_discriminator", s.zero_my_discr),
+            ("your_discriminator", s.zero_your_discr),
+            ("poll_and_final", s.poll_and_final),
+            ("diagnostic", s.bad_diag),
+            ("unknown_discriminator", s.unknown_discr),
+            ("no_session", s.no_session),
+            ("wrong_port", s.wrong_port),
+            ("bad_ttl", s.bad_ttl),
+            ("authentication", s.auth),
+            ("admin_down", s.admin_down),
+        ];
+        BfdMetrics {
+            sessions: self
+                .sessions
+                .iter()
+                .map(|d| BfdSessionMetrics {
+                    name: d.config.name.clone(),
+                    neighbor: d.config.neighbor.to_string(),
+                    state: match d.state.state {
+                        keepalived_bfd::State::AdminDown => 0,
+                        keepalived_bfd::State::Down => 1,
+                        keepalived_bfd::State::Init => 2,
+                        keepalived_bfd::State::Up => 3,
+                    },
+                    detect_time_us: d.state.detect_time_us,
+                    tx: d.state.stats.tx,
+                    rx: d.state.stats.rx,
+                    rx_dropped: d.state.stats.rx_dropped,
+                    send_errors: d.send_errors,
+                    up: d.state.stats.up,
+                    down: d.state.stats.down,
+                    expired: d.state.stats.expired,
+                })
+                .collect(),
+            rx_errors: reasons
+                .into_iter()
+                .map(|(r, n)| (r.to_owned(), n))
+                .collect(),
+        }
+    }
+
     /// The text of `keepalived_bfd.data`, keepalived's words (its timer and thread lines,
     /// which print pointers, are left out; the counters are ours).
     pub fn data_text(&self) -> String {

@@ -277,8 +277,8 @@ fn answer(
                     checker.ipvs = snapshot::ipvs_metrics();
                 }
                 let m = EngineMetrics {
-                    vrrp: None,
                     checker: Some(checker),
+                    ..EngineMetrics::default()
                 };
                 serde_json::to_vec(&m).unwrap_or_default()
             });

@@ -261,7 +261,7 @@ pub async fn run(
                             };
                             let vrrp = metrics::take(&run.engine, &run.links, &cx);
                             h.reply(n, move || {
-                                let m = EngineMetrics { vrrp: Some(vrrp), checker: None };
+                                let m = EngineMetrics { vrrp: Some(vrrp), checker: None, bfd: None };
                                 serde_json::to_vec(&m).unwrap_or_default()
                             });
                         }

@@ -3,8 +3,9 @@
 //!
 //! - `track_bfd` (weight 0): the VRRP instance stays in FAULT until the session is Up, then
 //!   becomes master; each time the peer freezes (SIGSTOP of all its processes) the instance
-//!   releases its VIP within the detection time + 100 ms, and takes it again when the peer
-//!   thaws and the session comes back;
+//!   releases its VIP within the detection time + 100 ms (measured once the session is back at
+//!   150 ms: it comes Up at `idle_tx`, then polls down), and takes it again when the peer
+//!   thaws and the session comes back; the metrics count the expiries;
 //! - BFD_CHECK: the real server follows the session (added when it is Up, removed within the
 //!   detection time + 100 ms of the freeze; no IPVS here, so the checker's log says it);
 //! - `-B`: no BFD process, so the tracking instance stays in FAULT.
@@ -43,6 +44,22 @@ fn vip() -> IpAddr {
     VIP.parse().expect("vip")
 }
 
+/// The metrics endpoint's answer, fetched inside `host` (Python's urllib: no curl needed).
+fn scrape(host: &lab::Host) -> String {
+    let script = "import urllib.request, sys\n\
+                  sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9165/metrics', \
+                  timeout=10).read().decode())\n";
+    host.run_ok("python3", ["-c", script]).unwrap_or_default()
+}
+
+/// The session's detection time in a scrape.
+fn detection_us(text: &str) -> Option<f64> {
+    let series = "keepalived_bfd_session_detection_time_microseconds\
+                  {bfd_instance=\"b1\",neighbor=\"192.0.2.2\"} ";
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.parse().ok())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -59,7 +76,7 @@ fn track_bfd_faults_within_detection_time_of_a_frozen_keepalived() {
     let ours = Router::ours(
         ha1,
         &format!(
-            "{}{}",
+            "global_defs {{\n    metrics_listen 127.0.0.1:9165\n}}\n{}{}",
             bfd_instance("192.0.2.1", "192.0.2.2"),
             tracking_instance()
         ),
@@ -85,6 +102,16 @@ fn track_bfd_faults_within_detection_time_of_a_frozen_keepalived() {
 
     let mut took = Vec::new();
     for round in 0..ROUNDS {
+        // Up comes at idle_tx (1 s × 3); the Poll Sequence to 50 ms follows. Freeze only once
+        // the detection time is 150 ms again.
+        let fast = wait_from(Instant::now(), Duration::from_secs(10), FINE * 50, || {
+            detection_us(&scrape(ha1)) == Some(150_000.0)
+        });
+        assert!(
+            fast.is_some(),
+            "round {round}: never back to 150 ms\n{}",
+            ours.describe()
+        );
         let t0 = peer.freeze();
         let gone = wait_from(t0, Duration::from_secs(3), FINE, || !ha1.has_addr(vip()));
         let Some(d) = gone else {
@@ -114,6 +141,29 @@ fn track_bfd_faults_within_detection_time_of_a_frozen_keepalived() {
         "a fault took {worst:?} (> {BOUND:?}): {took:?}\n{}",
         ours.describe()
     );
+    // The metrics count what happened: every freeze was an expiry and a way down.
+    let labels = "{bfd_instance=\"b1\",neighbor=\"192.0.2.2\"}";
+    let text = scrape(ha1);
+    let value = |name: &str| {
+        text.lines().find_map(|l| {
+            l.strip_prefix(&format!("{name}{labels} "))?
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    assert_eq!(value("keepalived_bfd_session_up"), Some(1.0), "{text}");
+    assert!(
+        value("keepalived_bfd_session_expired_total") >= Some(ROUNDS as f64),
+        "{text}"
+    );
+    assert!(
+        value("keepalived_bfd_session_up_transitions_total") > Some(ROUNDS as f64),
+        "{text}"
+    );
+    assert!(
+        text.contains("keepalived_engine_up{engine=\"bfd\"} 1"),
+        "{text}"
+    );
     assert!(ours.logged("VRRP_Instance(VI_1) Tracked BFD instance b1 is DOWN"));
     assert!(ours.logged("VRRP_Instance(VI_1) Tracked BFD instance b1 is UP"));
     // keepalived saw our session too.
@@ -133,7 +183,10 @@ fn bfd_check_takes_a_real_server_out_and_back() {
               }\n    }\n}\n";
     let ours = Router::ours(
         ha1,
-        &format!("{}{vs}", bfd_instance("192.0.2.1", "192.0.2.2")),
+        &format!(
+            "global_defs {{\n    metrics_listen 127.0.0.1:9165\n}}\n{}{vs}",
+            bfd_instance("192.0.2.1", "192.0.2.2")
+        ),
     );
     let added = "Adding service [192.0.2.2]:tcp:80";
     let removed = "Removing service [192.0.2.2]:tcp:80";
@@ -141,6 +194,10 @@ fn bfd_check_takes_a_real_server_out_and_back() {
         ours.logged(added)
     });
     assert!(up.is_some(), "never added\n{}", ours.describe());
+    let fast = wait_from(Instant::now(), Duration::from_secs(10), FINE * 50, || {
+        detection_us(&scrape(ha1)) == Some(150_000.0)
+    });
+    assert!(fast.is_some(), "never at 150 ms\n{}", ours.describe());
     let t0 = peer.freeze();
     let gone = wait_from(t0, Duration::from_secs(3), FINE, || ours.logged(removed));
     let Some(d) = gone else {

@@ -16,7 +16,7 @@ use super::{EngineMetrics, INSTANCE_COUNTERS, IPVS_COUNTERS, LATENCY_BUCKETS, SO
 /// One engine process the parent runs, as a scrape saw it.
 #[derive(Debug, Clone, Default)]
 pub struct EngineScrape {
-    /// `vrrp` or `checker`.
+    /// `vrrp`, `checker` or `bfd`.
     pub engine: &'static str,
     /// Its answer (`None`: it did not answer in time, or is not running).
     pub answer: Option<EngineMetrics>,
@@ -76,7 +76,7 @@ struct ScrapeCollector(Arc<Scrape>);
 type NoExemplar = Option<&'static Exemplar<NoLabelSet, f64>>;
 
 /// One series: a gauge or counter value under `labels`.
-fn gauge(
+pub(super) fn gauge(
     m: &mut MetricEncoder<'_>,
     labels: &impl EncodeLabelSet,
     v: impl prometheus_client::encoding::EncodeGaugeValue,
@@ -84,7 +84,11 @@ fn gauge(
     m.encode_family(labels)?.encode_gauge(&v)
 }
 
-fn counter(m: &mut MetricEncoder<'_>, labels: &impl EncodeLabelSet, v: u64) -> std::fmt::Result {
+pub(super) fn counter(
+    m: &mut MetricEncoder<'_>,
+    labels: &impl EncodeLabelSet,
+    v: u64,
+) -> std::fmt::Result {
     m.encode_family(labels)?
         .encode_counter::<NoLabelSet, u64, f64>(&v, NoExemplar::None)
 }
@@ -96,7 +100,8 @@ impl Collector for ScrapeCollector {
         let answers: Vec<&EngineMetrics> =
             s.engines.iter().filter_map(|e| e.answer.as_ref()).collect();
         vrrp(&mut enc, &answers)?;
-        checker(&mut enc, &answers)
+        checker(&mut enc, &answers)?;
+        super::bfd::encode(&mut enc, &answers)
     }
 }
 
@@ -629,6 +634,7 @@ mod tests {
                     answer: Some(EngineMetrics {
                         vrrp: Some(vrrp),
                         checker: None,
+                        bfd: None,
                     }),
                     restarts: 2,
                     watchdog_kills: 1,
@@ -639,6 +645,7 @@ mod tests {
                     answer: Some(EngineMetrics {
                         vrrp: None,
                         checker: Some(checker),
+                        bfd: None,
                     }),
                     ..Default::default()
                 },
