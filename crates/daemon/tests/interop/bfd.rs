@@ -242,3 +242,57 @@ fn without_the_bfd_process_a_tracking_instance_stays_in_fault() {
     assert!(!ours.logged("BFD child process"), "{}", ours.describe());
     drop(peer);
 }
+
+#[test]
+fn a_killed_bfd_process_is_restarted_and_its_sessions_count_down_until_up() {
+    if skip_reason_for(true, true).is_some() {
+        return;
+    }
+    let net = two_hosts("kaibfdr");
+    let (ha1, ha2) = (&net.hosts[0], &net.hosts[1]);
+    let peer = Router::keepalived(ha2, &bfd_instance("192.0.2.2", "192.0.2.1"));
+    let ours = Router::ours(
+        ha1,
+        &format!(
+            "{}{}",
+            bfd_instance("192.0.2.1", "192.0.2.2"),
+            tracking_instance()
+        ),
+    );
+    let up = wait_from(Instant::now(), Duration::from_secs(15), FINE * 20, || {
+        ha1.has_addr(vip())
+    });
+    assert!(up.is_some(), "{}{}", ours.describe(), peer.describe());
+    // -b: the BFD child's pid file.
+    let pid_file = ours.run_dir().join("bfd.pid");
+    let read_pid = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    };
+    let first = read_pid().expect("bfd pid file");
+    assert!(ours.pids().contains(&first), "{first} is not ours");
+    let t0 = Instant::now();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status();
+    // The VRRP process loses the events: the session counts as down, the VIP goes at once.
+    let gone = wait_from(t0, Duration::from_secs(3), FINE, || !ha1.has_addr(vip()));
+    let Some(d) = gone else {
+        panic!("the VIP stayed\n{}", ours.describe());
+    };
+    report("bfd-restart", "ours-vs-keepalived", "fault", d, BOUND);
+    assert!(d <= BOUND, "{d:?}\n{}", ours.describe());
+    // A new BFD process, its session Up again, and the instance back.
+    let back = wait_from(Instant::now(), Duration::from_secs(15), FINE * 20, || {
+        ha1.has_addr(vip())
+    });
+    assert!(back.is_some(), "{}{}", ours.describe(), peer.describe());
+    let second = read_pid().expect("bfd pid file");
+    assert_ne!(first, second);
+    assert!(
+        ours.logged("BFD events: lost the BFD process"),
+        "{}",
+        ours.describe()
+    );
+}

@@ -185,6 +185,11 @@ impl Router {
         self.quiet = true;
     }
 
+    /// Where its pid files are (`run/`).
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
     /// The parent's pid (`ip netns exec` execs the program, so it is the daemon itself).
     pub fn pid(&self) -> u32 {
         self.child.id()
