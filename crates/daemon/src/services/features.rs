@@ -45,7 +45,7 @@ pub fn has_engine(engine: Engine) -> bool {
 
 /// Reports, as an error at its place, every keyword of `config` whose feature is not built in:
 /// `vrrp_instance` and the static addresses, routes and rules (vrrp), `virtual_server` (lvs), `use_vmac` (vmac), `lvs_sync_daemon` and
-/// `lvs_sync_daemon_interface` (lvs-syncd). Returns how many there are: the daemon does not
+/// `lvs_sync_daemon_interface` (lvs-syncd), `bfd_instance` (bfd). Returns how many there are: the daemon does not
 /// start with any (it cannot run what the file asks for).
 pub fn check(config: &Config, diags: &mut Diagnostics) -> usize {
     let mut missing = 0;
@@ -95,6 +95,9 @@ fn uses(config: &Config) -> Vec<(&'static str, &'static str, Loc)> {
     if let Some(sd) = &config.global.defs.lvs_sync_daemon {
         out.push(("lvs_sync_daemon", "lvs-syncd", sd.loc));
     }
+    for b in &config.global.bfd_instances {
+        out.push(("bfd_instance", "bfd", b.loc));
+    }
     out
 }
 
@@ -117,7 +120,8 @@ mod tests {
             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
             use_vmac\n virtual_ipaddress {\n 192.0.2.10/24\n }\n}\n\
             virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n }\n}\n\
-            static_routes {\n 198.51.100.0/24 via 192.0.2.1\n}\n";
+            static_routes {\n 198.51.100.0/24 via 192.0.2.1\n}\n\
+            bfd_instance b1 {\n neighbor_ip 192.0.2.2\n}\n";
         let read = keepalived_config::read_str("t.conf", text, &Default::default());
         let found: Vec<_> = uses(&read.config)
             .into_iter()
@@ -131,6 +135,7 @@ mod tests {
                 ("static_routes", "vrrp", 18),
                 ("virtual_server", "lvs", 13),
                 ("lvs_sync_daemon", "lvs-syncd", 2),
+                ("bfd_instance", "bfd", 20),
             ]
         );
     }
