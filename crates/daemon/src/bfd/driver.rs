@@ -1,6 +1,6 @@
 //! The BFD engine's driver, a task on the process's runtime like the VRRP and checker ones: it
 //! owns the pure [`Engine`] (time in, actions out), the sockets (a listener per family and port
-//! in use, a sender per session on its own source port), the timer, and the events for the VRRP
+//! in use, read by the loop itself, a sender per session on its own source port), the timer, and the events for the VRRP
 //! and checker engines ([`Publisher`]). It applies reloads by difference ([`super::reload`]),
 //! answers the data dump ([`super::snapshot`]) and the parent's heartbeat from its loop.
 
@@ -15,7 +15,6 @@ use keepalived_config::Config;
 use keepalived_net::{BfdListener, BfdSender, IpFamily};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
 use super::reload::{self, ReloadRequest, Step};
@@ -35,8 +34,13 @@ pub struct Setup {
     pub heartbeat: Option<Responder>,
 }
 
-/// A received datagram, forwarded by a listener's reader task.
-type Datagram = (RxMeta, [u8; RX_BUF], usize);
+/// The listeners: IPv4 and IPv6, single-hop and multihop ([`slot`]).
+type Listeners = [Option<AsyncFd<BfdListener>>; 4];
+
+/// A listener's place in [`Listeners`].
+fn slot(family: IpFamily, port: u16) -> usize {
+    usize::from(family == IpFamily::V6) * 2 + usize::from(port == MULTIHOP_PORT)
+}
 
 /// The largest control packet read (24 bytes, plus an authentication section of at most 28).
 const RX_BUF: usize = 64;
@@ -62,8 +66,7 @@ struct Io {
     by_name: BTreeMap<String, SessionId>,
     senders: BTreeMap<SessionId, BfdSender>,
     send_errors: BTreeMap<SessionId, u64>,
-    listeners: BTreeMap<(bool, u16), JoinHandle<()>>,
-    rx_tx: mpsc::UnboundedSender<Datagram>,
+    listeners: Listeners,
 }
 
 impl Io {
@@ -71,7 +74,8 @@ impl Io {
     fn listen_for(&mut self, cfg: &SessionConfig) {
         let family = IpFamily::of(&cfg.neighbor);
         let port = cfg.port();
-        if self.listeners.contains_key(&(family == IpFamily::V6, port)) {
+        let at = slot(family, port);
+        if self.listeners.get(at).is_some_and(Option::is_some) {
             return;
         }
         // `AsyncFd::new` is deprecated because a caller could close the fd behind tokio's back;
@@ -87,11 +91,9 @@ impl Io {
         });
         match opened {
             Ok(fd) => {
-                let tx = self.rx_tx.clone();
-                self.listeners.insert(
-                    (family == IpFamily::V6, port),
-                    tokio::spawn(read_loop(fd, tx)),
-                );
+                if let Some(l) = self.listeners.get_mut(at) {
+                    *l = Some(fd);
+                }
             }
             Err(e) => error!("cannot listen for BFD packets: {e}"),
         }
@@ -147,14 +149,29 @@ impl Io {
     }
 }
 
-/// Reads one listener until the task is aborted, forwarding every datagram.
-async fn read_loop(fd: AsyncFd<BfdListener>, tx: mpsc::UnboundedSender<Datagram>) {
+/// Which listener is readable (never, without any).
+async fn readable(listeners: &Listeners) -> usize {
+    std::future::poll_fn(|cx| {
+        for (i, l) in listeners.iter().enumerate() {
+            if let Some(fd) = l
+                && let std::task::Poll::Ready(_) = fd.poll_read_ready(cx)
+            {
+                return std::task::Poll::Ready(i);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Hands every datagram queued on `fd` to the engine (a burst is one wake-up).
+async fn receive_all(fd: &AsyncFd<BfdListener>, engine: &mut Engine, now: Instant) {
     let multihop = fd.get_ref().port() == MULTIHOP_PORT;
     let mut buf = [0u8; RX_BUF];
+    let Ok(mut guard) = fd.readable().await else {
+        return;
+    };
     loop {
-        let Ok(mut guard) = fd.readable().await else {
-            return;
-        };
         match guard.try_io(|l| l.get_ref().recv(&mut buf)) {
             Ok(Ok(rx)) => {
                 if rx.truncated {
@@ -169,15 +186,14 @@ async fn read_loop(fd: AsyncFd<BfdListener>, tx: mpsc::UnboundedSender<Datagram>
                     ttl: rx.ttl,
                     multihop,
                 };
-                if tx.send((meta, buf, rx.len)).is_err() {
-                    return;
-                }
+                let _ = engine.handle_datagram(now, &meta, buf.get(..rx.len).unwrap_or_default());
             }
             Ok(Err(e)) => {
                 debug!("BFD: receive: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                return;
             }
-            Err(_would_block) => {}
+            // Drained: the readiness is cleared.
+            Err(_would_block) => return,
         }
     }
 }
@@ -203,13 +219,11 @@ pub async fn run(
     let epoch = tokio::time::Instant::now();
     let now = || Instant::from_duration(epoch.elapsed());
     let mut engine = Engine::new(fastrand::u64(..));
-    let (rx_tx, mut rx_rx) = mpsc::unbounded_channel::<Datagram>();
     let mut io = Io {
         by_name: BTreeMap::new(),
         senders: BTreeMap::new(),
         send_errors: BTreeMap::new(),
-        listeners: BTreeMap::new(),
-        rx_tx,
+        listeners: [None, None, None, None],
     };
     let mut current = sessions_of(&config);
     for cfg in current.clone() {
@@ -237,12 +251,9 @@ pub async fn run(
                 });
                 answer(heartbeat.as_ref(), request, snap);
             }
-            Some((meta, buf, len)) = rx_rx.recv() => {
-                let t = now();
-                let _ = engine.handle_datagram(t, &meta, buf.get(..len).unwrap_or_default());
-                // Take what else is queued before the timers run: a burst is one wake-up.
-                while let Ok((meta, buf, len)) = rx_rx.try_recv() {
-                    let _ = engine.handle_datagram(t, &meta, buf.get(..len).unwrap_or_default());
+            at = readable(&io.listeners) => {
+                if let Some(Some(fd)) = io.listeners.get(at) {
+                    receive_all(fd, &mut engine, now()).await;
                 }
             }
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
@@ -298,9 +309,6 @@ pub async fn run(
         io.remove(&mut engine, t, &name);
     }
     drain(&mut engine, &mut io, None);
-    for (_, task) in std::mem::take(&mut io.listeners) {
-        task.abort();
-    }
     debug!("BFD stopped");
 }
 

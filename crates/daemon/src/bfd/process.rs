@@ -30,8 +30,14 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         return EXIT_CONFIG;
     };
     let config = Arc::new(checked.config);
-    // Before the runtime starts, so that every thread it makes inherits it.
-    sched::apply("bfd", &config.global.defs.bfd_process, None);
+    // Before the runtime starts, so that every thread it makes inherits it. Like the VRRP
+    // engine, a short EEVDF slice (the kernel's minimum): a session's packet or expiry then
+    // preempts a CPU-bound process at once, with no priority over it.
+    sched::apply(
+        "bfd",
+        &config.global.defs.bfd_process,
+        Some(std::time::Duration::from_micros(100)),
+    );
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
