@@ -28,6 +28,7 @@ UNIT := packaging/keepalived-rs.service
 MAN8 := man/keepalived-rs.8
 MAN5 := man/keepalived-rs.conf.5
 MAN1 := man/genhash.1
+MAN1_CTL := man/keepalived-ctl.1
 
 INSTALL ?= install
 
@@ -37,7 +38,7 @@ all: build
 
 build:
 	$(CARGO) build --release --locked $(CARGO_FLAGS) -p keepalived-rs
-	$(CARGO) build --release --locked -p genhash
+	$(CARGO) build --release --locked -p genhash -p keepalived-ctl
 
 # Regenerates man/ from the clap definitions and docs/man (the committed pages are checked by
 # `cargo test -p xtask`).
@@ -45,15 +46,17 @@ man:
 	$(CARGO) run --locked -p xtask -- man
 
 install:
-	@test -x "$(BIN_DIR)/keepalived-rs" -a -x "$(BIN_DIR)/genhash" || \
+	@test -x "$(BIN_DIR)/keepalived-rs" -a -x "$(BIN_DIR)/genhash" -a -x "$(BIN_DIR)/keepalived-ctl" || \
 	    { echo "make install: no binaries in $(BIN_DIR): run 'make' first" >&2; exit 1; }
 	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(CONF_DIR)" \
 	    "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man1"
 	$(INSTALL) -m 0755 "$(BIN_DIR)/keepalived-rs" "$(DESTDIR)$(SBINDIR)/keepalived-rs"
 	$(INSTALL) -m 0755 "$(BIN_DIR)/genhash" "$(DESTDIR)$(BINDIR)/genhash"
+	$(INSTALL) -m 0755 "$(BIN_DIR)/keepalived-ctl" "$(DESTDIR)$(SBINDIR)/keepalived-ctl"
 	$(INSTALL) -m 0644 $(MAN8) "$(DESTDIR)$(MANDIR)/man8/keepalived-rs.8"
 	$(INSTALL) -m 0644 $(MAN5) "$(DESTDIR)$(MANDIR)/man5/keepalived-rs.conf.5"
 	$(INSTALL) -m 0644 $(MAN1) "$(DESTDIR)$(MANDIR)/man1/genhash.1"
+	$(INSTALL) -m 0644 $(MAN1_CTL) "$(DESTDIR)$(MANDIR)/man1/keepalived-ctl.1"
 	@if [ -e "$(DESTDIR)$(CONF)" ]; then \
 	    echo "keeping the existing $(DESTDIR)$(CONF)"; \
 	else \
@@ -71,6 +74,7 @@ install:
 
 uninstall:
 	rm -f "$(DESTDIR)$(SBINDIR)/keepalived-rs" "$(DESTDIR)$(BINDIR)/genhash" \
+	    "$(DESTDIR)$(SBINDIR)/keepalived-ctl" "$(DESTDIR)$(MANDIR)/man1/keepalived-ctl.1" \
 	    "$(DESTDIR)$(MANDIR)/man8/keepalived-rs.8" "$(DESTDIR)$(MANDIR)/man5/keepalived-rs.conf.5" \
 	    "$(DESTDIR)$(MANDIR)/man1/genhash.1" "$(DESTDIR)$(UNITDIR)/keepalived-rs.service"
 	@if [ -f "$(DESTDIR)$(CONF)" ] && cmp -s $(DEFAULT_CONF) "$(DESTDIR)$(CONF)"; then \

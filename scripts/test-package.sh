@@ -53,17 +53,19 @@ if [ -e "$conf" ]; then
     mv "$conf" "$backup"
 fi
 
-cargo build --release --locked -p keepalived-rs -p genhash
+cargo build --release --locked -p keepalived-rs -p genhash -p keepalived-ctl
 mkdir -p "$(dirname "$deb")"
 CARGO_TARGET_DIR="$target" cargo deb -p keepalived-rs --no-build -o "$deb"
 
 files=(
     /usr/sbin/keepalived-rs
     /usr/bin/genhash-rs
+    /usr/sbin/keepalived-ctl
     "$conf"
     /usr/share/man/man8/keepalived-rs.8.gz
     /usr/share/man/man5/keepalived-rs.conf.5.gz
     /usr/share/man/man1/genhash-rs.1.gz
+    /usr/share/man/man1/keepalived-ctl.1.gz
     /usr/share/doc/keepalived-rs/copyright
 )
 if [ -f packaging/keepalived-rs.service ]; then
@@ -83,6 +85,7 @@ dpkg-query -W -f='${Conffiles}\n' "$pkg" | grep -q "$conf" || fail "$conf is not
 version=$(/usr/sbin/keepalived-rs -v)
 echo "$version" | grep -q "^keepalived-rs " || fail "keepalived-rs -v printed: $version"
 /usr/bin/genhash-rs -r 2>&1 | grep -q "genhash" || fail "genhash-rs -r"
+/usr/sbin/keepalived-ctl --version | grep -q "^keepalived-ctl " || fail "keepalived-ctl --version"
 echo "installed: $(echo "$version" | head -1)"
 
 # Installing again runs the maintainer scripts' upgrade path; a changed config is kept.

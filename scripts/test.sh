@@ -9,6 +9,7 @@ packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
     qemu-system-x86 busybox-static cpio kmod ipvsadm  # these five: the IPVS VM (crates/lab/src/vm.rs)
     make util-linux groff-base  # make install, setpriv (capability test), man page check
     prometheus  # the metrics test: a real Prometheus scraping ours, and promtool
+    nftables  # nft: the firewall tests read the ruleset and plant a stale table with it
     frr)  # BFD interop: FRR's bfdd, run alone in lab namespaces (tests/interop/bfd_frr.rs)
 if [ "$(id -u)" = 0 ]; then
     missing=()

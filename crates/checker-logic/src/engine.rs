@@ -30,6 +30,8 @@ pub struct CheckStats {
     /// Outcomes ignored: for an active check that was not running, or of a kind that does not
     /// fit the checker (a file value for a TCP check).
     pub stray: u64,
+    /// When the last outcome that counted (a success or a failure) came in.
+    pub last_outcome: Option<Instant>,
 }
 
 /// A real server's current state.
@@ -273,6 +275,7 @@ impl CheckerEngine {
             Outcome::Success => None,
             Outcome::Failure { reason } => Some(reason),
         };
+        st.stats.last_outcome = Some(now);
         let timing = &spec.timing;
         let mut next = timing.delay_loop;
         match failure {

@@ -50,6 +50,7 @@ mod ipvs_table;
 mod link;
 mod link_monitor;
 mod netlink;
+pub mod nft;
 mod proc_events;
 mod route;
 mod rule;

@@ -54,6 +54,10 @@ pub enum Reason {
     TrackerRecovered,
     /// The instance's sync group moved it (to MASTER, BACKUP or FAULT, or out of FAULT).
     SyncGroup,
+    /// The operator put it in maintenance (`keepalived-ctl vrrp NAME maintenance on`).
+    MaintenanceOn,
+    /// The operator took it out of maintenance.
+    MaintenanceOff,
     /// Shut down.
     Shutdown,
 }
@@ -83,6 +87,8 @@ impl fmt::Display for Reason {
             Reason::TrackerFault => "tracked object in fault",
             Reason::TrackerRecovered => "tracked objects recovered",
             Reason::SyncGroup => "sync group",
+            Reason::MaintenanceOn => "maintenance on",
+            Reason::MaintenanceOff => "maintenance off",
             Reason::Shutdown => "shutdown",
         })
     }
@@ -116,6 +122,9 @@ pub enum FaultCause {
     Tracker,
     /// Another member of its sync group is in FAULT.
     SyncGroup,
+    /// The operator put it in maintenance: it resigns (a priority-0 advert when master) and
+    /// takes no part until taken out again.
+    Maintenance,
 }
 
 impl FaultCause {
@@ -124,6 +133,7 @@ impl FaultCause {
             FaultCause::Interface => 1,
             FaultCause::Tracker => 2,
             FaultCause::SyncGroup => 4,
+            FaultCause::Maintenance => 8,
         }
     }
 
@@ -134,6 +144,7 @@ impl FaultCause {
             FaultCause::Interface => Reason::InterfaceDown,
             FaultCause::Tracker => Reason::TrackerFault,
             FaultCause::SyncGroup => Reason::SyncGroup,
+            FaultCause::Maintenance => Reason::MaintenanceOn,
         }
     }
 
@@ -144,6 +155,7 @@ impl FaultCause {
             FaultCause::Interface => Reason::InterfaceUp,
             FaultCause::Tracker => Reason::TrackerRecovered,
             FaultCause::SyncGroup => Reason::SyncGroup,
+            FaultCause::Maintenance => Reason::MaintenanceOff,
         }
     }
 }
@@ -154,6 +166,7 @@ impl fmt::Display for FaultCause {
             FaultCause::Interface => "interface down",
             FaultCause::Tracker => "tracked object",
             FaultCause::SyncGroup => "sync group",
+            FaultCause::Maintenance => "maintenance",
         })
     }
 }

@@ -1,4 +1,4 @@
-//! The three man pages: generated ([`generate`]), written ([`write`]) and compared with the
+//! The four man pages: generated ([`generate`]), written ([`write`]) and compared with the
 //! committed ones ([`check`]).
 
 use std::io;
@@ -19,12 +19,18 @@ mod daemon_cli;
 #[path = "../../genhash/src/cli.rs"]
 mod genhash_cli;
 
+/// keepalived-ctl's command line, from keepalived-ctl's own source.
+#[allow(dead_code)]
+#[path = "../../ctl/src/cli.rs"]
+mod ctl_cli;
+
 /// The version printed in the pages' footers (the workspace version).
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The hand-written sections, from docs/man.
 const DAEMON_MD: &str = include_str!("../../../docs/man/keepalived-rs.8.md");
 const GENHASH_MD: &str = include_str!("../../../docs/man/genhash.1.md");
+const CTL_MD: &str = include_str!("../../../docs/man/keepalived-ctl.1.md");
 const CONF_MD: &str = include_str!("../../../docs/man/keepalived-rs.conf.5.md");
 
 /// One generated page.
@@ -48,6 +54,11 @@ pub fn daemon_command() -> Command {
 /// genhash's clap command, with the version set.
 pub fn genhash_command() -> Command {
     genhash_cli::Args::command().version(VERSION)
+}
+
+/// keepalived-ctl's clap command, with the version set.
+pub fn ctl_command() -> Command {
+    ctl_cli::Cli::command().version(VERSION)
 }
 
 /// A page from a clap command: title, NAME, SYNOPSIS, DESCRIPTION and OPTIONS from clap, then
@@ -86,6 +97,10 @@ pub fn generate() -> io::Result<Vec<Page>> {
         Page {
             file: "genhash.1",
             text: clap_page(genhash_command(), "1", "User Commands", GENHASH_MD)?,
+        },
+        Page {
+            file: "keepalived-ctl.1",
+            text: clap_page(ctl_command(), "1", "User Commands", CTL_MD)?,
         },
     ])
 }
@@ -162,6 +177,28 @@ mod tests {
     fn pages_mention_every_option() {
         assert_mentions_every_option(&daemon_command(), &page("keepalived-rs.8"));
         assert_mentions_every_option(&genhash_command(), &page("genhash.1"));
+        // keepalived-ctl: its few options, and every subcommand with its options.
+        let ctl = page("keepalived-ctl.1");
+        let mut stack = vec![ctl_command()];
+        while let Some(cmd) = stack.pop() {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(long) = arg.get_long() {
+                    let roff = format!("\\-\\-{}", long.replace('-', "\\-"));
+                    assert!(
+                        ctl.contains(&roff),
+                        "--{long} missing from keepalived-ctl(1)"
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+                assert!(
+                    ctl.contains(&format!("\\fB{}", sub.get_name())),
+                    "{} missing from keepalived-ctl(1)",
+                    sub.get_name()
+                );
+                stack.push(sub.clone());
+            }
+        }
         let daemon = page("keepalived-rs.8");
         for s in ["SIGNALS", "EXIT STATUS", "CAPABILITIES", "CAP_NET_RAW"] {
             assert!(daemon.contains(s), "{s} missing from keepalived-rs(8)");

@@ -20,8 +20,10 @@ use tracing::{debug, error, info, warn};
 use super::reload::{self, ReloadRequest, Step};
 use super::snapshot::{self, SnapshotRequest};
 use crate::services::bfd_events::Publisher;
+use crate::services::control::{EngineAnswer, EngineCommand};
 use crate::services::heartbeat::{self, QueryKind, Request, Responder};
 use crate::services::metrics::EngineMetrics;
+use keepalived_ctl::proto::DumpKind;
 
 /// Everything the driver runs.
 #[derive(Debug)]
@@ -339,14 +341,28 @@ async fn accept(publisher: Option<&Publisher>) -> tokio::net::UnixStream {
     }
 }
 
-/// Answers the watchdog's ping, or a metrics query with the copy `snap` taken now (turned into
-/// the metrics and serialized off the loop).
+/// Answers the watchdog's ping, a metrics query with the copy `snap` taken now (turned into
+/// the metrics and serialized off the loop), or a control command (the data dump's text).
 fn answer(heartbeat: Option<&Responder>, request: Request, snap: Option<snapshot::BfdSnapshot>) {
     let Some(h) = heartbeat else {
         return;
     };
     match request {
         Request::Ping(n) => h.answer(n),
+        Request::Query(n, QueryKind::Command(c)) => {
+            let a = match (c, snap) {
+                (
+                    EngineCommand::Dump {
+                        kind: DumpKind::Data,
+                    },
+                    Some(s),
+                ) => EngineAnswer::done(s.data_text()),
+                // The statistics and the JSON dump are the VRRP engine's.
+                (EngineCommand::Dump { .. }, _) => EngineAnswer::done(""),
+                _ => EngineAnswer::refused("not a command for the BFD process"),
+            };
+            h.reply(n, move || a.bytes());
+        }
         Request::Query(n, QueryKind::Metrics) => h.reply(n, move || {
             let m = EngineMetrics {
                 bfd: snap.map(|s| s.metrics()),

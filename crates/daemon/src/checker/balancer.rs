@@ -7,7 +7,8 @@
 //! `keepalived_net::Ipvs`; without it the changes are logged and applied to the in-memory table
 //! only, so what the balancer decides is visible (and tested) on any host.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use keepalived_checker::logic::{RsEvent, RsEventKind};
@@ -20,6 +21,7 @@ use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
 use keepalived_net::Ipvs;
 use tracing::{info, warn};
 
+use crate::services::control::VsSpec;
 use crate::services::script::ScriptEnv;
 
 /// A virtual server's quorum gained or lost.
@@ -47,6 +49,9 @@ pub struct Balancer {
     ipvs: Option<Ipvs>,
     /// Quorum transitions not yet taken by the caller.
     quorum_changes: Vec<QuorumChange>,
+    /// Real servers drained by the operator (`keepalived-ctl rs drain`): weight 0 whatever
+    /// their health, kept across reloads (matched against each configuration).
+    drains: BTreeSet<(VsSpec, SocketAddr)>,
 }
 
 impl Balancer {
@@ -60,6 +65,7 @@ impl Balancer {
             owned: Owned::default(),
             ipvs: None,
             quorum_changes: Vec::new(),
+            drains: BTreeSet::new(),
         }
     }
 
@@ -150,7 +156,67 @@ impl Balancer {
     }
 
     fn health_of(&self, vs: usize, rs: usize) -> Option<Health> {
-        self.health.get(vs)?.get(rs).copied().flatten()
+        let h = self.health.get(vs)?.get(rs).copied().flatten();
+        self.drained_health(vs, rs, h)
+    }
+
+    /// `h` for a drained real server: weight 0, up as its checks say.
+    fn drained_health(&self, vs: usize, rs: usize, h: Option<Health>) -> Option<Health> {
+        if !self.is_drained(vs, rs) {
+            return h;
+        }
+        Some(Health {
+            up: h.is_none_or(|h| h.up),
+            weight: 0,
+        })
+    }
+
+    /// Whether real server `rs` of virtual server `vs` (configuration indices) is drained.
+    pub fn is_drained(&self, vs: usize, rs: usize) -> bool {
+        if self.drains.is_empty() {
+            return false;
+        }
+        let Some(v) = self.config.lvs.virtual_servers.get(vs) else {
+            return false;
+        };
+        let Some(r) = v.real_servers.get(rs) else {
+            return false;
+        };
+        self.drains
+            .iter()
+            .any(|(spec, addr)| *addr == r.address && spec.matches(&v.address))
+    }
+
+    /// Drains (`on`) or undrains real server `rs` of the virtual servers `vs` names (apply with
+    /// [`Balancer::sync`]); says what it did, or why not (nothing changed).
+    ///
+    /// # Errors
+    /// No such real server in any virtual server `vs` names.
+    pub fn drain(&mut self, vs: VsSpec, rs: SocketAddr, on: bool) -> Result<String, String> {
+        let found = self
+            .config
+            .lvs
+            .virtual_servers
+            .iter()
+            .filter(|v| vs.matches(&v.address))
+            .map(|v| v.real_servers.iter().filter(|r| r.address == rs).count())
+            .sum::<usize>();
+        if found == 0 {
+            return Err(format!("no real server {rs} in virtual server {vs}"));
+        }
+        let key = (vs, rs);
+        let word = if on { "drained" } else { "undrained" };
+        let changed = if on {
+            self.drains.insert(key.clone())
+        } else {
+            self.drains.remove(&key)
+        };
+        let (vs, rs) = key;
+        let already = if changed { "" } else { " (already)" };
+        info!("Real server {rs} of virtual server {vs} {word} by the operator{already}");
+        Ok(format!(
+            "real server {rs} of virtual server {vs} {word}{already}"
+        ))
     }
 
     /// The summed weight of virtual server `v`'s live real servers (one not yet checked counts
@@ -179,9 +245,12 @@ impl Balancer {
     /// transitions are logged and their scripts run (`env`).
     pub fn sync(&mut self, env: &ScriptEnv) -> Vec<Change> {
         let before = self.quorum.clone();
-        let table = &self.health;
-        let health = |v: usize, r: usize| table.get(v)?.get(r).copied().flatten();
-        let want = desired(&self.config, &health, &mut self.quorum);
+        let mut quorum = std::mem::take(&mut self.quorum);
+        let want = {
+            let health = |v: usize, r: usize| self.health_of(v, r);
+            desired(&self.config, &health, &mut quorum)
+        };
+        self.quorum = quorum;
         let mut changes = diff(&self.kernel, &want, &self.owned);
         for c in &changes {
             info!("IPVS: {}", describe(c));

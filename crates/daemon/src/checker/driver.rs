@@ -27,10 +27,12 @@ use super::probes::{Checks, attempt_slots};
 use super::reload::{self, ReloadRequest, ReloadSummary};
 use super::snapshot::{self, SnapshotRequest};
 use super::{bfd, ha_suspend, notify};
+use crate::services::control::{EngineAnswer, EngineCommand, VsSpec, parse_rs};
 use crate::services::heartbeat::{self, QueryKind, Request, Responder};
 use crate::services::ipvs::open_ipvs;
 use crate::services::mail::{MailConfig, Mailer};
 use crate::services::metrics::EngineMetrics;
+use keepalived_ctl::proto::DumpKind;
 
 /// How the checker driver runs.
 #[derive(Clone, Copy, Debug)]
@@ -101,7 +103,13 @@ pub async fn run(
             // Nothing to dump: no file is written (the reply is dropped).
             Some(reply) = snapshots.recv() => drop(reply),
             request = heartbeat::next_request(&mut heartbeat) => {
-                answer(heartbeat.as_ref(), request, false, snapshot::CheckerSnapshot::default);
+                if let Some((n, _)) =
+                    answer(heartbeat.as_ref(), request, false, snapshot::CheckerSnapshot::default)
+                    && let Some(h) = &heartbeat
+                {
+                    let refusal = EngineAnswer::refused("no virtual server is configured");
+                    h.reply(n, move || refusal.bytes());
+                }
             }
         }
     }
@@ -200,9 +208,26 @@ pub async fn run(
                 }
             }
             request = heartbeat::next_request(&mut heartbeat) => {
-                answer(heartbeat.as_ref(), request, ipvs_up, || {
-                    snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v), |c| checks.latency.get(c.0).and_then(|l| l.metrics()))
-                });
+                let take = || snapshot::take(&engine, &namers(&checks, &balancer, epoch));
+                if let Some((n, command)) = answer(heartbeat.as_ref(), request, ipvs_up, take)
+                    && let Some(h) = &heartbeat
+                {
+                    let reply = match command {
+                        EngineCommand::Drain { virtual_server, real_server, on } => {
+                            changed = true;
+                            drain(&mut balancer, &virtual_server, &real_server, on)
+                        }
+                        EngineCommand::Dump { kind: DumpKind::Data } => EngineAnswer::done(
+                            snapshot::take(&engine, &namers(&checks, &balancer, epoch)).data_text(),
+                        ),
+                        // The statistics and the JSON dump are the VRRP engine's.
+                        EngineCommand::Dump { .. } => EngineAnswer::done(""),
+                        EngineCommand::Maintenance { .. } => {
+                            EngineAnswer::refused("maintenance is for VRRP instances")
+                        }
+                    };
+                    h.reply(n, move || reply.bytes());
+                }
             }
             Some(request) = reloads.recv() => {
                 let new = Arc::new(request.loaded.config);
@@ -238,7 +263,7 @@ pub async fn run(
             Some((name, up)) = bfds.rx.recv() => bfd::apply(&mut engine, now(), &name, up),
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
             Some(reply) = snapshots.recv() => {
-                let _ = reply.send(snapshot::take(&engine, notify::service, |v| notify::vs_name(&checks.config, v), |c| checks.latency.get(c.0).and_then(|l| l.metrics())));
+                let _ = reply.send(snapshot::take(&engine, &namers(&checks, &balancer, epoch)));
             }
         }
     }
@@ -255,19 +280,56 @@ pub async fn run(
     debug!("checkers stopped");
 }
 
+/// What [`snapshot::take`] needs to name things, tell drained real servers and turn the
+/// engine's time (counted from `epoch`) into wall-clock time.
+#[allow(clippy::type_complexity)]
+fn namers<'a>(
+    checks: &'a Checks,
+    balancer: &'a Balancer,
+    epoch: tokio::time::Instant,
+) -> snapshot::Namers<
+    fn(std::net::SocketAddr) -> String,
+    impl Fn(usize) -> String + 'a,
+    impl Fn(keepalived_checker::logic::CheckId) -> Option<crate::services::metrics::LatencyMetrics> + 'a,
+    impl Fn(usize, usize) -> bool + 'a,
+    impl Fn(Instant) -> f64,
+> {
+    let wall_now = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let since = epoch.elapsed();
+    snapshot::Namers {
+        service: notify::service,
+        vs_name: move |v| notify::vs_name(&checks.config, v),
+        latency: move |c: keepalived_checker::logic::CheckId| {
+            checks.latency.get(c.0).and_then(|l| l.metrics())
+        },
+        drained: move |v, r| balancer.is_drained(v, r),
+        wall: move |at: Instant| wall_now - since.saturating_sub(at.since_epoch()).as_secs_f64(),
+    }
+}
+
+/// Drains or undrains a real server as the control socket asks.
+fn drain(balancer: &mut Balancer, vs: &str, rs: &str, on: bool) -> EngineAnswer {
+    let parsed = VsSpec::parse(vs).and_then(|vs| Ok((vs, parse_rs(rs)?)));
+    match parsed.and_then(|(vs, rs)| balancer.drain(vs, rs, on)) {
+        Ok(text) => EngineAnswer::done(text),
+        Err(e) => EngineAnswer::refused(e),
+    }
+}
+
 /// Answers the watchdog's ping, or a metrics query with the copy `take` makes now (turned
 /// into the metrics and serialized off the loop, where the kernel's IPVS counters are read
-/// too when `ipvs`).
+/// too when `ipvs`); a command is handed back to the caller with its query number.
 fn answer(
     heartbeat: Option<&Responder>,
     request: Request,
     ipvs: bool,
     take: impl FnOnce() -> snapshot::CheckerSnapshot,
-) {
-    let Some(h) = heartbeat else {
-        return;
-    };
+) -> Option<(u64, EngineCommand)> {
+    let h = heartbeat?;
     match request {
+        Request::Query(n, QueryKind::Command(c)) => return Some((n, c)),
         Request::Ping(n) => h.answer(n),
         Request::Query(n, QueryKind::Metrics) => {
             let snap = take();
@@ -284,6 +346,7 @@ fn answer(
             });
         }
     }
+    None
 }
 
 /// The next change of the host's addresses (never, without a watch).

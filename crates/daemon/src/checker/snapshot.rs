@@ -44,22 +44,28 @@ impl DumpSource for Source {
 }
 
 /// One real server in the checker's data dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RealServerSnapshot {
     /// `[ADDR]:tcp:PORT`.
     pub name: String,
+    /// Its address and port.
+    pub address: std::net::SocketAddr,
     /// Whether it is up (in the balancer).
     pub up: bool,
-    /// Its current weight.
+    /// Its current weight (0 while drained).
     pub weight: u32,
+    /// Drained (`keepalived-ctl rs drain`).
+    pub drained: bool,
     /// Its checks (type and `passed`/`failed`/`not run`), with run and failure counts.
     pub checks: Vec<(String, Option<bool>, u64, u64)>,
+    /// When each check's last result came (seconds since the Unix epoch).
+    pub last_run: Vec<Option<f64>>,
     /// The latency histogram of each of its checks (in the order of `checks`).
     pub latency: Vec<Option<LatencyMetrics>>,
 }
 
 /// One virtual server in the checker's data dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VirtualServerSnapshot {
     /// `[ADDR]:tcp:PORT`, `FWM N` or `group NAME`.
     pub name: String,
@@ -74,7 +80,7 @@ pub struct VirtualServerSnapshot {
 }
 
 /// What the checker's data dump shows.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CheckerSnapshot {
     /// The virtual servers.
     pub virtual_servers: Vec<VirtualServerSnapshot>,
@@ -96,8 +102,11 @@ impl CheckerSnapshot {
                     .iter()
                     .map(|rs| RealServerMetrics {
                         name: rs.name.clone(),
+                        address: rs.address.ip().to_string(),
+                        port: rs.address.port(),
                         up: rs.up,
                         weight: rs.weight,
+                        drained: rs.drained,
                         checks: rs
                             .checks
                             .iter()
@@ -108,6 +117,7 @@ impl CheckerSnapshot {
                                 runs: *runs,
                                 failures: *failures,
                                 latency: rs.latency.get(i).cloned().flatten(),
+                                last_run: rs.last_run.get(i).copied().flatten(),
                             })
                             .collect(),
                     })
@@ -139,6 +149,9 @@ impl CheckerSnapshot {
                 let _ = writeln!(o, "   RS = {}", rs.name);
                 let _ = writeln!(o, "     Alive = {}", if rs.up { "yes" } else { "no" });
                 let _ = writeln!(o, "     Weight = {}", rs.weight);
+                if rs.drained {
+                    let _ = writeln!(o, "     Drained = yes");
+                }
                 for (kind, verdict, runs, failures) in &rs.checks {
                     let v = match verdict {
                         Some(true) => "passed",
@@ -153,15 +166,32 @@ impl CheckerSnapshot {
     }
 }
 
-/// Copies what the checker's data dump shows out of the checker engine; `service` names an
-/// address as keepalived does, `vs_name` a virtual server by index, `latency` gives a check's
-/// latency histogram.
-pub fn take(
-    engine: &CheckerEngine,
-    service: impl Fn(std::net::SocketAddr) -> String,
-    vs_name: impl Fn(usize) -> String,
-    latency: impl Fn(CheckId) -> Option<LatencyMetrics>,
-) -> CheckerSnapshot {
+/// What [`take`] needs besides the engine: `service` names an address as keepalived does,
+/// `vs_name` a virtual server by index, `latency` gives a check's latency histogram,
+/// `drained` tells a drained real server (virtual server index, index among its real
+/// servers), `wall` turns the engine's time into seconds since the Unix epoch.
+pub struct Namers<S, V, L, D, W> {
+    /// See above.
+    pub service: S,
+    /// See above.
+    pub vs_name: V,
+    /// See above.
+    pub latency: L,
+    /// See above.
+    pub drained: D,
+    /// See above.
+    pub wall: W,
+}
+
+/// Copies what the checker's data dump shows out of the checker engine.
+pub fn take<S, V, L, D, W>(engine: &CheckerEngine, n: &Namers<S, V, L, D, W>) -> CheckerSnapshot
+where
+    S: Fn(std::net::SocketAddr) -> String,
+    V: Fn(usize) -> String,
+    L: Fn(CheckId) -> Option<LatencyMetrics>,
+    D: Fn(usize, usize) -> bool,
+    W: Fn(keepalived_checker::logic::Instant) -> f64,
+{
     let plan = engine.plan();
     let virtual_servers = plan
         .virtual_servers
@@ -189,17 +219,28 @@ pub fn take(
                             )
                         })
                         .collect();
+                    let drained = (n.drained)(rs.vs, rs.rs);
                     Some(RealServerSnapshot {
-                        latency: rs.checks.iter().map(|c| latency(*c)).collect(),
-                        name: service(rs.address),
+                        latency: rs.checks.iter().map(|c| (n.latency)(*c)).collect(),
+                        last_run: rs
+                            .checks
+                            .iter()
+                            .map(|c| {
+                                let at = engine.check_stats(*c)?.last_outcome?;
+                                Some((n.wall)(at))
+                            })
+                            .collect(),
+                        name: (n.service)(rs.address),
+                        address: rs.address,
                         up: st.up,
-                        weight: st.weight,
+                        weight: if drained { 0 } else { st.weight },
+                        drained,
                         checks,
                     })
                 })
                 .collect();
             VirtualServerSnapshot {
-                name: vs_name(v),
+                name: (n.vs_name)(v),
                 up: status.up,
                 up_weight: status.up_weight,
                 quorum: vs.quorum,

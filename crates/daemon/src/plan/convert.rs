@@ -118,6 +118,8 @@ pub struct InstancePlan {
     /// filled in when it is created). Adverts go out on it unless `vmac_xmit_base`; the
     /// addresses configured on the instance's interface sit on it.
     pub vmac: Option<VmacPlan>,
+    /// Drop rules for the addresses while master (accept mode off), see [`super::firewall`].
+    pub firewall: Option<super::firewall::InstanceFirewall>,
 }
 
 /// An instance's VMAC.
@@ -718,6 +720,7 @@ fn plan_instance(
         garp_interval: defs.vrrp_garp_interval,
         gna_interval: defs.vrrp_gna_interval,
         vmac,
+        firewall: super::firewall::plan(inst, defs, inst.effective_version(global_version(defs))),
     })
 }
 

@@ -3,6 +3,7 @@
 //! start policy that drops what cannot run. No I/O: the host's facts come in as arguments.
 
 pub mod convert;
+pub mod firewall;
 pub mod runnable;
 #[cfg(feature = "vrrp")]
 pub mod track_ids;

@@ -262,6 +262,11 @@ pub struct Cli {
     #[arg(long = "metrics-listen", value_name = "ADDRESS:PORT")]
     pub metrics_listen: Option<std::net::SocketAddr>,
 
+    /// The control socket keepalived-ctl talks to (overrides the configuration's
+    /// `control_socket`; default: beside the parent's pid file, ending in `.ctl`)
+    #[arg(long = "control-socket", value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+
     /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON, and exit
     #[arg(long = "signum", value_name = "SIGFUNC")]
     pub signum: Option<String>,

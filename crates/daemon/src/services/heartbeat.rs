@@ -11,7 +11,7 @@
 //! call, or a frozen process, leaves the ping unanswered. The parent's side, with its deadlines,
 //! is `supervisor::watchdog`.
 //!
-//! Queries (the metrics now; the control socket's status later) are answered the same way: the
+//! Queries (the metrics, and the control socket's commands: maintenance, drain, dumps) are answered the same way: the
 //! driver copies what is asked for between two events ([`Responder::reply`]), the copy is
 //! serialized on tokio's blocking pool, and one writer task sends the bytes in [`PART_MAX`]
 //! frames. The writer sends every pong queued before the next frame, so a heartbeat waits for
@@ -29,31 +29,39 @@ use tracing::debug;
 use super::cli::Engine;
 use super::ready::{ENV_READY, Report};
 
-/// The longest line accepted; a peer sending more without a newline is cut off.
-const MAX_LINE: usize = 64;
+/// The longest line accepted (a command's JSON included); a peer sending more without a
+/// newline is cut off.
+pub const MAX_LINE: usize = 4096;
 
 /// The largest frame of a reply (`PART n LEN`): a pong waits for one at most.
 pub const PART_MAX: usize = 16 * 1024;
 
 /// What a query asks an engine for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryKind {
     /// Its numbers for the Prometheus metrics (`crate::services::metrics::EngineMetrics`,
     /// as JSON).
     Metrics,
+    /// A control socket's command (`QUERY n command JSON`): answered with an
+    /// [`EngineAnswer`](crate::services::control::EngineAnswer) as JSON.
+    Command(crate::services::control::EngineCommand),
 }
 
 impl QueryKind {
-    /// Its word on the wire.
-    pub fn as_str(self) -> &'static str {
+    /// Its words on the wire.
+    pub fn wire(&self) -> String {
         match self {
-            QueryKind::Metrics => "metrics",
+            QueryKind::Metrics => "metrics".to_owned(),
+            QueryKind::Command(c) => {
+                format!("command {}", serde_json::to_string(c).unwrap_or_default())
+            }
         }
     }
 
-    fn parse(word: &str) -> Option<QueryKind> {
-        match word {
-            "metrics" => Some(QueryKind::Metrics),
+    fn parse(words: &str) -> Option<QueryKind> {
+        match words.split_once(' ') {
+            None if words == "metrics" => Some(QueryKind::Metrics),
+            Some(("command", json)) => serde_json::from_str(json).ok().map(QueryKind::Command),
             _ => None,
         }
     }
@@ -80,7 +88,7 @@ impl Msg {
         match self {
             Msg::Ping(n) => format!("PING {n}\n").into_bytes(),
             Msg::Pong(n) => format!("PONG {n}\n").into_bytes(),
-            Msg::Query(n, kind) => format!("QUERY {n} {}\n", kind.as_str()).into_bytes(),
+            Msg::Query(n, kind) => format!("QUERY {n} {}\n", kind.wire()).into_bytes(),
             Msg::Part(n, bytes) => {
                 let mut out = format!("PART {n} {}\n", bytes.len()).into_bytes();
                 out.extend_from_slice(bytes);
@@ -92,13 +100,16 @@ impl Msg {
 
     /// Parses one line (without its newline) other than `PART`; `None` for anything else.
     pub fn parse(line: &str) -> Option<Msg> {
+        if let Some(rest) = line.trim().strip_prefix("QUERY ") {
+            let (n, kind) = rest.split_once(' ')?;
+            return Some(Msg::Query(n.parse().ok()?, QueryKind::parse(kind)?));
+        }
         let mut words = line.trim().split(' ');
         let (what, n) = (words.next()?, words.next()?.parse().ok()?);
         let msg = match (what, words.next()) {
             ("PING", None) => Msg::Ping(n),
             ("PONG", None) => Msg::Pong(n),
             ("DONE", None) => Msg::Done(n),
-            ("QUERY", Some(kind)) => Msg::Query(n, QueryKind::parse(kind)?),
             _ => return None,
         };
         words.next().is_none().then_some(msg)
@@ -225,7 +236,7 @@ impl Conn {
 }
 
 /// What the parent asks the engine's loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Ping `n`: answer with [`Responder::answer`].
     Ping(u64),
@@ -390,6 +401,14 @@ mod tests {
             Msg::Pong(7),
             Msg::Ping(u64::MAX),
             Msg::Query(3, QueryKind::Metrics),
+            Msg::Query(
+                4,
+                QueryKind::Command(crate::services::control::EngineCommand::Drain {
+                    virtual_server: "fwmark 7".into(),
+                    real_server: "[2001:db8::2]:80".into(),
+                    on: true,
+                }),
+            ),
             Msg::Done(9),
         ] {
             let line = String::from_utf8(m.line()).expect("text");
@@ -405,6 +424,9 @@ mod tests {
             "QUERY 1",
             "QUERY 1 status",
             "QUERY 1 metrics x",
+            "QUERY 1 command",
+            "QUERY 1 command {\"do\":\"explode\"}",
+            "QUERY x command {\"do\":\"dump\",\"kind\":\"data\"}",
             "DONE",
             "PART 1 3",
         ] {

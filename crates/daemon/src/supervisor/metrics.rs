@@ -29,6 +29,8 @@ struct EngineCounters {
     failures: u64,
     /// Where its queries go, while its heartbeat connection is up.
     queries: Option<mpsc::Sender<QueryRequest>>,
+    /// Its pid while it runs.
+    pid: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +53,7 @@ impl Counters {
             kills: 0,
             failures: 0,
             queries: None,
+            pid: None,
         });
         self.engines.last_mut().expect("just pushed")
     }
@@ -77,13 +80,27 @@ fn lock(c: &Mutex<Counters>) -> MutexGuard<'_, Counters> {
 }
 
 impl ParentMetrics {
-    /// `engine` was started.
-    pub(super) fn started(&self, engine: Engine) {
+    /// `engine` was started as process `pid`.
+    pub(super) fn started(&self, engine: Engine, pid: u32) {
         let mut c = lock(&self.counters);
         let e = c.engine(engine);
         e.starts += 1;
         e.wanted = true;
         e.queries = None;
+        e.pid = Some(pid);
+    }
+
+    /// `engine`'s process ended.
+    pub(super) fn ended(&self, engine: Engine) {
+        let mut c = lock(&self.counters);
+        let e = c.engine(engine);
+        e.queries = None;
+        e.pid = None;
+    }
+
+    /// What the control socket reads of the engines and reloads.
+    pub(super) fn registry(&self) -> Registry {
+        Registry(self.counters.clone())
     }
 
     /// `engine` is no longer run by the configuration.
@@ -142,6 +159,44 @@ impl ParentMetrics {
             }
             Err(e) => error!("Metrics: cannot listen on {addr}: {e}"),
         }
+    }
+}
+
+/// An engine as the control socket sees it.
+#[derive(Debug, Clone)]
+pub(super) struct EngineView {
+    pub engine: Engine,
+    pub pid: Option<u32>,
+    pub restarts: u64,
+    pub kills: u64,
+    /// Where its queries go, while its heartbeat connection is up.
+    pub queries: Option<mpsc::Sender<QueryRequest>>,
+}
+
+/// The parent's counters, shared with the control socket's tasks.
+#[derive(Debug, Clone)]
+pub(super) struct Registry(Arc<Mutex<Counters>>);
+
+impl Registry {
+    /// The engines the configuration in force runs.
+    pub(super) fn engines(&self) -> Vec<EngineView> {
+        lock(&self.0)
+            .engines
+            .iter()
+            .filter(|e| e.wanted)
+            .map(|e| EngineView {
+                engine: e.engine,
+                pid: e.pid,
+                restarts: e.starts.saturating_sub(1),
+                kills: e.kills,
+                queries: e.queries.clone(),
+            })
+            .collect()
+    }
+
+    /// The last reload: when (seconds since the Unix epoch) and whether it was applied.
+    pub(super) fn last_reload(&self) -> Option<(f64, bool)> {
+        lock(&self.0).last_reload
     }
 }
 

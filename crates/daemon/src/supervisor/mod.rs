@@ -36,6 +36,7 @@
 //!   `GET /metrics`, asking each engine over its heartbeat connection at each scrape.
 
 pub mod backoff;
+mod control;
 mod metrics;
 pub mod pidfile;
 pub mod reload;
@@ -166,6 +167,17 @@ struct Supervisor<'a> {
     start_report: Option<keepalived_net::StartReport>,
     /// The metrics' counters and endpoint.
     metrics: metrics::ParentMetrics,
+    /// The control socket, while served.
+    control: Option<control::ControlSocket>,
+    /// What the control socket asks of this loop.
+    control_tx: mpsc::UnboundedSender<control::ControlAsk>,
+    control_rx: mpsc::UnboundedReceiver<control::ControlAsk>,
+    /// The control socket's reload requests waiting for the reload being checked or applied,
+    /// and those waiting for the one queued after it.
+    reload_waiters: Vec<tokio::sync::oneshot::Sender<keepalived_ctl::proto::ReloadOutcome>>,
+    reload_waiters_next: Vec<tokio::sync::oneshot::Sender<keepalived_ctl::proto::ReloadOutcome>>,
+    /// The reload being applied was accepted: its waiters are answered once it is done.
+    reload_applied: bool,
 }
 
 /// The signals the parent handles.
@@ -219,6 +231,7 @@ impl<'a> Supervisor<'a> {
         let (exits_tx, exits) = mpsc::unbounded_channel();
         let (ready_tx, ready) = mpsc::unbounded_channel();
         let (hung_tx, hung) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
         let ready_name = match ready::Listener::bind() {
             Ok(l) => {
                 let name = l.name().to_owned();
@@ -253,6 +266,12 @@ impl<'a> Supervisor<'a> {
             pid_names,
             start_report: None,
             metrics: metrics::ParentMetrics::default(),
+            control: None,
+            control_tx,
+            control_rx,
+            reload_waiters: Vec::new(),
+            reload_waiters_next: Vec::new(),
+            reload_applied: false,
         })
     }
 
@@ -315,7 +334,7 @@ impl<'a> Supervisor<'a> {
             Ok(mut child) => {
                 let pid = child.id().unwrap_or(0);
                 info!("Starting {} child process, pid={pid}", slot.engine.title());
-                self.metrics.started(slot.engine);
+                self.metrics.started(slot.engine, pid);
                 let pid_file = match PidFile::write(&slot.pid_path, pid) {
                     Ok(f) => Some(f),
                     Err(e) => {
@@ -402,6 +421,7 @@ impl<'a> Supervisor<'a> {
             }
         };
         self.metrics.listen(self.metrics_addr());
+        self.open_control();
         if self.slots.is_empty() {
             info!("No configuration for any child process; waiting for a reload");
             self.maybe_ready();
@@ -432,9 +452,21 @@ impl<'a> Supervisor<'a> {
                     reload = None;
                     self.finish_reload(done);
                     if self.queue.finished() {
+                        self.reload_waiters.append(&mut self.reload_waiters_next);
                         reload = Some(self.start_reload());
                     }
                 }
+                Some(ask) = self.control_rx.recv() => match ask {
+                    control::ControlAsk::Reload(tx) => {
+                        if self.queue.request() {
+                            self.reload_waiters.push(tx);
+                            reload = Some(self.start_reload());
+                        } else {
+                            info!("Reload requested during a reload: queued");
+                            self.reload_waiters_next.push(tx);
+                        }
+                    }
+                },
                 n = any_forwarded(&mut signals.forward) => {
                     info!("Passing signal {n} on to the child processes");
                     self.signal_all(n);
@@ -458,6 +490,7 @@ impl<'a> Supervisor<'a> {
                     if reload_deadline.is_some() =>
                 {
                     if let Some(wait) = self.reload_wait.take() {
+                        self.answer_applied_reload();
                         let pids: Vec<String> = wait.pending().map(|p| p.to_string()).collect();
                         warn!(
                             "Reload: child process(es) {} did not report within {:?}; ready anyway",
@@ -482,6 +515,24 @@ impl<'a> Supervisor<'a> {
             Stop::Signal => 0,
             Stop::Failed => EXIT_FAILURE,
         }
+    }
+
+    /// Serves the control socket where the command line or the configuration in force says
+    /// (a reload that moves it moves the socket).
+    fn open_control(&mut self) {
+        let defs = &self.checked.config.global.defs;
+        let parent_pid = pidfile::parent_path(self.cli, &self.pid_names);
+        let path = control::path(self.cli, defs.control_socket.as_deref(), &parent_pid);
+        if self.control.as_ref().is_some_and(|c| c.at(&path)) {
+            return;
+        }
+        self.control = None;
+        self.control = control::ControlSocket::open(
+            &path,
+            defs.control_socket_group.as_deref(),
+            self.metrics.registry(),
+            self.control_tx.clone(),
+        );
     }
 
     /// Where the metrics are served: `--metrics-listen`, else `metrics_listen`.
@@ -517,6 +568,7 @@ impl<'a> Supervisor<'a> {
         }
         let running = slot.running.take()?;
         let (engine, pid, hung) = (slot.engine, running.pid, running.hung);
+        self.metrics.ended(engine);
         let ran = running.started.elapsed();
         drop(running);
         if let Some(wait) = &mut self.reload_wait {
@@ -580,6 +632,8 @@ impl<'a> Supervisor<'a> {
     /// Stops every engine: SIGTERM, then SIGKILL after `child_wait_time`.
     async fn stop(&mut self) {
         info!("Stopping");
+        // No more requests: the socket file goes now.
+        self.control = None;
         ready::notify(&[NotifyState::Stopping]);
         for slot in &mut self.slots {
             slot.restart_at = None;

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use keepalived_ctl::proto::ReloadOutcome;
 use sd_notify::NotifyState;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
@@ -116,6 +117,7 @@ impl super::Supervisor<'_> {
         &mut self,
         done: Result<Result<Loaded, Vec<String>>, tokio::task::JoinError>,
     ) {
+        let mut errors = Vec::new();
         match done {
             Ok(Ok(checked))
                 if !netns::unchangeable(
@@ -128,6 +130,7 @@ impl super::Supervisor<'_> {
                 let global = (&self.checked.config.global, &checked.config.global);
                 for line in netns::unchangeable(self.cli, global.0, global.1) {
                     warn!("{line}");
+                    errors.push(line);
                 }
                 error!(
                     "Reload failed: {} changes what a reload cannot change; keeping the running configuration",
@@ -157,6 +160,8 @@ impl super::Supervisor<'_> {
                 info!("Reload: configuration passed on to the child processes");
                 self.metrics.reloaded(true);
                 self.metrics.listen(self.metrics_addr());
+                self.open_control();
+                self.reload_applied = true;
                 self.reload_done();
                 return;
             }
@@ -168,10 +173,18 @@ impl super::Supervisor<'_> {
                     "Reload failed: {} has errors; keeping the running configuration",
                     self.cli.use_file.display()
                 );
+                errors = rendered;
             }
-            Err(e) => error!("Reload failed: {e}"),
+            Err(e) => {
+                error!("Reload failed: {e}");
+                errors.push(e.to_string());
+            }
         }
         self.metrics.reloaded(false);
+        self.answer_reload(ReloadOutcome {
+            applied: false,
+            errors,
+        });
         // Nothing was passed on: ready again at once (unless an earlier reload is still
         // being applied by the engines).
         if self.reload_wait.is_none() {
@@ -225,8 +238,26 @@ impl super::Supervisor<'_> {
             .all(|r| r.ready);
         if wait.complete() && all_up && !self.queue.busy() {
             self.reload_wait = None;
+            self.answer_applied_reload();
             info!("Reload complete: every child process has reloaded");
             ready::notify(&[NotifyState::Ready, NotifyState::Status("running")]);
+        }
+    }
+
+    /// Answers the control socket's reload requests waiting for the reload just decided.
+    pub(super) fn answer_reload(&mut self, outcome: ReloadOutcome) {
+        for w in self.reload_waiters.drain(..) {
+            let _ = w.send(outcome.clone());
+        }
+    }
+
+    /// Answers those waiting for an applied reload, once the engines applied it.
+    pub(super) fn answer_applied_reload(&mut self) {
+        if std::mem::take(&mut self.reload_applied) {
+            self.answer_reload(ReloadOutcome {
+                applied: true,
+                errors: Vec::new(),
+            });
         }
     }
 

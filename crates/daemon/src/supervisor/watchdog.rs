@@ -322,6 +322,9 @@ impl Supervisor<'_> {
         };
         let (generation, timing) = (s.generation, s.timing.subscribe());
         let (queries_tx, queries) = mpsc::channel(QUERY_QUEUE);
+        if let Some(c) = &self.control {
+            c.replay(engine, queries_tx.clone());
+        }
         self.metrics.connected(engine, queries_tx);
         let task = tokio::spawn(async move {
             if let Some(silent) = watch(Conn::new(stream), timing, queries).await {

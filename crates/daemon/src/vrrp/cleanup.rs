@@ -1,8 +1,9 @@
 //! Removing what a VRRP engine that died (crashed, killed) left on the host: its instances'
-//! virtual routes and rules, their virtual addresses (excluded ones too) and their VMACs. The
-//! supervising parent runs it as soon as it sees the engine die, so no address of a dead
-//! engine stays up while the peer takes over; the next engine removes leftovers again at its
-//! own start. Static addresses, routes and rules stay: they are there whatever the state.
+//! virtual routes and rules, their virtual addresses (excluded ones too), their VMACs and, last,
+//! the accept-mode firewall's nftables tables. The supervising parent runs it as soon as it sees
+//! the engine die, so no address of a dead engine stays up while the peer takes over; the next
+//! engine removes leftovers again at its own start. Static addresses, routes and rules stay:
+//! they are there whatever the state.
 
 use keepalived_net::Rtnl;
 use tracing::{info, warn};
@@ -55,5 +56,6 @@ pub fn remove_leftovers(plans: &[InstancePlan]) -> usize {
             }
         }
     }
-    removed
+    // Last: no window where an address of ours is up without its drop rules.
+    removed + super::firewall::remove_leftovers(plans)
 }

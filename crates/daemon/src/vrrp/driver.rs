@@ -122,6 +122,8 @@ pub struct Running {
     pub deleting: BTreeSet<InstanceRef>,
     /// The IPVS sync daemons following their VRRP instance (`lvs_sync_daemon`).
     pub syncd: SyncDaemons,
+    /// The instances in maintenance (`keepalived-ctl vrrp NAME maintenance on`), by name.
+    pub maintenance: BTreeSet<String>,
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
@@ -186,6 +188,7 @@ pub async fn run(
         release,
         deleting: BTreeSet::new(),
         syncd,
+        maintenance: BTreeSet::new(),
     };
     run.trackers
         .apply(&mut run.engine, now, &run.tracks, &run.env);
@@ -249,6 +252,9 @@ pub async fn run(
             }
             // Before the sockets: a flood of datagrams must not starve the watchdog's ping.
             request = heartbeat::next_request(&mut heartbeat) => {
+                // A command changes instances: its actions are carried out below, as any
+                // event's; a ping or a query changes nothing.
+                let mut commanded = false;
                 if let Some(h) = &heartbeat {
                     match request {
                         Request::Ping(n) => h.answer(n),
@@ -259,15 +265,25 @@ pub async fn run(
                                 last_transition: &|name| run.notifier.last_transition(name),
                                 smtp_alert: &|name| run.notifier.smtp_alert(name),
                             };
-                            let vrrp = metrics::take(&run.engine, &run.links, &cx);
+                            let mut vrrp = metrics::take(&run.engine, &run.links, &cx);
+                            vrrp.script_states = run.trackers.script_states();
                             h.reply(n, move || {
                                 let m = EngineMetrics { vrrp: Some(vrrp), checker: None, bfd: None };
                                 serde_json::to_vec(&m).unwrap_or_default()
                             });
                         }
+                        Request::Query(n, QueryKind::Command(c)) => {
+                            let json_v2 = run.config.global.defs.json_version
+                                == keepalived_config::model::global::JsonVersion::V2;
+                            let answer = run.command(clock.now(), c, json_v2);
+                            h.reply(n, move || answer.bytes());
+                            commanded = true;
+                        }
                     }
                 }
-                continue;
+                if !commanded {
+                    continue;
+                }
             }
             Some(dg) = rx.recv() => {
                 let now = clock.now();
@@ -312,6 +328,7 @@ pub async fn run(
                 match request {
                     Some(request) => {
                         let summary = run.reload(clock, request.loaded, &mut track_rx);
+                        run.reapply_maintenance(clock.now());
                         let _ = request.done.send(summary);
                     }
                     None => reloads_open = false,
@@ -352,6 +369,8 @@ pub async fn run(
             }
         }
     }
+    // keepalived deletes its firewall tables at stop, --dont-release-vrrp or not.
+    super::firewall::stop();
     if release {
         remove_statics(&mut run.rtnl, &run.statics);
         if let Err(e) = run.vmacs.remove_all(&mut run.rtnl) {

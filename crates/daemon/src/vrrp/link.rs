@@ -301,6 +301,9 @@ impl Link {
     /// Adds `vips` of instance `id` (a master whose reload added addresses) and announces them
     /// with `count` gratuitous ARPs / unsolicited NAs each.
     pub fn add_vips(&mut self, id: InstanceId, vips: &[VipSpec], count: u8) {
+        if let Some(p) = self.plans.get(id) {
+            super::firewall::before_add(&p.cfg.name, p, vips);
+        }
         for vip in vips {
             self.add_vip(id, vip);
         }
@@ -313,6 +316,9 @@ impl Link {
     pub fn del_vips(&mut self, id: InstanceId, vips: &[VipSpec]) {
         for vip in vips {
             self.del_vip(id, vip);
+        }
+        if let Some(p) = self.plans.get(id) {
+            super::firewall::after_del(&p.cfg.name, p, vips);
         }
     }
 
@@ -490,6 +496,10 @@ impl Link {
             }
             Action::AddVips => {
                 info!("({}) setting VIPs.", self.name(id));
+                if let Some(p) = self.plans.get(id) {
+                    // The drop rules are in place before the addresses appear.
+                    super::firewall::before_add(&p.cfg.name, p, &p.vips);
+                }
                 for vip in self
                     .plans
                     .get(id)
@@ -525,6 +535,9 @@ impl Link {
                     .unwrap_or_default()
                 {
                     self.del_vip(id, &vip);
+                }
+                if let Some(p) = self.plans.get(id) {
+                    super::firewall::after_del(&p.cfg.name, p, &p.vips);
                 }
             }
             Action::SendGratuitous { count } => {

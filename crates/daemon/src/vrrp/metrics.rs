@@ -93,6 +93,10 @@ pub fn take(engine: &Engine, links: &[Link], cx: &Context<'_>) -> VrrpMetrics {
             garp_delay: cfg.garp.master_delay.unwrap_or_default().as_secs_f64(),
             counters: counters(inst.stats()),
             tracks,
+            master_address: inst.master_addr().map(|a| a.to_string()),
+            maintenance: inst
+                .fault_causes()
+                .contains(keepalived_vrrp::FaultCause::Maintenance),
         });
     }
     for (l, link) in links.iter().enumerate() {

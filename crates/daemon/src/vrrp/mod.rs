@@ -6,7 +6,9 @@
 //! [`syncd`]). [`cleanup`] removes what a dead engine left behind (also used by the parent).
 
 pub mod cleanup;
+mod control;
 pub mod driver;
+pub mod firewall;
 pub mod link;
 pub mod metrics;
 pub mod netops;

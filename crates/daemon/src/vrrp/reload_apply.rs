@@ -200,7 +200,7 @@ impl Running {
     }
 
     /// Every instance in service, by name.
-    fn live_by_name(&self) -> BTreeMap<String, InstanceRef> {
+    pub(super) fn live_by_name(&self) -> BTreeMap<String, InstanceRef> {
         let mut out = BTreeMap::new();
         for (l, link) in self.links.iter().enumerate() {
             for id in link.live_ids() {
@@ -262,6 +262,7 @@ impl Running {
             del_routes(&mut link.rtnl, &name, &routes_out, &rules_out);
             link.del_vips(r.id, &vips_out);
             link.add_vips(r.id, &vips_in, repeat);
+            super::firewall::reloaded(&name, &old, &link.plans[r.id]);
             add_routes(&mut link.rtnl, &name, &routes_in, &rules_in);
         }
         if !vips_in.is_empty() || !vips_out.is_empty() {

@@ -14,26 +14,27 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A directory with the two binaries: this test's keepalived-rs and the genhash cargo built
-/// beside it (scripts/test.sh builds every binary first). When genhash was not built (`cargo
-/// test -p keepalived-rs` alone), a stand-in script takes its place: only its installation is
-/// checked here, and running cargo from inside `cargo test` would wait on cargo's own lock.
+/// A directory with the three binaries: this test's keepalived-rs, and the genhash and
+/// keepalived-ctl cargo built beside it (scripts/test.sh builds every binary first). When one
+/// was not built (`cargo test -p keepalived-rs` alone), a stand-in script takes its place: only
+/// its installation is checked here, and running cargo from inside `cargo test` would wait on
+/// cargo's own lock.
 fn bin_dir(tmp: &Path) -> PathBuf {
     let daemon = PathBuf::from(env!("CARGO_BIN_EXE_keepalived-rs"));
-    let genhash = daemon.with_file_name("genhash");
     let dir = tmp.join("bins");
     std::fs::create_dir_all(&dir).expect("bins");
     std::fs::copy(&daemon, dir.join("keepalived-rs")).expect("copy keepalived-rs");
-    if genhash.exists() {
-        std::fs::copy(&genhash, dir.join("genhash")).expect("copy genhash");
-    } else {
-        eprintln!(
-            "note: {} not built; installing a stand-in",
-            genhash.display()
-        );
-        std::fs::write(dir.join("genhash"), "#!/bin/sh\necho genhash stand-in\n").expect("stub");
-        std::fs::set_permissions(dir.join("genhash"), std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
+    for name in ["genhash", "keepalived-ctl"] {
+        let built = daemon.with_file_name(name);
+        if built.exists() {
+            std::fs::copy(&built, dir.join(name)).expect("copy a binary");
+        } else {
+            eprintln!("note: {} not built; installing a stand-in", built.display());
+            std::fs::write(dir.join(name), format!("#!/bin/sh\necho {name} stand-in\n"))
+                .expect("stub");
+            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
     }
     dir
 }
@@ -104,6 +105,8 @@ fn install_and_uninstall_into_destdir() {
         "/usr/share/man/man8/keepalived-rs.8",
         "/usr/share/man/man5/keepalived-rs.conf.5",
         "/usr/share/man/man1/genhash.1",
+        "/usr/sbin/keepalived-ctl",
+        "/usr/share/man/man1/keepalived-ctl.1",
     ]
     .into_iter()
     .map(String::from)

@@ -11,6 +11,7 @@ mod support;
 mod alerts;
 mod capabilities;
 mod checkers;
+mod control;
 mod daemon_mode;
 mod dumps;
 mod metrics;

@@ -438,6 +438,34 @@ fn fault_is_left_only_when_every_cause_is_gone() {
 }
 
 #[test]
+fn maintenance_resigns_with_priority_zero_and_holds_until_taken_off() {
+    use crate::state::FaultCause;
+    let mut i = master(cfg(Version::V3, 150));
+    i.handle_event(t(100), Event::FaultRaised(FaultCause::Maintenance));
+    let a = drain(&mut i);
+    assert_eq!(sent_priorities(&a), vec![0]);
+    assert!(a.contains(&Action::DelVips));
+    assert!(a.contains(&Action::StateChanged {
+        from: State::Master,
+        to: State::Fault,
+        reason: Reason::MaintenanceOn,
+    }));
+    // Nothing runs, whatever the peers do, until maintenance ends.
+    assert_eq!(i.poll_timeout(), None);
+    i.handle_event(t(200), Event::InterfaceDown);
+    i.handle_event(t(300), Event::InterfaceUp);
+    assert_eq!(i.state(), State::Fault);
+    i.handle_event(t(400), Event::FaultCleared(FaultCause::Maintenance));
+    let a = drain(&mut i);
+    assert!(a.contains(&Action::StateChanged {
+        from: State::Fault,
+        to: State::Backup,
+        reason: Reason::MaintenanceOff,
+    }));
+    assert_eq!(i.poll_timeout(), Some(t(400) + i.master_down_interval()));
+}
+
+#[test]
 fn master_reports_lower_priority_adverts() {
     let mut i = master(cfg(Version::V2, 100));
     i.handle_packet(t(100), &meta(PEER_LOW), &advert(&i, 50))

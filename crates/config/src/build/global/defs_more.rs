@@ -159,6 +159,23 @@ pub fn keyword(cx: &mut Cx, node: &Node, d: &mut GlobalDefs) -> bool {
             watchdog_timeout(cx, node, &mut d.checker_watchdog_timeout);
         }
         "metrics_listen" => metrics_listen(cx, node, &mut d.metrics_listen),
+        "control_socket" => {
+            if let Some(text) = one_string(cx, node) {
+                if text.starts_with('/') && !text.ends_with('/') {
+                    d.control_socket = Some(text.into());
+                } else {
+                    cx.error(
+                        node.args_loc(),
+                        format!("`control_socket` expects an absolute file path, got `{text}`"),
+                    );
+                }
+            }
+        }
+        "control_socket_group" => {
+            if let Some(text) = one_string(cx, node) {
+                d.control_socket_group = Some(text);
+            }
+        }
         "vrrp_startup_delay" => startup_delay(cx, node, &mut d.vrrp_startup_delay),
         "vrrp_delay_after_boot" => startup_delay(cx, node, &mut d.vrrp_delay_after_boot),
         "log_unknown_vrids" => d.log_unknown_vrids = flag(cx, node),

@@ -123,6 +123,8 @@ pub const DEFS_KEYWORDS: &[&str] = &[
     "vrrp_watchdog_timeout",
     "checker_watchdog_timeout",
     "metrics_listen",
+    "control_socket",
+    "control_socket_group",
     "vrrp_startup_delay",
     "vrrp_delay_after_boot",
     "log_unknown_vrids",

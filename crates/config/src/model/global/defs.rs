@@ -96,6 +96,12 @@ pub struct GlobalDefs {
     /// `metrics_listen ADDRESS:PORT` (keepalived-rs): where the parent serves Prometheus
     /// metrics over HTTP (`None`, the default: not at all).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `control_socket PATH` (keepalived-rs): the control socket's path (`None`: the default,
+    /// beside the parent's pid file).
+    pub control_socket: Option<std::path::PathBuf>,
+    /// `control_socket_group GROUP` (keepalived-rs): the group the control socket is opened to
+    /// (mode 0660 instead of 0600).
+    pub control_socket_group: Option<String>,
     /// `bfd_priority`, `bfd_no_swap`, ... for the BFD process.
     pub bfd_process: ProcessSettings,
     /// `umask` for files keepalived creates (default `IXUSR|IRWXG|IRWXO` = 0177).
@@ -340,6 +346,8 @@ impl Default for GlobalDefs {
             vrrp_watchdog_timeout: VRRP_WATCHDOG_TIMEOUT,
             checker_watchdog_timeout: CHECKER_WATCHDOG_TIMEOUT,
             metrics_listen: None,
+            control_socket: None,
+            control_socket_group: None,
             bfd_process: ProcessSettings::default(),
             umask: Umask::default(),
             random_seed: None,

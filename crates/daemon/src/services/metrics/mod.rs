@@ -42,6 +42,9 @@ pub struct VrrpMetrics {
     pub sockets: Vec<SocketMetrics>,
     /// Every sync group: its name and state (keepalived's numbers).
     pub groups: Vec<(String, u8)>,
+    /// Every tracked `vrrp_script`: its name and whether it is running now.
+    #[serde(default)]
+    pub script_states: Vec<(String, bool)>,
 }
 
 /// One VRRP instance.
@@ -72,6 +75,12 @@ pub struct InstanceMetrics {
     pub counters: Vec<u64>,
     /// Its tracked objects.
     pub tracks: Vec<TrackMetrics>,
+    /// The master it hears as backup (itself as master).
+    #[serde(default)]
+    pub master_address: Option<String>,
+    /// In maintenance (`keepalived-ctl vrrp NAME maintenance on`).
+    #[serde(default)]
+    pub maintenance: bool,
 }
 
 /// One tracked object of an instance.
@@ -159,10 +168,19 @@ pub struct VirtualServerMetrics {
 pub struct RealServerMetrics {
     /// Its name as the dumps show it (`[ADDR]:PORT`).
     pub name: String,
+    /// Its address.
+    #[serde(default)]
+    pub address: String,
+    /// Its port.
+    #[serde(default)]
+    pub port: u16,
     /// Whether it is up (in the balancer).
     pub up: bool,
-    /// Its current weight.
+    /// Its current weight (0 while drained).
     pub weight: u32,
+    /// Drained (`keepalived-ctl rs drain`).
+    #[serde(default)]
+    pub drained: bool,
     /// Its checks.
     pub checks: Vec<CheckMetrics>,
 }
@@ -180,6 +198,9 @@ pub struct CheckMetrics {
     pub failures: u64,
     /// How long its attempts took (since the last reload).
     pub latency: Option<LatencyMetrics>,
+    /// When its last result came (seconds since the Unix epoch).
+    #[serde(default)]
+    pub last_run: Option<f64>,
 }
 
 /// The upper bounds of the check latency histogram's buckets, in seconds.

@@ -265,7 +265,18 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
             gauge(&mut m, &[("name", name.as_str())], i64::from(*ok))?;
         }
     }
-    let priorities: [Field<super::InstanceMetrics, u8>; 2] = [
+    // mehdy/keepalived-exporter's numbers: 0 idle, 1 running (2 and 3, keepalived's
+    // termination states, are not ours: a run past its timeout is killed at once).
+    let mut m = enc.encode_descriptor(
+        "keepalived_script_state",
+        "Tracker Script State",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (name, running) in &v.script_states {
+        gauge(&mut m, &[("name", name.as_str())], i64::from(*running))?;
+    }
+    let priorities: [Field<super::InstanceMetrics, u8>; 3] = [
         (
             "keepalived_vrrp_base_priority",
             "The configured priority",
@@ -275,6 +286,11 @@ fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt
             "keepalived_vrrp_effective_priority",
             "The priority after tracking",
             |i| i.effective_priority,
+        ),
+        (
+            "keepalived_vrrp_maintenance",
+            "Whether the instance is in maintenance (keepalived-ctl)",
+            |i| u8::from(i.maintenance),
         ),
     ];
     for (name, help, value) in priorities {
@@ -370,7 +386,7 @@ fn checker(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::
             gauge(&mut m, &[("virtual_server", vs.name.as_str())], value(vs))?;
         }
     }
-    let per_rs: [Field<super::RealServerMetrics, u64>; 2] = [
+    let per_rs: [Field<super::RealServerMetrics, u64>; 3] = [
         (
             "keepalived_lvs_real_server_up",
             "Whether the real server is up (in the balancer)",
@@ -380,6 +396,11 @@ fn checker(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::
             "keepalived_lvs_real_server_weight",
             "The real server's current weight",
             |rs| u64::from(rs.weight),
+        ),
+        (
+            "keepalived_lvs_real_server_drained",
+            "Whether the real server is drained (keepalived-ctl)",
+            |rs| u64::from(rs.drained),
         ),
     ];
     for (name, help, value) in per_rs {
@@ -576,6 +597,8 @@ mod tests {
                         name: "chk".into(),
                         value: Some(0),
                     }],
+                    master_address: Some("192.0.2.1".into()),
+                    maintenance: true,
                 },
                 InstanceMetrics {
                     name: "VI_2".into(),
@@ -592,6 +615,7 @@ mod tests {
                 counters: vec![0, 3, 0, 0, 0],
             }],
             groups: vec![("G1".into(), 1)],
+            script_states: vec![("chk".into(), true)],
         };
         let checker = CheckerMetrics {
             virtual_servers: vec![VirtualServerMetrics {
@@ -601,8 +625,11 @@ mod tests {
                 up_weight: 3,
                 servers: vec![RealServerMetrics {
                     name: "[198.51.100.1]:80".into(),
+                    address: "198.51.100.1".into(),
+                    port: 80,
                     up: true,
                     weight: 3,
+                    drained: false,
                     checks: vec![CheckMetrics {
                         kind: "TCP_CHECK".into(),
                         verdict: Some(true),
@@ -613,6 +640,7 @@ mod tests {
                             count: 10,
                             sum_ns: 2_500_000_000,
                         }),
+                        last_run: Some(1_700_000_001.0),
                     }],
                 }],
             }],
@@ -675,7 +703,11 @@ mod tests {
             "keepalived_priority_zero_sent_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 14",
             "keepalived_gratuitous_arp_delay_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 5.0",
             "keepalived_script_status{name=\"chk\"} 0",
+            "keepalived_script_state{name=\"chk\"} 1",
             "keepalived_vrrp_effective_priority{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 90",
+            "keepalived_vrrp_maintenance{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 1",
+            "keepalived_vrrp_maintenance{iname=\"VI_2\",intf=\"eth0\",vrid=\"7\"} 0",
+            "keepalived_lvs_real_server_drained{virtual_server=\"[192.0.2.10]:tcp:80\",real_server=\"[198.51.100.1]:80\"} 0",
             "keepalived_vrrp_tracker_status{iname=\"VI_1\",kind=\"script\",name=\"chk\"} 0",
             "keepalived_vrrp_router_errors_total{intf=\"eth0\",family=\"ipv4\",reason=\"version\"} 3",
             "keepalived_vrrp_sync_group_state{group=\"G1\"} 1",

@@ -70,6 +70,14 @@ impl Trackers {
         }
     }
 
+    /// Every tracked `vrrp_script` by name, and whether a run of it is going on now.
+    pub fn script_states(&self) -> Vec<(String, bool)> {
+        self.scripts
+            .values()
+            .map(|(script, trackers)| (script.name.clone(), trackers.running()))
+            .collect()
+    }
+
     /// Runs what `plan` tracks: a set of links, files or processes that changed has its task
     /// restarted (it reports its objects' first values again before returning, which the
     /// engine ignores where they did not change); scripts are started and stopped one by one.

@@ -7,6 +7,7 @@
 //! result decides at once; with `init_fail` it starts Down and needs `rise` successes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use keepalived_config::model::vrrp::VrrpScript;
@@ -149,9 +150,16 @@ pub fn verdict(outcome: &RunOutcome) -> String {
 #[derive(Debug, Default)]
 pub struct ScriptTrackers {
     handles: Vec<JoinHandle<()>>,
+    /// How many of its scripts are running now.
+    running: Arc<AtomicUsize>,
 }
 
 impl ScriptTrackers {
+    /// Whether a run of its script is going on now (the metrics' `keepalived_script_state`).
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Relaxed) > 0
+    }
+
     /// Ends every tracker (running scripts have their process group killed).
     pub fn stop(self) {
         drop(self);
@@ -174,11 +182,12 @@ pub fn spawn_script_trackers(
     scripts: Vec<(TrackerId, ScriptTrackerConfig)>,
     tx: UnboundedSender<TrackerUpdate>,
 ) -> ScriptTrackers {
+    let running = Arc::new(AtomicUsize::new(0));
     let handles = scripts
         .into_iter()
-        .map(|(id, cfg)| tokio::spawn(track(id, cfg, tx.clone())))
+        .map(|(id, cfg)| tokio::spawn(track(id, cfg, tx.clone(), running.clone())))
         .collect();
-    ScriptTrackers { handles }
+    ScriptTrackers { handles, running }
 }
 
 /// What kind of result a run had, to log only when it changes.
@@ -211,7 +220,12 @@ fn next_start(last: Instant, interval: Duration, now: Instant) -> Instant {
     next + interval.saturating_mul(skipped)
 }
 
-async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<TrackerUpdate>) {
+async fn track(
+    id: TrackerId,
+    cfg: ScriptTrackerConfig,
+    tx: UnboundedSender<TrackerUpdate>,
+    running: Arc<AtomicUsize>,
+) {
     let label = cfg.script.label().to_owned();
     let mut state = Hysteresis::new(cfg.rise, cfg.fall, cfg.init_fail);
     let mut next = Instant::now();
@@ -224,7 +238,9 @@ async fn track(id: TrackerId, cfg: ScriptTrackerConfig, tx: UnboundedSender<Trac
         if tx.is_closed() {
             return;
         }
+        running.fetch_add(1, Ordering::Relaxed);
         let outcome = cfg.script.run(&[], Some(cfg.timeout)).await;
+        running.fetch_sub(1, Ordering::Relaxed);
         let k = kind(&outcome);
         if let RunOutcome::Exited(status) = outcome
             && status != last_status

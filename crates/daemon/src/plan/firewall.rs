@@ -1,0 +1,103 @@
+//! Pure: whether an instance's virtual addresses are firewalled while it is master (accept
+//! mode off), and with which table, priority, counters and link-local keying, as keepalived
+//! 2.2.7 decides it (`vrrp_complete_instance`, `nft_update_ipv6_address`).
+
+use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::model::vrrp::{VrrpInstance, VrrpVersion};
+
+/// keepalived's default table name (`DEFAULT_NFTABLES_TABLE`).
+pub const DEFAULT_TABLE: &str = "keepalived";
+
+/// An instance whose addresses get drop rules while it is master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceFirewall {
+    /// `nftables` (default `keepalived`): the `ip` and `ip6` tables' name.
+    pub table: String,
+    /// `nftables_priority` of the `in` and `out` chains.
+    pub priority: i32,
+    /// `nftables_counters`.
+    pub counters: bool,
+    /// Link-local addresses are keyed by interface name (`vips_link_local_name`) rather than
+    /// index: keepalived does so for an instance with `dont_track_primary` unless
+    /// `nftables_ifindex`.
+    pub link_local_by_name: bool,
+    /// `vrrp_iptables` was given without `nftables`: keepalived built with both uses nftables
+    /// when the `iptables` command is the nf_tables one (Debian's default), and Debian's
+    /// keepalived has no iptables support at all; keepalived-rs uses nftables and says so.
+    pub iptables_asked: bool,
+}
+
+/// Whether `inst` runs in accept mode: `accept`/`no_accept` when given, else accept unless
+/// strict (`vrrp_strict` / `strict_mode`) and not the address owner; strict VRRPv2 below 255
+/// never accepts (RFC 3768).
+pub fn accepts(inst: &VrrpInstance, defs: &GlobalDefs, version: VrrpVersion) -> bool {
+    let strict = inst.strict_mode.unwrap_or(defs.vrrp_strict);
+    let owner = inst.effective_priority() == 255;
+    let accept = inst.accept.unwrap_or(owner || !strict);
+    accept && (owner || !strict || version != VrrpVersion::V2)
+}
+
+/// The firewall of `inst` (none when it accepts, or owns its addresses).
+pub fn plan(
+    inst: &VrrpInstance,
+    defs: &GlobalDefs,
+    version: VrrpVersion,
+) -> Option<InstanceFirewall> {
+    if inst.effective_priority() == 255 || accepts(inst, defs, version) {
+        return None;
+    }
+    Some(InstanceFirewall {
+        table: defs
+            .nftables
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TABLE.to_owned()),
+        priority: defs.nftables_priority,
+        counters: defs.nftables_counters,
+        link_local_by_name: !defs.nftables_ifindex && inst.dont_track_primary,
+        iptables_asked: defs.vrrp_iptables.is_some() && defs.nftables.is_none(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(priority: u8) -> VrrpInstance {
+        let mut i = VrrpInstance::new("VI_1", Default::default());
+        i.priority = Some(priority);
+        i
+    }
+
+    #[test]
+    fn accept_by_default_unless_strict() {
+        let mut defs = GlobalDefs::default();
+        assert!(plan(&inst(100), &defs, VrrpVersion::V2).is_none());
+        defs.vrrp_strict = true;
+        let fw = plan(&inst(100), &defs, VrrpVersion::V2).expect("strict: no accept");
+        assert_eq!(fw.table, "keepalived");
+        assert_eq!(fw.priority, -1);
+    }
+
+    #[test]
+    fn owner_and_explicit_accept_are_exempt() {
+        let defs = GlobalDefs {
+            vrrp_strict: true,
+            ..GlobalDefs::default()
+        };
+        assert!(plan(&inst(255), &defs, VrrpVersion::V2).is_none());
+        let mut a = inst(100);
+        a.accept = Some(true);
+        assert!(plan(&a, &defs, VrrpVersion::V3).is_none());
+        // Strict VRRPv2 resets accept (RFC 3768).
+        assert!(plan(&a, &defs, VrrpVersion::V2).is_some());
+    }
+
+    #[test]
+    fn no_accept_without_strict() {
+        let mut a = inst(100);
+        a.accept = Some(false);
+        a.dont_track_primary = true;
+        let fw = plan(&a, &GlobalDefs::default(), VrrpVersion::V2).expect("no_accept");
+        assert!(fw.link_local_by_name);
+    }
+}
