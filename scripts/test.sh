@@ -9,7 +9,8 @@ packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
     qemu-system-x86 busybox-static cpio kmod ipvsadm  # these five: the IPVS VM (crates/lab/src/vm.rs)
     make util-linux groff-base  # make install, setpriv (capability test), man page check
     prometheus  # the metrics test: a real Prometheus scraping ours, and promtool
-    nftables)  # nft: the firewall tests read the ruleset and plant a stale table with it
+    nftables  # nft: the firewall tests read the ruleset and plant a stale table with it
+    frr)  # BFD interop: FRR's bfdd, run alone in lab namespaces (tests/interop/bfd_frr.rs)
 if [ "$(id -u)" = 0 ]; then
     missing=()
     for p in "${packages[@]}"; do
@@ -18,6 +19,11 @@ if [ "$(id -u)" = 0 ]; then
     if [ "${#missing[@]}" -gt 0 ]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+        # The tests run bfdd alone in their namespaces: stop the host service frr's package
+        # starts where systemd runs (it was not running before this install).
+        if [[ " ${missing[*]} " == *" frr "* ]]; then
+            systemctl disable --now frr 2>/dev/null || true
+        fi
     fi
 else
     echo "test.sh: not root: skipping package installation; network tests will skip" >&2

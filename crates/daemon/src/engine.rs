@@ -1,6 +1,6 @@
-//! An engine process's entry (`--engine=vrrp|checker`): checks it still has its parent, takes
+//! An engine process's entry (`--engine=vrrp|checker|bfd`): checks it still has its parent, takes
 //! the parent's random seed, and runs the engine's process main ([`crate::vrrp::process`],
-//! [`crate::checker::process`]).
+//! [`crate::checker::process`], `crate::bfd::process`).
 //!
 //! The parent starts each engine with the parent-death signal SIGTERM already set (before the
 //! exec, [`keepalived_net::prepare_child`]), so an engine never outlives its parent: it stops
@@ -38,6 +38,8 @@ pub fn run(engine: Engine, cli: &Cli, opts: &PreprocessOptions) -> i32 {
         Engine::Vrrp => crate::vrrp::process::run(cli, &opts),
         #[cfg(feature = "lvs")]
         Engine::Checker => crate::checker::process::run(cli, &opts),
+        #[cfg(feature = "bfd")]
+        Engine::Bfd => crate::bfd::process::run(cli, &opts),
         #[allow(unreachable_patterns)]
         _ => crate::services::features::not_built(engine),
     }

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     // Entry points: the parent, an engine process's entry, `-t`; and this test.
     &["supervisor", "engine", "config_test", "layering"],
     // The engine processes.
-    &["vrrp", "checker"],
+    &["vrrp", "checker", "bfd"],
     // What more than one process uses.
     &["services"],
     // Pure planning.

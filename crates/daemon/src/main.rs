@@ -11,6 +11,8 @@
 //!    logging, signals, readiness, dumps' files, scripts, mail, capabilities, scheduling);
 //! 4. [`plan`]: pure planning, the configuration model turned into engine configs.
 
+#[cfg(feature = "bfd")]
+mod bfd;
 #[cfg(feature = "lvs")]
 mod checker;
 mod config_test;

@@ -5,6 +5,8 @@
 //! * [`VrrpSocket`]: a raw IP protocol 112 socket, IPv4 or IPv6, bound to
 //!   one interface, joined to the VRRP group, sending with TTL 255 from a
 //!   chosen source, receiving with TTL and destination.
+//! * [`BfdListener`] / [`BfdSender`]: UDP sockets for BFD control packets (3784 / 4784),
+//!   receiving with TTL, destination and interface, sending from a session's source port.
 //! * [`Rtnl`]: add, remove and list interface addresses ([`AddrSpec`],
 //!   [`AddrInfo`]), routes ([`RouteSpec`], [`RouteInfo`]) and policy rules
 //!   ([`RuleSpec`], [`RuleInfo`]); routes and rules carry a protocol tag,
@@ -36,6 +38,7 @@
 
 mod addr_monitor;
 mod address;
+mod bfd_socket;
 mod daemon;
 mod error;
 mod exec;
@@ -58,6 +61,7 @@ mod vrrp_socket;
 
 pub use addr_monitor::{AddrEvent, AddrMonitor};
 pub use address::{AddrInfo, AddrScope, AddrSpec, LABEL_MAX, Rtnl};
+pub use bfd_socket::{BfdListener, BfdReceived, BfdSender};
 pub use daemon::{
     Forked, NETNS_RUN_DIR, StartOutcome, StartReport, StartWait, enter_netns, fork_daemon,
     in_netns, netns_path,

@@ -59,6 +59,8 @@ pub enum TrackKind {
     File,
     /// `track_process` (a `vrrp_track_process`, up when its quorum is met).
     Process,
+    /// `track_bfd` (a `bfd_instance`, up while its session is Up).
+    Bfd,
 }
 
 /// One `track_*` entry of an instance or sync group.

@@ -26,7 +26,7 @@ use super::balancer::Balancer;
 use super::probes::{Checks, attempt_slots};
 use super::reload::{self, ReloadRequest, ReloadSummary};
 use super::snapshot::{self, SnapshotRequest};
-use super::{ha_suspend, notify};
+use super::{bfd, ha_suspend, notify};
 use crate::services::control::{EngineAnswer, EngineCommand, VsSpec, parse_rs};
 use crate::services::heartbeat::{self, QueryKind, Request, Responder};
 use crate::services::ipvs::open_ipvs;
@@ -149,6 +149,8 @@ pub async fn run(
     let now = || Instant::from_duration(epoch.elapsed());
     let seed = fastrand::u64(..);
     let mut engine = CheckerEngine::new(plan, seed);
+    bfd::initial(&mut engine, now());
+    let mut bfds = bfd::BfdChecks::new(&config);
     engine.handle_start(now());
     let mut addrs = None;
     if ha_suspend::needed(&config) {
@@ -237,6 +239,7 @@ pub async fn run(
                 if let Some(rx) = &addrs {
                     ha_suspend::apply(&new, &rx.borrow(), &mut engine, now());
                 }
+                bfds.follow(&new);
                 stats.reloads.fetch_add(1, Ordering::Relaxed);
                 changed = true;
             }
@@ -257,6 +260,7 @@ pub async fn run(
                     engine.handle_outcome(now(), *check, Outcome::FileValue(v));
                 }
             }
+            Some((name, up)) = bfds.rx.recv() => bfd::apply(&mut engine, now(), &name, up),
             () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
             Some(reply) = snapshots.recv() => {
                 let _ = reply.send(snapshot::take(&engine, &namers(&checks, &balancer, epoch)));
@@ -335,8 +339,8 @@ fn answer(
                     checker.ipvs = snapshot::ipvs_metrics();
                 }
                 let m = EngineMetrics {
-                    vrrp: None,
                     checker: Some(checker),
+                    ..EngineMetrics::default()
                 };
                 serde_json::to_vec(&m).unwrap_or_default()
             });

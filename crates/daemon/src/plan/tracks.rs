@@ -1,6 +1,6 @@
 //! From the configuration's tracking blocks to the engine's tracked objects: one [`TrackerId`]
-//! per tracked interface, `vrrp_script`, `track_file` and `vrrp_track_process` that something
-//! tracks, and each instance's and sync group's [`Tracked`] list with keepalived's default
+//! per tracked interface, `vrrp_script`, `track_file`, `vrrp_track_process` and `bfd_instance`
+//! that something tracks, and each instance's and sync group's [`Tracked`] list with keepalived's default
 //! weights. Pure; unit-tested without a network.
 // Without the VRRP engine the plans are still made (the start policy reports what would not
 // run, the parent keeps them for clean-up) but nothing runs them.
@@ -25,6 +25,8 @@ pub struct TrackPlan {
     pub files: Vec<(TrackerId, TrackFile)>,
     /// `vrrp_track_process`es that an instance or group tracks.
     pub processes: Vec<(TrackerId, TrackProcess)>,
+    /// `bfd_instance`s that an instance or group tracks, by name.
+    pub bfds: Vec<(TrackerId, String)>,
     /// Each instance's tracked objects (its own interface first), by instance name.
     pub instances: BTreeMap<String, Vec<Tracked>>,
     /// The sync groups.
@@ -87,6 +89,7 @@ impl Registry {
         scripts: &[Track],
         files: &[Track],
         processes: &[Track],
+        bfds: &[Track],
     ) -> Vec<Tracked> {
         let mut out = Vec::new();
         for t in interfaces {
@@ -136,6 +139,24 @@ impl Registry {
                     .push(format!("vrrp_track_process {}", t.name)),
             }
         }
+        for t in bfds {
+            // keepalived sends a session's events to the VRRP process only when the instance
+            // says `vrrp` (or neither `vrrp` nor `checker`).
+            match config
+                .global
+                .bfd_instance(&t.name)
+                .filter(|b| b.notify_vrrp)
+            {
+                Some(b) => {
+                    let (id, new) = self.id(TrackKind::Bfd, &t.name);
+                    if new {
+                        self.plan.bfds.push((id, t.name.clone()));
+                    }
+                    out.push(entry(id, TrackKind::Bfd, t, b.weight, b.weight_reverse));
+                }
+                None => self.plan.unknown.push(format!("bfd_instance {}", t.name)),
+            }
+        }
         out
     }
 }
@@ -146,6 +167,7 @@ fn kind_key(kind: TrackKind) -> u8 {
         TrackKind::Script => 1,
         TrackKind::File => 2,
         TrackKind::Process => 3,
+        TrackKind::Bfd => 4,
     }
 }
 
@@ -186,6 +208,7 @@ pub fn plan(config: &Config, vmac_of: impl Fn(&str) -> Option<String>) -> TrackP
             &inst.track_scripts,
             &inst.track_files,
             &inst.track_processes,
+            &inst.track_bfds,
         ));
         reg.plan.instances.insert(inst.name.clone(), tracked);
     }
@@ -208,6 +231,7 @@ fn group_lists(reg: &mut Registry, config: &Config, g: &SyncGroup) -> Vec<Tracke
         &g.track_scripts,
         &g.track_files,
         &g.track_processes,
+        &g.track_bfds,
     )
 }
 
@@ -296,6 +320,52 @@ vrrp_sync_group G {
         assert_eq!(plan.groups[0].members, ["VI_1", "VI_2"]);
         assert_eq!(plan.groups[0].tracks.len(), 1);
         assert_eq!(plan.groups[0].tracks[0].id, plan.interfaces[3].0);
+    }
+
+    #[test]
+    fn bfd_instances_take_their_own_weight_unless_the_entry_gives_one() {
+        let text = "\
+bfd_instance b1 {
+    neighbor_ip 192.0.2.2
+    weight -30 reverse
+}
+bfd_instance b2 {
+    neighbor_ip 192.0.2.3
+    checker
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    dont_track_primary
+    track_bfd {
+        b1
+        b1 weight 0
+        b2
+    }
+    virtual_ipaddress {
+        192.0.2.100
+    }
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
+    track_bfd {
+        b1 weight 10
+    }
+}
+";
+        let plan = plan(&read(text), |_| None);
+        assert_eq!(plan.bfds.len(), 1, "b2 sends no events to VRRP");
+        assert_eq!(plan.bfds[0].1, "b1");
+        let w: Vec<(TrackKind, i32, bool)> = plan.instances["VI_1"]
+            .iter()
+            .map(|t| (t.kind, t.weight, t.reverse))
+            .collect();
+        assert_eq!(w, [(TrackKind::Bfd, -30, true), (TrackKind::Bfd, 0, false)]);
+        assert_eq!(plan.groups[0].tracks[0].id, plan.bfds[0].0);
+        assert_eq!(plan.groups[0].tracks[0].weight, 10);
+        assert_eq!(plan.unknown, ["bfd_instance b2"]);
     }
 
     #[test]

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-/// Options that belong to a part not built yet say which (the BFD and SNMP issues).
-const BFD_NOT_BUILT: &str = "(BFD: not built yet; accepted and ignored)";
+/// Options that belong to a part not built yet say which (the SNMP issue).
 const SNMP_NOT_BUILT: &str = "(SNMP: not built yet, issue 21; accepted and ignored)";
 /// keepalived's options for its debug builds only (keepalived(8): "if they have been compiled
 /// into keepalived"; Debian's build has none of them).
@@ -46,7 +45,7 @@ pub struct Cli {
     pub check: bool,
 
     /// Don't run the BFD subsystem
-    #[arg(short = 'B', long = "no_bfd", help = format!("Don't run the BFD subsystem {BFD_NOT_BUILT}"))]
+    #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,
 
     /// Force all child processes to run, even if they have no configuration
@@ -159,7 +158,12 @@ pub struct Cli {
     pub checkers_pid: Option<PathBuf>,
 
     /// Use the specified pidfile for the BFD child process
-    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE", help = format!("Use the specified pidfile for the BFD child process {BFD_NOT_BUILT}"))]
+    #[arg(
+        short = 'b',
+        long = "bfd_pid",
+        value_name = "FILE",
+        help = "Use the specified pidfile for the BFD child process [default: /run/keepalived_bfd.pid]"
+    )]
     pub bfd_pid: Option<PathBuf>,
 
     /// Report all address additions/deletions notified via netlink
@@ -284,6 +288,8 @@ pub enum Engine {
     Vrrp,
     /// The health checkers and IPVS (keepalived's healthcheckers child).
     Checker,
+    /// The BFD sessions (keepalived's BFD child).
+    Bfd,
 }
 
 impl Engine {
@@ -292,6 +298,7 @@ impl Engine {
         match self {
             Engine::Vrrp => "vrrp",
             Engine::Checker => "checker",
+            Engine::Bfd => "bfd",
         }
     }
 
@@ -300,6 +307,7 @@ impl Engine {
         match self {
             Engine::Vrrp => "VRRP",
             Engine::Checker => "Healthcheck",
+            Engine::Bfd => "BFD",
         }
     }
 }

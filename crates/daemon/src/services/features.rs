@@ -7,11 +7,12 @@ use keepalived_config::{Diagnostics, Loc};
 use crate::services::cli::Engine;
 
 /// Every build option and whether it is built in, in the order `-v` prints them.
-pub const ALL: [(&str, bool); 4] = [
+pub const ALL: [(&str, bool); 5] = [
     ("vrrp", cfg!(feature = "vrrp")),
     ("lvs", cfg!(feature = "lvs")),
     ("lvs-syncd", cfg!(feature = "lvs-syncd")),
     ("vmac", cfg!(feature = "vmac")),
+    ("bfd", cfg!(feature = "bfd")),
 ];
 
 /// The names of the features built in.
@@ -38,12 +39,13 @@ pub fn has_engine(engine: Engine) -> bool {
     match engine {
         Engine::Vrrp => cfg!(feature = "vrrp"),
         Engine::Checker => cfg!(feature = "lvs"),
+        Engine::Bfd => cfg!(feature = "bfd"),
     }
 }
 
 /// Reports, as an error at its place, every keyword of `config` whose feature is not built in:
 /// `vrrp_instance` and the static addresses, routes and rules (vrrp), `virtual_server` (lvs), `use_vmac` (vmac), `lvs_sync_daemon` and
-/// `lvs_sync_daemon_interface` (lvs-syncd). Returns how many there are: the daemon does not
+/// `lvs_sync_daemon_interface` (lvs-syncd), `bfd_instance` (bfd). Returns how many there are: the daemon does not
 /// start with any (it cannot run what the file asks for).
 pub fn check(config: &Config, diags: &mut Diagnostics) -> usize {
     let mut missing = 0;
@@ -93,6 +95,9 @@ fn uses(config: &Config) -> Vec<(&'static str, &'static str, Loc)> {
     if let Some(sd) = &config.global.defs.lvs_sync_daemon {
         out.push(("lvs_sync_daemon", "lvs-syncd", sd.loc));
     }
+    for b in &config.global.bfd_instances {
+        out.push(("bfd_instance", "bfd", b.loc));
+    }
     out
 }
 
@@ -115,7 +120,8 @@ mod tests {
             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
             use_vmac\n virtual_ipaddress {\n 192.0.2.10/24\n }\n}\n\
             virtual_server 192.0.2.10 80 {\n real_server 192.0.2.20 80 {\n }\n}\n\
-            static_routes {\n 198.51.100.0/24 via 192.0.2.1\n}\n";
+            static_routes {\n 198.51.100.0/24 via 192.0.2.1\n}\n\
+            bfd_instance b1 {\n neighbor_ip 192.0.2.2\n}\n";
         let read = keepalived_config::read_str("t.conf", text, &Default::default());
         let found: Vec<_> = uses(&read.config)
             .into_iter()
@@ -129,6 +135,7 @@ mod tests {
                 ("static_routes", "vrrp", 18),
                 ("virtual_server", "lvs", 13),
                 ("lvs_sync_daemon", "lvs-syncd", 2),
+                ("bfd_instance", "bfd", 20),
             ]
         );
     }

@@ -1,9 +1,10 @@
-//! What more than one process uses (the parent, the VRRP and the checker engine): the command
-//! line, configuration loading and its loader thread, logging, signals, readiness and the
-//! watchdog's heartbeat and its queries, the control socket's commands, the metrics, the dumps'
+//! What more than one process uses (the parent, the VRRP, checker and BFD engines): the command
+//! line, the BFD events, configuration loading and its loader thread, logging, signals, readiness
+//! and the watchdog's heartbeat and its queries, the control socket's commands, the metrics, the dumps'
 //! files, scripts, mail, capabilities, scheduling and the host's facts.
 
 pub mod addr_log;
+pub mod bfd_events;
 pub mod caps;
 pub mod cli;
 pub mod control;

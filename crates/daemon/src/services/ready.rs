@@ -50,6 +50,7 @@ impl Report {
         let engine = match engine {
             "vrrp" => Engine::Vrrp,
             "checker" => Engine::Checker,
+            "bfd" => Engine::Bfd,
             _ => return None,
         };
         match what {

@@ -184,6 +184,8 @@ impl ControlSocket {
                         on: true,
                     })
                     .collect(),
+                // Nothing of the BFD process is held by the control socket.
+                Engine::Bfd => Vec::new(),
             }
         };
         if commands.is_empty() {

@@ -69,8 +69,8 @@ use reload::{ReloadQueue, ReloadWait};
 /// failed for good.
 pub(super) const EXIT_FAILURE: i32 = 1;
 
-/// The engines to run for `config`: `-P` / `-C` choose (neither: both), and an engine without
-/// configuration does not run unless `--all`.
+/// The engines to run for `config`: `-P` / `-C` choose (neither: both), `-B` turns BFD off,
+/// and an engine without configuration does not run unless `--all`.
 pub fn wanted(cli: &Cli, config: &Config) -> Vec<Engine> {
     let only_vrrp = cli.vrrp && !cli.check;
     let only_checker = cli.check && !cli.vrrp;
@@ -86,6 +86,10 @@ pub fn wanted(cli: &Cli, config: &Config) -> Vec<Engine> {
     }
     if !only_vrrp && (cli.all || has_checker) {
         out.push(Engine::Checker);
+    }
+    // keepalived: -P and -C leave the BFD process alone; -B stops it.
+    if !cli.no_bfd && (cli.all || !config.global.bfd_instances.is_empty()) {
+        out.push(Engine::Bfd);
     }
     out.retain(|e| features::has_engine(*e));
     out
@@ -749,8 +753,28 @@ mod tests {
         assert_eq!(run_with(&[], LVS), [Engine::Checker]);
         assert_eq!(run_with(&[], STATIC), [Engine::Vrrp]);
         assert_eq!(run_with(&[], ""), []);
-        assert_eq!(run_with(&["--all"], ""), [Engine::Vrrp, Engine::Checker]);
-        assert_eq!(run_with(&["--all", "-C"], VRRP), [Engine::Checker]);
+        assert_eq!(
+            run_with(&["--all"], ""),
+            [Engine::Vrrp, Engine::Checker, Engine::Bfd]
+        );
+        assert_eq!(
+            run_with(&["--all", "-C"], VRRP),
+            [Engine::Checker, Engine::Bfd]
+        );
         assert_eq!(run_with(&["-C"], VRRP), []);
+    }
+
+    #[test]
+    fn bfd_runs_with_a_bfd_instance_unless_minus_b() {
+        const BFD: &str = "bfd_instance b1 {\n neighbor_ip 192.0.2.2\n}\n";
+        let with = format!("{VRRP}{BFD}");
+        assert_eq!(run_with(&[], &with), [Engine::Vrrp, Engine::Bfd]);
+        // -P and -C choose between VRRP and the checkers only, as in keepalived.
+        assert_eq!(run_with(&["-C"], &with), [Engine::Bfd]);
+        assert_eq!(run_with(&["-B"], &with), [Engine::Vrrp]);
+        assert_eq!(
+            run_with(&["--all", "-B"], ""),
+            [Engine::Vrrp, Engine::Checker]
+        );
     }
 }

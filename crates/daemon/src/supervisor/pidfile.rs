@@ -26,6 +26,9 @@ pub const DEFAULT_PARENT: &str = "/run/keepalived.pid";
 pub const DEFAULT_VRRP: &str = "/run/keepalived_vrrp.pid";
 /// keepalived's default pid file of the checker child.
 pub const DEFAULT_CHECKERS: &str = "/run/keepalived_checkers.pid";
+/// The default pid file of the BFD child (named like the other two; keepalived 2.2.7's is
+/// `/run/bfd.pid`, or `bfd.pid` in [`PID_DIR`]).
+pub const DEFAULT_BFD: &str = "/run/keepalived_bfd.pid";
 
 /// keepalived's directory of pid files (`use_pid_dir`, `instance`, `net_namespace`).
 pub const PID_DIR: &str = "/run/keepalived";
@@ -62,12 +65,14 @@ impl PidNames {
                 None => DEFAULT_PARENT,
                 Some(Engine::Vrrp) => DEFAULT_VRRP,
                 Some(Engine::Checker) => DEFAULT_CHECKERS,
+                Some(Engine::Bfd) => DEFAULT_BFD,
             });
         }
         let stem = match engine {
             None => "keepalived",
             Some(Engine::Vrrp) => "vrrp",
             Some(Engine::Checker) => "checkers",
+            Some(Engine::Bfd) => "bfd",
         };
         let name = match &self.instance {
             Some(i) => format!("{stem}_{}.pid", i.replace('/', "_")),
@@ -90,6 +95,7 @@ pub fn engine_path(cli: &Cli, engine: Engine, names: &PidNames) -> PathBuf {
     let given = match engine {
         Engine::Vrrp => &cli.vrrp_pid,
         Engine::Checker => &cli.checkers_pid,
+        Engine::Bfd => &cli.bfd_pid,
     };
     given
         .clone()

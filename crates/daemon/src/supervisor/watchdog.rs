@@ -59,6 +59,9 @@ pub fn timing(engine: Engine, config: &Config, plans: &[InstancePlan]) -> Option
             (period, defs.vrrp_watchdog_timeout)
         }
         Engine::Checker => (CHECKER_PERIOD, defs.checker_watchdog_timeout),
+        // keepalived has no BFD watchdog setting: the BFD engine feeds VRRP's failover, so it
+        // is watched as closely as the VRRP engine.
+        Engine::Bfd => (VRRP_PERIOD_MIN, defs.vrrp_watchdog_timeout),
     };
     if deadline.is_zero() {
         return None;

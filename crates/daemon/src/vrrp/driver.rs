@@ -268,7 +268,7 @@ pub async fn run(
                             let mut vrrp = metrics::take(&run.engine, &run.links, &cx);
                             vrrp.script_states = run.trackers.script_states();
                             h.reply(n, move || {
-                                let m = EngineMetrics { vrrp: Some(vrrp), checker: None };
+                                let m = EngineMetrics { vrrp: Some(vrrp), checker: None, bfd: None };
                                 serde_json::to_vec(&m).unwrap_or_default()
                             });
                         }

@@ -199,6 +199,11 @@ pub(super) fn track_name(
             .iter()
             .find(|(i, _)| *i == id)
             .map(|(_, p)| p.name.clone()),
+        TrackKind::Bfd => tracks
+            .bfds
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone()),
     };
     found.unwrap_or_else(|| format!("#{}", id.0))
 }
@@ -209,6 +214,7 @@ pub(super) fn kind_word(kind: TrackKind) -> &'static str {
         TrackKind::Script => "script",
         TrackKind::File => "file",
         TrackKind::Process => "process",
+        TrackKind::Bfd => "bfd",
     }
 }
 

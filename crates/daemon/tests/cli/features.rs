@@ -10,7 +10,7 @@ use super::bin;
 
 /// Every feature, whether this build has it, and a configuration that needs it with the
 /// keyword and line the error must name.
-const CASES: [(&str, bool, &str, &str, u32); 4] = [
+const CASES: [(&str, bool, &str, &str, u32); 5] = [
     (
         "vrrp",
         cfg!(feature = "vrrp"),
@@ -41,6 +41,13 @@ const CASES: [(&str, bool, &str, &str, u32); 4] = [
          use_vmac\n virtual_ipaddress {\n  192.0.2.10/24\n }\n}\n",
         "use_vmac",
         1,
+    ),
+    (
+        "bfd",
+        cfg!(feature = "bfd"),
+        "\n\nbfd_instance b1 {\n neighbor_ip 192.0.2.2\n}\n",
+        "bfd_instance",
+        3,
     ),
 ];
 

@@ -146,7 +146,8 @@ fn version_signum_and_help() {
         "--ignore-sigint",
         "--genhash",
         "--snmp-agent-socket",
-        "BFD: not built yet",
+        "--no_bfd",
+        "--bfd_pid",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

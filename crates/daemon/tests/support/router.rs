@@ -99,7 +99,7 @@ pub struct Router {
 
 impl Router {
     /// Starts Debian's keepalived on `host`:
-    /// `keepalived -n -l -D -f conf -p run/ka.pid -r run/vrrp.pid -c run/chk.pid`.
+    /// `keepalived -n -l -D -f conf -p run/ka.pid -r run/vrrp.pid -c run/chk.pid -b run/bfd.pid`.
     pub fn keepalived(host: &Host, conf_text: &str) -> Router {
         Router::start(Impl::Keepalived, host, host.name(), conf_text)
     }
@@ -112,6 +112,17 @@ impl Router {
 
     /// Starts `kind` on `host` with config `conf_text`; `name` labels its temp dir and output.
     pub fn start(kind: Impl, host: &Host, name: &str, conf_text: &str) -> Router {
+        Router::start_with_args(kind, host, name, conf_text, &[])
+    }
+
+    /// As [`Router::start`], with `extra` options after the usual ones.
+    pub fn start_with_args(
+        kind: Impl,
+        host: &Host,
+        name: &str,
+        conf_text: &str,
+        extra: &[&str],
+    ) -> Router {
         let n = ROUTER_COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
             "ka-interop-{}-{n}-{name}-{}",
@@ -134,7 +145,9 @@ impl Router {
                     .arg("-r")
                     .arg(dir.join("run/vrrp.pid"))
                     .arg("-c")
-                    .arg(dir.join("run/chk.pid"));
+                    .arg(dir.join("run/chk.pid"))
+                    .arg("-b")
+                    .arg(dir.join("run/bfd.pid"));
                 c
             }
             Impl::Ours => {
@@ -146,10 +159,13 @@ impl Router {
                     .arg("-r")
                     .arg(dir.join("run/vrrp.pid"))
                     .arg("-c")
-                    .arg(dir.join("run/chk.pid"));
+                    .arg(dir.join("run/chk.pid"))
+                    .arg("-b")
+                    .arg(dir.join("run/bfd.pid"));
                 c
             }
         };
+        cmd.args(extra);
         cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         let child = LabChild::spawn(&mut cmd).expect("spawn router");
         Router {
@@ -167,6 +183,11 @@ impl Router {
     /// that was only a probe).
     pub fn quiet(&mut self) {
         self.quiet = true;
+    }
+
+    /// Where its pid files are (`run/`).
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.join("run")
     }
 
     /// The parent's pid (`ip netns exec` execs the program, so it is the daemon itself).

@@ -7,6 +7,7 @@
 //! renders what came back. An engine that is busy, hung or restarting costs a scrape its
 //! numbers (`keepalived_engine_up{engine} 0`), never its answer.
 
+pub mod bfd;
 pub mod http;
 pub mod render;
 
@@ -24,6 +25,9 @@ pub struct EngineMetrics {
     pub vrrp: Option<VrrpMetrics>,
     /// The checker engine's numbers.
     pub checker: Option<CheckerMetrics>,
+    /// The BFD process's numbers (absent from older engines' answers).
+    #[serde(default)]
+    pub bfd: Option<bfd::BfdMetrics>,
 }
 
 /// The VRRP engine's numbers.

@@ -16,7 +16,7 @@ use super::{EngineMetrics, INSTANCE_COUNTERS, IPVS_COUNTERS, LATENCY_BUCKETS, SO
 /// One engine process the parent runs, as a scrape saw it.
 #[derive(Debug, Clone, Default)]
 pub struct EngineScrape {
-    /// `vrrp` or `checker`.
+    /// `vrrp`, `checker` or `bfd`.
     pub engine: &'static str,
     /// Its answer (`None`: it did not answer in time, or is not running).
     pub answer: Option<EngineMetrics>,
@@ -122,7 +122,7 @@ struct ScrapeCollector(Arc<Scrape>, Part);
 type NoExemplar = Option<&'static Exemplar<NoLabelSet, f64>>;
 
 /// One series: a gauge or counter value under `labels`.
-fn gauge(
+pub(super) fn gauge(
     m: &mut MetricEncoder<'_>,
     labels: &impl EncodeLabelSet,
     v: impl prometheus_client::encoding::EncodeGaugeValue,
@@ -130,7 +130,11 @@ fn gauge(
     m.encode_family(labels)?.encode_gauge(&v)
 }
 
-fn counter(m: &mut MetricEncoder<'_>, labels: &impl EncodeLabelSet, v: u64) -> std::fmt::Result {
+pub(super) fn counter(
+    m: &mut MetricEncoder<'_>,
+    labels: &impl EncodeLabelSet,
+    v: u64,
+) -> std::fmt::Result {
     m.encode_family(labels)?
         .encode_counter::<NoLabelSet, u64, f64>(&v, NoExemplar::None)
 }
@@ -146,6 +150,7 @@ impl Collector for ScrapeCollector {
         vrrp(&mut enc, &answers, part)?;
         if part != Part::Head {
             checker(&mut enc, &answers)?;
+            super::bfd::encode(&mut enc, &answers)?;
         }
         Ok(())
     }
@@ -741,6 +746,7 @@ mod tests {
                     answer: Some(EngineMetrics {
                         vrrp: Some(vrrp),
                         checker: None,
+                        bfd: None,
                     }),
                     restarts: 2,
                     watchdog_kills: 1,
@@ -751,6 +757,7 @@ mod tests {
                     answer: Some(EngineMetrics {
                         vrrp: None,
                         checker: Some(checker),
+                        bfd: None,
                     }),
                     ..Default::default()
                 },

@@ -84,6 +84,8 @@ pub fn at_start<'a>(
                 TrackKind::Process => info!(
                     "({inst}) entering FAULT state (tracked process {name} quorum not achieved)"
                 ),
+                // keepalived says nothing at start for a BFD session not yet Up.
+                TrackKind::Bfd => {}
             }
         }
         if let Some(p) = engine.instance(r).map(keepalived_vrrp::Instance::priority)

@@ -1,8 +1,9 @@
 //! The running trackers of the VRRP engine (link states, `track_file`s, `vrrp_track_process`es,
-//! `vrrp_script`s): started from the [`TrackPlan`] at start-up and re-planned on reload, where
+//! `vrrp_script`s, `track_bfd`s): started from the [`TrackPlan`] at start-up and re-planned on reload, where
 //! whatever is unchanged keeps running (and, with the ids kept by [`crate::plan::track_ids`],
 //! keeps its status in the engine). Each kind has its module; [`log`] says what they report.
 
+pub mod bfd;
 pub mod link;
 pub mod log;
 pub mod process;
@@ -52,6 +53,7 @@ pub struct Trackers {
     links: Watch<String>,
     files: Watch<TrackFile>,
     processes: Watch<TrackProcess>,
+    bfds: Watch<String>,
     scripts: BTreeMap<TrackerId, (keepalived_config::model::vrrp::VrrpScript, ScriptTrackers)>,
 }
 
@@ -63,6 +65,7 @@ impl Trackers {
             links: Watch::default(),
             files: Watch::default(),
             processes: Watch::default(),
+            bfds: Watch::default(),
             scripts: BTreeMap::new(),
         }
     }
@@ -109,6 +112,19 @@ impl Trackers {
                 self.processes.task = Some(process::spawn(plan.processes.clone(), self.tx.clone()));
             }
         }
+        if self.bfds.set != plan.bfds {
+            self.bfds.stop();
+            // A session newly tracked counts as down until the BFD engine says Up; one tracked
+            // before keeps its status (the new task hears the same states again).
+            for (id, _) in plan.bfds.iter().filter(|b| !self.bfds.set.contains(b)) {
+                engine.handle_tracker(now, down(*id));
+            }
+            self.bfds.set.clone_from(&plan.bfds);
+            if !plan.bfds.is_empty() {
+                let trackers_of = trackers_of(plan);
+                self.bfds.task = Some(bfd::spawn(&plan.bfds, trackers_of, self.tx.clone()));
+            }
+        }
         let gone: Vec<TrackerId> = self
             .scripts
             .iter()
@@ -147,6 +163,7 @@ impl Trackers {
         self.links.stop();
         self.files.stop();
         self.processes.stop();
+        self.bfds.stop();
         for (_, (_, runner)) in std::mem::take(&mut self.scripts) {
             runner.stop();
         }
@@ -157,6 +174,30 @@ impl Drop for Trackers {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The instances tracking each `bfd_instance` (directly, or through their sync group), by name.
+fn trackers_of(plan: &TrackPlan) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (id, name) in &plan.bfds {
+        let mut insts: Vec<String> = plan
+            .instances
+            .iter()
+            .filter(|(_, tracks)| tracks.iter().any(|t| t.id == *id))
+            .map(|(inst, _)| inst.clone())
+            .collect();
+        for g in plan
+            .groups
+            .iter()
+            .filter(|g| g.tracks.iter().any(|t| t.id == *id))
+        {
+            insts.extend(g.members.iter().cloned());
+        }
+        insts.sort();
+        insts.dedup();
+        out.insert(name.clone(), insts);
+    }
+    out
 }
 
 fn down(id: TrackerId) -> TrackerUpdate {
