@@ -138,6 +138,9 @@ pub struct DumpPaths {
 impl DumpPaths {
     /// The paths `defs` configures (or keepalived's defaults).
     pub fn new(defs: &GlobalDefs) -> DumpPaths {
+        // A build with neither engine (only `bfd`) has no path of these.
+        #[cfg(not(any(feature = "vrrp", feature = "lvs")))]
+        let _ = defs;
         DumpPaths {
             #[cfg(feature = "vrrp")]
             data: path(defs, DumpKind::Data, false),
