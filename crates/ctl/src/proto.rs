@@ -178,6 +178,22 @@ pub struct Status {
     pub sync_groups: Vec<GroupStatus>,
     /// Every virtual server.
     pub virtual_servers: Vec<VirtualServerStatus>,
+    /// Every BFD session (`bfd_instance`).
+    #[serde(default)]
+    pub bfd_sessions: Vec<BfdSessionStatus>,
+}
+
+/// A BFD session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BfdSessionStatus {
+    /// `bfd_instance` name.
+    pub name: String,
+    /// `neighbor_ip`.
+    pub neighbor: String,
+    /// `AdminDown`, `Down`, `Init` or `Up` (RFC 5880's words).
+    pub state: String,
+    /// The detection time now, in milliseconds (0 before the peer is heard).
+    pub detect_time_ms: f64,
 }
 
 /// The daemon's own part of a status.

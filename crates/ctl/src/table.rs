@@ -122,6 +122,19 @@ pub fn render(status: &Status, now: f64) -> String {
         }
         out.push_str(&columns(&rows));
     }
+    if !status.bfd_sessions.is_empty() {
+        out.push('\n');
+        let mut rows = vec![row(&["BFD SESSION", "NEIGHBOR", "STATE", "DETECT"])];
+        for b in &status.bfd_sessions {
+            rows.push(vec![
+                b.name.clone(),
+                b.neighbor.clone(),
+                b.state.clone(),
+                format!("{} ms", b.detect_time_ms),
+            ]);
+        }
+        out.push_str(&columns(&rows));
+    }
     if !status.virtual_servers.is_empty() {
         out.push('\n');
         let mut rows = vec![row(&[
@@ -235,6 +248,12 @@ mod tests {
                     }],
                 }],
             }],
+            bfd_sessions: vec![crate::proto::BfdSessionStatus {
+                name: "to_peer".into(),
+                neighbor: "192.0.2.2".into(),
+                state: "Up".into(),
+                detect_time_ms: 150.0,
+            }],
         };
         let text = render(&status, 100.0);
         assert!(text.contains("vrrp engine: pid 8, 0 restarts"), "{text}");
@@ -244,5 +263,9 @@ mod tests {
         );
         assert!(text.contains("[2001:db8::2]:80  up (drained)  0"), "{text}");
         assert!(text.contains("TCP_CHECK passed 5s ago"), "{text}");
+        assert!(
+            text.contains("to_peer      192.0.2.2  Up     150 ms"),
+            "{text}"
+        );
     }
 }

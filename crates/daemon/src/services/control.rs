@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 
 use keepalived_config::model::lvs::VsAddress;
 use keepalived_ctl::proto::{
-    CheckStatus, DumpKind, GroupStatus, InstanceStatus, RealServerStatus, TrackerStatus,
-    VirtualServerStatus,
+    BfdSessionStatus, CheckStatus, DumpKind, GroupStatus, InstanceStatus, RealServerStatus,
+    TrackerStatus, VirtualServerStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -241,6 +241,28 @@ pub fn status(
         }
     }
     (instances, groups, servers)
+}
+
+/// The BFD engine's part of a status, from its numbers.
+pub fn bfd_status(bfd: Option<&EngineMetrics>) -> Vec<BfdSessionStatus> {
+    let Some(b) = bfd.and_then(|m| m.bfd.as_ref()) else {
+        return Vec::new();
+    };
+    b.sessions
+        .iter()
+        .map(|s| BfdSessionStatus {
+            name: s.name.clone(),
+            neighbor: s.neighbor.clone(),
+            state: match s.state {
+                0 => "AdminDown",
+                1 => "Down",
+                2 => "Init",
+                _ => "Up",
+            }
+            .to_owned(),
+            detect_time_ms: s.detect_time_us as f64 / 1000.0,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -456,6 +456,7 @@ async fn status(ctx: &Ctx) -> Status {
     };
     let (vrrp_instances, sync_groups, virtual_servers) =
         control::status(of(Engine::Vrrp), of(Engine::Checker));
+    let bfd_sessions = control::bfd_status(of(Engine::Bfd));
     let daemon = DaemonStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         pid: std::process::id(),
@@ -483,5 +484,6 @@ async fn status(ctx: &Ctx) -> Status {
         vrrp_instances,
         sync_groups,
         virtual_servers,
+        bfd_sessions,
     }
 }

@@ -16,26 +16,14 @@
 //! Handover times are printed as `control: ...` lines (`--nocapture`). Needs root, Debian's
 //! keepalived, and keepalived-ctl built beside keepalived-rs (scripts/test.sh builds both).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::support::daemon::Daemon;
 use crate::support::files::TempDir;
-use crate::support::{Router, VIP4, holders, ours_bin, skip_reason_for, two_hosts};
+use crate::support::{Router, VIP4, ctl_bin, holders, skip_reason_for, two_hosts};
 use lab::{Host, wait_until};
-
-/// keepalived-ctl, built beside the keepalived-rs binary under test.
-fn ctl_bin() -> PathBuf {
-    let bin = ours_bin().with_file_name("keepalived-ctl");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (`cargo build --release --workspace --bins`, as \
-         scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
 
 /// Runs keepalived-ctl on `socket` with `args` in `host` (as `via` when given: `setpriv ...`).
 fn ctl_via(host: &Host, via: &[&str], socket: &Path, args: &[&str]) -> Output {
@@ -72,7 +60,7 @@ fn ctl_err(host: &Host, socket: &Path, args: &[&str]) -> String {
 }
 
 fn status(host: &Host, socket: &Path) -> serde_json::Value {
-    serde_json::from_str(&ctl(host, socket, &["status", "--json"])).expect("status JSON")
+    crate::support::ctl_status(host, socket)
 }
 
 /// The instance named `name` in a status.

@@ -198,6 +198,20 @@ fn bfd_check_takes_a_real_server_out_and_back() {
         detection_us(&scrape(ha1)) == Some(150_000.0)
     });
     assert!(fast.is_some(), "never at 150 ms\n{}", ours.describe());
+    // keepalived-ctl status shows the session.
+    let socket = ours.run_dir().join("ka.ctl");
+    let s = crate::support::ctl_status(ha1, &socket);
+    let b1 = &s["bfd_sessions"][0];
+    assert_eq!(
+        (
+            b1["name"].as_str(),
+            b1["neighbor"].as_str(),
+            b1["state"].as_str()
+        ),
+        (Some("b1"), Some("192.0.2.2"), Some("Up")),
+        "{s}"
+    );
+    assert_eq!(b1["detect_time_ms"], 150.0, "{s}");
     let t0 = peer.freeze();
     let gone = wait_from(t0, Duration::from_secs(3), FINE, || ours.logged(removed));
     let Some(d) = gone else {

@@ -46,6 +46,36 @@ pub fn ours_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_keepalived-rs")))
 }
 
+/// keepalived-ctl, built beside the keepalived-rs binary under test (scripts/test.sh builds
+/// every binary first); panics, saying so, when it was not built.
+pub fn ctl_bin() -> PathBuf {
+    let bin = ours_bin().with_file_name("keepalived-ctl");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build --release --workspace --bins`, as \
+         scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// `keepalived-ctl --socket SOCKET status --json` run in `host`, parsed.
+pub fn ctl_status(host: &lab::Host, socket: &Path) -> serde_json::Value {
+    let out = host
+        .command(ctl_bin())
+        .arg("--socket")
+        .arg(socket)
+        .args(["status", "--json"])
+        .output()
+        .expect("run keepalived-ctl");
+    assert!(
+        out.status.success(),
+        "keepalived-ctl status: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("status JSON")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Skipping
 
