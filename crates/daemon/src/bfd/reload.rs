@@ -8,38 +8,7 @@ use keepalived_bfd::SessionConfig;
 
 use crate::services::loader;
 
-/// What a reload changed, by `bfd_instance` name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReloadSummary {
-    /// Sessions started.
-    pub added: Vec<String>,
-    /// Sessions stopped.
-    pub removed: Vec<String>,
-    /// Sessions that took new timers in place.
-    pub changed: Vec<String>,
-    /// Sessions left as they were.
-    pub unchanged: usize,
-}
-
-impl std::fmt::Display for ReloadSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[String]| {
-            if v.is_empty() {
-                "none".to_owned()
-            } else {
-                v.join(" ")
-            }
-        };
-        write!(
-            f,
-            "added: {}; removed: {}; changed: {}; unchanged: {}",
-            list(&self.added),
-            list(&self.removed),
-            list(&self.changed),
-            self.unchanged
-        )
-    }
-}
+pub use crate::services::loader::ReloadSummary;
 
 /// A checked configuration for the BFD driver; it answers with a [`ReloadSummary`].
 pub type ReloadRequest = loader::ReloadRequest<ReloadSummary>;

@@ -170,3 +170,39 @@ async fn reload_loop<S: Display>(
         }
     }
 }
+
+/// What a reload changed, by name (VRRP instances, BFD sessions), as the VRRP and BFD
+/// drivers answer a reload.
+// The checker's reload answers with its own summary.
+#[cfg_attr(not(any(feature = "vrrp", feature = "bfd")), allow(dead_code))]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// Started.
+    pub added: Vec<String>,
+    /// Stopped.
+    pub removed: Vec<String>,
+    /// Changed in place.
+    pub changed: Vec<String>,
+    /// Left as they were.
+    pub unchanged: usize,
+}
+
+impl std::fmt::Display for ReloadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_owned()
+            } else {
+                v.join(" ")
+            }
+        };
+        write!(
+            f,
+            "added: {}; removed: {}; changed: {}; unchanged: {}",
+            list(&self.added),
+            list(&self.removed),
+            list(&self.changed),
+            self.unchanged
+        )
+    }
+}

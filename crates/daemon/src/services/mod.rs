@@ -10,6 +10,8 @@ pub mod cli;
 pub mod control;
 pub mod coredump;
 pub mod dump;
+#[cfg(any(feature = "lvs", feature = "bfd"))]
+pub mod engine_loop;
 pub mod features;
 pub mod heartbeat;
 pub mod host;

@@ -4,38 +4,7 @@
 
 use crate::services::loader;
 
-/// What a reload changed, by instance name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReloadSummary {
-    /// Instances started.
-    pub added: Vec<String>,
-    /// Instances stopped.
-    pub removed: Vec<String>,
-    /// Instances that took new parameters in place.
-    pub changed: Vec<String>,
-    /// Instances left as they were.
-    pub unchanged: usize,
-}
-
-impl std::fmt::Display for ReloadSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[String]| {
-            if v.is_empty() {
-                "none".to_owned()
-            } else {
-                v.join(" ")
-            }
-        };
-        write!(
-            f,
-            "added: {}; removed: {}; changed: {}; unchanged: {}",
-            list(&self.added),
-            list(&self.removed),
-            list(&self.changed),
-            self.unchanged
-        )
-    }
-}
+pub use crate::services::loader::ReloadSummary;
 
 /// A checked configuration for the VRRP driver; it answers with a [`ReloadSummary`].
 pub type ReloadRequest = loader::ReloadRequest<ReloadSummary>;

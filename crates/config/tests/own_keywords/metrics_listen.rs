@@ -1,20 +1,7 @@
 //! `metrics_listen ADDRESS:PORT` (a keepalived-rs keyword of `global_defs`): off by default,
 //! IPv4 and bracketed IPv6 addresses, and the refused values named at their place.
 
-use keepalived_config::{PreprocessOptions, Read, Severity, read_str};
-
-fn read(text: &str) -> Read {
-    read_str("k.conf", text, &PreprocessOptions::default())
-}
-
-fn errors(r: &Read) -> Vec<(u32, String)> {
-    r.diagnostics
-        .items()
-        .iter()
-        .filter(|d| d.severity >= Severity::Error)
-        .map(|d| (d.loc.line, d.message.clone()))
-        .collect()
-}
+use super::{errors, read};
 
 #[test]
 fn off_by_default_and_both_families() {

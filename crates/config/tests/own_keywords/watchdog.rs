@@ -3,26 +3,15 @@
 
 use std::time::Duration;
 
+use keepalived_config::Read;
 use keepalived_config::model::global::{
     CHECKER_WATCHDOG_TIMEOUT, GlobalDefs, VRRP_WATCHDOG_TIMEOUT,
 };
-use keepalived_config::{PreprocessOptions, Read, Severity, read_str};
 
-fn read(text: &str) -> Read {
-    read_str("k.conf", text, &PreprocessOptions::default())
-}
+use super::{errors, read};
 
 fn defs(r: &Read) -> &GlobalDefs {
     &r.config.global.defs
-}
-
-fn errors(r: &Read) -> Vec<(u32, String)> {
-    r.diagnostics
-        .items()
-        .iter()
-        .filter(|d| d.severity >= Severity::Error)
-        .map(|d| (d.loc.line, d.message.clone()))
-        .collect()
 }
 
 #[test]

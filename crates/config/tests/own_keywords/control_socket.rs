@@ -1,20 +1,7 @@
 //! `control_socket PATH` and `control_socket_group GROUP` (keepalived-rs keywords of
 //! `global_defs`): the default, the values taken, and the refused ones named at their place.
 
-use keepalived_config::{PreprocessOptions, Read, Severity, read_str};
-
-fn read(text: &str) -> Read {
-    read_str("k.conf", text, &PreprocessOptions::default())
-}
-
-fn errors(r: &Read) -> Vec<(u32, String)> {
-    r.diagnostics
-        .items()
-        .iter()
-        .filter(|d| d.severity >= Severity::Error)
-        .map(|d| (d.loc.line, d.message.clone()))
-        .collect()
-}
+use super::{errors, read};
 
 #[test]
 fn default_and_given() {
