@@ -287,7 +287,23 @@ impl Object {
                         .stdin(Stdio::null())
                         .stdout(Stdio::null())
                         .stderr(Stdio::null());
-                    self.running = Some(LabChild::spawn(&mut cmd).expect("tracked process"));
+                    // The program was copied just before: a process another test thread forked
+                    // meanwhile may still hold the copy's write descriptor until it execs
+                    // (ETXTBSY); that passes within moments.
+                    let mut tries = 0;
+                    let child = loop {
+                        match LabChild::spawn(&mut cmd) {
+                            Err(e)
+                                if tries < 50
+                                    && format!("{e:?}").contains("ExecutableFileBusy") =>
+                            {
+                                tries += 1;
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            other => break other.expect("tracked process"),
+                        }
+                    };
+                    self.running = Some(child);
                 } else if !healthy && let Some(mut child) = self.running.take() {
                     child.kill();
                 }
