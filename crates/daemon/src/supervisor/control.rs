@@ -21,11 +21,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use super::metrics::{Registry, query};
+use super::metrics::{Registry, ask, query};
 use crate::services::cli::{Cli, Engine};
 use crate::services::control::{self, EngineAnswer, EngineCommand, MAX_NAME};
 use crate::services::heartbeat::{QueryKind, QueryRequest};
-use crate::services::metrics::{ENGINE_TIMEOUT, EngineMetrics};
 
 /// How long a command waits for an engine's answer.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -435,13 +434,7 @@ async fn status(ctx: &Ctx) -> Status {
     let engines = ctx.registry.engines();
     let asks: Vec<_> = engines
         .iter()
-        .map(|e| {
-            let tx = e.queries.clone();
-            tokio::spawn(async move {
-                let bytes = query(tx, QueryKind::Metrics, ENGINE_TIMEOUT).await?;
-                serde_json::from_slice::<EngineMetrics>(&bytes).ok()
-            })
-        })
+        .map(|e| tokio::spawn(ask(e.queries.clone())))
         .collect();
     let mut answers = Vec::new();
     for a in asks {

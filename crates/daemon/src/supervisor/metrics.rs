@@ -213,8 +213,9 @@ pub(super) async fn query(
     tokio::time::timeout(timeout, rx).await.ok()?.ok()
 }
 
-/// Asks one engine for its metrics; `None` when it does not answer within [`ENGINE_TIMEOUT`].
-async fn ask(tx: Option<mpsc::Sender<QueryRequest>>) -> Option<EngineMetrics> {
+/// Asks one engine for its metrics (a scrape, the control socket's status); `None` when it does
+/// not answer within [`ENGINE_TIMEOUT`].
+pub(super) async fn ask(tx: Option<mpsc::Sender<QueryRequest>>) -> Option<EngineMetrics> {
     let bytes = query(tx, QueryKind::Metrics, ENGINE_TIMEOUT).await?;
     tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes).ok())
         .await

@@ -247,14 +247,7 @@ fn vrrp(
         return Ok(());
     };
     let vrids: Vec<String> = v.instances.iter().map(|i| i.vrid.to_string()).collect();
-    let common = |k: usize| {
-        let i = &v.instances[k];
-        [
-            ("iname", i.name.as_str()),
-            ("intf", i.intf.as_str()),
-            ("vrid", vrids[k].as_str()),
-        ]
-    };
+    let common = |k: usize| instance_labels(v, &vrids, k);
     let counters = match part {
         Part::Whole => 0..INSTANCE_COUNTERS.len(),
         Part::Head => 0..HEAD_COUNTERS,
@@ -385,20 +378,27 @@ fn vrrp(
     Ok(())
 }
 
+/// The `{iname,intf,vrid}` labels of instance `k` (`vrids`: the instances' vrids as text).
+fn instance_labels<'a>(
+    v: &'a super::VrrpMetrics,
+    vrids: &'a [String],
+    k: usize,
+) -> [(&'static str, &'a str); 3] {
+    let i = &v.instances[k];
+    [
+        ("iname", i.name.as_str()),
+        ("intf", i.intf.as_str()),
+        ("vrid", vrids[k].as_str()),
+    ]
+}
+
 /// `keepalived_vrrp_state` and `keepalived_vrrp_excluded_state`: one series per address.
 fn vrrp_states(
     enc: &mut DescriptorEncoder<'_>,
     v: &super::VrrpMetrics,
     vrids: &[String],
 ) -> std::fmt::Result {
-    let common = |k: usize| {
-        let i = &v.instances[k];
-        [
-            ("iname", i.name.as_str()),
-            ("intf", i.intf.as_str()),
-            ("vrid", vrids[k].as_str()),
-        ]
-    };
+    let common = |k: usize| instance_labels(v, vrids, k);
     let mut m = enc.encode_descriptor(
         "keepalived_vrrp_state",
         "State of vrrp",
