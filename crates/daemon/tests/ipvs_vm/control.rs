@@ -27,8 +27,7 @@ virtual_server 192.0.2.10 80 {
 
 #[test]
 fn drain_is_weight_zero_in_ipvs_and_the_metrics_count_the_kernels_connections() {
-    let bin = std::env::var("KEEPALIVED_RS_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned());
+    let bin = super::ours_bin();
     let ctl = std::path::Path::new(&bin).with_file_name("keepalived-ctl");
     assert!(
         ctl.exists(),

@@ -13,6 +13,13 @@ mod syncd;
 mod table;
 mod watchdog;
 
+/// Our daemon: `KEEPALIVED_RS_BIN` (scripts/test.sh points it at the release build) or the
+/// binary cargo built for this test.
+fn ours_bin() -> String {
+    std::env::var("KEEPALIVED_RS_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned())
+}
+
 /// The output of a VM run between `== NAME` markers, by name (what precedes the first marker
 /// under the empty name).
 fn sections(out: &str) -> BTreeMap<String, String> {

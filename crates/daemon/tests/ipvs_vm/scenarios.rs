@@ -205,8 +205,7 @@ fn expect(rows: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn keepalived_rs_scenarios_against_the_kernel_ipvs() {
-    let bin = std::env::var("KEEPALIVED_RS_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned());
+    let bin = super::ours_bin();
     let flush = CONF.replacen(
         "global_defs {\n",
         "global_defs {\n    lvs_flush\n    lvs_flush_on_stop\n",

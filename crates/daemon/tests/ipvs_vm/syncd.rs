@@ -88,8 +88,7 @@ fn daemons(listing: &str) -> Vec<String> {
 
 #[test]
 fn the_sync_daemon_follows_its_vrrp_instance_or_runs_both_from_the_checker() {
-    let bin = std::env::var("KEEPALIVED_RS_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned());
+    let bin = super::ours_bin();
     let builder = VmBuilder::new()
         .binary(bin, "/usr/sbin/keepalived-rs")
         .timeout(std::time::Duration::from_secs(300))

@@ -56,8 +56,7 @@ virtual_server fwmark 7 {
 
 #[test]
 fn keepalived_rs_programs_the_kernel_ipvs_table() {
-    let bin = std::env::var("KEEPALIVED_RS_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned());
+    let bin = super::ours_bin();
     let builder = VmBuilder::new()
         .binary(bin, "/usr/sbin/keepalived-rs")
         .data("/etc/keepalived.conf", CONF, 0o644);

@@ -27,8 +27,7 @@ virtual_server 192.0.2.10 80 {
 
 #[test]
 fn a_frozen_checker_is_replaced_and_ipvs_keeps_its_entries() {
-    let bin = std::env::var("KEEPALIVED_RS_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepalived-rs").to_owned());
+    let bin = super::ours_bin();
     let builder = VmBuilder::new()
         .binary(bin, "/usr/sbin/keepalived-rs")
         .data("/etc/keepalived.conf", CONF, 0o644);
