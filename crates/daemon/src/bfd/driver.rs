@@ -368,7 +368,7 @@ fn answer(heartbeat: Option<&Responder>, request: Request, snap: Option<snapshot
                 bfd: snap.map(|s| s.metrics()),
                 ..EngineMetrics::default()
             };
-            serde_json::to_vec(&m).unwrap_or_default()
+            m.to_wire()
         }),
     }
 }

@@ -342,7 +342,7 @@ fn answer(
                     checker: Some(checker),
                     ..EngineMetrics::default()
                 };
-                serde_json::to_vec(&m).unwrap_or_default()
+                m.to_wire()
             });
         }
     }

@@ -186,8 +186,8 @@ pub fn status(
                 vrid: i.vrid,
                 base_priority: i.base_priority,
                 effective_priority: i.effective_priority,
-                virtual_ipaddresses: i.vips.iter().map(|(a, _)| a.clone()).collect(),
-                master_address: i.master_address.clone(),
+                virtual_ipaddresses: i.vips.iter().map(|(a, _)| a.to_string()).collect(),
+                master_address: i.master_address.map(|a| a.to_string()),
                 since: i.last_transition,
                 maintenance: i.maintenance,
                 trackers: i

@@ -40,7 +40,7 @@ pub const PART_MAX: usize = 16 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryKind {
     /// Its numbers for the Prometheus metrics (`crate::services::metrics::EngineMetrics`,
-    /// as JSON).
+    /// in postcard's binary form).
     Metrics,
     /// A control socket's command (`QUERY n command JSON`): answered with an
     /// [`EngineAnswer`](crate::services::control::EngineAnswer) as JSON.

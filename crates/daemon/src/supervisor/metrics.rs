@@ -15,7 +15,7 @@ use tracing::{error, info};
 
 use crate::services::cli::Engine;
 use crate::services::heartbeat::{QueryKind, QueryRequest};
-use crate::services::metrics::render::{EngineScrape, Scrape, render};
+use crate::services::metrics::render::{EngineScrape, Page, Scrape, render_page};
 use crate::services::metrics::{ENGINE_TIMEOUT, EngineMetrics, http};
 
 /// One engine's counters.
@@ -217,13 +217,13 @@ pub(super) async fn query(
 /// not answer within [`ENGINE_TIMEOUT`].
 pub(super) async fn ask(tx: Option<mpsc::Sender<QueryRequest>>) -> Option<EngineMetrics> {
     let bytes = query(tx, QueryKind::Metrics, ENGINE_TIMEOUT).await?;
-    tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes).ok())
+    tokio::task::spawn_blocking(move || EngineMetrics::from_wire(&bytes))
         .await
         .ok()?
 }
 
 /// One scrape: every engine run is asked at once, the answers rendered off the loop.
-async fn scrape(counters: Arc<Mutex<Counters>>, openmetrics: bool) -> String {
+async fn scrape(counters: Arc<Mutex<Counters>>, openmetrics: bool) -> Page {
     let asks: Vec<(Engine, JoinHandle<Option<EngineMetrics>>)> = lock(&counters)
         .engines
         .iter()
@@ -261,7 +261,7 @@ async fn scrape(counters: Arc<Mutex<Counters>>, openmetrics: bool) -> String {
             features: crate::services::features::built().join(","),
         }
     };
-    tokio::task::spawn_blocking(move || render(scrape, openmetrics))
+    tokio::task::spawn_blocking(move || render_page(scrape, openmetrics))
         .await
         .unwrap_or_default()
 }

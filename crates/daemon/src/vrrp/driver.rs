@@ -269,7 +269,7 @@ pub async fn run(
                             vrrp.script_states = run.trackers.script_states();
                             h.reply(n, move || {
                                 let m = EngineMetrics { vrrp: Some(vrrp), checker: None, bfd: None };
-                                serde_json::to_vec(&m).unwrap_or_default()
+                                m.to_wire()
                             });
                         }
                         Request::Query(n, QueryKind::Command(c)) => {

@@ -1,6 +1,7 @@
 //! What the VRRP engine reports for the Prometheus metrics ([`take`]): a copy of its numbers,
 //! taken by the driver between two events like the dumps' snapshot, serialized off the loop.
 
+use std::net::IpAddr;
 use std::time::UNIX_EPOCH;
 
 use keepalived_vrrp::{Engine, InstanceStats, TrackerValue};
@@ -72,10 +73,8 @@ pub fn take(engine: &Engine, links: &[Link], cx: &Context<'_>) -> VrrpMetrics {
             .vips
             .iter()
             .partition(|v| cfg.vips.iter().any(|a| a == v.addr));
-        let pairs = |list: Vec<&crate::plan::convert::VipSpec>| -> Vec<(String, String)> {
-            list.iter()
-                .map(|v| (v.addr.to_string(), v.dev.clone()))
-                .collect()
+        let pairs = |list: Vec<&crate::plan::convert::VipSpec>| -> Vec<(IpAddr, String)> {
+            list.iter().map(|v| (v.addr, v.dev.clone())).collect()
         };
         let (vips, excluded) = (pairs(vips), pairs(excluded));
         out.instances.push(InstanceMetrics {
@@ -93,7 +92,7 @@ pub fn take(engine: &Engine, links: &[Link], cx: &Context<'_>) -> VrrpMetrics {
             garp_delay: cfg.garp.master_delay.unwrap_or_default().as_secs_f64(),
             counters: counters(inst.stats()),
             tracks,
-            master_address: inst.master_addr().map(|a| a.to_string()),
+            master_address: inst.master_addr(),
             maintenance: inst
                 .fault_causes()
                 .contains(keepalived_vrrp::FaultCause::Maintenance),

@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tracing::debug;
 
-use super::render::{OPENMETRICS_TEXT, PROMETHEUS_TEXT};
+use super::render::{OPENMETRICS_TEXT, PROMETHEUS_TEXT, Page};
 
 /// Connections served at once.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -82,7 +82,7 @@ pub fn parse(buf: &[u8]) -> Option<Asked> {
 pub async fn serve<F, Fut>(listener: TcpListener, scrape: F)
 where
     F: Fn(bool) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = String> + Send + 'static,
+    Fut: Future<Output = Page> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -112,7 +112,7 @@ where
 async fn answer<F, Fut>(mut stream: TcpStream, scrape: F) -> std::io::Result<()>
 where
     F: Fn(bool) -> Fut,
-    Fut: Future<Output = String>,
+    Fut: Future<Output = Page>,
 {
     let mut buf = Vec::with_capacity(1024);
     let read = async {
@@ -165,16 +165,17 @@ where
             false,
         ),
     };
-    let mut out = format!(
+    let top = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    if !head {
-        out.extend_from_slice(body.as_bytes());
-    }
+        body.byte_len()
+    );
     let write = async {
-        stream.write_all(&out).await?;
+        stream.write_all(top.as_bytes()).await?;
+        if !head {
+            for part in body.parts() {
+                stream.write_all(part).await?;
+            }
+        }
         stream.shutdown().await
     };
     tokio::time::timeout(WRITE_TIMEOUT, write)

@@ -1,5 +1,7 @@
-//! The Prometheus metrics: what each engine reports ([`EngineMetrics`], sent as JSON over its
-//! heartbeat connection in answer to a `QUERY n metrics`), their rendering in the Prometheus
+//! The Prometheus metrics: what each engine reports ([`EngineMetrics`], sent in postcard's
+//! compact binary form over its heartbeat connection in answer to a `QUERY n metrics`: the
+//! parent and its engines are one binary, and a 4,000-instance answer parses in a fraction of
+//! the time its JSON took), their rendering in the Prometheus
 //! text and OpenMetrics formats ([`render`]) and the parent's HTTP endpoint ([`http`]).
 //!
 //! The engines only copy numbers they already keep (between two events, like the dumps); the
@@ -9,8 +11,10 @@
 
 pub mod bfd;
 pub mod http;
+mod instances;
 pub mod render;
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +32,18 @@ pub struct EngineMetrics {
     /// The BFD process's numbers (absent from older engines' answers).
     #[serde(default)]
     pub bfd: Option<bfd::BfdMetrics>,
+}
+
+impl EngineMetrics {
+    /// The bytes of an engine's answer.
+    pub fn to_wire(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    /// Reads an engine's answer back; `None` for bytes that are not one.
+    pub fn from_wire(bytes: &[u8]) -> Option<EngineMetrics> {
+        postcard::from_bytes(bytes).ok()
+    }
 }
 
 /// The VRRP engine's numbers.
@@ -59,10 +75,10 @@ pub struct InstanceMetrics {
     /// keepalived's state number: 0 init, 1 backup, 2 master, 3 fault.
     pub state: u8,
     /// Its virtual addresses: the bare address and the interface it goes on.
-    pub vips: Vec<(String, String)>,
+    pub vips: Vec<(IpAddr, String)>,
     /// The same for the addresses it installs but does not advertise
     /// (`virtual_ipaddress_excluded`, and addresses of the other family).
-    pub excluded: Vec<(String, String)>,
+    pub excluded: Vec<(IpAddr, String)>,
     /// The configured priority.
     pub base_priority: u8,
     /// The priority after tracking.
@@ -77,7 +93,7 @@ pub struct InstanceMetrics {
     pub tracks: Vec<TrackMetrics>,
     /// The master it hears as backup (itself as master).
     #[serde(default)]
-    pub master_address: Option<String>,
+    pub master_address: Option<IpAddr>,
     /// In maintenance (`keepalived-ctl vrrp NAME maintenance on`).
     #[serde(default)]
     pub maintenance: bool,

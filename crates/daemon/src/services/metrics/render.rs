@@ -11,7 +11,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::registry::Registry;
 
-use super::{EngineMetrics, INSTANCE_COUNTERS, IPVS_COUNTERS, LATENCY_BUCKETS, SOCKET_COUNTERS};
+use super::{EngineMetrics, IPVS_COUNTERS, LATENCY_BUCKETS, SOCKET_COUNTERS};
 
 /// One engine process the parent runs, as a scrape saw it.
 #[derive(Debug, Clone, Default)]
@@ -50,57 +50,73 @@ pub const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::
 /// See [`PROMETHEUS_TEXT`].
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// From how many VRRP instances a scrape is encoded in two halves on two threads.
-const PARALLEL_FROM: usize = 500;
+/// A rendered page: its text in parts, sent one after the other (joining them would copy
+/// megabytes for nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page(Vec<String>);
 
-/// Renders `scrape` in OpenMetrics (`openmetrics`) or the Prometheus text format. A large
-/// scrape is encoded as two halves, each a run of whole metric families, on two threads, and
-/// joined in order: the same text in about half the time (a 4,000-instance page is 6 MB).
+impl Page {
+    /// Its length in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.0.iter().map(String::len).sum()
+    }
+
+    /// Its parts, in order.
+    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(String::as_bytes)
+    }
+
+    /// Its text in one piece.
+    #[cfg(test)]
+    pub fn into_string(self) -> String {
+        self.0.concat()
+    }
+}
+
+impl From<String> for Page {
+    fn from(text: String) -> Page {
+        Page(vec![text])
+    }
+}
+
+impl From<&str> for Page {
+    fn from(text: &str) -> Page {
+        Page(vec![text.to_owned()])
+    }
+}
+
+/// Renders `scrape` in OpenMetrics (`openmetrics`) or the Prometheus text format, in one piece.
+#[cfg(test)]
 pub fn render(scrape: Scrape, openmetrics: bool) -> String {
-    let instances = scrape
+    render_page(scrape, openmetrics).into_string()
+}
+
+/// Renders `scrape` as [`render`] does: the VRRP instances' families (most of a large page:
+/// 6.6 MB at 4,000 instances) written by [`super::instances`], the rest by `prometheus-client`.
+pub fn render_page(scrape: Scrape, openmetrics: bool) -> Page {
+    let scrape = Arc::new(scrape);
+    let mut rest = encode(&scrape, openmetrics);
+    let Some(v) = scrape
         .engines
         .iter()
-        .filter_map(|e| e.answer.as_ref()?.vrrp.as_ref())
-        .map(|v| v.instances.len())
-        .sum::<usize>();
-    let scrape = Arc::new(scrape);
-    if instances < PARALLEL_FROM {
-        return encode(&scrape, Part::Whole, openmetrics);
-    }
-    let (mut head, tail) = std::thread::scope(|t| {
-        let tail = t.spawn(|| encode(&scrape, Part::Tail, openmetrics));
-        let head = encode(&scrape, Part::Head, openmetrics);
-        (head, tail.join().unwrap_or_default())
-    });
+        .find_map(|e| e.answer.as_ref()?.vrrp.as_ref())
+    else {
+        return rest.into();
+    };
+    let mut instances = String::new();
+    super::instances::write(&mut instances, v, openmetrics);
     // OpenMetrics ends with `# EOF`: only once, at the very end.
-    if openmetrics && let Some(cut) = head.strip_suffix("# EOF\n").map(str::len) {
-        head.truncate(cut);
+    if openmetrics && let Some(cut) = rest.strip_suffix("# EOF\n").map(str::len) {
+        rest.truncate(cut);
+        instances.push_str("# EOF\n");
     }
-    head + &tail
+    Page(vec![rest, instances])
 }
 
-/// Which families of a scrape to encode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    /// All of them.
-    Whole,
-    /// The parent's, the VRRP states and the first half of the instance counters.
-    Head,
-    /// The rest.
-    Tail,
-}
-
-/// The instance counters in the head ([`Part::Head`]); the others are in the tail.
-const HEAD_COUNTERS: usize = 7;
-
-fn encode(scrape: &Arc<Scrape>, part: Part, openmetrics: bool) -> String {
+fn encode(scrape: &Arc<Scrape>, openmetrics: bool) -> String {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(ScrapeCollector(scrape.clone(), part)));
-    let mut out = String::with_capacity(if part == Part::Whole {
-        64 * 1024
-    } else {
-        4 << 20
-    });
+    registry.register_collector(Box::new(ScrapeCollector(scrape.clone())));
+    let mut out = String::with_capacity(64 * 1024);
     let done = if openmetrics {
         prometheus_client::encoding::text::encode(&mut out, &registry)
     } else {
@@ -117,7 +133,7 @@ fn encode(scrape: &Arc<Scrape>, part: Part, openmetrics: bool) -> String {
 type Field<T, V> = (&'static str, &'static str, fn(&T) -> V);
 
 #[derive(Debug)]
-struct ScrapeCollector(Arc<Scrape>, Part);
+struct ScrapeCollector(Arc<Scrape>);
 
 type NoExemplar = Option<&'static Exemplar<NoLabelSet, f64>>;
 
@@ -141,18 +157,13 @@ pub(super) fn counter(
 
 impl Collector for ScrapeCollector {
     fn encode(&self, mut enc: DescriptorEncoder<'_>) -> std::fmt::Result {
-        let (s, part) = (&*self.0, self.1);
+        let s = &*self.0;
         let answers: Vec<&EngineMetrics> =
             s.engines.iter().filter_map(|e| e.answer.as_ref()).collect();
-        if part != Part::Tail {
-            parent(&mut enc, s)?;
-        }
-        vrrp(&mut enc, &answers, part)?;
-        if part != Part::Head {
-            checker(&mut enc, &answers)?;
-            super::bfd::encode(&mut enc, &answers)?;
-        }
-        Ok(())
+        parent(&mut enc, s)?;
+        vrrp(&mut enc, &answers)?;
+        checker(&mut enc, &answers)?;
+        super::bfd::encode(&mut enc, &answers)
     }
 }
 
@@ -238,44 +249,11 @@ fn parent(enc: &mut DescriptorEncoder<'_>, s: &Scrape) -> std::fmt::Result {
     )
 }
 
-fn vrrp(
-    enc: &mut DescriptorEncoder<'_>,
-    answers: &[&EngineMetrics],
-    part: Part,
-) -> std::fmt::Result {
+/// The VRRP families other than the instances' ([`super::instances`]).
+fn vrrp(enc: &mut DescriptorEncoder<'_>, answers: &[&EngineMetrics]) -> std::fmt::Result {
     let Some(v) = answers.iter().find_map(|a| a.vrrp.as_ref()) else {
         return Ok(());
     };
-    let vrids: Vec<String> = v.instances.iter().map(|i| i.vrid.to_string()).collect();
-    let common = |k: usize| instance_labels(v, &vrids, k);
-    let counters = match part {
-        Part::Whole => 0..INSTANCE_COUNTERS.len(),
-        Part::Head => 0..HEAD_COUNTERS,
-        Part::Tail => HEAD_COUNTERS..INSTANCE_COUNTERS.len(),
-    };
-    if part != Part::Tail {
-        vrrp_states(enc, v, &vrids)?;
-    }
-    for c in counters {
-        let (name, help) = INSTANCE_COUNTERS[c];
-        let mut m = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-        for (k, i) in v.instances.iter().enumerate() {
-            counter(&mut m, &common(k), i.counters.get(c).copied().unwrap_or(0))?;
-        }
-    }
-    if part == Part::Head {
-        return Ok(());
-    }
-    let mut m = enc.encode_descriptor(
-        "keepalived_gratuitous_arp_delay",
-        "Gratuitous ARP delay",
-        None,
-        MetricType::Counter,
-    )?;
-    for (k, i) in v.instances.iter().enumerate() {
-        m.encode_family(&common(k))?
-            .encode_counter::<NoLabelSet, f64, f64>(&i.garp_delay, NoExemplar::None)?;
-    }
     let mut m = enc.encode_descriptor(
         "keepalived_script_status",
         "Tracker Script Status",
@@ -297,40 +275,6 @@ fn vrrp(
     )?;
     for (name, running) in &v.script_states {
         gauge(&mut m, &[("name", name.as_str())], i64::from(*running))?;
-    }
-    let priorities: [Field<super::InstanceMetrics, u8>; 3] = [
-        (
-            "keepalived_vrrp_base_priority",
-            "The configured priority",
-            |i| i.base_priority,
-        ),
-        (
-            "keepalived_vrrp_effective_priority",
-            "The priority after tracking",
-            |i| i.effective_priority,
-        ),
-        (
-            "keepalived_vrrp_maintenance",
-            "Whether the instance is in maintenance (keepalived-ctl)",
-            |i| u8::from(i.maintenance),
-        ),
-    ];
-    for (name, help, value) in priorities {
-        let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-        for k in 0..v.instances.len() {
-            gauge(&mut m, &common(k), i64::from(value(&v.instances[k])))?;
-        }
-    }
-    let mut m = enc.encode_descriptor(
-        "keepalived_vrrp_last_transition_timestamp_seconds",
-        "When the instance last changed state",
-        None,
-        MetricType::Gauge,
-    )?;
-    for (k, i) in v.instances.iter().enumerate() {
-        if let Some(at) = i.last_transition {
-            gauge(&mut m, &common(k), at)?;
-        }
     }
     let mut m = enc.encode_descriptor(
         "keepalived_vrrp_tracker_status",
@@ -374,68 +318,6 @@ fn vrrp(
     )?;
     for (name, state) in &v.groups {
         gauge(&mut m, &[("group", name.as_str())], i64::from(*state))?;
-    }
-    Ok(())
-}
-
-/// The `{iname,intf,vrid}` labels of instance `k` (`vrids`: the instances' vrids as text).
-fn instance_labels<'a>(
-    v: &'a super::VrrpMetrics,
-    vrids: &'a [String],
-    k: usize,
-) -> [(&'static str, &'a str); 3] {
-    let i = &v.instances[k];
-    [
-        ("iname", i.name.as_str()),
-        ("intf", i.intf.as_str()),
-        ("vrid", vrids[k].as_str()),
-    ]
-}
-
-/// `keepalived_vrrp_state` and `keepalived_vrrp_excluded_state`: one series per address.
-fn vrrp_states(
-    enc: &mut DescriptorEncoder<'_>,
-    v: &super::VrrpMetrics,
-    vrids: &[String],
-) -> std::fmt::Result {
-    let common = |k: usize| instance_labels(v, vrids, k);
-    let mut m = enc.encode_descriptor(
-        "keepalived_vrrp_state",
-        "State of vrrp",
-        None,
-        MetricType::Gauge,
-    )?;
-    for (k, i) in v.instances.iter().enumerate() {
-        if i.vips.is_empty() {
-            let [a, b, c] = common(k);
-            gauge(&mut m, &[a, b, c, ("ip_address", "")], i64::from(i.state))?;
-        }
-        for (addr, dev) in &i.vips {
-            let labels = [
-                ("iname", i.name.as_str()),
-                ("intf", dev.as_str()),
-                ("vrid", vrids[k].as_str()),
-                ("ip_address", addr.as_str()),
-            ];
-            gauge(&mut m, &labels, i64::from(i.state))?;
-        }
-    }
-    let mut m = enc.encode_descriptor(
-        "keepalived_vrrp_excluded_state",
-        "State of vrrp with excluded VIP",
-        None,
-        MetricType::Gauge,
-    )?;
-    for (k, i) in v.instances.iter().enumerate() {
-        for (addr, dev) in &i.excluded {
-            let labels = [
-                ("iname", i.name.as_str()),
-                ("intf", dev.as_str()),
-                ("vrid", vrids[k].as_str()),
-                ("ip_address", addr.as_str()),
-            ];
-            gauge(&mut m, &labels, i64::from(i.state))?;
-        }
     }
     Ok(())
 }
@@ -667,10 +549,10 @@ mod tests {
                     vrid: 51,
                     state: 2,
                     vips: vec![
-                        ("192.0.2.100".into(), "eth0".into()),
-                        ("192.0.2.101".into(), "eth1".into()),
+                        ("192.0.2.100".parse().unwrap(), "eth0".into()),
+                        ("192.0.2.101".parse().unwrap(), "eth1".into()),
                     ],
-                    excluded: vec![("2001:db8::1".into(), "eth1".into())],
+                    excluded: vec![("2001:db8::1".parse().unwrap(), "eth1".into())],
                     base_priority: 100,
                     effective_priority: 90,
                     last_transition: Some(1_700_000_000.5),
@@ -681,7 +563,7 @@ mod tests {
                         name: "chk".into(),
                         value: Some(0),
                     }],
-                    master_address: Some("192.0.2.1".into()),
+                    master_address: Some("192.0.2.1".parse().unwrap()),
                     maintenance: true,
                 },
                 InstanceMetrics {
@@ -770,28 +652,23 @@ mod tests {
         }
     }
 
-    /// A large scrape, encoded in two halves on two threads, is the same text as in one go.
+    /// A page in two parts is one page: each family once, OpenMetrics' `# EOF` once, at the end.
     #[test]
-    fn two_halves_make_the_same_page() {
-        let mut scrape = sample();
-        if let Some(v) = scrape.engines[0]
-            .answer
-            .as_mut()
-            .and_then(|a| a.vrrp.as_mut())
-        {
-            let one = v.instances[0].clone();
-            v.instances = (0..PARALLEL_FROM + 10)
-                .map(|n| InstanceMetrics {
-                    name: format!("VI_{n}"),
-                    ..one.clone()
-                })
-                .collect();
-        }
+    fn a_page_in_parts_is_one_page() {
         for openmetrics in [false, true] {
-            let whole = encode(&Arc::new(scrape.clone()), Part::Whole, openmetrics);
-            let halves = render(scrape.clone(), openmetrics);
-            assert!(whole.contains("VI_509"));
-            assert_eq!(halves, whole, "openmetrics: {openmetrics}");
+            let page = render_page(sample(), openmetrics);
+            assert_eq!(page.parts().count(), 2);
+            let text = page.into_string();
+            for family in [
+                "keepalived_up",
+                "keepalived_vrrp_state",
+                "keepalived_vrrp_maintenance",
+            ] {
+                let head = format!("# TYPE {family} gauge\n");
+                assert_eq!(text.matches(&head).count(), 1, "{family}: {text}");
+            }
+            assert_eq!(text.matches("# EOF").count(), usize::from(openmetrics));
+            assert!(!openmetrics || text.ends_with("\n# EOF\n"));
         }
     }
 
