@@ -324,24 +324,12 @@ mod tests {
     }
 
     fn instances() -> VrrpMetrics {
-        let one = InstanceMetrics {
-            name: "VI_1".into(),
-            intf: "eth0".into(),
-            vrid: 51,
-            state: 2,
-            vips: vec![
-                ("192.0.2.100".parse().unwrap(), "eth0".into()),
-                ("2001:db8::100".parse().unwrap(), "eth1".into()),
-            ],
-            excluded: vec![("2001:db8::1".parse().unwrap(), "eth1".into())],
-            base_priority: 100,
-            effective_priority: 90,
-            last_transition: Some(1_700_000_000.25),
-            garp_delay: 5.0,
-            counters: (1..=13).chain([u64::MAX]).collect(),
-            maintenance: true,
-            ..Default::default()
-        };
+        let mut v = super::super::render::tests::sample().engines[0]
+            .answer
+            .take()
+            .and_then(|a| a.vrrp)
+            .unwrap();
+        v.instances[0].counters[13] = u64::MAX;
         let odd = InstanceMetrics {
             // Every character a label value escapes, and some that it does not.
             name: "odd \"name\" \\ with\nnewline é".into(),
@@ -352,10 +340,8 @@ mod tests {
             counters: vec![0; 13],
             ..Default::default()
         };
-        VrrpMetrics {
-            instances: vec![one, odd],
-            ..Default::default()
-        }
+        v.instances.push(odd);
+        v
     }
 
     /// What is written by hand is byte for byte what `prometheus-client` writes, in both

@@ -533,14 +533,15 @@ fn ipvs(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::services::metrics::{
         CheckMetrics, CheckerMetrics, InstanceMetrics, RealServerMetrics, SocketMetrics,
         TrackMetrics, VirtualServerMetrics, VrrpMetrics,
     };
 
-    fn sample() -> Scrape {
+    /// A scrape of two VRRP instances and a checker (shared with the instances' tests).
+    pub(in crate::services::metrics) fn sample() -> Scrape {
         let vrrp = VrrpMetrics {
             instances: vec![
                 InstanceMetrics {
