@@ -15,6 +15,8 @@ SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The D-Bus policy (enable_dbus): where the system bus reads it whatever the PREFIX.
+DBUSDIR ?= $(SYSCONFDIR)/dbus-1/system.d
 CARGO ?= cargo
 # Build options, e.g. CARGO_FLAGS="--no-default-features --features vrrp" (README, "Build options").
 CARGO_FLAGS ?=
@@ -29,6 +31,7 @@ MAN8 := man/keepalived-rs.8
 MAN5 := man/keepalived-rs.conf.5
 MAN1 := man/genhash.1
 MAN1_CTL := man/keepalived-ctl.1
+DBUS_POLICY := packaging/dbus-keepalived-rs.conf
 
 INSTALL ?= install
 
@@ -49,7 +52,8 @@ install:
 	@test -x "$(BIN_DIR)/keepalived-rs" -a -x "$(BIN_DIR)/genhash" -a -x "$(BIN_DIR)/keepalived-ctl" || \
 	    { echo "make install: no binaries in $(BIN_DIR): run 'make' first" >&2; exit 1; }
 	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(CONF_DIR)" \
-	    "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man1"
+	    "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man1" \
+	    "$(DESTDIR)$(DBUSDIR)"
 	$(INSTALL) -m 0755 "$(BIN_DIR)/keepalived-rs" "$(DESTDIR)$(SBINDIR)/keepalived-rs"
 	$(INSTALL) -m 0755 "$(BIN_DIR)/genhash" "$(DESTDIR)$(BINDIR)/genhash"
 	$(INSTALL) -m 0755 "$(BIN_DIR)/keepalived-ctl" "$(DESTDIR)$(SBINDIR)/keepalived-ctl"
@@ -57,6 +61,7 @@ install:
 	$(INSTALL) -m 0644 $(MAN5) "$(DESTDIR)$(MANDIR)/man5/keepalived-rs.conf.5"
 	$(INSTALL) -m 0644 $(MAN1) "$(DESTDIR)$(MANDIR)/man1/genhash.1"
 	$(INSTALL) -m 0644 $(MAN1_CTL) "$(DESTDIR)$(MANDIR)/man1/keepalived-ctl.1"
+	$(INSTALL) -m 0644 $(DBUS_POLICY) "$(DESTDIR)$(DBUSDIR)/keepalived-rs.conf"
 	@if [ -e "$(DESTDIR)$(CONF)" ]; then \
 	    echo "keeping the existing $(DESTDIR)$(CONF)"; \
 	else \
@@ -76,7 +81,8 @@ uninstall:
 	rm -f "$(DESTDIR)$(SBINDIR)/keepalived-rs" "$(DESTDIR)$(BINDIR)/genhash" \
 	    "$(DESTDIR)$(SBINDIR)/keepalived-ctl" "$(DESTDIR)$(MANDIR)/man1/keepalived-ctl.1" \
 	    "$(DESTDIR)$(MANDIR)/man8/keepalived-rs.8" "$(DESTDIR)$(MANDIR)/man5/keepalived-rs.conf.5" \
-	    "$(DESTDIR)$(MANDIR)/man1/genhash.1" "$(DESTDIR)$(UNITDIR)/keepalived-rs.service"
+	    "$(DESTDIR)$(MANDIR)/man1/genhash.1" "$(DESTDIR)$(UNITDIR)/keepalived-rs.service" \
+	    "$(DESTDIR)$(DBUSDIR)/keepalived-rs.conf"
 	@if [ -f "$(DESTDIR)$(CONF)" ] && cmp -s $(DEFAULT_CONF) "$(DESTDIR)$(CONF)"; then \
 	    echo "rm -f $(DESTDIR)$(CONF)"; rm -f "$(DESTDIR)$(CONF)"; \
 	    rmdir "$(DESTDIR)$(CONF_DIR)" 2>/dev/null || true; \

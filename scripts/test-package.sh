@@ -66,6 +66,7 @@ files=(
     /usr/share/man/man5/keepalived-rs.conf.5.gz
     /usr/share/man/man1/genhash-rs.1.gz
     /usr/share/man/man1/keepalived-ctl.1.gz
+    /usr/share/dbus-1/system.d/keepalived-rs.conf
     /usr/share/doc/keepalived-rs/copyright
 )
 if [ -f packaging/keepalived-rs.service ]; then

@@ -10,7 +10,8 @@ packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
     make util-linux groff-base  # make install, setpriv (capability test), man page check
     prometheus  # the metrics test: a real Prometheus scraping ours, and promtool
     nftables  # nft: the firewall tests read the ruleset and plant a stale table with it
-    frr)  # BFD interop: FRR's bfdd, run alone in lab namespaces (tests/interop/bfd_frr.rs)
+    frr  # BFD interop: FRR's bfdd, run alone in lab namespaces (tests/interop/bfd_frr.rs)
+    dbus-daemon dbus-bin)  # D-Bus interop: a private system bus, dbus-monitor (busctl: systemd)
 if [ "$(id -u)" = 0 ]; then
     missing=()
     for p in "${packages[@]}"; do

@@ -1,13 +1,14 @@
-//! The control socket's commands to the VRRP engine: maintenance of an instance (a FAULT of
+//! The commands of the control socket and D-Bus to the VRRP engine: maintenance of an instance (a FAULT of
 //! its own, [`FaultCause::Maintenance`]: a master resigns with a priority-0 advert, and the
 //! instance stays out until taken out again; kept by name across reloads) and the dumps' text.
 
 use keepalived_ctl::proto::DumpKind;
-use keepalived_vrrp::{Event, FaultCause, Instant};
+use keepalived_vrrp::{Action, Event, FaultCause, Instant, State};
 use tracing::info;
 
 use super::driver::Running;
 use super::snapshot;
+use crate::plan::convert::InstancePlan;
 use crate::services::control::{EngineAnswer, EngineCommand};
 
 impl Running {
@@ -70,5 +71,30 @@ impl Running {
                 self.engine.handle_instance_event(now, *r, event);
             }
         }
+    }
+}
+
+impl Running {
+    /// D-Bus's SendGarp: one round of gratuitous ARPs (unsolicited neighbour adverts) for the
+    /// addresses of instance `name`, as keepalived: only while it is master.
+    pub fn send_garp(&mut self, name: &str) {
+        let Some(r) = self.live_by_name().get(name).copied() else {
+            return;
+        };
+        if self.engine.instance(r).map(|i| i.state()) != Some(State::Master) {
+            return;
+        }
+        info!("Sending garps on {name} on DBus request");
+        if let Some(link) = self.links.get_mut(r.link) {
+            let garp = Action::SendGratuitous { count: 1 };
+            link.execute(r.id, garp, self.engine.router(r.link));
+        }
+    }
+
+    /// The plans of the instances running.
+    pub fn live_plans(&self) -> impl Iterator<Item = &InstancePlan> {
+        self.links
+            .iter()
+            .flat_map(|l| l.live_ids().into_iter().filter_map(|id| l.plans.get(id)))
     }
 }

@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use super::dbus::{Bus, Request as DbusRequest};
 pub use super::link::StartError;
 use super::link::{Datagram, Link, build_links, read_socket};
 use super::metrics;
@@ -39,6 +40,7 @@ use super::trackers::Trackers;
 use super::trackers::log as track_log;
 use crate::plan::convert::{InstancePlan, StaticPlan};
 use crate::plan::tracks::TrackPlan;
+use crate::services::dump::Dumper;
 use crate::services::heartbeat::{self, QueryKind, Request, Responder};
 use crate::services::metrics::EngineMetrics;
 use crate::services::script::ScriptEnv;
@@ -85,6 +87,8 @@ pub struct Setup {
     pub snapshots: Option<mpsc::UnboundedReceiver<SnapshotRequest>>,
     /// The parent's watchdog heartbeat, answered by the loop of [`run`] itself.
     pub heartbeat: Option<Responder>,
+    /// The process's dumps (D-Bus's PrintData and PrintStats write them).
+    pub dumper: Option<Dumper<snapshot::Source>>,
 }
 
 /// The driver's state: the engine, its links and everything their actions and a reload need.
@@ -124,6 +128,8 @@ pub struct Running {
     pub syncd: SyncDaemons,
     /// The instances in maintenance (`keepalived-ctl vrrp NAME maintenance on`), by name.
     pub maintenance: BTreeSet<String>,
+    /// The D-Bus interface (`enable_dbus`).
+    pub dbus: Option<Bus>,
 }
 
 /// Runs every instance until `stop` turns true, then shuts them down. Must be called inside a
@@ -145,12 +151,14 @@ pub async fn run(
         config,
         mut snapshots,
         mut heartbeat,
+        dumper,
     } = setup;
     let env = ScriptEnv::from_defs(&config.global.defs);
     let notifier = Notifier::new(&config, &env);
     let mut rtnl = Rtnl::open().map_err(|e| StartError(format!("rtnetlink: {e}")))?;
     let mut vmacs = Vmacs::new();
     create_vmacs(&mut rtnl, &mut vmacs, &mut plans);
+    let dbus = Bus::start(&config, &plans, dumper);
     let mut engine = Engine::new();
     let (links, refs) = build_links(plans, release, &mut engine, &tracks)?;
     add_groups(&mut engine, &tracks, &refs)?;
@@ -189,6 +197,7 @@ pub async fn run(
         deleting: BTreeSet::new(),
         syncd,
         maintenance: BTreeSet::new(),
+        dbus,
     };
     run.trackers
         .apply(&mut run.engine, now, &run.tracks, &run.env);
@@ -324,11 +333,18 @@ pub async fn run(
                     None => snapshots = None,
                 }
             }
+            Some(request) = next_dbus(&mut run.dbus) => {
+                let DbusRequest::SendGarp(name) = request;
+                run.send_garp(&name);
+            }
             request = reloads.recv(), if reloads_open => {
                 match request {
                     Some(request) => {
                         let summary = run.reload(clock, request.loaded, &mut track_rx);
                         run.reapply_maintenance(clock.now());
+                        if let Some(bus) = &run.dbus {
+                            bus.reloaded(bus.instances(run.live_plans()));
+                        }
                         let _ = request.done.send(summary);
                     }
                     None => reloads_open = false,
@@ -368,6 +384,9 @@ pub async fn run(
                 remove_leftover_routes(&mut link.rtnl, &name, &routes, &rules);
             }
         }
+    }
+    if let Some(bus) = &run.dbus {
+        bus.stop().await;
     }
     // keepalived deletes its firewall tables at stop, --dont-release-vrrp or not.
     super::firewall::stop();
@@ -479,6 +498,7 @@ impl Running {
             &self.notifier,
             &self.deleting,
             &mut self.syncd,
+            self.dbus.as_ref(),
         )
     }
 }
@@ -492,6 +512,7 @@ fn drain(
     notifier: &Notifier,
     deleting: &BTreeSet<InstanceRef>,
     syncd: &mut SyncDaemons,
+    dbus: Option<&Bus>,
 ) -> Option<Instant> {
     while let Some(action) = engine.poll_action() {
         match action {
@@ -510,6 +531,9 @@ fn drain(
                     }
                     Action::StateChanged { to, .. } => {
                         syncd.follow(&name, *to);
+                        if let Some(bus) = dbus {
+                            bus.state(&name, u32::from(snapshot::state_number(*to)));
+                        }
                         if let Some(state) = NotifyState::from_state(*to) {
                             notifier.instance(&name, state, priority);
                         }
@@ -536,6 +560,14 @@ fn drain(
         }
     }
     engine.poll_timeout()
+}
+
+/// The next D-Bus call for the engine (never, without D-Bus).
+async fn next_dbus(bus: &mut Option<Bus>) -> Option<DbusRequest> {
+    match bus {
+        Some(bus) => bus.requests.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The next snapshot request (never, without a channel).

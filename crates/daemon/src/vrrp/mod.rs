@@ -2,11 +2,12 @@
 //! ([`process`]), the [`driver`] task that runs every instance, reloads ([`reload`],
 //! [`reload_apply`]), the dumps' [`snapshot`] and the
 //! [`metrics`], the [`trackers`], and the Linux side (sockets in
-//! [`link`], addresses and routes in [`netops`], [`notify`] scripts and FIFOs, [`vmac`]s, the IPVS
+//! [`link`], addresses and routes in [`netops`], [`notify`] scripts and FIFOs, [`dbus`], [`vmac`]s, the IPVS
 //! [`syncd`]). [`cleanup`] removes what a dead engine left behind (also used by the parent).
 
 pub mod cleanup;
 mod control;
+pub mod dbus;
 pub mod driver;
 pub mod firewall;
 pub mod link;

@@ -76,6 +76,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
                     config,
                     snapshots: Some(snapshot_rx),
                     heartbeat: None,
+                    dumper: Some(dumper.clone()),
                 },
                 dumper,
                 source,

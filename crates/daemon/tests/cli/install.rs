@@ -107,6 +107,7 @@ fn install_and_uninstall_into_destdir() {
         "/usr/share/man/man1/genhash.1",
         "/usr/sbin/keepalived-ctl",
         "/usr/share/man/man1/keepalived-ctl.1",
+        "/etc/dbus-1/system.d/keepalived-rs.conf",
     ]
     .into_iter()
     .map(String::from)

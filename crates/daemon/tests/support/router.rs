@@ -123,6 +123,18 @@ impl Router {
         conf_text: &str,
         extra: &[&str],
     ) -> Router {
+        Router::start_with_env(kind, host, name, conf_text, extra, &[])
+    }
+
+    /// As [`Router::start_with_args`], with `env` added to the process's environment.
+    pub fn start_with_env(
+        kind: Impl,
+        host: &Host,
+        name: &str,
+        conf_text: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Router {
         let n = ROUTER_COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
             "ka-interop-{}-{n}-{name}-{}",
@@ -166,6 +178,7 @@ impl Router {
             }
         };
         cmd.args(extra);
+        cmd.envs(env.iter().copied());
         cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         let child = LabChild::spawn(&mut cmd).expect("spawn router");
         Router {
