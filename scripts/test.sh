@@ -11,7 +11,8 @@ packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
     prometheus  # the metrics test: a real Prometheus scraping ours, and promtool
     nftables  # nft: the firewall tests read the ruleset and plant a stale table with it
     frr  # BFD interop: FRR's bfdd, run alone in lab namespaces (tests/interop/bfd_frr.rs)
-    dbus-daemon dbus-bin)  # D-Bus interop: a private system bus, dbus-monitor (busctl: systemd)
+    dbus-daemon dbus-bin  # D-Bus interop: a private system bus, dbus-monitor (busctl: systemd)
+    snmpd snmp)  # SNMP interop: net-snmp's master agent and snmpwalk (tests/interop/snmp.rs)
 if [ "$(id -u)" = 0 ]; then
     missing=()
     for p in "${packages[@]}"; do
@@ -24,6 +25,10 @@ if [ "$(id -u)" = 0 ]; then
         # starts where systemd runs (it was not running before this install).
         if [[ " ${missing[*]} " == *" frr "* ]]; then
             systemctl disable --now frr 2>/dev/null || true
+        fi
+        # Likewise snmpd: the SNMP test runs its own master agent in a lab namespace.
+        if [[ " ${missing[*]} " == *" snmpd "* ]]; then
+            systemctl disable --now snmpd 2>/dev/null || true
         fi
     fi
 else

@@ -45,8 +45,9 @@ pub struct MailConfig {
     pub router_id: String,
 }
 
-/// The host name (`/proc/sys/kernel/hostname`), or `localhost`.
-fn host_name() -> String {
+/// The host name (`/proc/sys/kernel/hostname`), or `localhost`: keepalived's default router_id
+/// and the domain of its default sender.
+pub fn host_name() -> String {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let name = name.trim();
     if name.is_empty() {

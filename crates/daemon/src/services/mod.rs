@@ -28,6 +28,9 @@ pub mod ready;
 pub mod sched;
 pub mod script;
 pub mod signals;
+// The checker process will serve its own MIB too; today only the VRRP process does.
+#[cfg(feature = "vrrp")]
+pub mod snmp;
 pub mod track_file;
 
 /// Exit code of an engine whose configuration cannot be run (keepalived's

@@ -2,7 +2,7 @@
 //! ([`process`]), the [`driver`] task that runs every instance, reloads ([`reload`],
 //! [`reload_apply`]), the dumps' [`snapshot`] and the
 //! [`metrics`], the [`trackers`], and the Linux side (sockets in
-//! [`link`], addresses and routes in [`netops`], [`notify`] scripts and FIFOs, [`dbus`], [`vmac`]s, the IPVS
+//! [`link`], addresses and routes in [`netops`], [`notify`] scripts and FIFOs, [`dbus`], [`snmp`], [`vmac`]s, the IPVS
 //! [`syncd`]). [`cleanup`] removes what a dead engine left behind (also used by the parent).
 
 pub mod cleanup;
@@ -18,6 +18,7 @@ pub mod process;
 pub mod reload;
 mod reload_apply;
 pub mod snapshot;
+pub mod snmp;
 #[cfg(feature = "lvs-syncd")]
 pub mod syncd;
 #[cfg(not(feature = "lvs-syncd"))]

@@ -54,8 +54,9 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     let (snapshot_tx, snapshot_rx) = tokio::sync::mpsc::unbounded_channel();
     let dumper = Dumper::new(
         &config.global.defs,
-        super::snapshot::Source::new(snapshot_tx),
+        super::snapshot::Source::new(snapshot_tx.clone()),
     );
+    let snmp_source = super::snapshot::Source::new(snapshot_tx);
     let config = std::sync::Arc::new(config);
     let source = Source {
         path: cli.use_file.clone(),
@@ -80,6 +81,7 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
                 },
                 dumper,
                 source,
+                snmp_source,
             ))
         }
         Err(e) => {
@@ -89,7 +91,12 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
     }
 }
 
-async fn serve(setup: Setup, dumper: Dumper<super::snapshot::Source>, source: Source) -> i32 {
+async fn serve(
+    setup: Setup,
+    dumper: Dumper<super::snapshot::Source>,
+    source: Source,
+    snmp_source: super::snapshot::Source,
+) -> i32 {
     let (mut term, mut int, mut hup) = match signals::main_signals() {
         Ok(s) => s,
         Err(e) => {
@@ -123,6 +130,7 @@ async fn serve(setup: Setup, dumper: Dumper<super::snapshot::Source>, source: So
     setup.heartbeat = Responder::connect(Engine::Vrrp);
     let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
     let reloader = Reloader::spawn(Engine::Vrrp, source, reload_tx);
+    let snmp = start_snmp(&setup, snmp_source);
     let mut engine = tokio::spawn(super::driver::run(setup, clock, stop_rx, reload_rx));
     ready::report(Engine::Vrrp);
     loop {
@@ -145,6 +153,9 @@ async fn serve(setup: Setup, dumper: Dumper<super::snapshot::Source>, source: So
         }
     }
     info!("Stopping");
+    if let Some(agent) = snmp {
+        agent.abort();
+    }
     let _ = stop_tx.send(true);
     // The engine's stop (priority-0 adverts, addresses, notify scripts) gets `stop_within`.
     let code = match tokio::time::timeout(stop_within, engine).await {
@@ -164,4 +175,37 @@ async fn serve(setup: Setup, dumper: Dumper<super::snapshot::Source>, source: So
     };
     info!("Stopped keepalived-rs {}", env!("CARGO_PKG_VERSION"));
     code
+}
+
+/// Starts the AgentX subagent of KEEPALIVED-MIB's global and VRRP objects, with
+/// `enable_snmp_vrrp` (or `enable_snmp_keepalived`).
+fn start_snmp(
+    setup: &Setup,
+    source: super::snapshot::Source,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let config = setup.config.clone();
+    let snmp = &config.global.defs.snmp;
+    if !snmp.vrrp {
+        return None;
+    }
+    let socket = snmp
+        .socket
+        .clone()
+        .unwrap_or_else(|| crate::services::snmp::DEFAULT_SOCKET.to_owned());
+    let order: Vec<String> = setup.plans.iter().map(|p| p.cfg.name.clone()).collect();
+    let view = move || {
+        let (config, order, source) = (config.clone(), order.clone(), source.clone());
+        async move {
+            match source.snapshot().await {
+                Some(snap) => super::snmp::view(&config, &order, &snap),
+                None => keepalived_agentx::View::new(),
+            }
+        }
+    };
+    Some(tokio::spawn(crate::services::snmp::serve(
+        socket,
+        "vrrp",
+        super::snmp::subtrees(),
+        view,
+    )))
 }

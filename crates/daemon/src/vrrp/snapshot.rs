@@ -32,6 +32,15 @@ impl Source {
     }
 }
 
+impl Source {
+    /// A snapshot of the engine (`None` once the driver is gone).
+    pub async fn snapshot(&self) -> Option<VrrpSnapshot> {
+        let (reply, rx) = oneshot::channel();
+        self.0.send(reply).ok()?;
+        rx.await.ok()
+    }
+}
+
 impl DumpSource for Source {
     async fn files(&self, kind: DumpKind, paths: &DumpPaths) -> Vec<(std::path::PathBuf, String)> {
         let (reply, rx) = oneshot::channel();
