@@ -108,6 +108,7 @@ fn groups_ranges_are_marked_updated_and_removed() {
     let rules = IpvsMarks::new(IpvsMarkConfig {
         table: "keepalived_ipvs".to_owned(),
         priority: -1,
+        counters: true,
     });
     let want: BTreeSet<MarkEntry> = [
         entry(6, "192.0.2.10", "192.0.2.11", 80, 1000),

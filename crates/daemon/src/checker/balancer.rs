@@ -443,6 +443,7 @@ fn mark_config(config: &Config) -> Option<IpvsMarkConfig> {
     defs.nftables_ipvs.as_ref().map(|table| IpvsMarkConfig {
         table: table.clone(),
         priority: defs.nftables_ipvs_priority,
+        counters: defs.nftables_counters,
     })
 }
 

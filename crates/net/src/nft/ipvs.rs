@@ -33,6 +33,8 @@ pub struct IpvsMarkConfig {
     pub table: String,
     /// The base chain's priority (-1 by default).
     pub priority: i32,
+    /// A counter on the rules (`nftables_counters`, as keepalived).
+    pub counters: bool,
 }
 
 /// One marked range: packets of `protocol` to an address in `first..=last` and port `port`
@@ -236,7 +238,7 @@ impl IpvsMarks {
                 17 => "udp",
                 _ => "sctp",
             };
-            let exprs = [
+            let mut exprs = vec![
                 Expr::Meta {
                     key: MetaKey::L4Proto,
                     dreg: REG_1,
@@ -267,16 +269,19 @@ impl IpvsMarks {
                     key: MetaKey::Mark,
                     sreg: REG_1,
                 },
-                Expr::Counter,
-                Expr::Verdict(Verdict::Return),
             ];
+            if self.cfg.counters {
+                exprs.push(Expr::Counter);
+            }
+            exprs.push(Expr::Verdict(Verdict::Return));
+            let counter = if self.cfg.counters { " counter" } else { "" };
             b.add_rule(
                 f,
                 t,
                 "in",
                 &exprs,
                 &format!(
-                    "meta l4proto {proto} meta mark set {f} daddr . {proto} dport map @{name} counter return"
+                    "meta l4proto {proto} meta mark set {f} daddr . {proto} dport map @{name}{counter} return"
                 ),
             );
         }
@@ -329,6 +334,7 @@ mod tests {
         let m = IpvsMarks::new(IpvsMarkConfig {
             table: "keepalived_ipvs".to_owned(),
             priority: -1,
+            counters: true,
         });
         let mut parts = BTreeSet::new();
         let mut b = Batch::new();
