@@ -9,6 +9,7 @@ pub mod cleanup;
 mod control;
 pub mod driver;
 pub mod firewall;
+mod iptables;
 pub mod link;
 pub mod metrics;
 pub mod netops;
