@@ -10,6 +10,7 @@ packages=(keepalived iproute2 tcpdump python3 procps python3-aiosmtpd systemd
     make util-linux groff-base  # make install, setpriv (capability test), man page check
     prometheus  # the metrics test: a real Prometheus scraping ours, and promtool
     nftables  # nft: the firewall tests read the ruleset and plant a stale table with it
+    iptables ipset  # the legacy firewall (vrrp_iptables): tests/vrrp/firewall_iptables.rs
     frr  # BFD interop: FRR's bfdd, run alone in lab namespaces (tests/interop/bfd_frr.rs)
     dbus-daemon dbus-bin  # D-Bus interop: a private system bus, dbus-monitor (busctl: systemd)
     snmpd snmp)  # SNMP interop: net-snmp's master agent and snmpwalk (tests/interop/snmp.rs)

@@ -4,6 +4,8 @@
 //! * [`table`]: the desired IPVS table (services and destinations) from the configuration and
 //!   the real servers' health, with keepalived's rules (inhibit_on_failure, quorum with
 //!   hysteresis, sorry server).
+//! * [`fwmark`]: `nftables_ipvs`: the marks of the virtual server groups and the ranges
+//!   nftables marks with them.
 //! * [`diff`]: the smallest set of changes from what the kernel holds to the desired table,
 //!   touching only what we own.
 //! * [`globals`]: `lvs_flush`, `lvs_timeouts`, `lvs_sync_daemon` and `lvs_flush_on_stop` as
@@ -18,6 +20,7 @@
 
 pub mod backend;
 pub mod diff;
+pub mod fwmark;
 pub mod globals;
 pub mod ipvs;
 pub mod table;

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use keepalived_config::Config;
+
+use crate::fwmark::{Marks, families};
 use keepalived_config::model::lvs::{
     ForwardingMethod, Granularity, IpFamily, Protocol, SchedFlags, Scheduler, TunnelChecksum,
     TunnelType, VirtualServer, VsAddress, VsgEntry,
@@ -176,13 +178,25 @@ pub fn desired(
     health: &dyn Fn(usize, usize) -> Option<Health>,
     quorum: &mut Vec<Quorum>,
 ) -> Table {
+    let marks = Marks::plan(config, &Marks::default());
+    desired_marked(config, &marks, health, quorum)
+}
+
+/// [`desired`] with the groups' `nftables_ipvs` marks (a marked group is one fwmark service
+/// per family instead of one service per address).
+pub fn desired_marked(
+    config: &Config,
+    marks: &Marks,
+    health: &dyn Fn(usize, usize) -> Option<Health>,
+    quorum: &mut Vec<Quorum>,
+) -> Table {
     quorum.resize(config.lvs.virtual_servers.len(), Quorum::Held);
     // Built as lists and turned into maps in bulk: configurations are usually in order, and a
     // sorted bulk build costs a fraction of one search per insert (a reload of 10,000 real
     // servers recomputes them all).
     let mut entries = Vec::with_capacity(config.lvs.virtual_servers.len());
     for (v, vs) in config.lvs.virtual_servers.iter().enumerate() {
-        let keys = service_keys(config, vs);
+        let keys = service_keys(config, marks, vs);
         if keys.is_empty() {
             continue;
         }
@@ -335,7 +349,7 @@ fn sched_flags(s: Scheduler, f: SchedFlags) -> u32 {
 }
 
 /// The kernel services of one virtual server.
-fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<ServiceKey> {
+fn service_keys(config: &Config, marks: &Marks, vs: &VirtualServer) -> Vec<ServiceKey> {
     let protocol = Proto::from(vs.protocol);
     match &vs.address {
         VsAddress::Ip(addr) => vec![ServiceKey::Addr {
@@ -355,6 +369,16 @@ fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<ServiceKey> {
             else {
                 return Vec::new();
             };
+            if let Some(mark) = marks.get(name, protocol) {
+                let (v4, v6) = families(group);
+                let mut keys = Vec::new();
+                for (has, ipv6) in [(v4, false), (v6, true)] {
+                    if has {
+                        keys.push(ServiceKey::Fwmark { mark, ipv6 });
+                    }
+                }
+                return keys;
+            }
             let mut keys = Vec::new();
             for e in &group.entries {
                 match e {
@@ -418,5 +442,38 @@ mod tests {
         // (The reader itself drops a duplicated real server, keeping the first.)
         let w: Vec<u32> = e.dests.values().map(|d| d.weight).collect();
         assert_eq!(w, [4]);
+    }
+
+    #[test]
+    fn with_nftables_ipvs_a_group_is_one_fwmark_service_per_family() {
+        let text = "global_defs {\n nftables_ipvs\n}\n\
+                    virtual_server_group g {\n 192.0.2.10-19 80\n 2001:db8::1 80\n}\n\
+                    virtual_server group g {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                    real_server 198.51.100.1 8080 {\n weight 2\n }\n}\n";
+        let c = keepalived_config::read_str("t.conf", text, &Default::default()).config;
+        let t = desired(&c, &|_, _| None, &mut Vec::new());
+        let keys: Vec<ServiceKey> = t.keys().copied().collect();
+        assert_eq!(
+            keys,
+            [
+                ServiceKey::Fwmark {
+                    mark: 1000,
+                    ipv6: false
+                },
+                ServiceKey::Fwmark {
+                    mark: 1000,
+                    ipv6: true
+                }
+            ]
+        );
+        assert!(t.values().all(|e| e.dests.len() == 1));
+        // Without it: one service per address.
+        let c = keepalived_config::read_str(
+            "t.conf",
+            &text.replace(" nftables_ipvs\n", ""),
+            &Default::default(),
+        )
+        .config;
+        assert_eq!(desired(&c, &|_, _| None, &mut Vec::new()).len(), 11);
     }
 }

@@ -15,10 +15,12 @@ use keepalived_checker::logic::{RsEvent, RsEventKind};
 use keepalived_config::Config;
 use keepalived_config::model::common::Script;
 use keepalived_lb::diff::{Change, Owned, apply, diff};
+use keepalived_lb::fwmark::Marks;
 use keepalived_lb::globals::{checker_sync_daemons, start_messages, stop_messages, timeouts};
 use keepalived_lb::ipvs::IpvsMessage;
-use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired};
+use keepalived_lb::table::{Health, Quorum, ServiceKey, Table, desired_marked};
 use keepalived_net::Ipvs;
+use keepalived_net::nft::{IpvsMarkConfig, IpvsMarks, MarkEntry};
 use tracing::{info, warn};
 
 use crate::services::control::VsSpec;
@@ -47,6 +49,10 @@ pub struct Balancer {
     owned: Owned,
     /// The kernel's IPVS, when there is one.
     ipvs: Option<Ipvs>,
+    /// The `nftables_ipvs` marks of the groups (kept across reloads).
+    marks: Marks,
+    /// The nftables rules that set them, with a kernel and `nftables_ipvs`.
+    mark_rules: Option<IpvsMarks>,
     /// Quorum transitions not yet taken by the caller.
     quorum_changes: Vec<QuorumChange>,
     /// Real servers drained by the operator (`keepalived-ctl rs drain`): weight 0 whatever
@@ -64,6 +70,8 @@ impl Balancer {
             kernel: Table::new(),
             owned: Owned::default(),
             ipvs: None,
+            marks: Marks::default(),
+            mark_rules: None,
             quorum_changes: Vec::new(),
             drains: BTreeSet::new(),
         }
@@ -74,6 +82,8 @@ impl Balancer {
     /// services of the configuration left by an earlier run are adopted and corrected.
     pub fn with_kernel(config: Arc<Config>, mut ipvs: Ipvs) -> Self {
         let mut b = Balancer::new(config);
+        b.marks = Marks::plan(&b.config, &Marks::default());
+        b.mark_rules = mark_config(&b.config).map(IpvsMarks::new);
         for msg in start_messages(&b.config) {
             if let Err(e) = ipvs.execute(&msg) {
                 warn!("IPVS: {e}");
@@ -84,7 +94,7 @@ impl Balancer {
             Err(e) => warn!("IPVS: cannot read the current table: {e}"),
         }
         let health = |_: usize, _: usize| None;
-        let want = desired(&b.config, &health, &mut b.quorum.clone());
+        let want = desired_marked(&b.config, &b.marks, &health, &mut b.quorum.clone());
         b.owned.adopt(&b.kernel, &want);
         b.ipvs = Some(ipvs);
         b
@@ -132,6 +142,14 @@ impl Balancer {
                 if let Err(e) = ipvs.execute(&msg) {
                     warn!("IPVS: {e}");
                 }
+            }
+        }
+        self.marks = Marks::plan(&config, &self.marks);
+        if self.ipvs.is_some() {
+            let cfg = mark_config(&config);
+            if self.mark_rules.as_ref().map(IpvsMarks::config) != cfg.as_ref() {
+                self.release_marks();
+                self.mark_rules = cfg.map(IpvsMarks::new);
             }
         }
         self.config = config;
@@ -248,9 +266,10 @@ impl Balancer {
         let mut quorum = std::mem::take(&mut self.quorum);
         let want = {
             let health = |v: usize, r: usize| self.health_of(v, r);
-            desired(&self.config, &health, &mut quorum)
+            desired_marked(&self.config, &self.marks, &health, &mut quorum)
         };
         self.quorum = quorum;
+        self.sync_marks();
         let mut changes = diff(&self.kernel, &want, &self.owned);
         for c in &changes {
             info!("IPVS: {}", describe(c));
@@ -299,6 +318,52 @@ impl Balancer {
         changes
     }
 
+    /// Brings the `nftables_ipvs` rules to the groups' ranges (one batch; on failure it is
+    /// logged, IPVS is programmed anyway, and the next sync tries again from scratch).
+    fn sync_marks(&mut self) {
+        let Some(rules) = self.mark_rules.as_mut() else {
+            return;
+        };
+        let want = self
+            .marks
+            .ranges(&self.config)
+            .into_iter()
+            .map(|r| MarkEntry {
+                protocol: match r.protocol {
+                    keepalived_lb::table::Proto::Tcp => 6,
+                    keepalived_lb::table::Proto::Udp => 17,
+                    keepalived_lb::table::Proto::Sctp => 132,
+                },
+                first: r.first,
+                last: r.last,
+                port: r.port,
+                mark: r.mark,
+            })
+            .collect();
+        match rules.sync(&want) {
+            Ok(0) => {}
+            Ok(n) => info!(
+                "nftables_ipvs: table {} updated ({n} messages, {} ranges marked)",
+                rules.config().table,
+                want.len()
+            ),
+            Err(e) => warn!(
+                "nftables_ipvs: table {}: {e} (tried again at the next change)",
+                rules.config().table
+            ),
+        }
+    }
+
+    /// Deletes the `nftables_ipvs` tables.
+    fn release_marks(&mut self) {
+        if let Some(rules) = self.mark_rules.as_mut() {
+            match rules.remove_tables() {
+                Ok(()) => {}
+                Err(e) => warn!("nftables_ipvs: table {}: {e}", rules.config().table),
+            }
+        }
+    }
+
     /// `omega`: the scripts a shutdown runs, as keepalived does for virtual servers with
     /// `omega`: `notify_down` of each real server that is up, and `quorum_down` of each
     /// virtual server whose quorum holds. Labelled for logs.
@@ -329,6 +394,13 @@ impl Balancer {
     /// table with `lvs_flush_on_stop`) and stops the sync daemon; without it (`-I`,
     /// `--dont-release-ipvs`) leaves the kernel as it is.
     pub fn release(&mut self, release: bool) {
+        if self.ipvs.is_none() {
+            return;
+        }
+        if release {
+            // The marking rules go with the services they feed (kept with `-I`).
+            self.release_marks();
+        }
         let Some(ipvs) = self.ipvs.as_mut() else {
             return;
         };
@@ -363,6 +435,16 @@ impl Balancer {
     pub fn table(&self) -> &Table {
         &self.kernel
     }
+}
+
+/// Where the `nftables_ipvs` rules go, if they are wanted.
+fn mark_config(config: &Config) -> Option<IpvsMarkConfig> {
+    let defs = &config.global.defs;
+    defs.nftables_ipvs.as_ref().map(|table| IpvsMarkConfig {
+        table: table.clone(),
+        priority: defs.nftables_ipvs_priority,
+        counters: defs.nftables_counters,
+    })
 }
 
 /// The global IPVS settings a reload changes: new `lvs_timeouts`, and the checker's sync

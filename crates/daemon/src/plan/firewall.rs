@@ -2,7 +2,7 @@
 //! mode off), and with which table, priority, counters and link-local keying, as keepalived
 //! 2.2.7 decides it (`vrrp_complete_instance`, `nft_update_ipv6_address`).
 
-use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::model::global::{GlobalDefs, VrrpIpsets};
 use keepalived_config::model::vrrp::{VrrpInstance, VrrpVersion};
 
 /// keepalived's default table name (`DEFAULT_NFTABLES_TABLE`).
@@ -21,10 +21,71 @@ pub struct InstanceFirewall {
     /// index: keepalived does so for an instance with `dont_track_primary` unless
     /// `nftables_ifindex`.
     pub link_local_by_name: bool,
-    /// `vrrp_iptables` was given without `nftables`: keepalived built with both uses nftables
-    /// when the `iptables` command is the nf_tables one (Debian's default), and Debian's
-    /// keepalived has no iptables support at all; keepalived-rs uses nftables and says so.
-    pub iptables_asked: bool,
+    /// `vrrp_iptables` without `nftables` (keepalived prefers nftables when both are given):
+    /// the legacy firewall, with the operator's chains (nftables when there is no
+    /// `iptables-restore`, as keepalived without an `iptables` command).
+    pub iptables: Option<IptablesPlan>,
+}
+
+/// The legacy firewall's chains and sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IptablesPlan {
+    /// Inbound chain of table filter (default INPUT).
+    pub in_chain: String,
+    /// Outbound chain (default OUTPUT; none when only an inbound chain is named).
+    pub out_chain: Option<String>,
+    /// The ipsets (keepalived's defaults unless `vrrp_ipsets` names others); none with
+    /// `vrrp_ipsets` alone: one rule per address.
+    pub ipsets: Option<IpsetNames>,
+}
+
+/// The ipsets of the legacy firewall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpsetNames {
+    /// IPv4 addresses (hash:ip).
+    pub address: String,
+    /// IPv6 addresses (hash:ip family inet6).
+    pub address6: String,
+    /// Link-local IPv6 addresses with their interface (hash:net,iface).
+    pub address_iface6: String,
+}
+
+impl Default for IpsetNames {
+    /// keepalived's default names.
+    fn default() -> Self {
+        IpsetNames {
+            address: "keepalived".to_owned(),
+            address6: "keepalived6".to_owned(),
+            address_iface6: "keepalived_if6".to_owned(),
+        }
+    }
+}
+
+/// The legacy firewall `defs` ask for, if any.
+pub fn iptables_plan(defs: &GlobalDefs) -> Option<IptablesPlan> {
+    let chains = defs.vrrp_iptables.as_ref()?;
+    if defs.nftables.is_some() {
+        return None;
+    }
+    let ipsets = match &defs.vrrp_ipsets {
+        None => Some(IpsetNames::default()),
+        Some(VrrpIpsets::Disabled) => None,
+        Some(VrrpIpsets::Sets {
+            address,
+            address6,
+            address_iface6,
+            ..
+        }) => Some(IpsetNames {
+            address: address.clone(),
+            address6: address6.clone(),
+            address_iface6: address_iface6.clone(),
+        }),
+    };
+    Some(IptablesPlan {
+        in_chain: chains.in_chain.clone(),
+        out_chain: chains.out_chain.clone(),
+        ipsets,
+    })
 }
 
 /// Whether `inst` runs in accept mode: `accept`/`no_accept` when given, else accept unless
@@ -54,7 +115,7 @@ pub fn plan(
         priority: defs.nftables_priority,
         counters: defs.nftables_counters,
         link_local_by_name: !defs.nftables_ifindex && inst.dont_track_primary,
-        iptables_asked: defs.vrrp_iptables.is_some() && defs.nftables.is_none(),
+        iptables: iptables_plan(defs),
     })
 }
 

@@ -13,14 +13,64 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use keepalived_net::nft::{FirewallConfig, FwAddr, VrrpFirewall, remove_leftover_tables};
 use tracing::{debug, info, warn};
 
+use super::iptables::{self, IptablesFirewall};
 use crate::plan::convert::{InstancePlan, VipSpec};
 use crate::plan::firewall::InstanceFirewall;
 
 /// The process's firewall, created on first use from the first instance that needs one.
-static FIREWALL: Mutex<Option<VrrpFirewall>> = Mutex::new(None);
+static FIREWALL: Mutex<Option<Backend>> = Mutex::new(None);
 
-fn firewall() -> MutexGuard<'static, Option<VrrpFirewall>> {
+fn firewall() -> MutexGuard<'static, Option<Backend>> {
     FIREWALL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// nf_tables, or the legacy iptables/ipsets (`vrrp_iptables` without `nftables`).
+enum Backend {
+    Nft(VrrpFirewall),
+    Iptables(IptablesFirewall),
+}
+
+impl Backend {
+    fn new(plan: &InstanceFirewall) -> Backend {
+        if let Some(ipt) = &plan.iptables {
+            if iptables::available() {
+                return Backend::Iptables(IptablesFirewall::new(ipt.clone()));
+            }
+            info!(
+                "vrrp_iptables: no iptables-restore command; using nftables (tables ip and ip6 {})",
+                plan.table
+            );
+        }
+        Backend::Nft(VrrpFirewall::new(config(plan)))
+    }
+
+    fn what(&self) -> String {
+        match self {
+            Backend::Nft(fw) => format!("table {}", fw.config().table),
+            Backend::Iptables(fw) => fw.describe(),
+        }
+    }
+
+    fn add(&mut self, addrs: &[FwAddr]) -> Result<usize, String> {
+        match self {
+            Backend::Nft(fw) => fw.add(addrs).map_err(|e| e.to_string()),
+            Backend::Iptables(fw) => fw.add(addrs),
+        }
+    }
+
+    fn remove(&mut self, addrs: &[FwAddr]) -> Result<usize, String> {
+        match self {
+            Backend::Nft(fw) => fw.remove(addrs).map_err(|e| e.to_string()),
+            Backend::Iptables(fw) => fw.remove(addrs),
+        }
+    }
+
+    fn stop(&mut self) -> Result<(), String> {
+        match self {
+            Backend::Nft(fw) => fw.remove_tables().map_err(|e| e.to_string()),
+            Backend::Iptables(fw) => fw.remove_all(),
+        }
+    }
 }
 
 /// Puts `vips` of instance `name` into the drop sets (before the addresses are added), if its
@@ -34,20 +84,12 @@ pub fn before_add(name: &str, plan: &InstancePlan, vips: &[VipSpec]) {
         return;
     }
     let mut guard = firewall();
-    let fw = guard.get_or_insert_with(|| {
-        if fw_plan.iptables_asked {
-            info!(
-                "vrrp_iptables: using nftables (tables ip and ip6 {}) instead of iptables",
-                fw_plan.table
-            );
-        }
-        VrrpFirewall::new(config(fw_plan))
-    });
+    let fw = guard.get_or_insert_with(|| Backend::new(fw_plan));
     match fw.add(&addrs) {
-        Ok(n) => debug!("({name}) setting firewall drop rule ({n} netlink messages)"),
+        Ok(n) => debug!("({name}) setting firewall drop rule ({n} changes)"),
         Err(e) => warn!(
-            "({name}) cannot set the firewall drop rule in table {}: {e}",
-            fw.config().table
+            "({name}) cannot set the firewall drop rule in {}: {e}",
+            fw.what()
         ),
     }
 }
@@ -63,10 +105,10 @@ pub fn after_del(name: &str, plan: &InstancePlan, vips: &[VipSpec]) {
     };
     let addrs = fw_addrs(fw_plan, vips);
     match fw.remove(&addrs) {
-        Ok(n) => debug!("({name}) removing firewall drop rule ({n} netlink messages)"),
+        Ok(n) => debug!("({name}) removing firewall drop rule ({n} changes)"),
         Err(e) => warn!(
-            "({name}) cannot remove the firewall drop rule in table {}: {e}",
-            fw.config().table
+            "({name}) cannot remove the firewall drop rule in {}: {e}",
+            fw.what()
         ),
     }
 }
@@ -86,9 +128,9 @@ pub fn reloaded(name: &str, old: &InstancePlan, new: &InstancePlan) {
 pub fn stop() {
     let mut guard = firewall();
     if let Some(fw) = guard.as_mut()
-        && let Err(e) = fw.remove_tables()
+        && let Err(e) = fw.stop()
     {
-        warn!("cannot remove nftables table {}: {e}", fw.config().table);
+        warn!("cannot remove the firewall ({}): {e}", fw.what());
     }
     *guard = None;
 }

@@ -10,6 +10,7 @@ mod control;
 pub mod dbus;
 pub mod driver;
 pub mod firewall;
+mod iptables;
 pub mod link;
 pub mod metrics;
 pub mod netops;

@@ -1,13 +1,15 @@
 //! keepalived-rs against the real kernel IPVS in Debian's kernel under QEMU (lab::vm), one test
 //! binary: [`table`] (the table programmed and read back), [`control`] (keepalived-ctl's drain,
 //! the kernel's counters in the metrics), [`scenarios`] (several scenarios in one boot),
-//! [`syncd`] (`lvs_sync_daemon`) and [`watchdog`] (a frozen checker replaced, IPVS untouched).
+//! [`nftables`] (`nftables_ipvs`, with a differential against keepalived 2.2.7), [`syncd`]
+//! (`lvs_sync_daemon`) and [`watchdog`] (a frozen checker replaced, IPVS untouched).
 //! Each skips with a message when the VM cannot be had here. Also [`sections`], which splits a
 //! VM run's output at its markers.
 
 use std::collections::BTreeMap;
 
 mod control;
+mod nftables;
 mod scenarios;
 mod syncd;
 mod table;

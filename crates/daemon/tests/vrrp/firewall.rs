@@ -77,7 +77,7 @@ const EXPECTED: &[(&str, &str)] = &[
 
 /// Connects from `host` to each target (in parallel, 1.5 s each): "open", "timeout",
 /// "refused" or an error text.
-fn probe(host: &Host, targets: &[&str]) -> BTreeMap<String, String> {
+pub(super) fn probe(host: &Host, targets: &[&str]) -> BTreeMap<String, String> {
     let script = format!(
         "import socket, sys, threading\n\
          res = {{}}\n\
@@ -101,7 +101,7 @@ fn probe(host: &Host, targets: &[&str]) -> BTreeMap<String, String> {
 }
 
 /// A TCP listener on every address of `host` (port [`PORT`], both families).
-fn listen(host: &Host) -> lab::LabChild {
+pub(super) fn listen(host: &Host) -> lab::LabChild {
     let child = host
         .spawn(
             "python3",

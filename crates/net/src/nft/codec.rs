@@ -10,6 +10,9 @@
 
 use std::fmt;
 
+mod map;
+pub use map::{MapElement, MapSpec};
+
 /// `NFNL_SUBSYS_NFTABLES`.
 const SUBSYS_NFTABLES: u16 = 10;
 /// `NFNL_MSG_BATCH_BEGIN` / `NFNL_MSG_BATCH_END`.
@@ -113,6 +116,10 @@ pub enum MetaKey {
     IifName = 6,
     /// Output interface name.
     OifName = 7,
+    /// The packet mark (`meta mark`).
+    Mark = 3,
+    /// The layer 4 protocol (`meta l4proto`).
+    L4Proto = 16,
 }
 
 /// A rule's verdict.
@@ -124,6 +131,8 @@ pub enum Verdict {
     Drop,
     /// `NFT_GOTO` a chain.
     Goto(String),
+    /// `NFT_RETURN`.
+    Return,
 }
 
 /// One expression of a rule. Registers are the 16-byte ones (1..=4); `NFT_REG_VERDICT` is 0.
@@ -171,6 +180,23 @@ pub enum Expr {
         sreg: u32,
         /// The set's name.
         set: String,
+    },
+    /// Looks `sreg` (and the registers after it) up in the map `set` and loads the value
+    /// found into `dreg` (no match: the rule stops).
+    LookupMap {
+        /// Source register.
+        sreg: u32,
+        /// Destination register.
+        dreg: u32,
+        /// The map's name.
+        set: String,
+    },
+    /// Sets a meta value from `sreg` (`meta mark set ...`).
+    MetaSet {
+        /// What.
+        key: MetaKey,
+        /// Source register.
+        sreg: u32,
     },
     /// A packet and byte counter.
     Counter,
@@ -488,7 +514,8 @@ fn expr(m: &mut Msg, e: &Expr) {
         Expr::Meta { .. } => "meta",
         Expr::CmpEq { .. } => "cmp",
         Expr::Bitwise { .. } => "bitwise",
-        Expr::Lookup { .. } => "lookup",
+        Expr::Lookup { .. } | Expr::LookupMap { .. } => "lookup",
+        Expr::MetaSet { .. } => "meta",
         Expr::Counter => "counter",
         Expr::Verdict(_) => "immediate",
     };
@@ -537,6 +564,15 @@ fn expr(m: &mut Msg, e: &Expr) {
             m.strz(1, set);
             m.u32(2, *sreg);
         }
+        Expr::LookupMap { sreg, dreg, set } => {
+            m.strz(1, set);
+            m.u32(2, *sreg);
+            m.u32(3, *dreg);
+        }
+        Expr::MetaSet { key, sreg } => {
+            m.u32(2, *key as u32);
+            m.u32(3, *sreg);
+        }
         Expr::Counter => {}
         Expr::Verdict(v) => {
             m.u32(1, 0);
@@ -546,6 +582,7 @@ fn expr(m: &mut Msg, e: &Expr) {
                 Verdict::Drop => 0,
                 Verdict::Accept => 1,
                 Verdict::Goto(_) => -4,
+                Verdict::Return => -5,
             };
             m.u32(1, u32::from_ne_bytes(code.to_ne_bytes()));
             if let Verdict::Goto(chain) = v {

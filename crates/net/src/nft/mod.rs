@@ -10,6 +10,7 @@
 //! bytes testable and adds no dependency.
 
 pub mod codec;
+pub mod ipvs;
 pub mod vrrp;
 
 use std::io;
@@ -19,9 +20,11 @@ use std::time::Duration;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 
 pub use codec::{
-    Base, Batch, Expr, Family, Hook, MetaKey, SET_CONSTANT, SetSpec, TableInfo, Verdict,
+    Base, Batch, Expr, Family, Hook, MapElement, MapSpec, MetaKey, SET_CONSTANT, SetSpec,
+    TableInfo, Verdict,
 };
 
+pub use ipvs::{IpvsMarkConfig, IpvsMarks, MarkEntry};
 pub use vrrp::{FirewallConfig, FwAddr, VrrpFirewall, remove_leftover_tables};
 
 use crate::netlink::recv_datagram;

@@ -426,6 +426,8 @@ impl VrrpFirewall {
             Some(MetaKey::Oif) => " . oif",
             Some(MetaKey::IifName) => " . iifname",
             Some(MetaKey::OifName) => " . oifname",
+            Some(MetaKey::Mark) => " . mark",
+            Some(MetaKey::L4Proto) => " . l4proto",
             None => "",
         };
         let what = format!("{f} {dir}{m} @{set} drop");
