@@ -5,7 +5,7 @@
 //!
 //! The scenario: one router alone becomes master (`State` is `(2, "Master")`, a
 //! `VrrpStatusChange` 2 was sent); `PrintData` writes the data dump before it returns;
-//! `ReloadConfig` reloads (`VrrpReloaded`); a priority-200 peer takes over (`State` follows, to
+//! `SendGarp` sends a gratuitous ARP for the VIP; `ReloadConfig` reloads (`VrrpReloaded`); a priority-200 peer takes over (`State` follows, to
 //! `(1, "Backup")`); SIGTERM sends `VrrpStopped`. The introspection of the `…/Vrrp` and
 //! instance objects (as `busctl introspect` lists it) is equal between the two. Needs root.
 
@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use lab::{Host, LabChild};
 
-use crate::support::{Case, Conf, Impl, Router, Side, ours_bin, skip_reason_for, two_hosts};
+use crate::support::{
+    Case, Conf, Impl, Router, Side, net::tcpdump, ours_bin, skip_reason_for, two_hosts,
+};
 
 const SERVICE: &str = "org.keepalived.Vrrp1";
 const VRRP_PATH: &str = "/org/keepalived/Vrrp1/Vrrp";
@@ -126,6 +128,7 @@ struct Seen {
     backup_state: String,
     name: String,
     dump_written: bool,
+    garp_sent: bool,
     signals: String,
 }
 
@@ -154,7 +157,12 @@ fn keepalived_members(listing: &str) -> String {
 fn conf(side: Side, priority: u8, dbus: bool) -> String {
     let text = Case::V2Ipv4.conf(side, priority).render();
     if dbus {
-        text.replacen("global_defs {", "global_defs {\n    enable_dbus", 1)
+        // No second round of gratuitous ARPs after 5 s: the ARP SendGarp sends is the only one.
+        text.replacen(
+            "global_defs {",
+            "global_defs {\n    enable_dbus\n    vrrp_garp_master_delay 0",
+            1,
+        )
     } else {
         text
     }
@@ -218,6 +226,22 @@ fn run(kind: Impl) -> Option<Seen> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let dump_written = std::fs::read_to_string(&dump).is_ok_and(|t| t.contains("VI_1"));
+    // SendGarp: one gratuitous ARP for the VIP, seen on the peer.
+    let capture = dir.join("arp.txt");
+    let arp = tcpdump(&hosts[1], &["-n", "-l", "arp"], &capture);
+    std::thread::sleep(Duration::from_millis(500));
+    let send_garp = [
+        "call",
+        SERVICE,
+        INSTANCE_PATH,
+        "org.keepalived.Vrrp1.Instance",
+        "SendGarp",
+    ];
+    let _ = bus.busctl(&hosts[0], &send_garp);
+    std::thread::sleep(Duration::from_secs(1));
+    drop(arp);
+    let vip = Case::V2Ipv4.vip().to_string();
+    let garp_sent = std::fs::read_to_string(&capture).is_ok_and(|t| t.contains(&vip));
     bus.call_vrrp(&hosts[0], "ReloadConfig");
     std::thread::sleep(Duration::from_secs(2));
     let peer = Router::start(kind, &hosts[1], "ha2", &conf(Side::Ha2, 200, false));
@@ -235,6 +259,7 @@ fn run(kind: Impl) -> Option<Seen> {
         backup_state: backup,
         name,
         dump_written,
+        garp_sent,
         signals,
     };
     let _ = std::fs::remove_dir_all(&dir);
@@ -265,6 +290,7 @@ fn the_dbus_interface_matches_keepalived() {
             seen.dump_written,
             "{who}: PrintData wrote no dump: {seen:#?}"
         );
+        assert!(seen.garp_sent, "{who}: SendGarp sent no ARP: {seen:#?}");
         for member in [
             "VrrpStarted",
             "VrrpReloaded",
