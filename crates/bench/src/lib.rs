@@ -4,6 +4,7 @@
 //! Run it with `cargo run --release -p keepalived-bench --bin config-bench [-- OPTIONS]` or
 //! `cargo bench -p keepalived-bench`; see [`Opts`] for the options.
 
+pub mod bfd_bench;
 pub mod checker_bench;
 pub mod r#gen;
 pub mod measure;

@@ -14,6 +14,12 @@ use crate::session::{Ctx, Session};
 use crate::stats::GlobalStats;
 use crate::wire::Repr;
 
+/// How far ahead [`Engine::handle_timeout`] looks for transmissions it may send early: due
+/// packets are gathered into fewer wake-ups of the driver (each session sends at most a
+/// twentieth of its interval early, within the RFC 5880 section 6.8.7 jitter; detection and
+/// reset timers never run early).
+pub const TX_EARLY_MAX: core::time::Duration = core::time::Duration::from_millis(5);
+
 /// What the driver knows about a received datagram besides its payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RxMeta {
@@ -42,6 +48,8 @@ pub struct Engine {
     rng: fastrand::Rng,
     actions: VecDeque<Action>,
     stats: GlobalStats,
+    /// Scratch list of [`handle_timeout`](Self::handle_timeout), kept to reuse its allocation.
+    touched: Vec<SessionId>,
 }
 
 impl Engine {
@@ -56,6 +64,7 @@ impl Engine {
             rng: fastrand::Rng::with_seed(seed),
             actions: VecDeque::new(),
             stats: GlobalStats::default(),
+            touched: Vec::new(),
         }
     }
 
@@ -264,10 +273,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs every timer due at `now` (spurious calls are harmless).
+    /// Runs every timer due at `now`, and sends early the packets due within a session's
+    /// early margin ([`TX_EARLY_MAX`] at most), so that one wake-up serves them all (spurious
+    /// calls are harmless).
     pub fn handle_timeout(&mut self, now: Instant) {
+        let horizon = now + TX_EARLY_MAX;
+        let mut touched = core::mem::take(&mut self.touched);
         while let Some(Reverse((t, id))) = self.timers.peek().copied() {
-            if t > now {
+            if t > horizon {
                 break;
             }
             self.timers.pop();
@@ -275,9 +288,16 @@ impl Engine {
             if let Some(s) = sessions.get_mut(&id).filter(|s| s.armed == Some(t)) {
                 s.armed = None;
                 s.handle_timeout(now, &mut cx);
+                touched.push(id);
             }
+        }
+        // Re-armed after the scan: a session looked at but not due yet goes back in the heap
+        // with the same deadline, which the loop above must not see again.
+        for id in touched.drain(..) {
             self.rearm(id);
         }
+        self.touched = touched;
+        self.tidy();
     }
 
     /// The next queued action. Drain until `None` after every `handle_*` and `add_*` call,

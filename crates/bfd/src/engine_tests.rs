@@ -288,3 +288,67 @@ fn the_timer_heap_stays_small() {
     assert!(e.sessions().all(|s| s.state() == State::Up), "{states:?}");
     assert!(max_len <= 200, "heap grew to {max_len}");
 }
+
+#[test]
+fn packets_due_close_together_share_a_wakeup_within_the_jitter_bounds() {
+    // 100 sessions Up at 50 ms, the peer answering at once: every session's gaps stay within
+    // 75-100 % of the interval, and the wake-ups are a fraction of the packets sent.
+    let mut e = Engine::new(11);
+    let t = Instant::ZERO;
+    let mut ids = Vec::new();
+    for i in 0..100u8 {
+        let mut c = SessionConfig::new(format!("s{i}"), ip(&format!("198.18.1.{i}")));
+        c.min_tx_us = 50_000;
+        c.min_rx_us = 50_000;
+        ids.push(e.add_session(t, c).unwrap());
+    }
+    let _ = sends(&mut e);
+    for (i, id) in ids.iter().enumerate() {
+        let discr = e.session(*id).unwrap().snapshot().local_discr;
+        let m = meta(&format!("198.18.1.{i}"));
+        e.handle_datagram(t, &m, &packet(State::Down, 0, false, false, 50_000))
+            .unwrap();
+        e.handle_datagram(t, &m, &packet(State::Up, discr, false, false, 50_000))
+            .unwrap();
+    }
+    let _ = sends(&mut e);
+    let mut last: BTreeMap<SocketAddr, Instant> = BTreeMap::new();
+    let (mut wakeups, mut sent, mut min_gap, mut max_gap) = (0u32, 0u32, u64::MAX, 0u64);
+    let end = t + core::time::Duration::from_secs(20);
+    while let Some(now) = e.poll_timeout().filter(|n| *n < end) {
+        wakeups += 1;
+        e.handle_timeout(now);
+        for s in sends(&mut e) {
+            let r = Repr::parse(&s.payload).unwrap();
+            // Gaps are measured once the Poll Sequence to 50 ms is over.
+            if !r.poll
+                && r.desired_min_tx_us == 50_000
+                && let Some(prev) = last.insert(s.dst, now)
+            {
+                let gap = u64::try_from((now - prev).as_micros()).unwrap();
+                min_gap = min_gap.min(gap);
+                max_gap = max_gap.max(gap);
+                sent += 1;
+            }
+            let m = RxMeta {
+                src: SocketAddr::new(s.dst.ip(), 49200),
+                ..meta("192.0.2.2")
+            };
+            e.handle_datagram(
+                now,
+                &m,
+                &packet(State::Up, r.my_discr, false, r.poll, 50_000),
+            )
+            .unwrap();
+        }
+        let _ = sends(&mut e);
+    }
+    assert!(e.sessions().all(|s| s.state() == State::Up));
+    assert!(sent > 35_000, "{sent} packets");
+    assert!(
+        (37_500..=50_000).contains(&min_gap) && max_gap <= 50_000,
+        "gaps {min_gap}..{max_gap} us"
+    );
+    // Without coalescing every packet is a wake-up of its own.
+    assert!(wakeups * 3 < sent, "{wakeups} wake-ups for {sent} packets");
+}

@@ -58,7 +58,7 @@ pub use action::{Action, Level, Log, SessionId, StateChange, Transmit};
 pub use config::{
     MAX_HOPS_UNCHECKED, MULTIHOP_PORT, SINGLE_HOP_PORT, SOURCE_PORT_MIN, SessionConfig,
 };
-pub use engine::{Engine, RxMeta};
+pub use engine::{Engine, RxMeta, TX_EARLY_MAX};
 pub use error::{ConfigError, ParseError, RxError};
 pub use keepalived_clock::Instant;
 pub use session::{Session, SessionSnapshot};

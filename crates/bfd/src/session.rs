@@ -6,7 +6,8 @@
 //! entering Up when the two differ, intervals are renegotiated on a P or F bit or while not Up,
 //! and a Down session forgets its peer (discriminator, state) one detection time after it went
 //! Down. Where keepalived departs from the RFC this follows the RFC: the jitter is 0-25 % (10-25 %
-//! only with a multiplier of 1), the detection timer restarts on every valid packet in Init as
+//! only with a multiplier of 1; up to a fifth of it, at most [`TX_EARLY_MAX`], is taken by
+//! sending early so that packets due close together share one wake-up), the detection timer restarts on every valid packet in Init as
 //! well as Up, a peer's Required Min RX of 0 stops periodic transmission, and the local
 //! discriminator is kept for the session's life (keepalived draws a new one on leaving Up, which
 //! makes the peer's packets unknown until it times out).
@@ -19,6 +20,7 @@ use keepalived_clock::Instant;
 
 use crate::action::{Action, Level, Log, SessionId, StateChange, Transmit};
 use crate::config::SessionConfig;
+use crate::engine::TX_EARLY_MAX;
 use crate::stats::SessionStats;
 use crate::wire::{Diag, Repr, State};
 
@@ -230,15 +232,25 @@ impl Session {
         }
     }
 
+    /// How much earlier than its scheduled time a transmission may go when the engine
+    /// coalesces timers ([`TX_EARLY_MAX`] at most, a fifth of the allowed jitter).
+    fn tx_early(&self) -> Duration {
+        us(u64::from(self.tx_interval_us / 20)).min(TX_EARLY_MAX)
+    }
+
     fn jittered(&self, cx: &mut Ctx<'_>) -> Duration {
         let interval = self.tx_interval_us;
-        // RFC 5880 section 6.8.7: reduce by 0-25 %; with DetectMult 1, send at 75-90 %.
+        // RFC 5880 section 6.8.7: reduce by 0-25 % (with DetectMult 1, by 10-25 %). The random
+        // part stops short of 25 % by what `tx_early` may still take off when the engine sends
+        // a packet early to share a wake-up with others.
         let low = if self.cfg.multiplier == 1 {
             interval / 10
         } else {
             0
         };
-        let jitter = cx.rng.u32(low..=interval / 4);
+        let early = u32::try_from(self.tx_early().as_micros()).unwrap_or(0);
+        let high = (interval / 4).saturating_sub(early).max(low);
+        let jitter = cx.rng.u32(low..=high);
         us(u64::from(interval.saturating_sub(jitter).max(1)))
     }
 
@@ -445,7 +457,8 @@ impl Session {
         self.report(cx);
     }
 
-    /// Runs every timer due at `now`. Spurious calls are harmless.
+    /// Runs every timer due at `now`, and the transmit timer if it is due within
+    /// [`tx_early`](Self::tx_early) of `now`. Spurious calls are harmless.
     pub(crate) fn handle_timeout(&mut self, now: Instant, cx: &mut Ctx<'_>) {
         if self.detect_at.is_some_and(|t| t <= now) {
             self.detect_at = None;
@@ -463,7 +476,7 @@ impl Session {
             self.pending_final = false;
             self.idle_tx_interval();
         }
-        if self.next_tx.is_some_and(|t| t <= now) {
+        if self.next_tx.is_some_and(|t| t <= now + self.tx_early()) {
             self.next_tx = None;
             if self.periodic_allowed(now) {
                 self.send(now, cx);

@@ -94,7 +94,7 @@ pub(crate) fn interrupted() -> bool {
 
 /// Blocks the termination signals in every thread and handles them in one that sets
 /// [`interrupted`] (a second signal exits at once).
-fn catch_signals() {
+pub(crate) fn catch_signals() {
     let mut set = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         set.add(s);

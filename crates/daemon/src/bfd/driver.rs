@@ -37,7 +37,54 @@ pub struct Setup {
 }
 
 /// The listeners: IPv4 and IPv6, single-hop and multihop ([`slot`]).
-type Listeners = [Option<AsyncFd<BfdListener>>; 4];
+type Listeners = [Option<Listener>; 4];
+
+/// While the engine's next deadline is this close, the listeners are read when the timer wakes
+/// the loop instead of waking it for each packet: the packets are then handed over up to this
+/// late (before the timers that are due, so a queued packet still counts against expiry).
+const RX_DEFER: Duration = Duration::from_millis(5);
+
+/// Once the next deadline is further than this, the loop waits for the listeners again (the
+/// gap between the two thresholds keeps it from switching back and forth).
+const RX_WATCH: Duration = Duration::from_millis(10);
+
+/// A listener: watched by the runtime's reactor (a packet wakes the loop), or only read when
+/// the loop wakes for its timers ([`RX_DEFER`]), at 100 sessions nearly always: each packet
+/// costs a wake-up of the process otherwise.
+enum Listener {
+    Watched(AsyncFd<BfdListener>),
+    Polled(BfdListener),
+}
+
+/// Registers the listeners with the reactor (`watch`) or takes them out of it.
+fn set_watched(listeners: &mut Listeners, watch: bool) {
+    for slot in listeners.iter_mut() {
+        let Some(l) = slot.take() else {
+            continue;
+        };
+        *slot = match (l, watch) {
+            (Listener::Polled(l), true) => Some(watched(l)),
+            (Listener::Watched(fd), false) => Some(Listener::Polled(fd.into_inner())),
+            (l, _) => Some(l),
+        };
+    }
+}
+
+/// `l` registered with the reactor; if that fails, still polled on the timers (logged).
+fn watched(l: BfdListener) -> Listener {
+    // `AsyncFd::try_with_interest` is deprecated because a caller could close the fd behind
+    // tokio's back; the listener owns its fd and lives exactly as long as the `AsyncFd` (and
+    // `register_with_interest`, the replacement, is `unsafe`, which this crate forbids).
+    #[allow(deprecated)]
+    match AsyncFd::try_with_interest(l, tokio::io::Interest::READABLE) {
+        Ok(fd) => Listener::Watched(fd),
+        Err(e) => {
+            let (l, e) = e.into_parts();
+            error!("BFD: cannot wait for packets on port {}: {e}", l.port());
+            Listener::Polled(l)
+        }
+    }
+}
 
 /// A listener's place in [`Listeners`].
 fn slot(family: IpFamily, port: u16) -> usize {
@@ -80,21 +127,10 @@ impl Io {
         if self.listeners.get(at).is_some_and(Option::is_some) {
             return;
         }
-        // `AsyncFd::new` is deprecated because a caller could close the fd behind tokio's back;
-        // the listener owns its fd and lives exactly as long as the `AsyncFd` (and `register`,
-        // the replacement, is `unsafe`, which this crate forbids).
-        #[allow(deprecated)]
-        let opened = BfdListener::open(family, port).and_then(|l| {
-            AsyncFd::new(l).map_err(|e| keepalived_net::NetError::Socket {
-                op: "AsyncFd",
-                ifname: format!("BFD port {port}"),
-                source: e,
-            })
-        });
-        match opened {
-            Ok(fd) => {
-                if let Some(l) = self.listeners.get_mut(at) {
-                    *l = Some(fd);
+        match BfdListener::open(family, port) {
+            Ok(l) => {
+                if let Some(slot) = self.listeners.get_mut(at) {
+                    *slot = Some(watched(l));
                 }
             }
             Err(e) => error!("cannot listen for BFD packets: {e}"),
@@ -151,11 +187,11 @@ impl Io {
     }
 }
 
-/// Which listener is readable (never, without any).
+/// Which watched listener is readable (never, without any).
 async fn readable(listeners: &Listeners) -> usize {
     std::future::poll_fn(|cx| {
         for (i, l) in listeners.iter().enumerate() {
-            if let Some(fd) = l
+            if let Some(Listener::Watched(fd)) = l
                 && let std::task::Poll::Ready(_) = fd.poll_read_ready(cx)
             {
                 return std::task::Poll::Ready(i);
@@ -166,16 +202,14 @@ async fn readable(listeners: &Listeners) -> usize {
     .await
 }
 
-/// Hands every datagram queued on `fd` to the engine (a burst is one wake-up).
-async fn receive_all(fd: &AsyncFd<BfdListener>, engine: &mut Engine, now: Instant) {
-    let multihop = fd.get_ref().port() == MULTIHOP_PORT;
+/// Hands every datagram queued on `l` to the engine; returns the error that ended the reads
+/// (`WouldBlock` once drained).
+fn receive_queued(l: &BfdListener, engine: &mut Engine, now: Instant) -> std::io::Error {
+    let multihop = l.port() == MULTIHOP_PORT;
     let mut buf = [0u8; RX_BUF];
-    let Ok(mut guard) = fd.readable().await else {
-        return;
-    };
     loop {
-        match guard.try_io(|l| l.get_ref().recv(&mut buf)) {
-            Ok(Ok(rx)) => {
+        match l.recv(&mut buf) {
+            Ok(rx) => {
                 if rx.truncated {
                     debug!(
                         "BFD: a datagram of more than {RX_BUF} bytes from {}",
@@ -190,12 +224,33 @@ async fn receive_all(fd: &AsyncFd<BfdListener>, engine: &mut Engine, now: Instan
                 };
                 let _ = engine.handle_datagram(now, &meta, buf.get(..rx.len).unwrap_or_default());
             }
-            Ok(Err(e)) => {
-                debug!("BFD: receive: {e}");
-                return;
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::WouldBlock {
+                    debug!("BFD: receive: {e}");
+                }
+                return e;
             }
-            // Drained: the readiness is cleared.
-            Err(_would_block) => return,
+        }
+    }
+}
+
+/// Hands every datagram queued on a watched listener to the engine (a burst is one wake-up).
+async fn receive_all(fd: &AsyncFd<BfdListener>, engine: &mut Engine, now: Instant) {
+    let Ok(mut guard) = fd.readable().await else {
+        return;
+    };
+    let e = receive_queued(fd.get_ref(), engine, now);
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        // Drained: the readiness is cleared.
+        guard.clear_ready();
+    }
+}
+
+/// Reads the listeners that are not watched (see [`RX_DEFER`]).
+fn receive_polled(listeners: &Listeners, engine: &mut Engine, now: Instant) {
+    for l in listeners.iter().flatten() {
+        if let Listener::Polled(l) = l {
+            let _ = receive_queued(l, engine, now);
         }
     }
 }
@@ -238,6 +293,12 @@ pub async fn run(
             .poll_timeout()
             .map(|at| epoch + at.since_epoch())
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let wait = sleep_until.saturating_duration_since(tokio::time::Instant::now());
+        if wait <= RX_DEFER {
+            set_watched(&mut io.listeners, false);
+        } else if wait > RX_WATCH {
+            set_watched(&mut io.listeners, true);
+        }
         tokio::select! {
             biased;
             changed = stop.changed() => {
@@ -254,11 +315,16 @@ pub async fn run(
                 answer(heartbeat.as_ref(), request, snap);
             }
             at = readable(&io.listeners) => {
-                if let Some(Some(fd)) = io.listeners.get(at) {
+                if let Some(Some(Listener::Watched(fd))) = io.listeners.get(at) {
                     receive_all(fd, &mut engine, now()).await;
                 }
             }
-            () = tokio::time::sleep_until(sleep_until) => engine.handle_timeout(now()),
+            () = tokio::time::sleep_until(sleep_until) => {
+                // The packets that came meanwhile first: they may restart a detection timer.
+                let t = now();
+                receive_polled(&io.listeners, &mut engine, t);
+                engine.handle_timeout(t);
+            }
             stream = accept(publisher.as_ref()) => {
                 if let Some(p) = publisher.as_mut() {
                     p.add(stream);

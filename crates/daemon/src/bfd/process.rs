@@ -2,7 +2,7 @@
 //! `-B`): reads and checks the configuration as `-t` does, sets up logging and scheduling
 //! (`bfd_priority`, `bfd_rt_priority`, ...), and runs the [`super::driver`] as a task on a
 //! one-thread runtime until SIGTERM or SIGINT; SIGHUP reloads, SIGUSR1 writes
-//! `keepalived_bfd.data`.
+//! `keepalived_bfd.data` (or where `state_dump_file` says).
 
 use std::sync::Arc;
 
@@ -44,7 +44,10 @@ pub fn run(cli: &Cli, opts: &PreprocessOptions) -> i32 {
         }
     };
     let (snapshot_tx, snapshots) = tokio::sync::mpsc::unbounded_channel();
-    let dumper = Dumper::new(&config.global.defs, snapshot::Source::new(snapshot_tx));
+    let dumper = Dumper::new(
+        &config.global.defs,
+        snapshot::Source::new(snapshot_tx, &config.global.defs),
+    );
     let setup = Setup {
         config,
         snapshots,

@@ -3,9 +3,10 @@
 //! (`------< BFD Topology >------`, one ` BFD Instance = NAME` block per session).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use keepalived_bfd::{Engine, GlobalStats, SessionConfig, SessionSnapshot};
+use keepalived_config::model::global::GlobalDefs;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::dump::{self, DumpKind, DumpPaths, DumpSource};
@@ -14,18 +15,36 @@ use crate::services::metrics::bfd::{BfdMetrics, BfdSessionMetrics};
 /// keepalived's name of the BFD data dump, in the dumps' temporary directory.
 pub const DATA_FILE: &str = "keepalived_bfd.data";
 
+/// Where SIGUSR1 writes the BFD dump: [`DATA_FILE`] in the dumps' temporary directory or in
+/// the directory `state_dump_file` names (a trailing `/`), else `state_dump_file` with `_bfd`
+/// before its extension (`/run/ka/state.txt` gives `/run/ka/state_bfd.txt`), as keepalived's
+/// `open_dump_file("_bfd")` does.
+pub fn data_path(defs: &GlobalDefs) -> PathBuf {
+    match defs.state_dump_file.as_deref() {
+        None => dump::tmp_dir().join(DATA_FILE),
+        Some(dir) if dir.ends_with('/') => Path::new(dir).join(DATA_FILE),
+        Some(file) => PathBuf::from(dump::with_suffix(file, "_bfd")),
+    }
+}
+
 /// A request for the data dump: the driver answers on the channel.
 pub type SnapshotRequest = oneshot::Sender<BfdSnapshot>;
 
-/// The BFD process's [`DumpSource`]: SIGUSR1 writes [`DATA_FILE`]; the other dump signals are
-/// the VRRP engine's.
+/// The BFD process's [`DumpSource`]: SIGUSR1 writes the data dump ([`data_path`]); the other
+/// dump signals are the VRRP engine's.
 #[derive(Debug, Clone)]
-pub struct Source(mpsc::UnboundedSender<SnapshotRequest>);
+pub struct Source {
+    tx: mpsc::UnboundedSender<SnapshotRequest>,
+    path: PathBuf,
+}
 
 impl Source {
-    /// Asks the driver listening on `tx`.
-    pub fn new(tx: mpsc::UnboundedSender<SnapshotRequest>) -> Source {
-        Source(tx)
+    /// Asks the driver listening on `tx`; writes to the path `defs` gives ([`data_path`]).
+    pub fn new(tx: mpsc::UnboundedSender<SnapshotRequest>, defs: &GlobalDefs) -> Source {
+        Source {
+            tx,
+            path: data_path(defs),
+        }
     }
 }
 
@@ -35,11 +54,11 @@ impl DumpSource for Source {
             return Vec::new();
         }
         let (reply, rx) = oneshot::channel();
-        if self.0.send(reply).is_err() {
+        if self.tx.send(reply).is_err() {
             return Vec::new();
         }
         match rx.await {
-            Ok(snap) => vec![(dump::tmp_dir().join(DATA_FILE), snap.data_text())],
+            Ok(snap) => vec![(self.path.clone(), snap.data_text())],
             Err(_) => Vec::new(),
         }
     }
@@ -242,5 +261,17 @@ mod tests {
         assert!(text.contains("   TTL = 255\n"));
         assert!(text.contains("   local state = Down\n"));
         assert!(text.contains(" event consumers = 2\n"));
+    }
+
+    #[test]
+    fn the_dump_goes_where_state_dump_file_says_with_bfd_added() {
+        let mut d = keepalived_config::Config::default().global.defs;
+        assert_eq!(data_path(&d), dump::tmp_dir().join("keepalived_bfd.data"));
+        d.state_dump_file = Some("/run/ka/".into());
+        assert_eq!(data_path(&d), Path::new("/run/ka/keepalived_bfd.data"));
+        d.state_dump_file = Some("/run/ka/state.txt".into());
+        assert_eq!(data_path(&d), Path::new("/run/ka/state_bfd.txt"));
+        d.state_dump_file = Some("/run/ka/state".into());
+        assert_eq!(data_path(&d), Path::new("/run/ka/state_bfd"));
     }
 }

@@ -83,7 +83,7 @@ pub fn path(defs: &GlobalDefs, kind: DumpKind, checker: bool) -> PathBuf {
 }
 
 /// `file` with `suffix` inserted before the extension of its last component.
-fn with_suffix(file: &str, suffix: &str) -> String {
+pub(crate) fn with_suffix(file: &str, suffix: &str) -> String {
     let base = file.rfind('/').map_or(0, |i| i + 1);
     match file[base..].rfind('.') {
         Some(dot) if dot > 0 => {

@@ -346,3 +346,70 @@ fn dumps_go_to_tmpdir_when_it_is_set() {
     let data = wait_file(&tmp.join("keepalived.data"), 5, |t| t.contains("VI_1"));
     assert!(data.is_some(), "no data dump in $TMPDIR:\n{}", daemon.log());
 }
+
+/// SIGUSR1 makes the BFD process write its dump next to the VRRP one: `state_dump_file
+/// DIR/state.txt` gives `DIR/state_bfd.txt` (keepalived's `open_dump_file("_bfd")`), not
+/// `keepalived_bfd.data` in the temporary directory.
+#[test]
+fn bfd_dump_follows_state_dump_file() {
+    if let Some(reason) = crate::support::skip_reason_for(false, true) {
+        eprintln!("skipping: {reason}");
+        return;
+    }
+    let net = crate::support::two_hosts("kvbfdd");
+    let host = &net.hosts[0];
+    let dir = TempDir::new("bfd-dump");
+    let tmp = dir.0.join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp dir");
+    let d = dir.0.display();
+    let conf = format!(
+        "global_defs {{\n    state_dump_file {d}/state.txt\n}}\n\
+         bfd_instance b1 {{\n    neighbor_ip 192.0.2.2\n    source_ip 192.0.2.1\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 53\n    \
+         priority 100\n    advert_int 0.1\n    version 3\n    virtual_ipaddress {{\n        \
+         {VIP}/24\n    }}\n}}\n"
+    );
+    let daemon = Daemon::start_with(
+        host,
+        &dir.0,
+        "bfd",
+        &conf,
+        &[],
+        &[("TMPDIR", tmp.as_os_str())],
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), POLL, || daemon
+            .log()
+            .contains("BFD: 1 sessions"))
+        .is_some(),
+        "{}",
+        daemon.log()
+    );
+    let path = dir.0.join("state_bfd.txt");
+    let mut text = None;
+    // The BFD process logs its sessions while its signal handlers may still be on the way.
+    for _ in 0..10 {
+        kill(&daemon.child, "USR1");
+        text = wait_file(&path, 1, |t| t.contains(" BFD Instance = b1\n"));
+        if text.is_some() {
+            break;
+        }
+    }
+    let text = text.unwrap_or_else(|| {
+        panic!(
+            "no BFD dump at {}: {:?}\nlog:\n{}",
+            path.display(),
+            std::fs::read_dir(&dir.0)
+                .map(|r| r.flatten().map(|e| e.file_name()).collect::<Vec<_>>()),
+            daemon.log()
+        )
+    });
+    assert!(text.contains("   Neighbor IP = 192.0.2.2\n"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&path).expect("metadata").mode() & 0o777,
+        0o644
+    );
+    let vrrp = wait_file(&dir.0.join("state.txt"), 5, |t| t.contains("VI_1"));
+    assert!(vrrp.is_some_and(|t| !t.contains("BFD Instance")));
+    assert!(!tmp.join("keepalived_bfd.data").exists());
+}
