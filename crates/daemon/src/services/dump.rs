@@ -70,14 +70,14 @@ impl DumpKind {
 }
 
 /// The path of a dump: keepalived's name in [`tmp_dir`]; a configured path ending in `/` is a
-/// directory for keepalived's name, any other is the file itself (for the checker, `_checker`
-/// is added before its extension, as keepalived.conf(5) describes).
+/// directory for keepalived's name, any other is the file itself (for the checker, `_check`
+/// is added before its extension, as keepalived 2.4's `open_dump_file("_check")` does).
 pub fn path(defs: &GlobalDefs, kind: DumpKind, checker: bool) -> PathBuf {
     let name = kind.default_name(checker);
     match kind.configured(defs) {
         None => tmp_dir().join(name),
         Some(dir) if dir.ends_with('/') => Path::new(dir).join(name),
-        Some(file) if checker => PathBuf::from(with_suffix(file, "_checker")),
+        Some(file) if checker => PathBuf::from(with_suffix(file, "_check")),
         Some(file) => PathBuf::from(file),
     }
 }
@@ -281,7 +281,7 @@ mod tests {
         );
         assert_eq!(
             path(&d, DumpKind::Stats, true),
-            Path::new("/run/ka/st_checker.txt")
+            Path::new("/run/ka/st_check.txt")
         );
         assert_eq!(path(&d, DumpKind::Json, false), Path::new("/run/ka/j"));
         assert_eq!(with_suffix("/a.b/c", "_x"), "/a.b/c_x");
