@@ -131,6 +131,8 @@ pub struct VmacPlan {
     pub spec: keepalived_net::VmacSpec,
     /// `vmac_xmit_base`: adverts go out on (and come in from) the parent.
     pub xmit_base: bool,
+    /// The multicast-report rules of the firewall for this VMAC.
+    pub firewall: Option<super::firewall::VmacFirewall>,
 }
 
 /// One route of `virtual_routes` / `static_routes`, ready for rtnetlink but for its interface,
@@ -696,6 +698,12 @@ fn plan_instance(
             parent: ifname.clone(),
             spec,
             xmit_base: inst.vmac_xmit_base,
+            firewall: super::firewall::vmac_plan(
+                defs,
+                matches!(family, Family::V6),
+                vips.iter()
+                    .any(|v| v.addr.is_ipv6() != matches!(family, Family::V6)),
+            ),
         });
     let mut ifname = ifname;
     if let Some(v) = &vmac {

@@ -119,6 +119,42 @@ pub fn plan(
     })
 }
 
+/// The VMAC rules of a `use_vmac` instance (keepalived's `firewall_add_vmac`): the tables
+/// they go into, and the families whose reports move to the base interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacFirewall {
+    /// As [`InstanceFirewall::table`]: `nftables`, or `keepalived` (a VMAC gets the table
+    /// even without `vrrp_strict`).
+    pub table: String,
+    /// `nftables_priority`.
+    pub priority: i32,
+    /// `nftables_counters`.
+    pub counters: bool,
+    /// IGMP reports (table `ip`).
+    pub ipv4: bool,
+    /// MLD reports and router solicitations (table `ip6`).
+    pub ipv6: bool,
+}
+
+/// The VMAC rules of an instance of family `ipv6` whose excluded addresses include the other
+/// family when `other_family`: none for an IPv4 instance with `disable_local_igmp` (keepalived
+/// then adds no rule for either family).
+pub fn vmac_plan(defs: &GlobalDefs, ipv6: bool, other_family: bool) -> Option<VmacFirewall> {
+    if !ipv6 && defs.disable_local_igmp {
+        return None;
+    }
+    Some(VmacFirewall {
+        table: defs
+            .nftables
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TABLE.to_owned()),
+        priority: defs.nftables_priority,
+        counters: defs.nftables_counters,
+        ipv4: !ipv6 || other_family,
+        ipv6: ipv6 || other_family,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +196,20 @@ mod tests {
         a.dont_track_primary = true;
         let fw = plan(&a, &GlobalDefs::default(), VrrpVersion::V2).expect("no_accept");
         assert!(fw.link_local_by_name);
+    }
+
+    #[test]
+    fn vmac_rules_follow_the_families() {
+        let mut defs = GlobalDefs::default();
+        let v4 = vmac_plan(&defs, false, false).expect("v4");
+        assert_eq!(
+            (v4.ipv4, v4.ipv6, v4.table.as_str()),
+            (true, false, "keepalived")
+        );
+        let both = vmac_plan(&defs, true, true).expect("v6 with v4 excluded");
+        assert!(both.ipv4 && both.ipv6);
+        defs.disable_local_igmp = true;
+        assert!(vmac_plan(&defs, false, true).is_none());
+        assert!(vmac_plan(&defs, true, false).is_some_and(|p| p.ipv6 && !p.ipv4));
     }
 }

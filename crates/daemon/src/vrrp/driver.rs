@@ -412,7 +412,12 @@ pub(super) fn create_vmacs(rtnl: &mut Rtnl, vmacs: &mut Vmacs, plans: &mut [Inst
             vmacs.create(rtnl, &v.spec)
         });
         match created {
-            Ok(vmac) => info!("({name}): Success creating VMAC interface {}", vmac.name),
+            Ok(vmac) => {
+                info!("({name}): Success creating VMAC interface {}", vmac.name);
+                if let Some(fw) = &v.firewall {
+                    super::firewall::vmac_added(&name, fw, vmac.ifindex, vmac.parent);
+                }
+            }
             Err(e) => {
                 warn!(
                     "({name}): cannot create VMAC interface {}: {e}",

@@ -10,12 +10,12 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use keepalived_net::nft::{FirewallConfig, FwAddr, VrrpFirewall, remove_leftover_tables};
+use keepalived_net::nft::{FirewallConfig, FwAddr, FwVmac, VrrpFirewall, remove_leftover_tables};
 use tracing::{debug, info, warn};
 
 use super::iptables::{self, IptablesFirewall};
 use crate::plan::convert::{InstancePlan, VipSpec};
-use crate::plan::firewall::InstanceFirewall;
+use crate::plan::firewall::{InstanceFirewall, VmacFirewall};
 
 /// The process's firewall, created on first use from the first instance that needs one.
 static FIREWALL: Mutex<Option<Backend>> = Mutex::new(None);
@@ -124,6 +124,57 @@ pub fn reloaded(name: &str, old: &InstancePlan, new: &InstancePlan) {
     }
 }
 
+/// The entries of VMAC `ifindex` on base interface `base` for the families `plan` names.
+fn fw_vmacs(plan: &VmacFirewall, ifindex: u32, base: u32) -> Vec<FwVmac> {
+    [(plan.ipv4, false), (plan.ipv6, true)]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, ipv6)| FwVmac {
+            ipv6,
+            ifindex,
+            base,
+        })
+        .collect()
+}
+
+/// VMAC `ifindex` of instance `name` was created on `base`: its multicast reports go out on
+/// `base` from now on (keepalived's `firewall_add_vmac`). Not with the legacy iptables
+/// firewall (Debian's keepalived has none to compare with).
+pub fn vmac_added(name: &str, plan: &VmacFirewall, ifindex: u32, base: u32) {
+    let vmacs = fw_vmacs(plan, ifindex, base);
+    let mut guard = firewall();
+    let fw = guard.get_or_insert_with(|| {
+        Backend::Nft(VrrpFirewall::new(FirewallConfig {
+            table: plan.table.clone(),
+            priority: plan.priority,
+            counters: plan.counters,
+        }))
+    });
+    match fw {
+        Backend::Nft(nft) => match nft.add_vmacs(&vmacs) {
+            Ok(n) => debug!("({name}) VMAC multicast rules set ({n} changes)"),
+            Err(e) => warn!(
+                "({name}) cannot set the VMAC multicast rules in table {}: {e}",
+                plan.table
+            ),
+        },
+        Backend::Iptables(_) => debug!("({name}) no VMAC multicast rules with vrrp_iptables"),
+    }
+}
+
+/// VMAC `ifindex` of instance `name` was removed: its entries leave the map and set.
+pub fn vmac_removed(name: &str, plan: &VmacFirewall, ifindex: u32, base: u32) {
+    let mut guard = firewall();
+    if let Some(Backend::Nft(nft)) = guard.as_mut()
+        && let Err(e) = nft.remove_vmacs(&fw_vmacs(plan, ifindex, base))
+    {
+        warn!(
+            "({name}) cannot remove the VMAC multicast rules in table {}: {e}",
+            plan.table
+        );
+    }
+}
+
 /// Deletes the tables this process created (at stop).
 pub fn stop() {
     let mut guard = firewall();
@@ -142,6 +193,12 @@ pub fn remove_leftovers(plans: &[InstancePlan]) -> usize {
     let tables: BTreeSet<&str> = plans
         .iter()
         .filter_map(|p| p.firewall.as_ref().map(|f| f.table.as_str()))
+        .chain(plans.iter().filter_map(|p| {
+            p.vmac
+                .as_ref()
+                .and_then(|v| v.firewall.as_ref())
+                .map(|f| f.table.as_str())
+        }))
         .collect();
     let mut removed = 0;
     for table in tables {

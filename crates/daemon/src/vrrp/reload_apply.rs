@@ -375,17 +375,23 @@ impl Running {
 
     /// Removes the VMAC of (retired) instance `r`, if it had one.
     fn remove_vmac(&mut self, r: InstanceRef) {
-        let Some(name) = self.links[r.link].plans[r.id]
+        let Some((name, fw)) = self.links[r.link].plans[r.id]
             .vmac
             .as_ref()
-            .map(|v| v.spec.name.clone())
+            .map(|v| (v.spec.name.clone(), v.firewall.clone()))
         else {
             return;
         };
         let found = self.vmacs.vmacs().iter().find(|v| v.name == name).cloned();
         if let Some(vmac) = found {
             match self.vmacs.remove(&mut self.rtnl, &vmac) {
-                Ok(()) => info!("Removed VMAC interface {name}"),
+                Ok(()) => {
+                    info!("Removed VMAC interface {name}");
+                    if let Some(fw) = &fw {
+                        let inst = &self.links[r.link].plans[r.id].cfg.name;
+                        super::firewall::vmac_removed(inst, fw, vmac.ifindex, vmac.parent);
+                    }
+                }
                 Err(e) => warn!("cannot remove VMAC interface {name}: {e}"),
             }
         }

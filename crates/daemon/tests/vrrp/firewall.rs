@@ -118,12 +118,12 @@ pub(super) fn listen(host: &Host) -> lab::LabChild {
     child
 }
 
-fn nft(host: &Host, args: &[&str]) -> String {
+pub(super) fn nft(host: &Host, args: &[&str]) -> String {
     host.run_ok("nft", args).unwrap_or_default()
 }
 
 /// The ruleset with counter values taken out, its tables sorted.
-fn normalized_ruleset(host: &Host) -> String {
+pub(super) fn normalized_ruleset(host: &Host) -> String {
     let text = nft(host, &["list", "ruleset"]);
     let mut out = Vec::new();
     for line in text.lines() {
@@ -167,7 +167,7 @@ fn set_elements(host: &Host, family: &str) -> String {
         .unwrap_or_default()
 }
 
-fn skip() -> bool {
+pub(super) fn skip() -> bool {
     if skip_reason_for(true, true).is_some() {
         return true;
     }

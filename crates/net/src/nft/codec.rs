@@ -120,6 +120,8 @@ pub enum MetaKey {
     Mark = 3,
     /// The layer 4 protocol (`meta l4proto`).
     L4Proto = 16,
+    /// The output interface's kind (`meta oifkind`, "macvlan").
+    OifKind = 27,
 }
 
 /// A rule's verdict.
@@ -197,6 +199,14 @@ pub enum Expr {
         key: MetaKey,
         /// Source register.
         sreg: u32,
+    },
+    /// Sends a copy of the packet to the address in `sreg_addr` through the interface whose
+    /// index is in `sreg_dev` (`dup to ADDR device DEV`).
+    Dup {
+        /// Register of the address.
+        sreg_addr: u32,
+        /// Register of the interface index.
+        sreg_dev: u32,
     },
     /// A packet and byte counter.
     Counter,
@@ -516,6 +526,7 @@ fn expr(m: &mut Msg, e: &Expr) {
         Expr::Bitwise { .. } => "bitwise",
         Expr::Lookup { .. } | Expr::LookupMap { .. } => "lookup",
         Expr::MetaSet { .. } => "meta",
+        Expr::Dup { .. } => "dup",
         Expr::Counter => "counter",
         Expr::Verdict(_) => "immediate",
     };
@@ -572,6 +583,13 @@ fn expr(m: &mut Msg, e: &Expr) {
         Expr::MetaSet { key, sreg } => {
             m.u32(2, *key as u32);
             m.u32(3, *sreg);
+        }
+        Expr::Dup {
+            sreg_addr,
+            sreg_dev,
+        } => {
+            m.u32(1, *sreg_addr);
+            m.u32(2, *sreg_dev);
         }
         Expr::Counter => {}
         Expr::Verdict(v) => {

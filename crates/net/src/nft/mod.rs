@@ -6,7 +6,7 @@
 //! builds on generated bindings and its own object model with a release cadence that has
 //! stalled; the `nftables` crate drives the `nft` program with JSON (a process per change, not
 //! netlink); the netlink-packet family has no nf_tables messages. What keepalived programs is
-//! a handful of message kinds and seven expressions, so a small checked encoder keeps the
+//! a handful of message kinds and eight expressions, so a small checked encoder keeps the
 //! bytes testable and adds no dependency.
 
 pub mod codec;
@@ -25,7 +25,7 @@ pub use codec::{
 };
 
 pub use ipvs::{IpvsMarkConfig, IpvsMarks, MarkEntry};
-pub use vrrp::{FirewallConfig, FwAddr, VrrpFirewall, remove_leftover_tables};
+pub use vrrp::{FirewallConfig, FwAddr, FwVmac, VrrpFirewall, remove_leftover_tables};
 
 use crate::netlink::recv_datagram;
 

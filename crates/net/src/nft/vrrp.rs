@@ -4,7 +4,11 @@
 //! set that lets NS/NA pass and the link-local chains and sets (`vips_link_local` keyed by
 //! address and interface index, `vips_link_local_name` by address and interface name), each
 //! part created by the batch that first needs it. Every change is one batch: set elements
-//! only, once the parts exist.
+//! only, once the parts exist. The VMAC rules are in [`vmac`].
+
+mod vmac;
+
+pub use vmac::FwVmac;
 
 use std::collections::BTreeSet;
 use std::io;
@@ -95,6 +99,8 @@ struct Parts {
     ip6_vips: bool,
     ll_index: bool,
     ll_name: bool,
+    ip_igmp: bool,
+    ip6_igmp: bool,
 }
 
 /// The firewall of one VRRP process: what exists, what is in the sets, the socket.
@@ -103,6 +109,7 @@ pub struct VrrpFirewall {
     cfg: FirewallConfig,
     parts: Parts,
     installed: BTreeSet<FwAddr>,
+    vmacs: BTreeSet<FwVmac>,
     nft: Option<Nft>,
 }
 
@@ -113,6 +120,7 @@ impl VrrpFirewall {
             cfg,
             parts: Parts::default(),
             installed: BTreeSet::new(),
+            vmacs: BTreeSet::new(),
             nft: None,
         }
     }
@@ -164,20 +172,12 @@ impl VrrpFirewall {
     }
 
     fn try_add(&mut self, fresh: bool, todo: &[FwAddr]) -> Result<usize, NftError> {
-        let mut batch = Batch::new();
-        let mut parts = self.parts;
-        if fresh {
-            self.replace_stale(&mut batch)?;
-        }
-        for a in todo {
-            self.setup_for(&mut batch, &mut parts, a);
-        }
-        let refs: Vec<&FwAddr> = todo.iter().collect();
-        self.elements(&mut batch, &refs, true);
-        self.socket()?.apply(&batch)?;
-        self.parts = parts;
-        self.installed.extend(todo.iter().cloned());
-        Ok(batch.len())
+        let vmacs: Vec<FwVmac> = if fresh {
+            self.vmacs.iter().copied().collect()
+        } else {
+            Vec::new()
+        };
+        self.rebuild(fresh, todo, &vmacs)
     }
 
     /// Takes `addrs` out of their sets in one batch (those not in are skipped). On error they
@@ -229,6 +229,7 @@ impl VrrpFirewall {
         self.socket()?.apply(&batch)?;
         self.parts = Parts::default();
         self.installed.clear();
+        self.vmacs.clear();
         Ok(())
     }
 
@@ -428,6 +429,7 @@ impl VrrpFirewall {
             Some(MetaKey::OifName) => " . oifname",
             Some(MetaKey::Mark) => " . mark",
             Some(MetaKey::L4Proto) => " . l4proto",
+            Some(MetaKey::OifKind) => " . oifkind",
             None => "",
         };
         let what = format!("{f} {dir}{m} @{set} drop");

@@ -1,5 +1,6 @@
-//! Maps with concatenated interval keys (`type A . B : C; flags interval`), the
-//! `nftables_ipvs` maps: their creation and their elements.
+//! Maps: with concatenated interval keys (`type A . B : C; flags interval`, the
+//! `nftables_ipvs` maps) and plain ones (`type A : B`, the VMAC map of the VRRP firewall):
+//! their creation and their elements.
 
 use super::{Batch, DATA_VALUE, ELEMENTS_PER_MESSAGE, Family, LIST_ELEM, MsgType, NLM_F_CREATE};
 
@@ -103,6 +104,80 @@ impl Batch {
                 let k = m.nest_start(10);
                 m.bytes(DATA_VALUE, &el.key_end);
                 m.nest_end(k);
+                m.nest_end(e);
+            }
+            m.nest_end(list);
+            let verb = if add { "add" } else { "delete" };
+            self.finish(
+                m,
+                format!(
+                    "{verb} {} element(s) of map {family} {table} {set}",
+                    chunk.len()
+                ),
+            );
+        }
+    }
+}
+
+impl Batch {
+    /// A plain map (`type A : B`) with host-order keys and values, as keepalived creates its
+    /// `vmac_map` (interface index to interface index).
+    pub fn add_value_map(
+        &mut self,
+        family: Family,
+        table: &str,
+        name: &str,
+        key: (u32, u32),
+        data: (u32, u32),
+    ) {
+        self.set_id += 1;
+        let mut m = self.start(MsgType::NewSet, family, NLM_F_CREATE);
+        m.strz(1, table);
+        m.strz(2, name);
+        m.u32(3, SET_MAP);
+        m.u32(4, key.0);
+        m.u32(5, key.1);
+        m.u32(6, data.0);
+        m.u32(7, data.1);
+        m.u32(10, self.set_id);
+        let mut udata = vec![0u8, 4];
+        udata.extend_from_slice(&1u32.to_ne_bytes());
+        udata.extend_from_slice(&[1, 4]);
+        udata.extend_from_slice(&1u32.to_ne_bytes());
+        m.bytes(13, &udata);
+        self.finish(m, format!("add map {family} {table} {name}"));
+    }
+
+    /// Adds (`add`, with their values) or removes (by key) `elements` (key, value) of the
+    /// plain map `set`.
+    pub fn value_map_elements(
+        &mut self,
+        add: bool,
+        family: Family,
+        table: &str,
+        set: &str,
+        elements: &[(Vec<u8>, Vec<u8>)],
+    ) {
+        for chunk in elements.chunks(ELEMENTS_PER_MESSAGE / 2) {
+            let t = if add {
+                MsgType::NewSetElem
+            } else {
+                MsgType::DelSetElem
+            };
+            let mut m = self.start(t, family, if add { NLM_F_CREATE } else { 0 });
+            m.strz(1, table);
+            m.strz(2, set);
+            let list = m.nest_start(3);
+            for (key, data) in chunk {
+                let e = m.nest_start(LIST_ELEM);
+                let k = m.nest_start(1);
+                m.bytes(DATA_VALUE, key);
+                m.nest_end(k);
+                if add {
+                    let d = m.nest_start(2);
+                    m.bytes(DATA_VALUE, data);
+                    m.nest_end(d);
+                }
                 m.nest_end(e);
             }
             m.nest_end(list);
