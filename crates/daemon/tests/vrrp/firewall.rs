@@ -24,9 +24,10 @@ use lab::{Host, wait_until};
 const POLL: Duration = Duration::from_millis(20);
 const PORT: u16 = 8080;
 
-/// The strict router: V4 and V6 without accept, ACC with `accept`, OWN the address owner, V6N
-/// a link-local address keyed by interface name (`dont_track_primary`).
-fn strict_conf(extra_global: &str) -> String {
+/// The strict router's instances: V4 and V6 without accept, ACC with `accept`, OWN the address
+/// owner, and (with `link_local_by_name`) V6N, a link-local address keyed by interface name
+/// (`dont_track_primary`).
+pub(super) fn strict_instances(link_local_by_name: bool) -> String {
     let inst = |name: &str, vrid: u8, prio: u8, extra: &str, vips: &str| {
         format!(
             "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    \
@@ -34,25 +35,36 @@ fn strict_conf(extra_global: &str) -> String {
              virtual_ipaddress {{\n{vips}    }}\n}}\n"
         )
     };
-    format!(
-        "global_defs {{\n    vrrp_strict\n    nftables_counters\n{extra_global}}}\n{}{}{}{}{}",
+    let mut out = [
         inst("V4", 51, 100, "", "        192.0.2.100/24\n"),
         inst(
             "V6",
             52,
             100,
             "",
-            "        fe80::100/64\n        2001:db8::100/64\n"
+            "        fe80::100/64\n        2001:db8::100/64\n",
         ),
         inst("ACC", 53, 100, "    accept\n", "        192.0.2.110/24\n"),
         inst("OWN", 54, 255, "", "        192.0.2.120/24\n"),
-        inst(
+    ]
+    .concat();
+    if link_local_by_name {
+        out += &inst(
             "V6N",
             55,
             100,
             "    dont_track_primary\n",
-            "        fe80::200/64\n"
-        ),
+            "        fe80::200/64\n",
+        );
+    }
+    out
+}
+
+/// The strict router under nftables (see [`strict_instances`]).
+fn strict_conf(extra_global: &str) -> String {
+    format!(
+        "global_defs {{\n    vrrp_strict\n    nftables_counters\n{extra_global}}}\n{}",
+        strict_instances(true)
     )
 }
 

@@ -16,25 +16,9 @@ use lab::{Host, wait_until};
 const POLL: Duration = Duration::from_millis(20);
 
 fn conf(ipsets: &str) -> String {
-    let inst = |name: &str, vrid: u8, prio: u8, extra: &str, vips: &str| {
-        format!(
-            "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    \
-             priority {prio}\n    version 3\n    advert_int 0.3\n{extra}    \
-             virtual_ipaddress {{\n{vips}    }}\n}}\n"
-        )
-    };
     format!(
-        "global_defs {{\n    vrrp_strict\n    vrrp_iptables KA_IN KA_OUT\n{ipsets}}}\n{}{}{}{}",
-        inst("V4", 51, 100, "", "        192.0.2.100/24\n"),
-        inst(
-            "V6",
-            52,
-            100,
-            "",
-            "        fe80::100/64\n        2001:db8::100/64\n"
-        ),
-        inst("ACC", 53, 100, "    accept\n", "        192.0.2.110/24\n"),
-        inst("OWN", 54, 255, "", "        192.0.2.120/24\n"),
+        "global_defs {{\n    vrrp_strict\n    vrrp_iptables KA_IN KA_OUT\n{ipsets}}}\n{}",
+        super::firewall::strict_instances(false)
     )
 }
 
