@@ -42,6 +42,7 @@ pub struct InstanceId {
     pub path: String,
 }
 
+#[derive(Debug)]
 enum Event {
     State(String, u32),
     Reloaded(Vec<InstanceId>),
@@ -57,12 +58,6 @@ pub struct Bus {
     /// The object path prefix (`/org/keepalived/Vrrp1[/NETNS][/INSTANCE]`).
     root: String,
     no_interface: String,
-}
-
-impl std::fmt::Debug for Event {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("dbus::Event")
-    }
 }
 
 impl Bus {
@@ -297,6 +292,7 @@ async fn serve(
     info!("Acquired DBus bus {service}");
     let mut live = Live {
         conn,
+        service,
         vrrp_path,
         paths: instances.into_iter().map(|i| (i.name, i.path)).collect(),
         calls,
@@ -305,15 +301,11 @@ async fn serve(
     for event in queued {
         live.handle(event).await;
     }
+    // `handle` answers false once the stop is told.
     while let Some(event) = events.recv().await {
-        if let Event::Stop(done) = event {
-            live.signal_vrrp(Vrrp::Stopped).await;
-            let _ = live.conn.release_name(service.as_str()).await;
-            info!("Released DBus");
-            let _ = done.send(());
+        if !live.handle(event).await {
             return;
         }
-        live.handle(event).await;
     }
 }
 
@@ -327,6 +319,7 @@ enum Vrrp {
 /// A connected bus and the instances' objects on it, by instance name.
 struct Live {
     conn: zbus::Connection,
+    service: String,
     vrrp_path: String,
     paths: BTreeMap<String, String>,
     calls: Calls,
@@ -347,15 +340,16 @@ impl Live {
         }
     }
 
-    async fn handle(&mut self, event: Event) {
+    /// Tells `event`; false once it was the stop.
+    async fn handle(&mut self, event: Event) -> bool {
         let server = self.conn.object_server();
         match event {
             Event::State(name, state) => {
                 let Some(path) = self.paths.get(&name) else {
-                    return;
+                    return true;
                 };
                 let Ok(iface) = server.interface::<_, InstanceObject>(path.as_str()).await else {
-                    return;
+                    return true;
                 };
                 iface.get_mut().await.state = state;
                 let _ = InstanceObject::vrrp_status_change(iface.signal_emitter(), state).await;
@@ -378,11 +372,15 @@ impl Live {
                 self.paths = now;
                 self.signal_vrrp(Vrrp::Reloaded).await;
             }
-            // Handled by the loop.
             Event::Stop(done) => {
+                self.signal_vrrp(Vrrp::Stopped).await;
+                let _ = self.conn.release_name(self.service.as_str()).await;
+                info!("Released DBus");
                 let _ = done.send(());
+                return false;
             }
         }
+        true
     }
 }
 
